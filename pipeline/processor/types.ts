@@ -1,0 +1,108 @@
+/**
+ * The processor contract, shaped like Kafka Streams' Processor API. Processors never import a broker, Hono,
+ * DuckDB or a Google client: they see decoded records, named stores and a context.
+ *
+ * A topology runs one *task* per input partition number (inputs are co-partitioned, as in Kafka Streams);
+ * each task has its own processor instance and its own stores, backed by partition `p` of the compacted
+ * changelog topic `<app>-<store>-changelog`.
+ */
+import type { Headers } from "../broker/types.ts";
+import type { Logger } from "../log.ts";
+
+/** A decoded input record. `value` has already been validated against the topic's schema. */
+export interface InputRecord<V = unknown> {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: V | null;
+  headers: Headers;
+  timestamp: number;
+}
+
+/** A key-value state store; changes are logged to the store's changelog at each checkpoint. */
+export interface KeyValueStore<V = unknown> {
+  get(key: string): V | undefined;
+  put(key: string, value: V): void;
+  delete(key: string): void;
+  has(key: string): boolean;
+  /** All entries, in insertion order. Do not mutate the store while iterating. */
+  entries(): IterableIterator<[string, V]>;
+  readonly size: number;
+}
+
+/** A clock; tests inject a fake one to fire punctuations deterministically. */
+export interface Clock {
+  now(): number;
+}
+
+/** Handle returned by {@link ProcessorContext.schedule}. */
+export interface Cancellable {
+  cancel(): void;
+}
+
+/** What a processor sees while it runs. */
+export interface ProcessorContext {
+  /** The application (consumer group) id. */
+  readonly app: string;
+  /** The task's partition number. */
+  readonly partition: number;
+  readonly log: Logger;
+  /** Current time from the injected clock. */
+  now(): number;
+  /** A store declared in the topology; throws for an undeclared name. */
+  store<V = unknown>(name: string): KeyValueStore<V>;
+  /**
+   * Sends a value downstream. It is validated against the target topic's schema and produced at the next
+   * checkpoint, before the changelog and the input commit. `value: null` is a tombstone.
+   */
+  forward(topic: string, key: string | null, value: unknown | null, headers?: Headers): void;
+  /** Runs `fn` every `intervalMs` of the injected clock (wall-clock punctuation). Call from `init`. */
+  schedule(intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable;
+}
+
+/** A stream processor. Errors thrown from `process` are retried (bounded), then the record goes to the DLQ. */
+export interface Processor<V = unknown> {
+  init?(ctx: ProcessorContext): void | Promise<void>;
+  process(record: InputRecord<V>, ctx: ProcessorContext): void | Promise<void>;
+  close?(ctx: ProcessorContext): void | Promise<void>;
+}
+
+/** A side effect outside the broker that must be flushed before offsets are committed (checkpoint step 1). */
+export interface Sink {
+  readonly name: string;
+  flush(): Promise<void>;
+}
+
+/** A named topology: inputs, stores, outputs and the processor factory. */
+export interface Topology<V = unknown> {
+  /** Application id: the consumer group and the prefix of changelog topics. */
+  app: string;
+  /** Input topics (must be co-partitioned). */
+  inputs: string[];
+  /** Store names; changelog topic of each is `<app>-<store>-changelog`. Persisted contract: never rename. */
+  stores: string[];
+  /** Topics this topology may forward to (created at start if missing). */
+  outputs: string[];
+  /** A fresh processor for a task. */
+  create(): Processor<V>;
+  /** Sinks flushed at each checkpoint before changelog and commit. */
+  sinks?: Sink[];
+  description?: string;
+}
+
+/** The changelog topic name of a store. Persisted contract. */
+export function changelogTopic(app: string, store: string): string {
+  return `${app}-${store}-changelog`;
+}
+
+/** Human-readable description of a topology, like Kafka Streams' `Topology#describe()`. */
+export function describeTopology(t: Topology): string {
+  const lines = [`Topology ${t.app}${t.description ? ` — ${t.description}` : ""}`];
+  lines.push(`  Source: ${t.inputs.join(", ")}`);
+  lines.push(`  Processor: ${t.app} (stores: ${t.stores.join(", ") || "none"})`);
+  for (const s of t.stores) lines.push(`  Store: ${s} -> changelog ${changelogTopic(t.app, s)}`);
+  lines.push(`  Sink: ${t.outputs.join(", ") || "none"}`);
+  for (const s of t.sinks ?? []) lines.push(`  External sink: ${s.name}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,68 @@
+/**
+ * JSON serialization of topic values, validated against `schemas/` at produce and at consume. Validators are
+ * compiled once per topic. Topics without a declaration (changelogs) are plain JSON.
+ */
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import type { TSchema } from "@sinclair/typebox";
+import { topicDef } from "../schemas/mod.ts";
+import { LzError, ValidationError } from "./errors.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+const compiled = new Map<string, TypeCheck<TSchema> | null>();
+
+function checker(topic: string): TypeCheck<TSchema> | null {
+  let c = compiled.get(topic);
+  if (c === undefined) {
+    const def = topicDef(topic);
+    c = def ? TypeCompiler.Compile(def.schema) : null;
+    compiled.set(topic, c);
+  }
+  return c;
+}
+
+/** Validates `value` against `schema`, throwing a {@link ValidationError} listing each bad field's path. */
+export function validateAgainst(check: TypeCheck<TSchema>, value: unknown, what: string): void {
+  if (check.Check(value)) return;
+  const issues = [...check.Errors(value)].slice(0, 10).map((e) => ({ path: e.path || "/", message: e.message }));
+  const first = issues[0];
+  throw new ValidationError(`${what} is invalid at ${first?.path}: ${first?.message}`, issues);
+}
+
+/** Throws a {@link ValidationError} when `value` does not match the declared schema of `topic`. */
+export function validate(topic: string, value: unknown): void {
+  const c = checker(topic);
+  if (c) validateAgainst(c, value, `value for ${topic}`);
+}
+
+/** Validates and serializes a value for `topic`; `null` (tombstone) passes through. */
+export function encode(topic: string, value: unknown): Uint8Array | null {
+  if (value === null) return null;
+  validate(topic, value);
+  return enc.encode(JSON.stringify(value));
+}
+
+/** Parses and validates bytes read from `topic`. Throws LzError(DECODE) or ValidationError on bad input. */
+export function decode<T = unknown>(topic: string, bytes: Uint8Array | null): T | null {
+  if (bytes === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(dec.decode(bytes));
+  } catch (err) {
+    throw new LzError("DECODE", `record on ${topic} is not valid UTF-8 JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  validate(topic, value);
+  return value as T;
+}
+
+/** Serializes without validation (internal topics such as changelogs). */
+export function encodeJson(value: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(value));
+}
+
+/** Parses without validation (internal topics such as changelogs). */
+export function decodeJson<T = unknown>(bytes: Uint8Array): T {
+  return JSON.parse(dec.decode(bytes)) as T;
+}

@@ -1,0 +1,22 @@
+/**
+ * The registry of every topic lzsync produces or consumes. Add one line per topic declared in this folder.
+ * Changelog topics (`<app>-<store>-changelog`) are internal and not listed here.
+ */
+import type { TopicDef } from "./topic.ts";
+import { DLQ_TOPIC } from "./dlq.ts";
+
+export type { TopicDef, ValueOf } from "./topic.ts";
+export { defineTopic } from "./topic.ts";
+
+/** Every declared topic, by name. */
+export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
+  [
+    DLQ_TOPIC,
+    // one line per topic; keep sorted by name
+  ].map((t) => [t.name, t as TopicDef]),
+);
+
+/** The declaration of `name`, or undefined for internal/unknown topics. */
+export function topicDef(name: string): TopicDef | undefined {
+  return TOPICS.get(name);
+}

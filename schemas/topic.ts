@@ -1,0 +1,30 @@
+/**
+ * One declaration per topic value. A {@link TopicDef} holds the TypeBox schema (which *is* JSON Schema), and
+ * from it come the TypeScript type (`Static<typeof schema>`), the runtime validator (`pipeline/serde.ts`) and
+ * the analytics table schemas. Never write a topic's shape twice.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+
+/** A topic and the shape of its values. */
+export interface TopicDef<S extends TSchema = TSchema> {
+  /** `lz.<domain>.<what>.v<N>` */
+  name: string;
+  schema: S;
+  /** `cleanup.policy=compact`: the latest value per key is the state; `null` values are tombstones. */
+  compacted: boolean;
+  partitions: number;
+  /** What the record key is, for humans and docs. */
+  key: string;
+  description: string;
+}
+
+/** The value type of a topic. */
+export type ValueOf<T extends TopicDef> = Static<T["schema"]>;
+
+/** Declares a topic (identity function that keeps the schema's static type). */
+export function defineTopic<S extends TSchema>(def: TopicDef<S>): TopicDef<S> {
+  if (!/^lz\.[a-z0-9_]+(\.[a-z0-9_]+)*\.v[0-9]+$/.test(def.name)) {
+    throw new Error(`topic name ${def.name} does not follow lz.<domain>.<what>.v<N>`);
+  }
+  return def;
+}
