@@ -1,0 +1,119 @@
+/**
+ * Loads `lzsync.yaml` once at start: YAML → defaults → validation against `schemas/config.ts` → environment
+ * overrides → a frozen typed object. This is the only module that reads the environment; secrets are looked
+ * up through {@link Runtime.secret} by the env var names the config declares.
+ */
+import { parse as parseYaml } from "yaml";
+import { Value } from "@sinclair/typebox/value";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Config } from "../schemas/config.ts";
+import { LzError, ValidationError } from "./errors.ts";
+
+export type { Config, FabricConfig } from "../schemas/config.ts";
+
+/** Config plus the environment lookups the pipeline is allowed to make. */
+export interface Runtime {
+  config: Readonly<Config>;
+  /** Where the config came from (a path, or "defaults"). */
+  source: string;
+  /** Reads a secret from the environment by name; never logged. */
+  secret(envName: string): string | undefined;
+}
+
+const check = TypeCompiler.Compile(Config);
+
+/** Parses `300ms`, `30s`, `5m`, `6h`, `1d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new LzError("CONFIG", `"${text}" is not a duration; use e.g. 300ms, 30s, 5m, 6h or 1d`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms"];
+  return n * unit;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+function explain(err: { path: string; message: string; schema: any; value: unknown }): string {
+  const path = err.path || "/";
+  const s = err.schema ?? {};
+  if (s.anyOf && s.anyOf.every((x: any) => "const" in x)) {
+    return `${path}: ${JSON.stringify(err.value)} is not valid; use one of ${
+      s.anyOf.map((x: any) => JSON.stringify(x.const)).join(", ")
+    }`;
+  }
+  if (err.message.includes("Unexpected property")) return `${path}: unknown field; remove it or check its spelling`;
+  return `${path}: ${err.message}${s.description ? ` (${s.description})` : ""}`;
+}
+
+/**
+ * Validates a parsed config object (already YAML-decoded) and applies defaults and env overrides.
+ * Throws a {@link ValidationError} whose message names the path of every bad field and what is valid.
+ */
+export function resolveConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  source = "lzsync.yaml",
+): Runtime {
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ValidationError(`${source}: the top level must be a mapping of sections (broker, gateway, ...)`, [
+      { path: "/", message: "expected a mapping" },
+    ]);
+  }
+  const cfg = Value.Default(Config, structuredClone(raw)) as Config;
+  if (!check.Check(cfg)) {
+    const issues = [...check.Errors(cfg)].slice(0, 20).map((e) => ({ path: e.path || "/", message: explain(e) }));
+    const seen = new Set<string>();
+    const unique = issues.filter((i) => !seen.has(i.path) && seen.add(i.path));
+    throw new ValidationError(`${source} is invalid:\n  ${unique.map((i) => i.message).join("\n  ")}`, unique);
+  }
+  if (env.LZSYNC_DATA_DIR) cfg.data_dir = env.LZSYNC_DATA_DIR;
+  if (env.LZSYNC_PORT) {
+    const port = Number(env.LZSYNC_PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ValidationError(`LZSYNC_PORT=${env.LZSYNC_PORT} is not a port number (0-65535)`, [
+        { path: "env/LZSYNC_PORT", message: "expected an integer 0-65535" },
+      ]);
+    }
+    cfg.gateway.port = port;
+  }
+  if (env.LZSYNC_HOST) cfg.gateway.host = env.LZSYNC_HOST;
+  if (env.LZSYNC_LOG_LEVEL) cfg.log_level = env.LZSYNC_LOG_LEVEL as Config["log_level"];
+  if (env.LZSYNC_BROKER_KIND) cfg.broker.kind = env.LZSYNC_BROKER_KIND as "kafka" | "embedded";
+  if (env.LZSYNC_KAFKA_BROKERS) cfg.broker.brokers = env.LZSYNC_KAFKA_BROKERS.split(",").map((s) => s.trim());
+  for (const dur of [cfg.layers.git.interval, cfg.layers.api.interval, cfg.alerts.latency_max]) parseDuration(dur);
+  const snapshot = { ...env };
+  return { config: deepFreeze(cfg), source, secret: (name) => snapshot[name] || undefined };
+}
+
+/**
+ * Reads the config file (`path`, else `LZSYNC_CONFIG`, else `./lzsync.yaml` if present, else defaults) and
+ * the process environment.
+ */
+export async function loadConfig(path?: string): Promise<Runtime> {
+  const env = Deno.env.toObject();
+  const file = path ?? env.LZSYNC_CONFIG ?? "lzsync.yaml";
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (path || env.LZSYNC_CONFIG) {
+      throw new LzError("CONFIG", `config file ${file} not found; pass an existing file or omit it to use defaults`);
+    }
+  }
+  if (text === undefined) return resolveConfig({}, env, "defaults");
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new LzError("CONFIG", `${file} is not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  return resolveConfig(raw, env, file);
+}

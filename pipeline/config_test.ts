@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { loadConfig, parseDuration, resolveConfig } from "./config.ts";
+import { ValidationError } from "./errors.ts";
+
+Deno.test("resolveConfig() fills every default so an empty config runs", () => {
+  const { config } = resolveConfig({});
+  assert.equal(config.broker.kind, "embedded");
+  assert.equal(config.data_dir, ".lzsync");
+  assert.equal(config.gateway.port, 8080);
+  assert.equal(config.layers.git.interval, "6h");
+  assert.ok(config.layers.git.paths.includes("pmo.yaml"));
+  assert.ok(Object.isFrozen(config.broker));
+});
+
+Deno.test("resolveConfig() names the path of a bad field and what is valid", () => {
+  assert.throws(() => resolveConfig({ broker: { kind: "rabbit" } }), (err: unknown) => {
+    assert.ok(err instanceof ValidationError);
+    assert.match(err.message, /\/broker\/kind/);
+    assert.match(err.message, /"embedded", "kafka"/);
+    return true;
+  });
+});
+
+Deno.test("resolveConfig() rejects unknown fields instead of ignoring them", () => {
+  assert.throws(() => resolveConfig({ gateway: { prot: 1 } }), /\/gateway\/prot: unknown field/);
+});
+
+Deno.test("resolveConfig() applies env overrides and keeps secrets out of the config", () => {
+  const rt = resolveConfig({}, { LZSYNC_DATA_DIR: "/tmp/x", LZSYNC_PORT: "9999", GITHUB_WEBHOOK_SECRET: "s3" });
+  assert.equal(rt.config.data_dir, "/tmp/x");
+  assert.equal(rt.config.gateway.port, 9999);
+  assert.equal(rt.secret(rt.config.layers.webhook.secret_env), "s3");
+  assert.ok(!JSON.stringify(rt.config).includes("s3"));
+  assert.throws(() => resolveConfig({}, { LZSYNC_PORT: "http" }), /LZSYNC_PORT/);
+});
+
+Deno.test("parseDuration() reads the config's duration units", () => {
+  assert.equal(parseDuration("6h"), 21_600_000);
+  assert.equal(parseDuration("300ms"), 300);
+  assert.throws(() => parseDuration("6 hours"), /not a duration/);
+});
+
+Deno.test("loadConfig() reports malformed YAML with the file name", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/bad.yaml`, "broker: [kind: kafka\n");
+  await assert.rejects(() => loadConfig(`${dir}/bad.yaml`), /bad\.yaml is not valid YAML/);
+  await assert.rejects(() => loadConfig(`${dir}/missing.yaml`), /not found/);
+  await Deno.remove(dir, { recursive: true });
+});

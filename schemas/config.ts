@@ -1,0 +1,167 @@
+/**
+ * The shape of `lzsync.yaml`, modelled on the Landing Zone documents' `sync-config.yaml`. One declaration:
+ * the TypeScript type, the validator and the defaults all come from here. Every default lets a first run
+ * work with nothing configured. Secrets are never values here: fields ending in `_env` name an environment
+ * variable that holds the secret.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+
+/** A duration such as `300ms`, `30s`, `5m`, `6h`, `1d` (parsed by `pipeline/config.ts`). */
+const Duration = (def: string, description: string) =>
+  Type.String({ pattern: "^[0-9]+(ms|s|m|h|d)$", default: def, description });
+
+const obj = <T extends Record<string, TSchema>>(props: T, description?: string) =>
+  Type.Object(props, { additionalProperties: false, default: {}, description });
+
+export const BrokerConfig = obj({
+  kind: Type.Union([Type.Literal("embedded"), Type.Literal("kafka")], {
+    default: "embedded",
+    description: "embedded (in-process log under data_dir) or kafka (Apache Kafka or Redpanda via kafkajs)",
+  }),
+  brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:[0-9]+$" }), {
+    default: ["127.0.0.1:9092"],
+    description: "host:port bootstrap addresses (kind: kafka)",
+  }),
+  client_id: Type.String({ default: "lzsync" }),
+  partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 3, description: "partitions of created topics" }),
+}, "the Kafka-compatible broker");
+
+const Scope = Type.Union([
+  Type.Literal("read"),
+  Type.Literal("trigger"),
+  Type.Literal("write"),
+  Type.Literal("admin"),
+]);
+
+export const GatewayConfig = obj({
+  enabled: Type.Boolean({ default: true }),
+  host: Type.String({ default: "127.0.0.1", description: "bind address (LZSYNC_HOST overrides)" }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "LZSYNC_PORT overrides" }),
+  public_url: Type.Optional(Type.String({ description: "external base URL for status_url/websocket_url" })),
+  tokens: Type.Array(
+    Type.Object({
+      name: Type.String({ minLength: 1 }),
+      token_env: Type.String({ pattern: "^[A-Z_][A-Z0-9_]*$", description: "env var holding the token" }),
+      scopes: Type.Array(Scope, { minItems: 1 }),
+    }, { additionalProperties: false }),
+    { default: [], description: "bearer tokens; LZSYNC_TOKEN is always an admin token when set" },
+  ),
+  max_body_bytes: Type.Integer({ minimum: 1024, default: 25 * 1024 * 1024 }),
+  client_buffer_bytes: Type.Integer({
+    minimum: 1024,
+    default: 1024 * 1024,
+    description: "per WebSocket/SSE client send budget",
+  }),
+  slow_client_policy: Type.Union([Type.Literal("drop-and-resync"), Type.Literal("close")], {
+    default: "drop-and-resync",
+  }),
+}, "the Hono REST/WebSocket gateway");
+
+export const LandingZoneConfig = obj({
+  repo: Type.Optional(Type.String({
+    description: "git URL (https/http smart-HTTP) or local path; default: a sample repo created in data_dir",
+  })),
+  branch: Type.String({ default: "main" }),
+  token_env: Type.String({ default: "GITHUB_TOKEN", description: "env var with an HTTPS token for fetch/push" }),
+  github: Type.Optional(Type.Object({
+    owner: Type.String(),
+    repo: Type.String(),
+    api_url: Type.String({ default: "https://api.github.com" }),
+    commit_status: Type.Boolean({ default: true }),
+  }, { additionalProperties: false })),
+}, "the Landing Zone git repository");
+
+export const LayersConfig = obj({
+  webhook: obj({
+    enabled: Type.Boolean({ default: true }),
+    secret_env: Type.String({ default: "GITHUB_WEBHOOK_SECRET" }),
+    previous_secret_env: Type.String({
+      default: "GITHUB_WEBHOOK_SECRET_PREVIOUS",
+      description: "accepted during rotation",
+    }),
+  }),
+  git: obj({
+    enabled: Type.Boolean({ default: true }),
+    interval: Duration("6h", "safety-net poll interval"),
+    paths: Type.Array(Type.String(), {
+      default: ["docs/**", "pmo.yaml", "ENFORCEMENT_GATES.md", "RUNBOOKS.md", "terraform/**/*.tf"],
+      description: "tracked path globs (fabric GitOps directories are added automatically)",
+    }),
+    inline_max_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 }),
+  }),
+  api: obj({
+    enabled: Type.Boolean({ default: true }),
+    interval: Duration("5m", "Cloud Asset Inventory poll interval"),
+    parent: Type.Optional(Type.String({ description: "projects/P, folders/F or organizations/O" })),
+    asset_types: Type.Array(Type.String(), {
+      default: [
+        "cloudresourcemanager.googleapis.com/Project",
+        "compute.googleapis.com/Network",
+        "compute.googleapis.com/Subnetwork",
+        "compute.googleapis.com/Firewall",
+        "compute.googleapis.com/Instance",
+        "compute.googleapis.com/Project",
+        "container.googleapis.com/Cluster",
+        "sqladmin.googleapis.com/Instance",
+        "storage.googleapis.com/Bucket",
+      ],
+    }),
+    api_endpoint: Type.Optional(Type.String({ description: "override for tests (REST base URL)" })),
+    export_file: Type.Optional(Type.String({ description: "NDJSON Cloud Asset export (air-gapped / sample)" })),
+  }),
+  pubsub: obj({
+    enabled: Type.Boolean({ default: false }),
+    project: Type.String({ default: "lzsync-local" }),
+    topic: Type.String({ default: "lz-infrastructure-events" }),
+    subscription: Type.String({ default: "portal-lz-events" }),
+    max_messages: Type.Integer({ minimum: 1, default: 500, description: "flow control" }),
+  }),
+  bigquery: obj({
+    enabled: Type.Boolean({ default: false }),
+    project: Type.Optional(Type.String()),
+    dataset: Type.String({ default: "lz_portal" }),
+  }),
+}, "the five sync layers");
+
+export const AlertsConfig = obj({
+  success_rate_min: Type.Number({ minimum: 0, maximum: 1, default: 0.95 }),
+  latency_max: Duration("300s", "SyncLatency threshold"),
+  freshness_max: Duration("6h", "DataFreshness threshold"),
+  consecutive_failures: Type.Integer({ minimum: 1, default: 3 }),
+  window: Duration("1h", "success-rate window"),
+  slack_webhook_env: Type.Optional(Type.String({ description: "env var holding a Slack-compatible webhook URL" })),
+}, "sync alerts");
+
+export const FabricConfig = Type.Object({
+  id: Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 }),
+  repo: Type.Optional(Type.String({ description: "git URL or path; default: the Landing Zone repo" })),
+  branch: Type.String({ default: "main" }),
+  path: Type.String({ description: "GitOps directory inside the repo, e.g. fabrics/dc1" }),
+  credential_env: Type.Optional(Type.String({ description: "env var with a token for push" })),
+  crd_dirs: Type.Array(Type.String(), { default: [], description: "directories with CRD YAML files" }),
+  rule_packs: Type.Array(Type.String(), { default: ["hedgehog"] }),
+  kubernetes: Type.Optional(Type.Object({
+    api_url: Type.String(),
+    token_env: Type.Optional(Type.String()),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+export const Config = Type.Object({
+  data_dir: Type.String({ default: ".lzsync", description: "LZSYNC_DATA_DIR overrides" }),
+  log_level: Type.Union([
+    Type.Literal("debug"),
+    Type.Literal("info"),
+    Type.Literal("warn"),
+    Type.Literal("error"),
+  ], { default: "info" }),
+  broker: BrokerConfig,
+  gateway: GatewayConfig,
+  landing_zone: LandingZoneConfig,
+  layers: LayersConfig,
+  alerts: AlertsConfig,
+  fabrics: Type.Array(FabricConfig, { default: [] }),
+}, { additionalProperties: false });
+
+/** The validated, defaulted configuration (frozen at runtime). */
+export type Config = Static<typeof Config>;
+export type FabricConfig = Static<typeof FabricConfig>;
