@@ -9,14 +9,22 @@ export const CI = Deno.env.get("CI") === "true";
 export const services = {
   kafkaBrokers: Deno.env.get("LZSYNC_TEST_KAFKA_BROKERS"),
   pubsubHost: Deno.env.get("PUBSUB_EMULATOR_HOST"),
+  chromium: Deno.env.get("LZSYNC_TEST_CHROMIUM"),
+};
+
+type Component = "kafka" | "pubsub" | "chromium";
+const present: Record<Component, () => boolean> = {
+  kafka: () => !!services.kafkaBrokers,
+  pubsub: () => !!services.pubsubHost,
+  chromium: () => !!services.chromium,
 };
 
 /**
  * Returns true (= ignore the test) when a required component is missing and we are not in CI. In CI it
  * returns false so the test runs and fails with a clear message from {@link requireService}.
  */
-export function needs(...components: ("kafka" | "pubsub")[]): boolean {
-  const missing = components.filter((c) => (c === "kafka" ? !services.kafkaBrokers : !services.pubsubHost));
+export function needs(...components: Component[]): boolean {
+  const missing = components.filter((c) => !present[c]());
   if (missing.length === 0 || CI) return false;
   console.error(
     `\n!!! SKIPPING integration test: ${missing.join(", ")} not running. Run through \`deno task test\`. !!!\n`,
@@ -38,4 +46,12 @@ export function requirePubsub(): string {
     throw new Error("The Pub/Sub emulator is not running: run the test through `deno task test` (PUBSUB_EMULATOR_HOST)");
   }
   return services.pubsubHost;
+}
+
+/** The Chromium executable, or a thrown error that says how to get one. */
+export function requireChromium(): string {
+  if (!services.chromium) {
+    throw new Error("Chromium is not available: run the test through `deno task test` (LZSYNC_TEST_CHROMIUM)");
+  }
+  return services.chromium;
 }

@@ -2,11 +2,13 @@
  * `deno task test` entry: starts the real components every integration test needs (Apache Kafka, the
  * Pub/Sub emulator), exports their addresses, runs the given command (`deno test ...`), then stops them.
  *
- * Exported to the tests: `LZSYNC_TEST_KAFKA_BROKERS`, `PUBSUB_EMULATOR_HOST`. A component that cannot start
+ * Exported to the tests: `LZSYNC_TEST_KAFKA_BROKERS`, `PUBSUB_EMULATOR_HOST`, `LZSYNC_TEST_CHROMIUM` (Debian's
+ * Chromium, installed with apt-get when missing). A component that cannot start
  * is reported; under `CI=true` that fails the run before any test runs (a skipped suite is not a passed one).
  */
 import { startKafka } from "./kafka_server.ts";
 import { startPubsubEmulator } from "./pubsub_emulator.ts";
+import { ensureChromium } from "./chromium.ts";
 
 const ci = Deno.env.get("CI") === "true";
 const args = Deno.args.length ? Deno.args : ["deno", "test", "-A"];
@@ -15,7 +17,7 @@ const stops: (() => Promise<void>)[] = [];
 const failures: string[] = [];
 
 const t0 = performance.now();
-const [kafka, pubsub] = await Promise.allSettled([startKafka(), startPubsubEmulator()]);
+const [kafka, pubsub, chromium] = await Promise.allSettled([startKafka(), startPubsubEmulator(), ensureChromium()]);
 if (kafka.status === "fulfilled") {
   env.LZSYNC_TEST_KAFKA_BROKERS = kafka.value.brokers;
   stops.push(kafka.value.stop);
@@ -24,6 +26,8 @@ if (pubsub.status === "fulfilled") {
   env.PUBSUB_EMULATOR_HOST = pubsub.value.host;
   stops.push(pubsub.value.stop);
 } else failures.push(`Pub/Sub emulator: ${pubsub.reason?.message ?? pubsub.reason}`);
+if (chromium.status === "fulfilled") env.LZSYNC_TEST_CHROMIUM = chromium.value;
+else failures.push(`Chromium: ${chromium.reason?.message ?? chromium.reason}`);
 console.error(
   `[with_services] started in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(env)}`,
 );
