@@ -46,6 +46,11 @@ export const GatewayConfig = obj({
     }, { additionalProperties: false }),
     { default: [], description: "bearer tokens; LZSYNC_TOKEN is always an admin token when set" },
   ),
+  anonymous_reads: Type.Union([Type.Literal("loopback"), Type.Literal("always"), Type.Literal("never")], {
+    default: "loopback",
+    description:
+      "reads without a token: loopback = only when bound to loopback with no tokens configured; always = trusted network (compose)",
+  }),
   max_body_bytes: Type.Integer({ minimum: 1024, default: 25 * 1024 * 1024 }),
   client_buffer_bytes: Type.Integer({
     minimum: 1024,

@@ -1,0 +1,77 @@
+/**
+ * There is no Docker engine on these machines, so docker-compose.yml is checked structurally: every service's
+ * addresses agree with each other, the lzsync config it mounts validates, and the Dockerfile copies what exists.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { resolveConfig } from "../pipeline/config.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const compose = parse(await Deno.readTextFile(`${root}docker-compose.yml`)) as any;
+const args = (svc: any): Map<string, string> => {
+  const m = new Map<string, string>();
+  for (const a of svc.command as string[]) {
+    const [k, ...v] = a.split(/[ =]/);
+    m.set(k, v.join(" "));
+  }
+  return m;
+};
+const listeners = (spec: string) =>
+  Object.fromEntries(spec.split(",").map((l) => {
+    const [name, hostPort] = l.split("://");
+    const [host, port] = hostPort.split(":");
+    return [name, { host, port: Number(port) }];
+  }));
+
+Deno.test("docker-compose.yml runs Redpanda in dev-container mode with internal and external listeners", () => {
+  const rp = compose.services["redpanda-0"];
+  assert.ok(rp, "service redpanda-0");
+  const a = args(rp);
+  assert.equal(a.get("--mode"), "dev-container");
+  const bind = listeners(a.get("--kafka-addr")!);
+  const adv = listeners(a.get("--advertise-kafka-addr")!);
+  assert.deepEqual(Object.keys(bind).sort(), ["external", "internal"]);
+  assert.deepEqual(Object.keys(adv).sort(), ["external", "internal"]);
+  assert.equal(adv.internal.host, "redpanda-0", "internal listener advertises the compose service name");
+  assert.equal(adv.internal.port, bind.internal.port);
+  assert.equal(adv.external.port, bind.external.port);
+  assert.ok(["localhost", "127.0.0.1"].includes(adv.external.host), "external listener advertised to the host");
+  assert.ok(
+    (rp.ports as string[]).includes(`127.0.0.1:${bind.external.port}:${bind.external.port}`),
+    "the external Kafka port is published on the host's loopback",
+  );
+  assert.ok(rp.healthcheck, "healthcheck so dependants wait for a ready broker");
+});
+
+Deno.test("docker-compose.yml points Console and lzsync at Redpanda's internal listener", async () => {
+  const adv = listeners(args(compose.services["redpanda-0"]).get("--advertise-kafka-addr")!);
+  const internal = `${adv.internal.host}:${adv.internal.port}`;
+  const consoleCfg = parse(compose.services.console.environment.CONSOLE_CONFIG_FILE);
+  assert.deepEqual(consoleCfg.kafka.brokers, [internal]);
+  const lz = compose.services.lzsync;
+  assert.equal(lz.build.dockerfile, "deploy/Dockerfile");
+  const cfgPath = (lz.environment.LZSYNC_CONFIG as string).replace(/^\/app\//, root);
+  const rt = resolveConfig(parse(await Deno.readTextFile(cfgPath)), {
+    LZSYNC_DATA_DIR: lz.environment.LZSYNC_DATA_DIR,
+  });
+  assert.equal(rt.config.broker.kind, "kafka");
+  assert.deepEqual(rt.config.broker.brokers, [internal]);
+  assert.equal(rt.config.gateway.host, "0.0.0.0", "listens on the container network");
+  const published = (lz.ports as string[])[0].split(":");
+  assert.equal(published[0], "127.0.0.1", "published on the host's loopback only");
+  assert.equal(Number(published[2]), rt.config.gateway.port);
+  for (const svc of Object.values(compose.services) as any[]) {
+    for (const dep of Object.keys(svc.depends_on ?? {})) assert.ok(compose.services[dep], `depends_on ${dep}`);
+    for (const net of svc.networks ?? []) assert.ok(compose.networks[net], `network ${net}`);
+  }
+});
+
+Deno.test("deploy/Dockerfile copies paths that exist and runs the start task", async () => {
+  const text = await Deno.readTextFile(`${root}deploy/Dockerfile`);
+  const copies = [...text.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1].split(/\s+/));
+  assert.ok(copies.length > 0);
+  for (const p of copies) await Deno.stat(`${root}${p}`);
+  assert.match(text, /deno", "task", "start"/);
+  const deno = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
+  assert.ok(deno.tasks.start);
+});
