@@ -49,7 +49,9 @@ Deno.test("partitionForKey() equals kafkajs's DefaultPartitioner for fixed and r
   for (let i = 0; i < 2000; i++) {
     const len = rnd() % 40;
     let key = "";
-    for (let j = 0; j < len; j++) key += String.fromCharCode(rnd() % 3 === 0 ? 0x400 + (rnd() % 200) : 32 + (rnd() % 90));
+    for (let j = 0; j < len; j++) {
+      key += String.fromCharCode(rnd() % 3 === 0 ? 0x400 + (rnd() % 200) : 32 + (rnd() % 90));
+    }
     const n = 1 + (rnd() % 16);
     assert.equal(partitionForKey(key, n), kafkajsPartition(key, n), `${JSON.stringify(key)} / ${n}`);
   }

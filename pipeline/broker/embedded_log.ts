@@ -1,0 +1,163 @@
+/**
+ * The in-memory log of the embedded broker: one {@link PartitionLog} per topic partition holding its records
+ * in offset order. Offsets never change; compaction leaves gaps that readers skip. Appends wake waiting
+ * fetchers at once (no polling). An optional {@link LogPersistence} (see `embedded_disk.ts`) writes every
+ * appended batch and every compaction through to disk before the call returns.
+ */
+import type { ConsumedRecord, Headers } from "./types.ts";
+
+/** A record as the log stores and hands it out (shared, never mutated after append). */
+export type LogRecord = ConsumedRecord;
+
+/** Where a partition's appends and compactions go besides memory (a data directory). */
+export interface LogPersistence {
+  /** Writes `records` (already offset-stamped) before the append is acknowledged. */
+  append(records: LogRecord[]): void;
+  /** Replaces the stored partition with exactly `kept` (a compaction). */
+  rewrite(kept: LogRecord[]): void;
+  close(): void;
+}
+
+/** Defaults of Kafka's compaction settings the embedded broker honours. */
+export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
+/** Compaction runs on append once this many records arrived since the last one (and at least as many as remain). */
+export const MIN_DIRTY_RECORDS = 2_000;
+
+/** One partition's records. */
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  /** Records in ascending offset order; after compaction offsets have gaps. */
+  records: LogRecord[] = [];
+  /** First available offset (log start). Compaction never moves it. */
+  low = 0;
+  /** Offset the next appended record gets. */
+  high = 0;
+  /** Records present right after the last compaction (to decide when to compact again). */
+  cleanCount = 0;
+  persistence: LogPersistence | null = null;
+  #listeners = new Set<() => void>();
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  /** Appends records, stamping offsets; persists, then wakes waiting fetchers. Returns the first offset. */
+  append(
+    input: { key: string | null; value: Uint8Array | null; headers: Headers; timestamp: number }[],
+  ): number {
+    const first = this.high;
+    const out: LogRecord[] = new Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const r = input[i];
+      out[i] = {
+        topic: this.topic,
+        partition: this.partition,
+        offset: first + i,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+      };
+    }
+    this.persistence?.append(out);
+    for (let i = 0; i < out.length; i++) this.records.push(out[i]);
+    this.high = first + input.length;
+    this.notify();
+    return first;
+  }
+
+  /** Loads already-stored records (startup from disk), no persistence and no wake-up. */
+  load(records: LogRecord[], high: number): void {
+    this.records = records;
+    this.high = Math.max(high, records.length ? records[records.length - 1].offset + 1 : 0);
+    this.cleanCount = records.length;
+  }
+
+  /** Index of the first record whose offset is >= `offset` (records.length when none). */
+  indexOf(offset: number): number {
+    const recs = this.records;
+    const n = recs.length;
+    if (n === 0 || offset <= recs[0].offset) return 0;
+    if (offset > recs[n - 1].offset) return n;
+    const guess = offset - recs[0].offset; // exact when there are no gaps
+    if (guess < n && recs[guess].offset === offset) return guess;
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (recs[mid].offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Up to `max` records starting at the first offset >= `offset`. */
+  read(offset: number, max: number): LogRecord[] {
+    const i = this.indexOf(offset);
+    return this.records.slice(i, i + max);
+  }
+
+  /** First offset whose timestamp is >= `timestamp`, or the high offset when none is. */
+  offsetForTimestamp(timestamp: number): number {
+    for (const r of this.records) if (r.timestamp >= timestamp) return r.offset;
+    return this.high;
+  }
+
+  /** True when enough new records arrived since the last compaction to make one worthwhile. */
+  needsCompaction(): boolean {
+    const dirty = this.records.length - this.cleanCount;
+    return dirty >= MIN_DIRTY_RECORDS && dirty >= this.cleanCount;
+  }
+
+  /**
+   * Keeps the latest record per key; drops tombstones older than `deleteRetentionMs` (by record timestamp)
+   * and records without a key. Offsets are untouched. Returns how many records were removed.
+   */
+  compact(now: number, deleteRetentionMs: number): number {
+    const latest = new Map<string, number>();
+    const recs = this.records;
+    for (let i = 0; i < recs.length; i++) {
+      const k = recs[i].key;
+      if (k !== null) latest.set(k, i);
+    }
+    const kept: LogRecord[] = [];
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i];
+      if (r.key === null || latest.get(r.key) !== i) continue;
+      if (r.value === null && now - r.timestamp > deleteRetentionMs) continue;
+      kept.push(r);
+    }
+    const removed = recs.length - kept.length;
+    if (removed > 0) this.persistence?.rewrite(kept);
+    this.records = kept;
+    this.cleanCount = kept.length;
+    return removed;
+  }
+
+  /** Registers a one-shot wake-up for the next append (or {@link notify}). Returns an unregister function. */
+  onAppend(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Wakes every registered fetcher (appends, deletion). */
+  notify(): void {
+    if (this.#listeners.size === 0) return;
+    const fns = [...this.#listeners];
+    this.#listeners.clear();
+    for (const fn of fns) fn();
+  }
+}
+
+/** A topic of the embedded broker. */
+export interface EmbeddedTopic {
+  name: string;
+  compacted: boolean;
+  config: Record<string, string>;
+  partitions: PartitionLog[];
+  deleted: boolean;
+}
+
+/** Kafka's topic-name rule (also keeps names safe as directory names). */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
