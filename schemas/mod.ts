@@ -4,6 +4,7 @@
  */
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
+import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "./test_events.ts";
 
 export type { TopicDef, ValueOf } from "./topic.ts";
 export { defineTopic } from "./topic.ts";
@@ -12,6 +13,8 @@ export { defineTopic } from "./topic.ts";
 export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
   [
     DLQ_TOPIC,
+    TEST_COUNTS_TOPIC,
+    TEST_EVENTS_TOPIC,
     // one line per topic; keep sorted by name
   ].map((t) => [t.name, t as TopicDef]),
 );

@@ -1,0 +1,120 @@
+/**
+ * In-memory key-value stores of one task, with dirty tracking for the changelog and an undo log so a failed
+ * `process()` call leaves no half-applied writes behind (its retries and its DLQ outcome start clean).
+ *
+ * Changelog wire format (persisted contract): topic `<app>-<store>-changelog`, partition = task partition,
+ * key = store key, value = JSON of the stored value or `null` (tombstone) for a delete, header
+ * {@link SRC_HEADER} = JSON `{"<topic>:<partition>": <offset>}` — the last input offset of each source
+ * partition whose effects are included in the record's checkpoint.
+ */
+import type { KeyValueStore } from "./types.ts";
+import type { ProduceRecord } from "../broker/types.ts";
+import { encodeJson } from "../serde.ts";
+
+/** Changelog header holding the applied source offsets. */
+export const SRC_HEADER = "lz-src";
+
+const ABSENT = Symbol("absent");
+
+/** A task's store: a Map plus the set of keys changed since the last checkpoint. */
+export class MemoryStore<V = unknown> implements KeyValueStore<V> {
+  readonly name: string;
+  readonly #map = new Map<string, V>();
+  readonly #dirty = new Set<string>();
+  readonly #undo: [string, V | typeof ABSENT][] = [];
+  #tx = false;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#map.has(key);
+  }
+
+  put(key: string, value: V): void {
+    if (typeof key !== "string") {
+      throw new TypeError(`store ${this.name}: key must be a string, got ${typeof key}`);
+    }
+    if (value === undefined || value === null) {
+      throw new TypeError(`store ${this.name}: cannot put ${value} for ${key}; use delete()`);
+    }
+    if (this.#tx) this.#undo.push([key, this.#map.has(key) ? this.#map.get(key)! : ABSENT]);
+    this.#map.set(key, value);
+    this.#dirty.add(key);
+  }
+
+  delete(key: string): void {
+    if (!this.#map.has(key)) return;
+    if (this.#tx) this.#undo.push([key, this.#map.get(key)!]);
+    this.#map.delete(key);
+    this.#dirty.add(key);
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return this.#map.entries();
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Starts recording undo information (one input record's worth of writes). */
+  begin(): void {
+    this.#tx = true;
+    if (this.#undo.length) this.#undo.length = 0;
+  }
+
+  /** Forgets the undo information: the writes since {@link begin} stand. */
+  commit(): void {
+    this.#tx = false;
+    if (this.#undo.length) this.#undo.length = 0;
+  }
+
+  /** Reverts every write since {@link begin}. */
+  rollback(): void {
+    const undo = this.#undo;
+    this.#tx = false;
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const [k, old] = undo[i];
+      if (old === ABSENT) this.#map.delete(k);
+      else this.#map.set(k, old);
+    }
+    undo.length = 0;
+  }
+
+  /** Number of keys changed since the last {@link takeChangelog}. */
+  get dirtyCount(): number {
+    return this.#dirty.size;
+  }
+
+  /**
+   * Changelog records for every dirty key (current value or a tombstone), stamped with `applied`, and clears
+   * the dirty set. Call only when the records will be produced; on failure call {@link markDirty}.
+   */
+  takeChangelog(partition: number, applied: Record<string, number>): ProduceRecord[] {
+    const headers = { [SRC_HEADER]: JSON.stringify(applied) };
+    const out: ProduceRecord[] = [];
+    for (const key of this.#dirty) {
+      const v = this.#map.get(key);
+      out.push({ key, value: v === undefined ? null : encodeJson(v), headers, partition });
+    }
+    this.#dirty.clear();
+    return out;
+  }
+
+  /** Marks keys dirty again (a changelog produce failed). */
+  markDirty(keys: Iterable<string>): void {
+    for (const k of keys) this.#dirty.add(k);
+  }
+
+  /** Applies one changelog record during restore (not dirty: it is already in the changelog). */
+  restore(key: string, value: V | null): void {
+    if (value === null) this.#map.delete(key);
+    else this.#map.set(key, value);
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * One task of a topology: the processor instance, the stores and the pending effects of one partition number.
+ * Shared by the broker-backed host (`host.ts`) and the in-memory test driver (`driver.ts`) so both route bad
+ * records, retries, forwards and punctuations the same way. A task does no I/O: the caller drains it at each
+ * checkpoint and produces what it returns.
+ */
+import { FormatRegistry } from "@sinclair/typebox";
+import type { ConsumedRecord, GroupOffset, Headers, ProduceRecord } from "../broker/types.ts";
+import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topology } from "./types.ts";
+import { changelogTopic } from "./types.ts";
+import type { Logger } from "../log.ts";
+import { decode, encode } from "../serde.ts";
+import { describeError, LzError } from "../errors.ts";
+import { topicDef } from "../../schemas/mod.ts";
+import { DLQ_TOPIC } from "../../schemas/dlq.ts";
+import { MemoryStore } from "./store.ts";
+
+/** Retry policy of `process()` errors. */
+export interface RetryPolicy {
+  /** Retries after the first attempt (default 3). */
+  retries: number;
+  /** First backoff; doubles each retry, capped at 2 s (default 50 ms). */
+  backoffMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** Options of a {@link Task}. */
+export interface TaskOptions {
+  topology: Topology;
+  partition: number;
+  clock: Clock;
+  log: Logger;
+  retry?: Partial<RetryPolicy>;
+  /** Called once per record routed to the DLQ (metrics). */
+  onDlq?(topic: string): void;
+}
+
+/** An output record waiting for the next checkpoint. */
+export interface PendingOutput extends ProduceRecord {
+  topic: string;
+}
+
+/** Everything a checkpoint must produce and commit, in order. */
+export interface Checkpoint {
+  /** Forwarded records (compacted topics coalesced to the last value per key) and DLQ records. */
+  outputs: PendingOutput[];
+  /** Changelog records by changelog topic. */
+  changelog: Map<string, ProduceRecord[]>;
+  /** Input offsets to commit (next offset to read). */
+  commits: GroupOffset[];
+}
+
+interface Schedule {
+  interval: number;
+  next: number;
+  fn: (now: number) => void | Promise<void>;
+  cancelled: boolean;
+}
+
+// serde.ts compiles schemas with TypeBox, which knows no string formats until registered; the DLQ schema uses
+// `date-time`. Registered here (idempotently) until serde.ts does it for every topic.
+if (!FormatRegistry.Has("date-time")) {
+  FormatRegistry.Set(
+    "date-time",
+    (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
+  );
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** True when `process()` may succeed if called again: never for programming errors or bad input. */
+export function shouldRetry(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
+  if (err instanceof ReferenceError) return false;
+  if (err instanceof LzError) return err.retriable;
+  return true;
+}
+
+function base64(bytes: Uint8Array | null): string | null {
+  if (bytes === null) return null;
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** One partition's worth of a topology. */
+export class Task {
+  readonly partition: number;
+  readonly stores = new Map<string, MemoryStore>();
+  /** Last input offset per `topic:partition` whose effects are in the stores (processed, skipped or DLQ'd). */
+  applied: Record<string, number> = {};
+  /** Offsets at or below these were applied before the last restore: skip them. */
+  restoredApplied: Record<string, number> = {};
+  processed = 0;
+  dlqCount = 0;
+  readonly #t: Topology;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #retry: RetryPolicy;
+  readonly #onDlq?: (topic: string) => void;
+  readonly #outputs = new Set<string>();
+  #processor: Processor;
+  #pending: PendingOutput[] = [];
+  #committed: Record<string, number> = {};
+  #schedules: Schedule[] = [];
+  readonly ctx: ProcessorContext;
+
+  constructor(o: TaskOptions) {
+    this.#t = o.topology;
+    this.partition = o.partition;
+    this.#clock = o.clock;
+    this.#log = o.log.child("task", { app: o.topology.app, partition: o.partition });
+    this.#retry = { retries: 3, backoffMs: 50, sleep: defaultSleep, ...o.retry };
+    this.#onDlq = o.onDlq;
+    for (const s of o.topology.stores) this.stores.set(s, new MemoryStore(s));
+    for (const t of o.topology.outputs) this.#outputs.add(t);
+    this.#processor = o.topology.create();
+    this.ctx = this.#context();
+  }
+
+  #context(): ProcessorContext {
+    const task = this;
+    return {
+      app: this.#t.app,
+      partition: this.partition,
+      log: this.#log,
+      now: () => this.#clock.now(),
+      store<V>(name: string) {
+        const s = task.stores.get(name);
+        if (!s) {
+          throw new LzError("UNKNOWN_STORE", `store ${name} is not declared in topology ${task.#t.app}`);
+        }
+        return s as MemoryStore<V>;
+      },
+      forward(topic: string, key: string | null, value: unknown | null, headers?: Headers) {
+        if (!task.#outputs.has(topic)) {
+          throw new LzError(
+            "UNDECLARED_OUTPUT",
+            `topology ${task.#t.app} forwards to ${topic}, not in its outputs`,
+          );
+        }
+        task.#pending.push({ topic, key, value: encode(topic, value), headers });
+      },
+      schedule(intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable {
+        if (!(intervalMs > 0)) throw new RangeError(`schedule interval must be > 0 ms, got ${intervalMs}`);
+        const s: Schedule = {
+          interval: intervalMs,
+          next: task.#clock.now() + intervalMs,
+          fn,
+          cancelled: false,
+        };
+        task.#schedules.push(s);
+        return { cancel: () => void (s.cancelled = true) };
+      },
+    };
+  }
+
+  /** Runs the processor's `init`. */
+  init(): void | Promise<void> {
+    return this.#processor.init?.(this.ctx);
+  }
+
+  /** Sets the applied offsets found by a restore; records at or below them are skipped. */
+  setRestored(applied: Record<string, number>): void {
+    this.restoredApplied = { ...applied };
+    this.applied = { ...applied, ...this.applied };
+    // Restored positions are not progress: never commit them (the group's commit may already be ahead).
+    this.#committed = { ...applied, ...this.#committed };
+  }
+
+  /**
+   * Processes records of one input partition in order. Returns undefined when every call was synchronous,
+   * otherwise a promise (async processor, retry backoff).
+   */
+  processBatch(topic: string, partition: number, records: ConsumedRecord[], start = 0): void | Promise<void> {
+    const tp = `${topic}:${partition}`;
+    const skip = this.restoredApplied[tp] ?? -1;
+    for (let i = start; i < records.length; i++) {
+      const rec = records[i];
+      if (rec.offset > skip) {
+        const r = this.#handle(rec);
+        if (r !== undefined) {
+          return r.then(() => {
+            this.applied[tp] = rec.offset;
+            return this.processBatch(topic, partition, records, i + 1);
+          });
+        }
+      }
+      this.applied[tp] = rec.offset;
+    }
+  }
+
+  #handle(rec: ConsumedRecord): void | Promise<void> {
+    let value: unknown;
+    try {
+      value = decode(rec.topic, rec.value);
+    } catch (err) {
+      this.#toDlq(rec, err, 0);
+      return;
+    }
+    const input: InputRecord = {
+      topic: rec.topic,
+      partition: rec.partition,
+      offset: rec.offset,
+      key: rec.key,
+      value,
+      headers: rec.headers,
+      timestamp: rec.timestamp,
+    };
+    return this.#attempt(input, rec, 1);
+  }
+
+  #attempt(input: InputRecord, raw: ConsumedRecord, attempt: number): void | Promise<void> {
+    const mark = this.#pending.length;
+    for (const s of this.stores.values()) s.begin();
+    let r: void | Promise<void>;
+    try {
+      r = this.#processor.process(input, this.ctx);
+    } catch (err) {
+      return this.#failed(input, raw, attempt, err, mark);
+    }
+    if (r !== undefined && typeof (r as Promise<void>).then === "function") {
+      return (r as Promise<void>).then(
+        () => this.#succeeded(),
+        (err) => this.#failed(input, raw, attempt, err, mark),
+      );
+    }
+    this.#succeeded();
+  }
+
+  #succeeded(): void {
+    for (const s of this.stores.values()) s.commit();
+    this.processed++;
+  }
+
+  #failed(
+    input: InputRecord,
+    raw: ConsumedRecord,
+    attempt: number,
+    err: unknown,
+    mark: number,
+  ): void | Promise<void> {
+    for (const s of this.stores.values()) s.rollback();
+    this.#pending.length = mark;
+    if (attempt <= this.#retry.retries && shouldRetry(err)) {
+      const wait = Math.min(2000, this.#retry.backoffMs * 2 ** (attempt - 1));
+      this.#log.warn("process failed; retrying", {
+        topic: raw.topic,
+        offset: raw.offset,
+        attempt,
+        wait_ms: wait,
+        error: describeError(err),
+      });
+      return this.#retry.sleep(wait).then(() => this.#attempt(input, raw, attempt + 1));
+    }
+    this.#toDlq(raw, err, attempt);
+  }
+
+  #toDlq(rec: ConsumedRecord, err: unknown, attempts: number): void {
+    const code = err instanceof LzError ? err.code : "PROCESS";
+    const error = describeError(err);
+    this.#log.warn("record sent to the DLQ", {
+      topic: rec.topic,
+      offset: rec.offset,
+      error_code: code,
+      error,
+    });
+    const value = {
+      error,
+      error_code: code,
+      stage: this.#t.app,
+      attempts,
+      source: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+      original: { key: rec.key, value_base64: base64(rec.value), headers: { ...rec.headers } },
+      failed_at: new Date(this.#clock.now()).toISOString(),
+    };
+    this.#pending.push({
+      topic: DLQ_TOPIC.name,
+      key: `${rec.topic}/${rec.partition}/${rec.offset}`,
+      value: encode(DLQ_TOPIC.name, value),
+    });
+    this.dlqCount++;
+    this.#onDlq?.(rec.topic);
+  }
+
+  /** The earliest time a punctuation is due, or Infinity. */
+  nextPunctuation(): number {
+    let n = Infinity;
+    for (const s of this.#schedules) if (!s.cancelled && s.next < n) n = s.next;
+    return n;
+  }
+
+  /** Fires each punctuation due at `now` once. Errors are logged, never fatal. */
+  async punctuate(now = this.#clock.now()): Promise<void> {
+    this.#schedules = this.#schedules.filter((s) => !s.cancelled);
+    for (const s of [...this.#schedules]) {
+      if (s.cancelled || s.next > now) continue;
+      while (s.next <= now) s.next += s.interval;
+      try {
+        await s.fn(now);
+      } catch (err) {
+        this.#log.error("punctuation failed", { error: describeError(err) });
+      }
+    }
+  }
+
+  /** True when a checkpoint has something to produce or commit. */
+  hasWork(): boolean {
+    if (this.#pending.length) return true;
+    for (const s of this.stores.values()) if (s.dirtyCount) return true;
+    for (const tp in this.applied) if (this.#committed[tp] !== this.applied[tp]) return true;
+    return false;
+  }
+
+  /**
+   * Takes the pending effects for a checkpoint and clears them. If producing them fails the caller must retry
+   * the same checkpoint (the effects are already in the stores) or abandon the task and restore it.
+   */
+  drain(): Checkpoint {
+    const outputs: PendingOutput[] = [];
+    const last = new Map<string, number>();
+    for (const o of this.#pending) {
+      if (o.key !== null && topicDef(o.topic)?.compacted) {
+        const k = `${o.topic}\u0000${o.key}`;
+        const at = last.get(k);
+        if (at !== undefined) {
+          outputs[at] = o;
+          continue;
+        }
+        last.set(k, outputs.length);
+      }
+      outputs.push(o);
+    }
+    this.#pending = [];
+    const applied = { ...this.applied };
+    const changelog = new Map<string, ProduceRecord[]>();
+    for (const s of this.stores.values()) {
+      if (s.dirtyCount) {
+        changelog.set(changelogTopic(this.#t.app, s.name), s.takeChangelog(this.partition, applied));
+      }
+    }
+    const commits: GroupOffset[] = [];
+    for (const tp in this.applied) {
+      if (this.#committed[tp] === this.applied[tp]) continue;
+      const i = tp.lastIndexOf(":");
+      commits.push({
+        topic: tp.slice(0, i),
+        partition: Number(tp.slice(i + 1)),
+        offset: this.applied[tp] + 1,
+      });
+    }
+    return { outputs, changelog, commits };
+  }
+
+  /** Records that the commits of a drained checkpoint were accepted. */
+  committed(commits: GroupOffset[]): void {
+    for (const c of commits) this.#committed[`${c.topic}:${c.partition}`] = c.offset - 1;
+  }
+
+  /** Cancels punctuations and closes the processor. */
+  async close(): Promise<void> {
+    for (const s of this.#schedules) s.cancelled = true;
+    try {
+      await this.#processor.close?.(this.ctx);
+    } catch (err) {
+      this.#log.error("processor close failed", { error: describeError(err) });
+    }
+  }
+}
