@@ -4,6 +4,10 @@
  */
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
+import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "./assets.ts";
+import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "./compliance.ts";
+import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
+import { VIOLATIONS_TOPIC } from "./violations.ts";
 import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "./test_events.ts";
 
 export type { TopicDef, ValueOf } from "./topic.ts";
@@ -12,7 +16,14 @@ export { defineTopic } from "./topic.ts";
 /** Every declared topic, by name. */
 export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
   [
+    ASSET_SNAPSHOTS_TOPIC,
+    ASSETS_TOPIC,
+    EVALUATIONS_TOPIC,
+    GOVERNANCE_TOPIC,
+    SCORES_TOPIC,
     DLQ_TOPIC,
+    INFRA_EVENTS_TOPIC,
+    VIOLATIONS_TOPIC,
     TEST_COUNTS_TOPIC,
     TEST_EVENTS_TOPIC,
     // one line per topic; keep sorted by name

@@ -1,0 +1,73 @@
+/**
+ * Compliance topics of `processors/policy/`:
+ * - `lz.compliance.evaluations.v1` — the latest result of every (rule, asset) evaluation, pass or fail, so a
+ *   score is passed / evaluated; a tombstone when the asset is deleted or the rule stops applying.
+ * - `lz.compliance.scores.v1` — passed / evaluated overall, per project and per rule.
+ * - `lz.compliance.governance.v1` — governance rules read from the Landing Zone's synced `pmo.yaml`.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { defineTopic } from "./topic.ts";
+
+const DateTime = () => Type.String({ format: "date-time" });
+
+export const Evaluation = Type.Object({
+  rule_id: Type.String(),
+  asset_name: Type.String(),
+  asset_type: Type.String(),
+  project: Type.Union([Type.String(), Type.Null()]),
+  passed: Type.Boolean(),
+  evaluated_at: DateTime(),
+}, { additionalProperties: false });
+export type Evaluation = Static<typeof Evaluation>;
+
+export const EVALUATIONS_TOPIC = defineTopic({
+  name: "lz.compliance.evaluations.v1",
+  schema: Evaluation,
+  compacted: true,
+  partitions: 1,
+  key: "<rule_id>|<asset name>",
+  description: "Latest pass/fail of every rule on every asset it applies to.",
+});
+
+export const ComplianceScore = Type.Object({
+  scope: Type.String({ description: "overall, project:<id> or rule:<id>; the record key" }),
+  kind: Type.Union([Type.Literal("overall"), Type.Literal("project"), Type.Literal("rule")]),
+  name: Type.String({ description: "project id or rule id; 'overall' for the overall score" }),
+  passed: Type.Integer({ minimum: 0 }),
+  evaluated: Type.Integer({ minimum: 0 }),
+  score: Type.Union([Type.Number({ minimum: 0, maximum: 100 }), Type.Null()], {
+    description: "100 * passed / evaluated, two decimals; null when nothing was evaluated",
+  }),
+  open_violations: Type.Integer({ minimum: 0 }),
+  updated_at: DateTime(),
+}, { additionalProperties: false });
+export type ComplianceScore = Static<typeof ComplianceScore>;
+
+export const SCORES_TOPIC = defineTopic({
+  name: "lz.compliance.scores.v1",
+  schema: ComplianceScore,
+  compacted: true,
+  partitions: 1,
+  key: "scope",
+  description: "Compliance score (passed/evaluated) overall, per project and per rule.",
+});
+
+export const Governance = Type.Object({
+  repo: Type.Union([Type.String(), Type.Null()]),
+  path: Type.String(),
+  commit: Type.Union([Type.String(), Type.Null()]),
+  present: Type.Boolean({ description: "false when pmo.yaml was deleted (no governance rules)" }),
+  required_labels: Type.Array(Type.String()),
+  allowed_regions: Type.Array(Type.String()),
+  updated_at: DateTime(),
+}, { additionalProperties: false });
+export type Governance = Static<typeof Governance>;
+
+export const GOVERNANCE_TOPIC = defineTopic({
+  name: "lz.compliance.governance.v1",
+  schema: Governance,
+  compacted: true,
+  partitions: 1,
+  key: "pmo",
+  description: "Governance rules (required labels, allowed regions) from the synced pmo.yaml.",
+});
