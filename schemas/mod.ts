@@ -4,6 +4,13 @@
  */
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
+import { ALERTS_TOPIC } from "./alerts.ts";
+import { GIT_FILES_TOPIC } from "./git_files.ts";
+import { GIT_PUSH_TOPIC } from "./git_push.ts";
+import { GIT_SYNCED_TOPIC } from "./git_synced.ts";
+import { SYNC_EVENTS_TOPIC } from "./sync_events.ts";
+import { SYNC_PROGRESS_TOPIC } from "./sync_progress.ts";
+import { SYNC_STATUS_TOPIC } from "./sync_status.ts";
 import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "./assets.ts";
 import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "./compliance.ts";
 import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
@@ -26,6 +33,13 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
     VIOLATIONS_TOPIC,
     TEST_COUNTS_TOPIC,
     TEST_EVENTS_TOPIC,
+    ALERTS_TOPIC,
+    GIT_FILES_TOPIC,
+    GIT_PUSH_TOPIC,
+    GIT_SYNCED_TOPIC,
+    SYNC_EVENTS_TOPIC,
+    SYNC_PROGRESS_TOPIC,
+    SYNC_STATUS_TOPIC,
     // one line per topic; keep sorted by name
   ].map((t) => [t.name, t as TopicDef]),
 );
