@@ -55,7 +55,7 @@ Deno.test("createTestDriver() rolls back store writes and forwards of a failed a
     stores: ["s"],
     outputs: [COUNTS],
     create: () => ({
-      process(rec, ctx) {
+      process(_rec, ctx) {
         calls++;
         ctx.store<number>("s").put("k", (ctx.store<number>("s").get("k") ?? 0) + 1);
         ctx.forward(COUNTS, "k", { id: "k", count: calls });

@@ -31,6 +31,8 @@ export interface TaskOptions {
   clock: Clock;
   log: Logger;
   retry?: Partial<RetryPolicy>;
+  /** Existing stores to adopt (a standby copy kept across a rebalance); fresh empty stores otherwise. */
+  stores?: Map<string, MemoryStore>;
   /** Called once per record routed to the DLQ (metrics). */
   onDlq?(topic: string): void;
 }
@@ -112,44 +114,33 @@ export class Task {
     this.#log = o.log.child("task", { app: o.topology.app, partition: o.partition });
     this.#retry = { retries: 3, backoffMs: 50, sleep: defaultSleep, ...o.retry };
     this.#onDlq = o.onDlq;
-    for (const s of o.topology.stores) this.stores.set(s, new MemoryStore(s));
+    for (const s of o.topology.stores) this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s));
     for (const t of o.topology.outputs) this.#outputs.add(t);
     this.#processor = o.topology.create();
     this.ctx = this.#context();
   }
 
   #context(): ProcessorContext {
-    const task = this;
     return {
       app: this.#t.app,
       partition: this.partition,
       log: this.#log,
       now: () => this.#clock.now(),
-      store<V>(name: string) {
-        const s = task.stores.get(name);
-        if (!s) {
-          throw new LzError("UNKNOWN_STORE", `store ${name} is not declared in topology ${task.#t.app}`);
-        }
+      store: <V>(name: string) => {
+        const s = this.stores.get(name);
+        if (!s) throw new LzError("UNKNOWN_STORE", `store ${name} is not declared in topology ${this.#t.app}`);
         return s as MemoryStore<V>;
       },
-      forward(topic: string, key: string | null, value: unknown | null, headers?: Headers) {
-        if (!task.#outputs.has(topic)) {
-          throw new LzError(
-            "UNDECLARED_OUTPUT",
-            `topology ${task.#t.app} forwards to ${topic}, not in its outputs`,
-          );
+      forward: (topic: string, key: string | null, value: unknown | null, headers?: Headers) => {
+        if (!this.#outputs.has(topic)) {
+          throw new LzError("UNDECLARED_OUTPUT", `topology ${this.#t.app} forwards to ${topic}, not in its outputs`);
         }
-        task.#pending.push({ topic, key, value: encode(topic, value), headers });
+        this.#pending.push({ topic, key, value: encode(topic, value), headers });
       },
-      schedule(intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable {
+      schedule: (intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable => {
         if (!(intervalMs > 0)) throw new RangeError(`schedule interval must be > 0 ms, got ${intervalMs}`);
-        const s: Schedule = {
-          interval: intervalMs,
-          next: task.#clock.now() + intervalMs,
-          fn,
-          cancelled: false,
-        };
-        task.#schedules.push(s);
+        const s: Schedule = { interval: intervalMs, next: this.#clock.now() + intervalMs, fn, cancelled: false };
+        this.#schedules.push(s);
         return { cancel: () => void (s.cancelled = true) };
       },
     };
@@ -174,7 +165,8 @@ export class Task {
    */
   processBatch(topic: string, partition: number, records: ConsumedRecord[], start = 0): void | Promise<void> {
     const tp = `${topic}:${partition}`;
-    const skip = this.restoredApplied[tp] ?? -1;
+    // Records at or below the applied offset are already in the stores (restored, or a redelivered batch).
+    const skip = this.applied[tp] ?? -1;
     for (let i = start; i < records.length; i++) {
       const rec = records[i];
       if (rec.offset > skip) {
