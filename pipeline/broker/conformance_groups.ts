@@ -32,9 +32,9 @@ function tracked(consumer: Consumer, got: Collector) {
   const errors: string[] = [];
   const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
   const handlers = {
-    eachBatch: async (b: import("./types.ts").Batch) => {
+    eachBatch: (b: import("./types.ts").Batch) => {
       if (!owned.has(key(b)) && b.records.length > 0) errors.push(`batch of unassigned ${key(b)}`);
-      got.add(b);
+      return got.eachBatch(b);
     },
     onAssigned: (tps: TopicPartition[]) => tps.forEach((tp) => owned.add(key(tp))),
     onRevoked: (tps: TopicPartition[]) => {
@@ -52,7 +52,7 @@ export const groupCases: ConformanceCase[] = [
       const { topic } = await topicWith(broker, scope, 2, 30);
       const got = new Collector();
       const c = scope.consumer({ groupId: uniq("g"), topics: [topic] });
-      await c.run({ eachBatch: async (b) => got.add(b) });
+      await c.run({ eachBatch: got.eachBatch });
       await waitFor(() => got.distinct() >= 30, "30 records", undefined, () => got.distinct());
       for (const p of [0, 1]) {
         const offs = got.records.filter((r) => r.partition === p).map((r) => r.offset);
@@ -67,7 +67,7 @@ export const groupCases: ConformanceCase[] = [
       const { topic, producer } = await topicWith(broker, scope, 1, 5, "old");
       const got = new Collector();
       const c = scope.consumer({ groupId: uniq("g"), topics: [topic], fromBeginning: false });
-      await c.run({ eachBatch: async (b) => got.add(b) });
+      await c.run({ eachBatch: got.eachBatch });
       let i = 0;
       // Kafka resolves "latest" when the first fetch starts; keep producing until a new record arrives.
       await waitFor(async () => {
@@ -86,7 +86,7 @@ export const groupCases: ConformanceCase[] = [
       const groupId = uniq("g");
       const first = new Collector();
       const c1 = scope.consumer({ groupId, topics: [topic] });
-      await c1.run({ eachBatch: async (b) => first.add(b) });
+      await c1.run({ eachBatch: first.eachBatch });
       await waitFor(() => first.distinct() >= 10, "10 records");
       await c1.commit([{ topic, partition: 0, offset: 6 }]);
       await c1.stop();
@@ -97,7 +97,7 @@ export const groupCases: ConformanceCase[] = [
       }]);
       const second = new Collector();
       const c2 = scope.consumer({ groupId, topics: [topic] });
-      await c2.run({ eachBatch: async (b) => second.add(b) });
+      await c2.run({ eachBatch: second.eachBatch });
       await waitFor(
         () => second.distinct() >= 4,
         "4 records after the commit",
@@ -165,7 +165,7 @@ export const groupCases: ConformanceCase[] = [
       const { topic, producer } = await topicWith(broker, scope, 2, 0);
       const got = new Collector();
       const c = scope.consumer({ groupId: uniq("g"), topics: [topic] });
-      await c.run({ eachBatch: async (b) => got.add(b) });
+      await c.run({ eachBatch: got.eachBatch });
       await waitFor(() => c.assignment().length === 2, "assignment");
       await producer.send(topic, [{ key: null, value: bytes("p0-a"), partition: 0 }]);
       await waitFor(() => got.values().includes("p0-a"), "first record of partition 0");
@@ -189,7 +189,7 @@ export const groupCases: ConformanceCase[] = [
       const empty = await broker.admin().describeGroup(groupId);
       assert.deepEqual(empty.members, []);
       const c = scope.consumer({ groupId, topics: [topic], clientId: "describe-me" });
-      await c.run({ eachBatch: async () => {} });
+      await c.run({ eachBatch: () => Promise.resolve() });
       await waitFor(async () => {
         const d = await broker.admin().describeGroup(groupId);
         return d.members.length === 1 && d.members[0].assignments.length === 2;
@@ -232,7 +232,7 @@ export const groupCases: ConformanceCase[] = [
       );
       const got = new Collector();
       const c = scope.consumer({ groupId, topics: [topic] });
-      await c.run({ eachBatch: async (b) => got.add(b) });
+      await c.run({ eachBatch: got.eachBatch });
       await waitFor(() => got.distinct() >= ends[0] - 1 + ends[1], "records after the set offsets");
       assert.ok(!got.records.some((r) => r.partition === 0 && r.offset === 0), "offset 0 of p0 was skipped");
       await waitFor(

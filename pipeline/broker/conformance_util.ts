@@ -63,6 +63,11 @@ export function sleep(ms: number): Promise<void> {
 export class Collector {
   readonly records: ConsumedRecord[] = [];
   readonly batches: Batch[] = [];
+  /** An `eachBatch` handler that collects. */
+  readonly eachBatch = (batch: Batch): Promise<void> => {
+    this.add(batch);
+    return Promise.resolve();
+  };
   add(batch: Batch): void {
     this.batches.push(batch);
     this.records.push(...batch.records);
@@ -104,7 +109,7 @@ export class Scope {
    */
   startReader(opts: ReaderOptions, collector: Collector): { reader: Reader; started: Promise<void> } {
     const reader = this.broker.reader(opts);
-    const started = reader.run(async (b) => collector.add(b));
+    const started = reader.run(collector.eachBatch);
     const settled = started.catch((err) => err);
     this.#background.push(settled);
     this.#closers.push(async () => {

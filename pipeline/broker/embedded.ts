@@ -27,18 +27,7 @@ import { DEFAULT_DELETE_RETENTION_MS, type EmbeddedTopic, PartitionLog, TOPIC_NA
 import { GroupCoordinator } from "./embedded_group.ts";
 import { type BrokerCore, EmbeddedConsumer, EmbeddedReader } from "./embedded_consumer.ts";
 import { createEmbeddedAdmin } from "./embedded_admin.ts";
-/** Persistence of a data directory (see embedded_disk.ts). */
-interface DiskStore {
-  load(topics: Map<string, EmbeddedTopic>, groups: GroupCoordinator): void;
-  createTopic(t: EmbeddedTopic): void;
-  deleteTopic(t: EmbeddedTopic): void;
-  rewriteCommits(groups: GroupCoordinator): void;
-  commit(groupId: string, offsets: import("./types.ts").GroupOffset[]): void;
-  close(): void;
-}
-function openDiskStore(dir: string, _log: Logger): Promise<DiskStore> {
-  return Promise.reject(new LzError("UNSUPPORTED", `file persistence (${dir}) is not implemented yet`));
-}
+import { type DiskStore, openDiskStore } from "./embedded_disk.ts";
 
 /** Options of {@link createEmbeddedBroker}. */
 export interface EmbeddedBrokerOptions {
@@ -86,7 +75,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
     return t;
   };
   const createTopic = (spec: TopicSpec) => {
-    if (!TOPIC_NAME.test(spec.name)) {
+    if (!TOPIC_NAME.test(spec.name) || spec.name === "." || spec.name === "..") {
       throw new LzError(
         "INVALID_TOPIC",
         `invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`,
@@ -138,11 +127,16 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
 
   if (options.dataDir) {
     disk = await openDiskStore(options.dataDir, log);
-    disk.load(topics, groups);
+    try {
+      disk.load(topics, groups);
+    } catch (err) {
+      disk.close();
+      throw err;
+    }
     for (const t of topics.values()) if (t.compacted) compactTopic(t);
   }
 
-  async function send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
+  function send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
     checkOpen();
     const t = requireTopic(topic);
     const n = t.partitions.length;
@@ -187,7 +181,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
         if (buckets[p] && t.partitions[p].needsCompaction()) compactTopic(t, t.partitions[p]);
       }
     }
-    return out;
+    return Promise.resolve(out);
   }
 
   const admin = createEmbeddedAdmin({ groups, topics, requireTopic, createTopic, deleteTopic, checkOpen });
