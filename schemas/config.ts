@@ -151,6 +151,19 @@ export const FabricConfig = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+export const ProcessorsConfig = obj({
+  enabled: Type.Array(Type.String({ minLength: 1 }), {
+    default: ["all"],
+    description: "processors this process runs (scale out by running more processes); `all` runs every one",
+  }),
+  retries: Type.Integer({ minimum: 0, maximum: 20, default: 3, description: "attempts before a record goes to the DLQ" }),
+  topics: Type.Record(
+    Type.String(),
+    Type.Object({ partitions: Type.Integer({ minimum: 1, maximum: 1024 }) }, { additionalProperties: false }),
+    { default: {}, description: "per-topic overrides of broker.partitions, by declared topic name" },
+  ),
+}, "which processors run here");
+
 export const Config = Type.Object({
   data_dir: Type.String({ default: ".lzsync", description: "LZSYNC_DATA_DIR overrides" }),
   log_level: Type.Union([
@@ -164,6 +177,7 @@ export const Config = Type.Object({
   landing_zone: LandingZoneConfig,
   layers: LayersConfig,
   alerts: AlertsConfig,
+  processors: ProcessorsConfig,
   fabrics: Type.Array(FabricConfig, { default: [] }),
 }, { additionalProperties: false });
 
