@@ -112,6 +112,12 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
     for (const k of keys) this.#dirty.add(k);
   }
 
+  /** Empties the store and forgets dirty keys (before a full restore). */
+  clear(): void {
+    this.#map.clear();
+    this.#dirty.clear();
+  }
+
   /** Applies one changelog record during restore (not dirty: it is already in the changelog). */
   restore(key: string, value: V | null): void {
     if (value === null) this.#map.delete(key);

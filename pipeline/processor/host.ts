@@ -1,0 +1,463 @@
+/**
+ * The processor host: runs a {@link Topology} as a member of the consumer group `topology.app`, one
+ * {@link Task} per assigned partition number. On assignment a task's stores are restored from their
+ * changelogs before any record is processed; after each batch (and on revoke and stop) it checkpoints in this
+ * order: flush sinks → produce forwarded outputs and DLQ records → produce dirty changelog records (stamped
+ * with the applied source offsets) → commit input offsets, each step awaiting the broker's acks.
+ *
+ * A crash anywhere loses nothing (uncommitted records are read again) and double-counts nothing (a restore
+ * finds the applied source offsets in the changelog and skips records at or below them). Outputs may repeat
+ * after a crash: at-least-once, with downstream effects idempotent by key.
+ */
+import type {
+  Broker,
+  Consumer,
+  ConsumerHandlers,
+  GroupOffset,
+  Producer,
+  ProduceRecord,
+  TopicPartition,
+  TopicSpec,
+} from "../broker/types.ts";
+import type { Clock, Topology } from "./types.ts";
+import { changelogTopic } from "./types.ts";
+import type { Logger } from "../log.ts";
+import type { Service } from "../service.ts";
+import type { Registry } from "prom-client";
+import { describeError, LzError } from "../errors.ts";
+import { topicDef } from "../../schemas/mod.ts";
+import { DLQ_TOPIC } from "../../schemas/dlq.ts";
+import { type Checkpoint, Task } from "./task.ts";
+import { MemoryStore } from "./store.ts";
+import { restoreStores } from "./restore.ts";
+import { hostMetrics } from "./host_metrics.ts";
+import { type DigestRow, stateDigest } from "../digest.ts";
+
+/** What a host is built from (a subset of `AppDeps`). */
+export interface HostDeps {
+  broker: Broker;
+  log: Logger;
+  metrics?: Registry;
+  clock?: Clock;
+}
+
+/** Tuning of a host; every field has a default. */
+export interface HostOptions {
+  /** Retries of a failing `process()` before the DLQ (default 3). */
+  retries?: number;
+  /** First retry backoff in ms, doubling (default 50). */
+  backoffMs?: number;
+  /** Records per batch, a hint to the broker. */
+  maxBatchSize?: number;
+  /** How often (real time, ms) due punctuations are checked (default 100). */
+  tickMs?: number;
+  /** Stop gracefully on SIGINT/SIGTERM (default false: `pipeline/main.ts` owns signals). */
+  stopOnSignals?: boolean;
+  clientId?: string;
+  /** Called after each successful checkpoint (progress reporting, tests). */
+  onCheckpoint?(event: { partition: number; commits: GroupOffset[] }): void;
+}
+
+/** A running topology. */
+export interface ProcessorHost extends Service {
+  /** Digest of the in-memory stores of this member's tasks (same format as `pipeline/digest.ts`). */
+  digest(): string;
+  /** Fires due punctuations now and checkpoints their effects. */
+  tick(): Promise<void>;
+  /** Partition numbers of this member's tasks. */
+  assigned(): number[];
+  /** Totals since start. */
+  stats(): { processed: number; dlq: number; restored: number };
+  /** Resolves once the host has stopped (by {@link Service.stop} or a signal). */
+  readonly stopped: Promise<void>;
+}
+
+interface Entry {
+  partition: number;
+  task: Task | null;
+  inputs: Set<string>;
+  chain: Promise<void>;
+  ready: Promise<void> | null;
+  /** Per store, the changelog offset after the last record known to be in the in-memory store. */
+  positions: Record<string, number>;
+}
+
+interface Standby {
+  stores: Map<string, MemoryStore>;
+  positions: Record<string, number>;
+  applied: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Creates the host of `topology`; call `start()` to join the group. */
+export function createProcessorHost(
+  deps: HostDeps,
+  topology: Topology,
+  opts: HostOptions = {},
+): ProcessorHost {
+  const { broker } = deps;
+  const app = topology.app;
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const log = deps.log.child("host", { app });
+  const metrics = hostMetrics(app, deps.metrics);
+  const entries = new Map<number, Entry>();
+  const standby = new Map<number, Standby>();
+  let producer: Producer | null = null;
+  let consumer: Consumer | null = null;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  const totals = { processed: 0, dlq: 0, restored: 0 };
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const onSignal = () => {
+    log.info("signal received; stopping gracefully");
+    void host.stop();
+  };
+
+  const exclusive = (e: Entry, fn: () => Promise<void>): Promise<void> => {
+    const r = e.chain.then(fn);
+    e.chain = r.catch(() => {});
+    return r;
+  };
+
+  async function ensureTopics(): Promise<number> {
+    const admin = broker.admin();
+    const specs: TopicSpec[] = [];
+    const undeclared: string[] = [];
+    for (const name of new Set([...topology.inputs, ...topology.outputs, DLQ_TOPIC.name])) {
+      const def = topicDef(name);
+      if (def) specs.push({ name, partitions: def.partitions, compacted: def.compacted });
+      else undeclared.push(name);
+    }
+    await admin.createTopics(specs);
+    for (const name of undeclared) {
+      try {
+        await admin.describeTopic(name);
+      } catch (err) {
+        throw new LzError(
+          "UNKNOWN_TOPIC",
+          `topology ${app} uses topic ${name}, which is not declared in schemas/mod.ts and does not exist on ` +
+            `${broker.address}; declare it in schemas/ or create it (lzsync topics create ${name})`,
+          { cause: err },
+        );
+      }
+    }
+    const counts = await Promise.all(
+      topology.inputs.map(async (t) => (await admin.describeTopic(t)).partitions),
+    );
+    const n = Math.max(...counts);
+    if (counts.some((c) => c !== n)) {
+      throw new LzError(
+        "NOT_COPARTITIONED",
+        `inputs of ${app} must have the same partition count: ${
+          topology.inputs.map((t, i) => `${t}=${counts[i]}`).join(", ")
+        }`,
+      );
+    }
+    const changelogs = topology.stores.map((s) => changelogTopic(app, s));
+    await admin.createTopics(changelogs.map((name) => ({ name, partitions: n, compacted: true })));
+    for (const name of changelogs) {
+      const d = await admin.describeTopic(name);
+      if (d.partitions < n) {
+        throw new LzError(
+          "CHANGELOG_PARTITIONS",
+          `changelog ${name} has ${d.partitions} partitions but the inputs have ${n}; drop the state with ` +
+            `lzsync replay --group ${app} --to earliest`,
+        );
+      }
+    }
+    return n;
+  }
+
+  function newTask(partition: number, stores?: Map<string, MemoryStore>): Task {
+    return new Task({
+      topology,
+      partition,
+      clock,
+      log: deps.log,
+      retry: { retries: opts.retries ?? 3, backoffMs: opts.backoffMs ?? 50 },
+      stores,
+      onDlq: (topic) => metrics.dlq(topic),
+    });
+  }
+
+  /** Restores (or catches up the standby copies of) the given new entries, then inits their processors. */
+  async function restore(list: Entry[]): Promise<void> {
+    const targets = list.map((e) => {
+      const sb = standby.get(e.partition);
+      standby.delete(e.partition);
+      const stores = sb?.stores ?? new Map(topology.stores.map((s) => [s, new MemoryStore(s)]));
+      return { partition: e.partition, stores, from: sb?.positions, applied: sb?.applied ?? {} };
+    });
+    const t0 = performance.now();
+    const results = await restoreStores(broker, app, targets, log);
+    let records = 0;
+    for (const [i, e] of list.entries()) {
+      const t = targets[i];
+      const res = results.get(e.partition)!;
+      const applied = { ...t.applied };
+      for (const tp in res.applied) if (!(applied[tp] >= res.applied[tp])) applied[tp] = res.applied[tp];
+      const task = newTask(e.partition, t.stores);
+      task.setRestored(applied);
+      await task.init();
+      e.positions = res.positions;
+      e.task = task;
+      records += res.records;
+    }
+    totals.restored += records;
+    log.info("tasks restored", {
+      partitions: list.map((e) => e.partition),
+      records,
+      ms: Math.round(performance.now() - t0),
+    });
+  }
+
+  function ready(e: Entry): Promise<void> {
+    if (!e.ready) {
+      e.ready = restore([e]);
+      e.ready.catch(() => (e.ready = null));
+    }
+    return e.ready;
+  }
+
+  async function writeCheckpoint(e: Entry, cp: Checkpoint & { stage?: number }): Promise<void> {
+    if (!producer || !consumer) throw new LzError("NOT_RUNNING", `host ${app} is not running`);
+    cp.stage ??= 0;
+    if (cp.stage === 0) {
+      for (const s of topology.sinks ?? []) await s.flush();
+      cp.stage = 1;
+    }
+    if (cp.stage === 1) {
+      const byTopic = new Map<string, ProduceRecord[]>();
+      for (const o of cp.outputs) {
+        let l = byTopic.get(o.topic);
+        if (!l) byTopic.set(o.topic, l = []);
+        l.push({ key: o.key, value: o.value, headers: o.headers });
+      }
+      await Promise.all([...byTopic].map(([t, recs]) => producer!.send(t, recs)));
+      cp.stage = 2;
+    }
+    if (cp.stage === 2) {
+      const sent = await Promise.all([...cp.changelog].map(([t, recs]) => producer!.send(t, recs)));
+      for (const metas of sent) {
+        for (const m of metas) {
+          const store = m.topic.slice(app.length + 1, -"-changelog".length);
+          if (!(e.positions[store] > m.offset)) e.positions[store] = m.offset + 1;
+        }
+      }
+      cp.stage = 3;
+    }
+    if (cp.commits.length > 0) await consumer.commit(cp.commits);
+  }
+
+  async function checkpoint(e: Entry): Promise<void> {
+    const task = e.task;
+    if (!task || !task.hasWork()) return;
+    const cp = task.drain();
+    for (let attempt = 1;; attempt++) {
+      try {
+        await writeCheckpoint(e, cp);
+        task.committed(cp.commits);
+        opts.onCheckpoint?.({ partition: e.partition, commits: cp.commits });
+        return;
+      } catch (err) {
+        const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+        if (stopping && attempt >= 3) throw err;
+        log.error("checkpoint failed; retrying", {
+          partition: e.partition,
+          attempt,
+          retry_in_ms: wait,
+          broker: broker.address,
+          error: describeError(err),
+        });
+        await sleep(wait);
+      }
+    }
+  }
+
+  const handlers: ConsumerHandlers = {
+    async eachBatch(batch) {
+      const e = entries.get(batch.partition);
+      if (!e) {
+        throw new LzError("NOT_ASSIGNED", `got a batch of ${batch.topic}/${batch.partition}, not assigned`);
+      }
+      await ready(e);
+      await exclusive(e, async () => {
+        const t0 = performance.now();
+        const task = e.task!;
+        const before = task.processed + task.dlqCount;
+        const r = task.processBatch(batch.topic, batch.partition, batch.records);
+        if (r) await r;
+        await checkpoint(e);
+        const n = batch.records.length;
+        metrics.processed(batch.topic, n);
+        metrics.batchSeconds((performance.now() - t0) / 1000);
+        totals.processed += task.processed + task.dlqCount - before;
+        const last = batch.records[n - 1];
+        const lag = Math.max(0, batch.highWatermark - last.offset - 1);
+        metrics.lag(
+          batch.topic,
+          batch.partition,
+          lag,
+          lag > 0 ? Math.max(0, clock.now() - last.timestamp) / 1000 : 0,
+        );
+      });
+    },
+    async onAssigned(tps: TopicPartition[]) {
+      const fresh: Entry[] = [];
+      for (const tp of tps) {
+        let e = entries.get(tp.partition);
+        if (!e) {
+          e = {
+            partition: tp.partition,
+            task: null,
+            inputs: new Set(),
+            chain: Promise.resolve(),
+            ready: null,
+            positions: {},
+          };
+          entries.set(tp.partition, e);
+          fresh.push(e);
+        }
+        e.inputs.add(`${tp.topic}:${tp.partition}`);
+      }
+      if (fresh.length === 0) return;
+      const all = restore(fresh);
+      for (const e of fresh) {
+        e.ready = all;
+        all.catch(() => (e.ready = null));
+      }
+      try {
+        await all;
+      } catch (err) {
+        log.error("restore failed; it is retried with the first batch", {
+          broker: broker.address,
+          error: describeError(err),
+        });
+      }
+    },
+    async onRevoked(tps: TopicPartition[]) {
+      const touched = new Set<number>();
+      for (const tp of tps) {
+        const e = entries.get(tp.partition);
+        if (!e) continue;
+        e.inputs.delete(`${tp.topic}:${tp.partition}`);
+        touched.add(tp.partition);
+      }
+      await Promise.all([...touched].map(async (p) => {
+        const e = entries.get(p)!;
+        let clean = false;
+        await exclusive(e, async () => {
+          try {
+            await checkpoint(e);
+            clean = true;
+          } catch (err) {
+            log.error("checkpoint on revoke failed; uncommitted records will be processed again", {
+              partition: p,
+              error: describeError(err),
+            });
+          }
+          if (e.inputs.size > 0) return;
+          entries.delete(p);
+          if (e.task) {
+            totals.dlq += e.task.dlqCount;
+            await e.task.close();
+            if (clean && !stopping) {
+              standby.set(p, {
+                stores: e.task.stores,
+                positions: e.positions,
+                applied: { ...e.task.applied },
+              });
+            }
+          }
+        });
+      }));
+    },
+  };
+
+  async function tick(): Promise<void> {
+    const now = clock.now();
+    for (const e of entries.values()) {
+      if (!e.task || e.task.nextPunctuation() > now) continue;
+      await exclusive(e, async () => {
+        if (!e.task) return;
+        await e.task.punctuate(now);
+        await checkpoint(e);
+      });
+    }
+  }
+
+  const host: ProcessorHost = {
+    name: `processor:${app}`,
+    stopped,
+    async start() {
+      if (started) return;
+      started = true;
+      const partitions = await ensureTopics();
+      log.info("starting", {
+        inputs: topology.inputs,
+        stores: topology.stores,
+        partitions,
+        broker: broker.address,
+      });
+      producer = await broker.producer();
+      consumer = broker.consumer({
+        groupId: app,
+        topics: topology.inputs,
+        fromBeginning: true,
+        maxBatchSize: opts.maxBatchSize,
+        clientId: opts.clientId ?? app,
+      });
+      await consumer.run(handlers);
+      timer = setInterval(() => {
+        tick().catch((err) => log.error("punctuation tick failed", { error: describeError(err) }));
+      }, opts.tickMs ?? 100);
+      if (opts.stopOnSignals) {
+        Deno.addSignalListener("SIGINT", onSignal);
+        Deno.addSignalListener("SIGTERM", onSignal);
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        if (opts.stopOnSignals && started) {
+          Deno.removeSignalListener("SIGINT", onSignal);
+          Deno.removeSignalListener("SIGTERM", onSignal);
+        }
+        try {
+          await consumer?.stop();
+        } finally {
+          for (const e of entries.values()) {
+            await e.chain;
+            await e.task?.close();
+          }
+          entries.clear();
+          standby.clear();
+          await producer?.close();
+          log.info("stopped", totals);
+          resolveStopped();
+        }
+      })();
+      return stopping;
+    },
+    digest() {
+      const rows: DigestRow[] = [];
+      for (const e of entries.values()) {
+        for (const [store, s] of e.task?.stores ?? []) {
+          for (const [key, value] of s.entries()) rows.push({ store, partition: e.partition, key, value });
+        }
+      }
+      return stateDigest(rows);
+    },
+    tick,
+    assigned: () => [...entries.keys()].sort((a, b) => a - b),
+    stats() {
+      let dlq = totals.dlq;
+      for (const e of entries.values()) dlq += e.task?.dlqCount ?? 0;
+      return { processed: totals.processed, dlq, restored: totals.restored };
+    },
+  };
+  return host;
+}
