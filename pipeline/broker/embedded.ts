@@ -14,7 +14,6 @@ import type {
   Broker,
   Consumer,
   ConsumerOptions,
-  Headers,
   Producer,
   ProduceRecord,
   Reader,
@@ -27,6 +26,7 @@ import { DEFAULT_DELETE_RETENTION_MS, type EmbeddedTopic, PartitionLog, TOPIC_NA
 import { GroupCoordinator } from "./embedded_group.ts";
 import { type BrokerCore, EmbeddedConsumer, EmbeddedReader } from "./embedded_consumer.ts";
 import { createEmbeddedAdmin } from "./embedded_admin.ts";
+import { appendBatch } from "./embedded_produce.ts";
 import { type DiskStore, openDiskStore } from "./embedded_disk.ts";
 
 /** Options of {@link createEmbeddedBroker}. */
@@ -44,8 +44,6 @@ export interface EmbeddedBroker extends Broker {
   /** Compacts compacted topics now (one topic or all); returns how many records were removed. */
   compact(topic?: string): number;
 }
-
-type PendingRecord = { key: string | null; value: Uint8Array | null; headers: Headers; timestamp: number };
 
 /** Opens an embedded broker (loading `dataDir` when given). */
 export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
@@ -139,48 +137,8 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
   function send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
     checkOpen();
     const t = requireTopic(topic);
-    const n = t.partitions.length;
-    const now = clock.now();
-    const parts = new Int32Array(records.length);
-    const buckets: (PendingRecord[] | undefined)[] = new Array(n);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      let p: number;
-      if (r.partition !== undefined && r.partition !== null) {
-        p = r.partition;
-        if (!Number.isInteger(p) || p < 0 || p >= n) {
-          throw new LzError(
-            "UNKNOWN_PARTITION",
-            `topic ${topic} has ${n} partition(s); partition ${p} does not exist`,
-          );
-        }
-      } else p = n === 1 ? 0 : partitioner.partition(topic, r.key, n);
-      if (t.compacted && r.key === null) {
-        throw new LzError("INVALID_RECORD", `compacted topic ${topic} cannot accept a record without a key`);
-      }
-      parts[i] = p;
-      (buckets[p] ??= []).push({
-        key: r.key,
-        value: r.value === null ? null : r.value.slice(),
-        headers: r.headers ? { ...r.headers } : {},
-        timestamp: r.timestamp ?? now,
-      });
-    }
-    const next = new Float64Array(n);
-    for (let p = 0; p < n; p++) {
-      const b = buckets[p];
-      if (b) next[p] = t.partitions[p].append(b);
-    }
-    const out: RecordMetadata[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const p = parts[i];
-      out[i] = { topic, partition: p, offset: next[p]++ };
-    }
-    if (t.compacted) {
-      for (let p = 0; p < n; p++) {
-        if (buckets[p] && t.partitions[p].needsCompaction()) compactTopic(t, t.partitions[p]);
-      }
-    }
+    const out = appendBatch(t, records, partitioner, clock.now());
+    if (t.compacted) { for (const p of t.partitions) if (p.needsCompaction()) compactTopic(t, p); }
     return Promise.resolve(out);
   }
 

@@ -4,7 +4,7 @@
  * fetchers at once (no polling). An optional {@link LogPersistence} (see `embedded_disk.ts`) writes every
  * appended batch and every compaction through to disk before the call returns.
  */
-import type { ConsumedRecord, Headers } from "./types.ts";
+import type { ConsumedRecord } from "./types.ts";
 
 /** A record as the log stores and hands it out (shared, never mutated after append). */
 export type LogRecord = ConsumedRecord;
@@ -43,29 +43,18 @@ export class PartitionLog {
     this.partition = partition;
   }
 
-  /** Appends records, stamping offsets; persists, then wakes waiting fetchers. Returns the first offset. */
-  append(
-    input: { key: string | null; value: Uint8Array | null; headers: Headers; timestamp: number }[],
-  ): number {
-    const first = this.high;
-    const out: LogRecord[] = new Array(input.length);
-    for (let i = 0; i < input.length; i++) {
-      const r = input[i];
-      out[i] = {
-        topic: this.topic,
-        partition: this.partition,
-        offset: first + i,
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestamp: r.timestamp,
-      };
+  /** Appends records already stamped with the next offsets; persists, then wakes waiting fetchers. */
+  append(recs: LogRecord[]): void {
+    if (recs.length === 0) return;
+    if (recs[0].offset !== this.high) {
+      throw new RangeError(
+        `append at offset ${recs[0].offset} to ${this.topic}:${this.partition} at ${this.high}`,
+      );
     }
-    this.persistence?.append(out);
-    for (let i = 0; i < out.length; i++) this.records.push(out[i]);
-    this.high = first + input.length;
+    this.persistence?.append(recs);
+    for (let i = 0; i < recs.length; i++) this.records.push(recs[i]);
+    this.high += recs.length;
     this.notify();
-    return first;
   }
 
   /** Loads already-stored records (startup from disk), no persistence and no wake-up. */
