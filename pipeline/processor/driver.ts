@@ -138,7 +138,6 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
         fromPartition: t.partition,
       });
     }
-    t.committed(cp.commits);
   }
 
   return {

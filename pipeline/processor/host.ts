@@ -259,7 +259,6 @@ export function createProcessorHost(
     for (let attempt = 1;; attempt++) {
       try {
         await writeCheckpoint(e, cp);
-        task.committed(cp.commits);
         opts.onCheckpoint?.({ partition: e.partition, commits: cp.commits });
         return;
       } catch (err) {

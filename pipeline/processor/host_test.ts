@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
+import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../broker/embedded.ts";
 import { silentLogger } from "../log.ts";
+import { decode } from "../serde.ts";
+import { digestGroup } from "../digest.ts";
 import { createProcessorHost } from "./host.ts";
-import { counterTopology } from "../../processors/counter/mod.ts";
+import { FakeClock } from "./driver.ts";
+import type { Topology } from "./types.ts";
+import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
+import { TEST_COUNTS_TOPIC } from "../../schemas/test_events.ts";
 import { caughtUp, EVENTS, produceEvents, readCounts, sorted, waitFor } from "./_test_util.ts";
 
-Deno.test("host counts every event exactly once and its digest equals the changelog digest", async () => {
+Deno.test("host counts every event exactly once; its digest equals the digest read from the changelog", async () => {
   const broker = await createEmbeddedBroker();
   const topo = counterTopology("count-basic");
   const expected = await produceEvents(broker, 5000, 50);
@@ -15,6 +21,124 @@ Deno.test("host counts every event exactly once and its digest equals the change
     await waitFor("caught up", () => caughtUp(broker, topo.app));
     assert.deepEqual(sorted(await readCounts(broker, topo.app)), sorted(expected));
     assert.deepEqual(host.assigned(), [0, 1, 2, 3]);
+    const d = await digestGroup({ broker, group: topo.app });
+    assert.equal(d.digest, host.digest());
+    assert.deepEqual(d.stores.map((s) => [s.store, s.keys]), [[COUNTS_STORE, 50]]);
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host coalesces forwards to a compacted output to the last value per key and checkpoint", async () => {
+  const broker = await createEmbeddedBroker();
+  const topo = counterTopology("count-coalesce");
+  await produceEvents(broker, 3000, 10);
+  const host = createProcessorHost({ broker, log: silentLogger }, topo);
+  try {
+    await host.start();
+    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    const highs = await broker.admin().topicOffsets(TEST_COUNTS_TOPIC.name);
+    const produced = highs.reduce((n, o) => n + o.high, 0);
+    assert.ok(produced < 3000, `expected coalesced output, got ${produced} records for 3000 events`);
+    const last = new Map<string, number>();
+    const reader = broker.reader({ topics: [TEST_COUNTS_TOPIC.name] });
+    let seen = 0;
+    await reader.run((b) => {
+      for (const r of b.records) {
+        last.set(r.key!, decode<{ count: number }>(TEST_COUNTS_TOPIC.name, r.value)!.count);
+        seen++;
+      }
+      return Promise.resolve();
+    });
+    await waitFor("read outputs", () => seen >= produced);
+    await reader.stop();
+    assert.deepEqual(sorted(last), sorted(await readCounts(broker, topo.app)));
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host fires punctuations on the injected clock at tick() and checkpoints their effects", async () => {
+  const broker = await createEmbeddedBroker();
+  const clock = new FakeClock(0);
+  const topo: Topology = {
+    app: "punct-host",
+    inputs: [EVENTS],
+    stores: ["seen"],
+    outputs: [TEST_COUNTS_TOPIC.name],
+    create: () => ({
+      init(ctx) {
+        ctx.schedule(60_000, () => {
+          const n = ctx.store<number>("seen").size;
+          if (n > 0) {
+            ctx.forward(TEST_COUNTS_TOPIC.name, `p${ctx.partition}`, { id: `p${ctx.partition}`, count: n });
+          }
+        });
+      },
+      process(rec, ctx) {
+        ctx.store<number>("seen").put(rec.key!, 1);
+      },
+    }),
+  };
+  await produceEvents(broker, 100, 20);
+  const host = createProcessorHost({ broker, log: silentLogger, clock }, topo, { tickMs: 10_000 });
+  try {
+    await host.start();
+    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    const outputs = async () =>
+      (await broker.admin().topicOffsets(TEST_COUNTS_TOPIC.name)).reduce((n, o) => n + o.high, 0);
+    await host.tick();
+    assert.equal(await outputs(), 0);
+    clock.advance(60_000);
+    await host.tick();
+    assert.equal(await outputs(), 4);
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host exports processed, DLQ and lag metrics to a prom-client registry", async () => {
+  const broker = await createEmbeddedBroker();
+  const registry = new Registry();
+  const topo = counterTopology("count-metrics");
+  await produceEvents(broker, 1000, 10);
+  const p = await broker.producer();
+  await p.send(EVENTS, [{ key: "bad", value: new TextEncoder().encode("nope") }]);
+  await p.close();
+  const host = createProcessorHost({ broker, log: silentLogger, metrics: registry }, topo);
+  try {
+    await host.start();
+    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      /lzsync_records_processed_total\{app="count-metrics",topic="lz.test.events.v1"\} 1001/,
+    );
+    assert.match(text, /lzsync_dlq_records_total\{app="count-metrics",topic="lz.test.events.v1"\} 1/);
+    assert.match(
+      text,
+      /lzsync_consumer_lag_records\{app="count-metrics",topic="lz.test.events.v1",partition="0"\} 0/,
+    );
+    assert.match(text, /lzsync_processing_seconds_count\{app="count-metrics"\} [1-9]/);
+    assert.deepEqual(host.stats().dlq, 1);
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host start fails with a clear message for an undeclared topic that does not exist", async () => {
+  const broker = await createEmbeddedBroker();
+  const topo: Topology = { ...counterTopology("bad-topo"), inputs: ["lz.nope.v1"] };
+  const host = createProcessorHost({ broker, log: silentLogger }, topo);
+  try {
+    await assert.rejects(
+      host.start(),
+      /lz\.nope\.v1, which is not declared in schemas\/mod\.ts.*lzsync topics create/,
+    );
   } finally {
     await host.stop();
     await broker.close();

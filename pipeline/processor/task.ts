@@ -103,7 +103,8 @@ export class Task {
   readonly #outputs = new Set<string>();
   #processor: Processor;
   #pending: PendingOutput[] = [];
-  #committed: Record<string, number> = {};
+  /** Input partitions with records handled since the last drain: their positions are committed. */
+  readonly #touched = new Set<string>();
   #schedules: Schedule[] = [];
   readonly ctx: ProcessorContext;
 
@@ -128,18 +129,28 @@ export class Task {
       now: () => this.#clock.now(),
       store: <V>(name: string) => {
         const s = this.stores.get(name);
-        if (!s) throw new LzError("UNKNOWN_STORE", `store ${name} is not declared in topology ${this.#t.app}`);
+        if (!s) {
+          throw new LzError("UNKNOWN_STORE", `store ${name} is not declared in topology ${this.#t.app}`);
+        }
         return s as MemoryStore<V>;
       },
       forward: (topic: string, key: string | null, value: unknown | null, headers?: Headers) => {
         if (!this.#outputs.has(topic)) {
-          throw new LzError("UNDECLARED_OUTPUT", `topology ${this.#t.app} forwards to ${topic}, not in its outputs`);
+          throw new LzError(
+            "UNDECLARED_OUTPUT",
+            `topology ${this.#t.app} forwards to ${topic}, not in its outputs`,
+          );
         }
         this.#pending.push({ topic, key, value: encode(topic, value), headers });
       },
       schedule: (intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable => {
         if (!(intervalMs > 0)) throw new RangeError(`schedule interval must be > 0 ms, got ${intervalMs}`);
-        const s: Schedule = { interval: intervalMs, next: this.#clock.now() + intervalMs, fn, cancelled: false };
+        const s: Schedule = {
+          interval: intervalMs,
+          next: this.#clock.now() + intervalMs,
+          fn,
+          cancelled: false,
+        };
         this.#schedules.push(s);
         return { cancel: () => void (s.cancelled = true) };
       },
@@ -154,9 +165,7 @@ export class Task {
   /** Sets the applied offsets found by a restore; records at or below them are skipped. */
   setRestored(applied: Record<string, number>): void {
     this.restoredApplied = { ...applied };
-    this.applied = { ...applied, ...this.applied };
-    // Restored positions are not progress: never commit them (the group's commit may already be ahead).
-    this.#committed = { ...applied, ...this.#committed };
+    for (const tp in applied) if (!(this.applied[tp] >= applied[tp])) this.applied[tp] = applied[tp];
   }
 
   /**
@@ -167,18 +176,13 @@ export class Task {
     const tp = `${topic}:${partition}`;
     // Records at or below the applied offset are already in the stores (restored, or a redelivered batch).
     const skip = this.applied[tp] ?? -1;
+    if (records.length > start) this.#touched.add(tp);
     for (let i = start; i < records.length; i++) {
       const rec = records[i];
-      if (rec.offset > skip) {
-        const r = this.#handle(rec);
-        if (r !== undefined) {
-          return r.then(() => {
-            this.applied[tp] = rec.offset;
-            return this.processBatch(topic, partition, records, i + 1);
-          });
-        }
-      }
+      if (rec.offset <= skip) continue;
+      const r = this.#handle(rec);
       this.applied[tp] = rec.offset;
+      if (r !== undefined) return r.then(() => this.processBatch(topic, partition, records, i + 1));
     }
   }
 
@@ -300,8 +304,7 @@ export class Task {
   hasWork(): boolean {
     if (this.#pending.length) return true;
     for (const s of this.stores.values()) if (s.dirtyCount) return true;
-    for (const tp in this.applied) if (this.#committed[tp] !== this.applied[tp]) return true;
-    return false;
+    return this.#touched.size > 0;
   }
 
   /**
@@ -332,8 +335,8 @@ export class Task {
       }
     }
     const commits: GroupOffset[] = [];
-    for (const tp in this.applied) {
-      if (this.#committed[tp] === this.applied[tp]) continue;
+    for (const tp of this.#touched) {
+      if (this.applied[tp] === undefined) continue;
       const i = tp.lastIndexOf(":");
       commits.push({
         topic: tp.slice(0, i),
@@ -341,12 +344,8 @@ export class Task {
         offset: this.applied[tp] + 1,
       });
     }
+    this.#touched.clear();
     return { outputs, changelog, commits };
-  }
-
-  /** Records that the commits of a drained checkpoint were accepted. */
-  committed(commits: GroupOffset[]): void {
-    for (const c of commits) this.#committed[`${c.topic}:${c.partition}`] = c.offset - 1;
   }
 
   /** Cancels punctuations and closes the processor. */
