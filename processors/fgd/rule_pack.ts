@@ -1,0 +1,39 @@
+/**
+ * The contract of a semantic rule pack: the rules a cluster's admission webhooks enforce that no CRD schema
+ * can express. A pack lists its rules (id, kinds, what is valid) so that docs, the API and the tests can
+ * enumerate them, and checks one object at a time; cross-object rules use {@link RuleContext.lookup}.
+ */
+import type { Severity } from "./finding.ts";
+import type { KubeObject } from "./object.ts";
+
+/** A rule a pack enforces. */
+export interface RuleInfo {
+  /** Stable id, `<pack>.<kind-or-topic>.<rule>`. */
+  id: string;
+  /** Kinds the rule applies to ("*" for every kind of the pack's groups). */
+  kinds: string[];
+  /** What is valid, in one sentence. */
+  description: string;
+}
+
+/** Reports a finding on the object being checked. */
+export type Report = (rule: string, path: string, message: string, severity?: Severity) => void;
+
+/** What a pack may consult beyond the object itself. */
+export interface RuleContext {
+  /**
+   * Another object of the same fabric (the desired state this object will join), by group, kind and name
+   * in the object's namespace; undefined when the fabric has no such object. Absent when the caller has no
+   * fabric context (cross-object rules are then skipped).
+   */
+  lookup?(group: string, kind: string, name: string): KubeObject | undefined;
+}
+
+/** A set of semantic rules for some API groups. */
+export interface RulePack {
+  name: string;
+  rules: readonly RuleInfo[];
+  /** True when the pack has something to say about this object (by API group). */
+  appliesTo(obj: KubeObject): boolean;
+  check(obj: KubeObject, report: Report, ctx: RuleContext): void;
+}

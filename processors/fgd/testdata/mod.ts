@@ -1,0 +1,31 @@
+/** Test helpers: the Hedgehog CRDs shipped with the sample Landing Zone and the sample fabric documents. */
+import { parseAllDocuments } from "yaml";
+import { type CrdFile, type CrdIndex, loadCrds } from "../crd.ts";
+import type { KubeObject } from "../object.ts";
+
+/** Directory of the Hedgehog CRD files (`deploy/sample-lz/fabrics/crds/hedgehog`). */
+export const HEDGEHOG_CRD_DIR = new URL("../../../deploy/sample-lz/fabrics/crds/hedgehog/", import.meta.url);
+
+/** Reads every `*.yaml` CRD file of the Hedgehog set. */
+export function hedgehogCrdFiles(): CrdFile[] {
+  const out: CrdFile[] = [];
+  for (const e of Deno.readDirSync(HEDGEHOG_CRD_DIR)) {
+    if (e.name.endsWith(".yaml")) {
+      out.push({ path: e.name, text: Deno.readTextFileSync(new URL(e.name, HEDGEHOG_CRD_DIR)) });
+    }
+  }
+  return out;
+}
+
+/** The loaded Hedgehog CRD index. */
+export function hedgehogCrds(): CrdIndex {
+  return loadCrds(hedgehogCrdFiles());
+}
+
+/** The text of `testdata/fabric.yaml`: one valid object of every Hedgehog kind. */
+export const FABRIC_YAML = Deno.readTextFileSync(new URL("./fabric.yaml", import.meta.url));
+
+/** The documents of `testdata/fabric.yaml`, freshly decoded (safe to mutate). */
+export function fabricObjects(): KubeObject[] {
+  return parseAllDocuments(FABRIC_YAML).map((d) => d.toJS() as KubeObject);
+}
