@@ -1,0 +1,223 @@
+/**
+ * The Kafka broker: the {@link Broker} contract filled with kafkajs against Apache Kafka or Redpanda.
+ *
+ * kafkajs has eager rebalancing only and no KIP-447 fencing, so lzsync runs at-least-once with idempotent
+ * effects: the producer is idempotent (acks=all, one request in flight), consumers never auto-commit, and
+ * every partition a member had is handed to `onRevoked` before its JoinGroup is sent (so before any other
+ * member can be given it). Every call that reaches the network is bounded in time and fails with an
+ * {@link LzError} that names the address and what to check.
+ */
+import { Kafka, type logCreator, logLevel } from "kafkajs";
+import { LzError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import type { Admin, Broker, Consumer, ConsumerOptions, Producer, Reader, ReaderOptions } from "./types.ts";
+import { toLzError, unreachableMessage, withDeadline } from "./kafka_errors.ts";
+import { createKafkaAdmin, type KafkaAdminHandle } from "./kafka_admin.ts";
+import { createKafkaProducer } from "./kafka_producer.ts";
+import { KafkaConsumer } from "./kafka_consumer.ts";
+import { KafkaReader } from "./kafka_reader.ts";
+
+/** kafkajs retry settings (same names as kafkajs). */
+export interface KafkaRetryOptions {
+  /** Attempts after the first (default 5). */
+  retries?: number;
+  /** First backoff in ms (default 250); doubles each attempt with ±20 % jitter. */
+  initialRetryTime?: number;
+  /** Cap of one backoff in ms (default 4,000). */
+  maxRetryTime?: number;
+}
+
+/** Options of {@link createKafkaBroker}. */
+export interface KafkaBrokerOptions {
+  /** Bootstrap addresses, `host:port`. */
+  brokers: string[];
+  clientId?: string;
+  logger?: Logger;
+  /** TCP connect timeout per attempt (default 3,000 ms). */
+  connectionTimeoutMs?: number;
+  /** Timeout of one Kafka request (default 15,000 ms; fetches add their wait time). */
+  requestTimeoutMs?: number;
+  /** Bounded retries of every kafkajs call (defaults: 5 retries, 250 ms doubling up to 4 s ≈ 8 s in all). */
+  retry?: KafkaRetryOptions;
+  /** How long `send` keeps retrying while the broker is unreachable before it rejects (default 60,000 ms). */
+  deliveryTimeoutMs?: number;
+  /** Consumer group session timeout (default 10,000 ms): how fast a dead member's partitions move on. */
+  sessionTimeoutMs?: number;
+  /** How long a fetch waits for data when there is none (default 100 ms). */
+  maxWaitTimeMs?: number;
+}
+
+/** Settings shared by the parts of one Kafka broker (admin, producers, consumers, readers). */
+export interface KafkaContext {
+  readonly kafka: Kafka;
+  /** A kafkajs client with another client id (kafkajs sets it per client, members report it). */
+  kafkaFor(clientId: string | undefined): Kafka;
+  /** The bootstrap list as one string, for messages. */
+  readonly address: string;
+  readonly log: Logger;
+  readonly clientId: string;
+  readonly connectDeadlineMs: number;
+  readonly deliveryTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly retry: Required<KafkaRetryOptions>;
+  /** The shared admin (connected lazily, closed with the broker). */
+  admin(): KafkaAdminHandle;
+  /** Runs `connect()` of a kafkajs client with a deadline; failures become a clear LzError. */
+  connect(what: string, connect: () => Promise<void>, disconnect: () => Promise<void>): Promise<void>;
+  track(c: { stop(): Promise<void> }): void;
+  untrack(c: { stop(): Promise<void> }): void;
+}
+
+/** The Kafka broker, plus the address it was opened with. */
+export interface KafkaBroker extends Broker {
+  readonly kind: "kafka";
+}
+
+/** Routes kafkajs warnings and errors to our logger; kafkajs's own info/debug chatter is dropped. */
+function kafkajsLogCreator(log: Logger): logCreator {
+  return () => ({ namespace, level, log: entry }) => {
+    const { message, timestamp: _t, logger: _l, stack: _s, ...rest } = entry as Record<string, unknown>;
+    const fields: Record<string, unknown> = { kafkajs: namespace };
+    for (
+      const k of ["groupId", "memberId", "topic", "partition", "broker", "error", "retryCount", "clientId"]
+    ) {
+      if (rest[k] !== undefined) fields[k] = rest[k];
+    }
+    // We bound the idempotent producer's retries on purpose (see kafka_producer.ts); kafkajs warns each time.
+    if (/Limiting retries for the idempotent producer/.test(String(message))) return;
+    if (level === logLevel.ERROR) log.error(String(message), fields);
+    else if (level === logLevel.WARN) log.warn(String(message), fields);
+  };
+}
+
+/**
+ * Opens a Kafka broker and checks that it answers (bounded: a bad or dead address rejects with an LzError
+ * `BROKER_UNAVAILABLE` that names the address, never hangs).
+ */
+export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<KafkaBroker> {
+  const brokers = options.brokers.map((b) => b.trim()).filter((b) => b.length > 0);
+  if (brokers.length === 0) {
+    throw new LzError(
+      "CONFIG",
+      "broker.brokers is empty: set at least one Kafka address (host:port) in lzsync.yaml",
+    );
+  }
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
+      throw new LzError(
+        "CONFIG",
+        `broker.brokers: "${b}" is not a host:port address (for example 127.0.0.1:9092); fix it in lzsync.yaml`,
+        { detail: { broker: b } },
+      );
+    }
+  }
+  const address = brokers.join(",");
+  const log = (options.logger ?? silentLogger).child("broker.kafka", { brokers: address });
+  const connectionTimeout = options.connectionTimeoutMs ?? 3_000;
+  const retry: Required<KafkaRetryOptions> = {
+    retries: options.retry?.retries ?? 5,
+    initialRetryTime: options.retry?.initialRetryTime ?? 250,
+    maxRetryTime: options.retry?.maxRetryTime ?? 4_000,
+  };
+  // Worst case of one bounded kafkajs connect: every attempt times out, plus every backoff, plus slack.
+  let backoff = 0;
+  for (
+    let i = 0, t = retry.initialRetryTime;
+    i < retry.retries;
+    i++, t = Math.min(t * 2, retry.maxRetryTime)
+  ) {
+    backoff += t * 1.2;
+  }
+  const connectDeadlineMs = Math.ceil((retry.retries + 1) * (connectionTimeout + 1_000) + backoff + 2_000);
+
+  const clientId = options.clientId ?? "lzsync";
+  const newKafka = (id: string) =>
+    new Kafka({
+      clientId: id,
+      brokers,
+      connectionTimeout,
+      requestTimeout: options.requestTimeoutMs ?? 15_000,
+      retry: { ...retry, factor: 0.2, multiplier: 2 },
+      logLevel: logLevel.WARN,
+      logCreator: kafkajsLogCreator(log.child("kafkajs")),
+    });
+  const kafka = newKafka(clientId);
+  const byClientId = new Map<string, Kafka>([[clientId, kafka]]);
+
+  const open = new Set<{ stop(): Promise<void> }>();
+  let adminHandle: KafkaAdminHandle | null = null;
+  let closed = false;
+  const ctx: KafkaContext = {
+    kafka,
+    kafkaFor(id) {
+      if (!id) return kafka;
+      let k = byClientId.get(id);
+      if (!k) byClientId.set(id, k = newKafka(id));
+      return k;
+    },
+    address,
+    log,
+    clientId,
+    connectDeadlineMs,
+    deliveryTimeoutMs: options.deliveryTimeoutMs ?? 60_000,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? 100,
+    retry,
+    admin() {
+      if (closed) throw new LzError("BROKER_CLOSED", `the Kafka broker client (${address}) is closed`);
+      adminHandle ??= createKafkaAdmin(ctx);
+      return adminHandle;
+    },
+    async connect(what, connect, disconnect) {
+      try {
+        await withDeadline(
+          connect(),
+          connectDeadlineMs,
+          () =>
+            new LzError("BROKER_UNAVAILABLE", unreachableMessage(address, "timed out"), {
+              retriable: true,
+              detail: { brokers: address, action: what },
+            }),
+        );
+      } catch (err) {
+        await disconnect().catch(() => {});
+        throw toLzError(err, address, what);
+      }
+    },
+    track: (c) => void open.add(c),
+    untrack: (c) => void open.delete(c),
+  };
+
+  // Fail fast on a bad address: the admin connects (bounded) and reads the cluster metadata once.
+  await ctx.admin().ready();
+  log.debug("connected", {});
+
+  const broker: KafkaBroker = {
+    kind: "kafka",
+    address: `kafka ${address}`,
+    admin(): Admin {
+      return ctx.admin().api;
+    },
+    producer(): Promise<Producer> {
+      if (closed) return Promise.reject(new LzError("BROKER_CLOSED", `the Kafka broker client is closed`));
+      return createKafkaProducer(ctx);
+    },
+    consumer(opts: ConsumerOptions): Consumer {
+      if (closed) throw new LzError("BROKER_CLOSED", `the Kafka broker client is closed`);
+      return new KafkaConsumer(ctx, opts);
+    },
+    reader(opts: ReaderOptions): Reader {
+      if (closed) throw new LzError("BROKER_CLOSED", `the Kafka broker client is closed`);
+      return new KafkaReader(ctx, opts);
+    },
+    async close() {
+      if (closed) return;
+      // Consumers and readers still need the admin while they stop (readers delete their group).
+      await Promise.allSettled([...open].map((c) => c.stop()));
+      closed = true;
+      await adminHandle?.close();
+    },
+  };
+  return broker;
+}
