@@ -1,0 +1,234 @@
+/** Embedded-only behaviour beyond the shared conformance suite: validation, compaction, wake-ups, rebalances. */
+import assert from "node:assert/strict";
+import { createEmbeddedBroker, type EmbeddedBroker } from "./embedded.ts";
+import type { Batch, ConsumedRecord, TopicPartition } from "./types.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function withBroker(
+  fn: (b: EmbeddedBroker) => Promise<void>,
+  clock?: { now(): number },
+): Promise<void> {
+  const b = await createEmbeddedBroker({ clock });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+  }
+}
+
+async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function readAll(b: EmbeddedBroker, topic: string, until: (rs: ConsumedRecord[]) => boolean) {
+  const got: ConsumedRecord[] = [];
+  const r = b.reader({ topics: [topic] });
+  await r.run((batch) => {
+    got.push(...batch.records);
+    return Promise.resolve();
+  });
+  await waitFor(() => until(got), `records of ${topic}`);
+  await r.stop();
+  return got;
+}
+
+Deno.test("embedded: bad topic names, partitions and keyless records on compacted topics are rejected, atomically", async () => {
+  await withBroker(async (b) => {
+    const admin = b.admin();
+    for (const name of ["", ".", "..", "a/b", "x".repeat(250), "spaces no"]) {
+      await assert.rejects(admin.createTopics([{ name }]), { code: "INVALID_TOPIC" }, JSON.stringify(name));
+    }
+    await assert.rejects(admin.createTopics([{ name: "z", partitions: 0 }]), { code: "INVALID_PARTITIONS" });
+    await admin.createTopics([{ name: "c", partitions: 2, compacted: true }, { name: "t", partitions: 2 }]);
+    const p = await b.producer();
+    await assert.rejects(p.send("c", [{ key: "ok", value: null }, { key: null, value: enc.encode("x") }]), {
+      code: "INVALID_RECORD",
+    });
+    await assert.rejects(p.send("t", [{ key: "a", value: null }, { key: "b", value: null, partition: 2 }]), {
+      code: "UNKNOWN_PARTITION",
+    });
+    assert.deepEqual(
+      (await admin.topicOffsets("c")).map((o) => o.high),
+      [0, 0],
+      "nothing of a rejected batch stays",
+    );
+    assert.deepEqual((await admin.topicOffsets("t")).map((o) => o.high), [0, 0]);
+    await assert.rejects(admin.topicOffsets("nope"), { code: "UNKNOWN_TOPIC" });
+    await assert.rejects(
+      b.consumer({ groupId: "g", topics: ["nope"] }).run({ eachBatch: () => Promise.resolve() }),
+      {
+        code: "UNKNOWN_TOPIC",
+      },
+    );
+    await assert.rejects(b.reader({ topics: ["nope"] }).run(() => Promise.resolve()), {
+      code: "UNKNOWN_TOPIC",
+    });
+    await p.close();
+    await assert.rejects(p.send("t", []), { code: "PRODUCER_CLOSED" });
+  });
+});
+
+Deno.test("embedded: compacted topics compact on append and drop expired tombstones; offsets never change", async () => {
+  let now = 1_000;
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{
+      name: "c",
+      partitions: 1,
+      compacted: true,
+      config: { "delete.retention.ms": "100" },
+    }]);
+    const p = await b.producer();
+    for (let round = 0; round < 20; round++) {
+      await p.send(
+        "c",
+        Array.from({ length: 500 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`${round}`) })),
+      );
+    }
+    const recs = await readAll(b, "c", (rs) => rs.some((r) => r.offset === 9_999));
+    assert.ok(recs.length < 5_000, `automatic compaction kept ${recs.length} of 10,000 records`);
+    const latest = new Map(recs.map((r) => [r.key, dec.decode(r.value!)]));
+    assert.equal(latest.size, 500);
+    assert.ok([...latest.values()].every((v) => v === "19"));
+    assert.deepEqual(recs.slice(-1).map((r) => r.offset), [9_999]);
+    await p.send("c", [{ key: "k0", value: null }]);
+    assert.equal(b.compact("c") >= 0, true);
+    let after = await readAll(b, "c", (rs) => rs.some((r) => r.offset === 10_000));
+    assert.equal(after.length, 500, "a fresh tombstone is kept (499 values + 1 tombstone)");
+    now += 1_000;
+    assert.equal(b.compact("c"), 1);
+    await p.send("c", [{ key: "k1", value: enc.encode("new") }]);
+    after = await readAll(b, "c", (rs) => rs.some((r) => r.offset === 10_001));
+    assert.equal(after.length, 500, "499 compacted values + the new k1 (not compacted yet)");
+    assert.ok(!after.some((r) => r.key === "k0"), "the expired tombstone is gone");
+    assert.equal(new Map(after.map((r) => [r.key, dec.decode(r.value!)])).get("k1"), "new");
+  }, { now: () => now });
+});
+
+Deno.test("embedded: a waiting consumer gets a new record within milliseconds (woken on append, no polling)", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 4 }]);
+    const p = await b.producer();
+    let resolve: (() => void) | null = null;
+    const c = b.consumer({ groupId: "g", topics: ["t"] });
+    await c.run({
+      eachBatch: () => {
+        resolve?.();
+        return Promise.resolve();
+      },
+    });
+    const lat: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const got = new Promise<void>((r) => (resolve = r));
+      const t0 = performance.now();
+      await p.send("t", [{ key: `k${i}`, value: enc.encode("x") }]);
+      await got;
+      lat.push(performance.now() - t0);
+    }
+    lat.sort((x, y) => x - y);
+    assert.ok(lat[100] < 5, `median append-to-delivery ${lat[100].toFixed(2)} ms`);
+    await c.stop();
+  });
+});
+
+Deno.test("embedded: a failing eachBatch gets the same batch again, then the partition moves on", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 1 }]);
+    await (await b.producer()).send("t", [{ key: "a", value: enc.encode("1") }, {
+      key: "b",
+      value: enc.encode("2"),
+    }]);
+    const calls: number[][] = [];
+    const c = b.consumer({ groupId: "g", topics: ["t"], maxBatchSize: 1 });
+    await c.run({
+      eachBatch: (batch) => {
+        calls.push(batch.records.map((r) => r.offset));
+        return calls.length === 1 ? Promise.reject(new Error("transient")) : Promise.resolve();
+      },
+    });
+    await waitFor(() => calls.length >= 3, "redelivery and the next batch");
+    assert.deepEqual(calls.slice(0, 3), [[0], [0], [1]], "maxBatchSize 1, first batch redelivered");
+    await c.stop();
+  });
+});
+
+Deno.test("embedded: eager rebalance revokes from every member before anyone gets the new assignment", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 4 }]);
+    const events: string[] = [];
+    const member = (name: string) => {
+      const c = b.consumer({ groupId: "g", topics: ["t"], clientId: name });
+      return {
+        c,
+        run: () =>
+          c.run({
+            eachBatch: (_b: Batch) => Promise.resolve(),
+            onAssigned: (tps: TopicPartition[]) =>
+              void events.push(`${name}+${tps.map((t) => t.partition).join("")}`),
+            onRevoked: (tps: TopicPartition[]) =>
+              void events.push(`${name}-${tps.map((t) => t.partition).join("")}`),
+          }),
+      };
+    };
+    const a = member("a"), m2 = member("b");
+    await a.run();
+    await m2.run();
+    assert.equal(events[0], "a+0123");
+    assert.equal(events[1], "a-0123", "a gives everything back when b joins");
+    assert.deepEqual(events.slice(2).map((e) => e[1]).sort(), ["+", "+"]);
+    assert.deepEqual(
+      [...a.c.assignment(), ...m2.c.assignment()].map((t) => t.partition).sort(),
+      [0, 1, 2, 3],
+    );
+    const desc = await b.admin().describeGroup("g");
+    assert.equal(desc.state, "Stable");
+    await assert.rejects(b.admin().setCommitted("g", [{ topic: "t", partition: 0, offset: 0 }]), {
+      code: "GROUP_NOT_EMPTY",
+    });
+    await b.close(); // stops both members
+    assert.ok(events.filter((e) => e.includes("-")).length >= 3, `members revoked at close: ${events}`);
+    await assert.rejects(b.admin().listTopics(), { code: "BROKER_CLOSED" });
+  });
+});
+
+Deno.test("embedded: pause before run, topic deletion under a consumer, offsetsForTimestamp with unordered times", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 2 }, { name: "u", partitions: 1 }]);
+    const p = await b.producer();
+    await p.send("t", [{ key: null, value: enc.encode("p0"), partition: 0 }, {
+      key: null,
+      value: enc.encode("p1"),
+      partition: 1,
+    }]);
+    const got: string[] = [];
+    const c = b.consumer({ groupId: "g", topics: ["t"] });
+    c.pause([{ topic: "t", partition: 0 }]);
+    await c.run({
+      eachBatch: (batch) => {
+        got.push(...batch.records.map((r) => dec.decode(r.value!)));
+        return Promise.resolve();
+      },
+    });
+    await waitFor(() => got.includes("p1"), "the unpaused partition");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(got, ["p1"]);
+    c.resume([{ topic: "t", partition: 0 }]);
+    await waitFor(() => got.includes("p0"), "the resumed partition");
+    await c.commit([{ topic: "t", partition: 0, offset: 1 }]);
+    await b.admin().deleteTopics(["t"]);
+    assert.deepEqual(await b.admin().fetchCommitted("g"), [], "commits of a deleted topic are dropped");
+    await c.stop();
+
+    await p.send(
+      "u",
+      [5_000, 1_000, 7_000, 3_000].map((timestamp) => ({ key: null, value: null, timestamp })),
+    );
+    const at = async (ts: number) => (await b.admin().offsetsForTimestamp("u", ts))[0].offset;
+    assert.deepEqual([await at(0), await at(2_000), await at(6_000), await at(8_000)], [0, 0, 2, 4]);
+  });
+});
