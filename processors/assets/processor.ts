@@ -1,0 +1,236 @@
+/**
+ * The `assets` processor: Cloud Asset snapshots are diffed against the state into created / updated /
+ * deleted changes, real-time feed messages and Landing Zone events are merged into the same state (see
+ * `merge.ts`), and every change is forwarded to the compacted `lz.assets.v1`.
+ *
+ * Deletions by a poll need the whole snapshot: the names a snapshot listed are kept in memory while it
+ * streams, and on its completion marker every in-scope asset it did not list (and that no newer feed event
+ * touched) is deleted. A snapshot whose start this task did not see (restart mid-snapshot), whose count does
+ * not match its marker, or that failed, still applies its creates and updates but deletes nothing — the next
+ * complete poll does.
+ */
+import type { InputRecord, Processor, ProcessorContext } from "../../pipeline/processor/types.ts";
+import { type AssetRecord, ASSETS_TOPIC, type AssetSource, type AssetState } from "../../schemas/assets.ts";
+import type { SnapshotRecord } from "../../schemas/assets.ts";
+import type { InfraEvent } from "../../schemas/infra_events.ts";
+import { applyDelete, applyUpsert, type AssetEntry, inScope, type MergeResult, ms } from "./merge.ts";
+
+/** Store names (persisted contract: changelog `assets-<store>-changelog`). */
+export const STORE_ASSETS = "assets";
+export const STORE_PROJECTS = "projects";
+
+/** Tunables of the processor. */
+export interface AssetsProcessorOptions {
+  /** How long a deleted asset's tombstone is kept before `lz.assets.v1` gets a null (default 7 days). */
+  tombstoneRetentionMs?: number;
+  /** How often tombstones are swept (default 1 h). */
+  sweepIntervalMs?: number;
+}
+
+interface OpenSnapshot {
+  id: string;
+  parent: string;
+  source: "api" | "export";
+  types: Set<string>;
+  seen: Set<string>;
+  /** Observation time for assets without update_time, and the deletion time. */
+  at: number;
+  /** False when the start was not seen by this task. */
+  whole: boolean;
+}
+
+const PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project";
+
+/** Creates one task's processor. */
+export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Processor<unknown> {
+  const retention = opts.tombstoneRetentionMs ?? 7 * 86_400_000;
+  let open: OpenSnapshot | null = null;
+
+  function emit(
+    ctx: ProcessorContext,
+    type: AssetState["type"],
+    asset: AssetRecord,
+    source: AssetSource,
+    changedAt: number,
+    ref: { snapshot_id?: string; message_id?: string },
+  ): void {
+    const value: AssetState = {
+      type,
+      name: asset.name,
+      asset,
+      source,
+      snapshot_id: ref.snapshot_id ?? null,
+      message_id: ref.message_id ?? null,
+      changed_at: new Date(changedAt || ctx.now()).toISOString(),
+      observed_at: new Date(ctx.now()).toISOString(),
+    };
+    ctx.forward(ASSETS_TOPIC.name, asset.name, value);
+  }
+
+  /** Fills `project` from the project-number map, and learns ids from Project assets. */
+  function enrich(ctx: ProcessorContext, a: AssetRecord): AssetRecord {
+    const projects = ctx.store<string>(STORE_PROJECTS);
+    if (a.asset_type === PROJECT_TYPE && a.project && a.project_number) {
+      if (projects.get(a.project_number) !== a.project) projects.put(a.project_number, a.project);
+    } else if (!a.project && a.project_number) {
+      const id = projects.get(a.project_number);
+      if (id) return { ...a, project: id };
+    }
+    return a;
+  }
+
+  function record(
+    ctx: ProcessorContext,
+    r: MergeResult,
+    name: string,
+    source: AssetSource,
+    ref: { snapshot_id?: string; message_id?: string },
+  ): void {
+    if (r.kind === "none") return;
+    const store = ctx.store<AssetEntry>(STORE_ASSETS);
+    store.put(name, r.entry);
+    if (r.kind === "touched" || r.kind === "tombstone") return;
+    const type = r.kind === "created"
+      ? "resource_created"
+      : r.kind === "updated"
+      ? "resource_updated"
+      : "resource_deleted";
+    emit(ctx, type, r.asset, source, r.kind === "deleted" ? r.entry.del : r.entry.u, ref);
+  }
+
+  function upsert(
+    ctx: ProcessorContext,
+    a: AssetRecord,
+    at: number,
+    scope: string,
+    source: AssetSource,
+    ref: {
+      snapshot_id?: string;
+      message_id?: string;
+    },
+  ): void {
+    const asset = enrich(ctx, a);
+    const store = ctx.store<AssetEntry>(STORE_ASSETS);
+    record(
+      ctx,
+      applyUpsert(store.get(asset.name), asset, ms(asset.update_time) || at, scope),
+      asset.name,
+      source,
+      ref,
+    );
+  }
+
+  function remove(
+    ctx: ProcessorContext,
+    name: string,
+    type: string,
+    at: number,
+    source: AssetSource,
+    ref: { message_id?: string; snapshot_id?: string },
+  ): void {
+    const store = ctx.store<AssetEntry>(STORE_ASSETS);
+    record(ctx, applyDelete(store.get(name), name, type, at), name, source, ref);
+  }
+
+  function onSnapshot(ctx: ProcessorContext, v: SnapshotRecord, timestamp: number): void {
+    switch (v.type) {
+      case "snapshot_started":
+        open = {
+          id: v.snapshot_id,
+          parent: v.parent,
+          source: v.source,
+          types: new Set(v.asset_types),
+          seen: new Set(),
+          at: ms(v.started_at),
+          whole: true,
+        };
+        return;
+      case "snapshot_assets": {
+        if (!open || open.id !== v.snapshot_id) {
+          ctx.log.warn("snapshot chunk without its start (restart mid-snapshot?); no deletions for it", {
+            snapshot_id: v.snapshot_id,
+          });
+          open = {
+            id: v.snapshot_id,
+            parent: "",
+            source: "api",
+            types: new Set(),
+            seen: new Set(),
+            at: timestamp,
+            whole: false,
+          };
+        }
+        const s = open;
+        for (const a of v.assets) {
+          s.seen.add(a.name);
+          upsert(ctx, a, s.at, s.parent, s.source, { snapshot_id: s.id });
+        }
+        return;
+      }
+      case "snapshot_completed": {
+        const s = open;
+        open = null;
+        if (!s || s.id !== v.snapshot_id || !s.whole || s.seen.size !== v.asset_count) {
+          ctx.log.warn("incomplete snapshot: creates/updates applied, deletions skipped", {
+            snapshot_id: v.snapshot_id,
+            seen: s?.id === v.snapshot_id ? s.seen.size : 0,
+            expected: v.asset_count,
+          });
+          return;
+        }
+        const asOf = ms(v.read_time) || s.at;
+        const store = ctx.store<AssetEntry>(STORE_ASSETS);
+        const gone: [string, AssetEntry][] = [];
+        for (const [name, e] of store.entries()) {
+          if (e.del || s.seen.has(name) || e.u > asOf) continue;
+          if (inScope(name, e, s.parent, s.types)) gone.push([name, e]);
+        }
+        for (const [name, e] of gone) remove(ctx, name, e.ty, asOf, s.source, { snapshot_id: s.id });
+        return;
+      }
+      case "snapshot_failed":
+        if (open?.id === v.snapshot_id) open = null;
+        return;
+    }
+  }
+
+  function onEvent(ctx: ProcessorContext, v: InfraEvent): void {
+    const ref = { message_id: v.message_id };
+    const published = ms(v.publish_time);
+    switch (v.type) {
+      case "asset_feed": {
+        const at = ms(v.asset.update_time) || ms(v.window_start) || published;
+        if (v.deleted) remove(ctx, v.asset.name, v.asset.asset_type, ms(v.window_start) || at, "feed", ref);
+        else upsert(ctx, v.asset, at, "", "feed", ref);
+        return;
+      }
+      case "resource_created":
+        upsert(ctx, v.asset, ms(v.asset.update_time) || published, "", "lz_event", ref);
+        return;
+      case "resource_deleted":
+        remove(ctx, v.asset.name, v.asset.asset_type, published, "lz_event", ref);
+        return;
+      case "policy_violated":
+        return; // the policy processor's business
+    }
+  }
+
+  return {
+    init(ctx) {
+      ctx.schedule(opts.sweepIntervalMs ?? 3_600_000, (now) => {
+        const store = ctx.store<AssetEntry>(STORE_ASSETS);
+        const expired: string[] = [];
+        for (const [name, e] of store.entries()) if (e.del && now - e.del > retention) expired.push(name);
+        for (const name of expired) {
+          store.delete(name);
+          ctx.forward(ASSETS_TOPIC.name, name, null);
+        }
+      });
+    },
+    process(rec: InputRecord<unknown>, ctx) {
+      if (rec.value === null) return;
+      if (rec.topic === "lz.assets.snapshot.v1") onSnapshot(ctx, rec.value as SnapshotRecord, rec.timestamp);
+      else onEvent(ctx, rec.value as InfraEvent);
+    },
+  };
+}

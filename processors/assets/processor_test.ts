@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { createTestDriver, type TestDriver } from "../../pipeline/processor/driver.ts";
+import type { AssetRecord, AssetState } from "../../schemas/assets.ts";
+import { assetsTopology } from "./mod.ts";
+
+const SNAP = "lz.assets.snapshot.v1";
+const EVENTS = "lz.infra.events.v1";
+const PARENT = "projects/web-prod";
+const TYPES = [
+  "compute.googleapis.com/Firewall",
+  "storage.googleapis.com/Bucket",
+  "cloudresourcemanager.googleapis.com/Project",
+];
+
+function fw(name: string, t: string, ranges = ["10.0.0.0/8"]): AssetRecord {
+  return {
+    name: `//compute.googleapis.com/projects/web-prod/global/firewalls/${name}`,
+    asset_type: "compute.googleapis.com/Firewall",
+    project: "web-prod",
+    project_number: "111",
+    location: "global",
+    update_time: t,
+    ancestors: ["projects/111", "organizations/9"],
+    resource_parent: null,
+    data: { name, sourceRanges: ranges },
+  };
+}
+
+let n = 0;
+async function snapshot(
+  d: TestDriver,
+  assets: AssetRecord[],
+  at: string,
+  o: { types?: string[]; complete?: boolean; start?: boolean } = {},
+) {
+  const id = `snap-${++n}`;
+  if (o.start !== false) {
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_started",
+      snapshot_id: id,
+      previous_snapshot_id: null,
+      source: "api",
+      parent: PARENT,
+      asset_types: o.types ?? TYPES,
+      content_types: ["RESOURCE"],
+      started_at: at,
+    });
+  }
+  for (let i = 0; i < assets.length; i += 2) {
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_assets",
+      snapshot_id: id,
+      seq: i / 2,
+      assets: assets.slice(i, i + 2),
+    });
+  }
+  if (o.complete === false) {
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_failed",
+      snapshot_id: id,
+      error: "quota",
+      asset_count: assets.length,
+      failed_at: at,
+    });
+  } else {
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_completed",
+      snapshot_id: id,
+      asset_count: assets.length,
+      chunk_count: Math.ceil(assets.length / 2),
+      pages: 1,
+      read_time: at,
+      completed_at: at,
+      duration_ms: 5,
+    });
+  }
+  return id;
+}
+
+function feed(asset: AssetRecord, o: { id: string; deleted?: boolean; window?: string; publish?: string }) {
+  return {
+    type: "asset_feed",
+    message_id: o.id,
+    publish_time: o.publish ?? o.window ?? asset.update_time ?? "2024-01-01T00:00:00Z",
+    subscription: "projects/p/subscriptions/portal-lz-events",
+    asset,
+    prior_asset: null,
+    prior_asset_state: o.deleted ? "PRESENT" : null,
+    deleted: o.deleted ?? false,
+    window_start: o.window ?? null,
+  };
+}
+
+const changes = (d: TestDriver) =>
+  d.forwarded("lz.assets.v1").map((r) => {
+    const v = r.value as AssetState | null;
+    return v ? `${v.type.replace("resource_", "")} ${v.asset.data?.name ?? r.key}` : `tombstone ${r.key}`;
+  });
+
+Deno.test("assets: a second snapshot diffs into updated and deleted; unchanged assets make no record", async () => {
+  const d = createTestDriver(assetsTopology());
+  await snapshot(d, [
+    fw("a", "2024-05-01T00:00:00Z"),
+    fw("b", "2024-05-01T00:00:00Z"),
+    fw("c", "2024-05-01T00:00:00Z"),
+  ], "2024-05-01T01:00:00Z");
+  assert.deepEqual(changes(d), ["created a", "created b", "created c"]);
+  d.clear();
+  await snapshot(
+    d,
+    [fw("a", "2024-05-01T00:00:00Z"), fw("b", "2024-05-01T02:00:00Z", ["0.0.0.0/0"])],
+    "2024-05-01T03:00:00Z",
+  );
+  assert.deepEqual(changes(d), ["updated b", "deleted c"]);
+  const deleted = d.forwarded("lz.assets.v1")[1].value as AssetState;
+  assert.equal(deleted.changed_at, "2024-05-01T03:00:00.000Z");
+  assert.equal(deleted.source, "api");
+  assert.deepEqual((d.forwarded("lz.assets.v1")[0].value as AssetState).asset.data?.sourceRanges, [
+    "0.0.0.0/0",
+  ]);
+  await d.close();
+});
+
+Deno.test("assets: a poll never resurrects an asset that a newer feed event deleted; a later re-creation counts", async () => {
+  const d = createTestDriver(assetsTopology());
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T01:00:00Z");
+  await d.pipe(
+    EVENTS,
+    fw("a", "").name,
+    feed(fw("a", "2024-05-01T05:00:00Z"), { id: "m1", deleted: true, window: "2024-05-01T05:00:00Z" }),
+  );
+  d.clear();
+  // A poll read before the deletion, or listing the old version, must not bring it back.
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T04:59:00Z");
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T06:00:00Z");
+  assert.deepEqual(changes(d), []);
+  // The asset really re-created later (newer update time) is created again.
+  await snapshot(d, [fw("a", "2024-05-01T07:00:00Z")], "2024-05-01T07:30:00Z");
+  assert.deepEqual(changes(d), ["created a"]);
+  await d.close();
+});
+
+Deno.test("assets: an asset created by the feed after the poll's read time is not deleted by that poll", async () => {
+  const d = createTestDriver(assetsTopology());
+  await d.pipe(EVENTS, fw("new", "").name, feed(fw("new", "2024-05-01T10:00:00Z"), { id: "m2" }));
+  assert.deepEqual(changes(d), ["created new"]);
+  d.clear();
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T09:59:00Z");
+  assert.deepEqual(changes(d), ["created a"]);
+  d.clear();
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T10:05:00Z");
+  assert.deepEqual(
+    changes(d),
+    ["deleted new"],
+    "a poll read after the creation that misses it does delete it",
+  );
+  await d.close();
+});
+
+Deno.test("assets: feed events merge by update time — duplicates and stale messages have no effect", async () => {
+  const d = createTestDriver(assetsTopology());
+  const key = fw("a", "").name;
+  await d.pipe(EVENTS, key, feed(fw("a", "2024-05-01T02:00:00Z", ["1.1.1.1/32"]), { id: "m1" }));
+  await d.pipe(EVENTS, key, feed(fw("a", "2024-05-01T02:00:00Z", ["1.1.1.1/32"]), { id: "m1" }));
+  await d.pipe(EVENTS, key, feed(fw("a", "2024-05-01T01:00:00Z", ["9.9.9.9/32"]), { id: "m0" }));
+  await d.pipe(EVENTS, key, feed(fw("a", "2024-05-01T03:00:00Z", ["2.2.2.2/32"]), { id: "m3" }));
+  await d.pipe(
+    EVENTS,
+    key,
+    feed(fw("a", "2024-05-01T04:00:00Z"), { id: "m4", deleted: true, window: "2024-05-01T04:00:00Z" }),
+  );
+  await d.pipe(
+    EVENTS,
+    key,
+    feed(fw("a", "2024-05-01T04:00:00Z"), { id: "m4", deleted: true, window: "2024-05-01T04:00:00Z" }),
+  );
+  assert.deepEqual(changes(d), ["created a", "updated a", "deleted a"]);
+  const sources = d.forwarded("lz.assets.v1").map((r) => (r.value as AssetState).message_id);
+  assert.deepEqual(sources, ["m1", "m3", "m4"]);
+  await d.close();
+});
+
+Deno.test("assets: incomplete or failed snapshots apply upserts but delete nothing", async () => {
+  const d = createTestDriver(assetsTopology());
+  await snapshot(
+    d,
+    [fw("a", "2024-05-01T00:00:00Z"), fw("b", "2024-05-01T00:00:00Z")],
+    "2024-05-01T01:00:00Z",
+  );
+  d.clear();
+  await snapshot(d, [fw("c", "2024-05-01T00:00:00Z")], "2024-05-01T02:00:00Z", { complete: false });
+  await snapshot(d, [fw("d", "2024-05-01T00:00:00Z")], "2024-05-01T03:00:00Z", { start: false });
+  assert.deepEqual(changes(d), ["created c", "created d"]);
+  await d.close();
+});
+
+Deno.test("assets: a snapshot deletes only assets of its types and scope", async () => {
+  const d = createTestDriver(assetsTopology());
+  const other: AssetRecord = {
+    ...fw("x", "2024-05-01T00:00:00Z"),
+    name: "//compute.googleapis.com/projects/other/global/firewalls/x",
+    project: "other",
+    ancestors: ["projects/222"],
+  };
+  await d.pipe(EVENTS, other.name, feed(other, { id: "o1" }));
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T01:00:00Z");
+  d.clear();
+  await snapshot(d, [], "2024-05-01T02:00:00Z", { types: ["storage.googleapis.com/Bucket"] });
+  assert.deepEqual(changes(d), [], "firewalls are not in this snapshot's types");
+  await snapshot(d, [], "2024-05-01T03:00:00Z");
+  assert.deepEqual(changes(d), ["deleted a"], "the other project's firewall is out of scope");
+  await d.close();
+});
+
+Deno.test("assets: IAM-only feed messages merge into the resource; buckets get the project id", async () => {
+  const d = createTestDriver(assetsTopology());
+  const project: AssetRecord = {
+    name: "//cloudresourcemanager.googleapis.com/projects/111",
+    asset_type: "cloudresourcemanager.googleapis.com/Project",
+    project: "web-prod",
+    project_number: "111",
+    location: null,
+    update_time: "2024-05-01T00:00:00Z",
+    ancestors: ["projects/111"],
+    resource_parent: null,
+    data: { projectId: "web-prod" },
+  };
+  const bucket: AssetRecord = {
+    name: "//storage.googleapis.com/logs",
+    asset_type: "storage.googleapis.com/Bucket",
+    project: null,
+    project_number: "111",
+    location: "EU",
+    update_time: "2024-05-01T00:00:00Z",
+    ancestors: ["projects/111"],
+    resource_parent: null,
+    data: { name: "logs" },
+  };
+  await snapshot(d, [project, bucket], "2024-05-01T01:00:00Z");
+  const created = d.forwarded("lz.assets.v1")[1].value as AssetState;
+  assert.equal(created.asset.project, "web-prod");
+  d.clear();
+  const iamOnly = {
+    ...bucket,
+    data: null,
+    location: null,
+    update_time: "2024-05-01T02:00:00Z",
+    iam_policy: { bindings: [{ role: "roles/storage.objectViewer", members: ["allUsers"] }] },
+  };
+  await d.pipe(EVENTS, bucket.name, feed(iamOnly, { id: "iam1" }));
+  const updated = d.forwarded("lz.assets.v1")[0].value as AssetState;
+  assert.equal(updated.type, "resource_updated");
+  assert.deepEqual(updated.asset.data, { name: "logs" });
+  assert.equal(updated.asset.location, "EU");
+  assert.deepEqual(updated.asset.iam_policy?.bindings[0].members, ["allUsers"]);
+  await d.close();
+});
+
+Deno.test("assets: tombstones are swept after the retention with a null on lz.assets.v1", async () => {
+  const d = createTestDriver(
+    assetsTopology({ tombstoneRetentionMs: 86_400_000, sweepIntervalMs: 3_600_000 }),
+    {
+      clock: Date.parse("2024-05-01T00:00:00Z"),
+    },
+  );
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T00:00:00Z");
+  await snapshot(d, [], "2024-05-01T00:30:00Z");
+  d.clear();
+  await d.advance(12 * 3_600_000);
+  assert.deepEqual(changes(d), []);
+  await d.advance(14 * 3_600_000);
+  assert.deepEqual(changes(d), [`tombstone ${fw("a", "").name}`]);
+  assert.equal(d.store("assets").size, 0);
+  await d.close();
+});
