@@ -88,8 +88,9 @@ Deno.test({
         // Read back a few records and check that each value sits at the offset send reported.
         const got = new Map<string, string>();
         const reader = b.reader({ topics: [topic] });
-        await reader.run(async (batch) => {
+        await reader.run((batch) => {
           for (const r of batch.records) got.set(`${r.partition}:${r.offset}`, dec.decode(r.value!));
+          return Promise.resolve();
         });
         await waitFor(() => got.size >= 5_000, "5,000 records read back");
         await reader.stop();
@@ -148,8 +149,9 @@ Deno.test({
       const bRecords: { partition: number; offset: number }[] = [];
       try {
         await a.run({
-          eachBatch: async (batch: Batch) => {
+          eachBatch: (batch: Batch) => {
             for (const r of batch.records) positions.set(r.partition, r.offset + 1);
+            return Promise.resolve();
           },
           onAssigned: (tps) => void events.push(`a+${tps.map((t) => t.partition).join(",")}`),
           onRevoked: async (tps: TopicPartition[]) => {
@@ -167,9 +169,10 @@ Deno.test({
         );
         await waitFor(() => [...positions.values()].reduce((s, n) => s + n, 0) >= 40, "member a to read 40");
         await c2.run({
-          eachBatch: async (batch: Batch) => {
+          eachBatch: (batch: Batch) => {
             if (batch.records.length > 0) events.push(`b-batch`);
             for (const r of batch.records) bRecords.push({ partition: r.partition, offset: r.offset });
+            return Promise.resolve();
           },
           onAssigned: (tps) => void events.push(`b+${tps.map((t) => t.partition).join(",")}`),
         });
