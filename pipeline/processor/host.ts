@@ -56,6 +56,8 @@ export interface HostOptions {
   clientId?: string;
   /** Called after each successful checkpoint (progress reporting, tests). */
   onCheckpoint?(event: { partition: number; commits: GroupOffset[] }): void;
+  /** Fault injection for crash tests: runs after the changelog is acknowledged, before the input commit. */
+  beforeCommit?(partition: number): void | Promise<void>;
 }
 
 /** A running topology. */
@@ -249,6 +251,7 @@ export function createProcessorHost(
       }
       cp.stage = 3;
     }
+    if (opts.beforeCommit) await opts.beforeCommit(e.partition);
     if (cp.commits.length > 0) await consumer.commit(cp.commits);
   }
 

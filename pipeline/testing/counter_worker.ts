@@ -4,7 +4,10 @@
  * again. Stops gracefully on SIGINT/SIGTERM, or by itself once the group has caught up (`--until-caught-up`).
  *
  *   deno run -A pipeline/testing/counter_worker.ts --app A (--data-dir D | --kafka host:port) [--max-batch N]
- *     [--until-caught-up]
+ *     [--until-caught-up] [--die-before-commit N]
+ *
+ * `--die-before-commit N` SIGKILLs the process itself at its N-th checkpoint, after the changelog was
+ * acknowledged and before the input offsets are committed: the worst moment for double counting.
  */
 import { parseArgs } from "node:util";
 import type { Broker } from "../broker/types.ts";
@@ -22,6 +25,7 @@ const { values: a } = parseArgs({
     kafka: { type: "string" },
     "max-batch": { type: "string" },
     "until-caught-up": { type: "boolean" },
+    "die-before-commit": { type: "string" },
   },
 });
 const say = (event: string, fields: Record<string, unknown> = {}) =>
@@ -41,9 +45,14 @@ if (a.kafka) {
   broker = await createEmbeddedBroker({ dataDir: a["data-dir"], logger: log });
 }
 const topo = counterTopology(a.app);
+let checkpoints = 0;
+const dieAt = a["die-before-commit"] ? Number(a["die-before-commit"]) : Infinity;
 const host = createProcessorHost({ broker, log }, topo, {
   maxBatchSize: a["max-batch"] ? Number(a["max-batch"]) : undefined,
   stopOnSignals: true,
+  beforeCommit: () => {
+    if (++checkpoints >= dieAt) Deno.kill(Deno.pid, "SIGKILL");
+  },
   onCheckpoint: (e) => {
     for (const c of e.commits) say("checkpoint", { partition: c.partition, offset: c.offset });
   },
