@@ -43,10 +43,10 @@ export interface GitServer {
   url(repoName: string): string;
   /** Creates a bare repo with one initial commit holding `files` on `main`; returns the commit sha. */
   createRepo(name: string, files: Record<string, string>, options?: CommitOptions): Promise<string>;
-  /** Writes (string) or deletes (null) files, commits and pushes over HTTP; returns the new commit sha. */
+  /** Writes (text or bytes) or deletes (null) files, commits and pushes over HTTP; returns the new commit sha. */
   commitAndPush(
     name: string,
-    files: Record<string, string | null>,
+    files: Record<string, string | Uint8Array | null>,
     message: string,
     options?: CommitOptions,
   ): Promise<string>;
@@ -119,9 +119,11 @@ async function cgi(req: Request, root: string, track: (p: Promise<unknown>) => v
   const env: Record<string, string> = {
     GIT_PROJECT_ROOT: root,
     GIT_HTTP_EXPORT_ALL: "1",
-    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_COUNT: "2",
     GIT_CONFIG_KEY_0: "http.receivepack",
     GIT_CONFIG_VALUE_0: "true",
+    GIT_CONFIG_KEY_1: "receive.denyDeleteCurrent",
+    GIT_CONFIG_VALUE_1: "ignore",
     PATH_INFO: decodeURIComponent(url.pathname),
     REQUEST_METHOD: req.method,
     QUERY_STRING: url.search.slice(1),
@@ -234,13 +236,14 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
     return env;
   };
 
-  const writeFiles = async (dir: string, files: Record<string, string | null>) => {
+  const writeFiles = async (dir: string, files: Record<string, string | Uint8Array | null>) => {
     for (const [path, content] of Object.entries(files)) {
       const full = join(dir, path);
       if (content === null) await Deno.remove(full).catch(() => {});
       else {
         await Deno.mkdir(dirname(full), { recursive: true });
-        await Deno.writeTextFile(full, content);
+        if (typeof content === "string") await Deno.writeTextFile(full, content);
+        else await Deno.writeFile(full, content);
       }
     }
   };

@@ -1,0 +1,59 @@
+/** Helpers of the git connector's tests: deps on a real broker, reading a topic back, waiting for syncs. */
+import { Registry } from "prom-client";
+import type { Broker, ConsumedRecord } from "../../pipeline/broker/types.ts";
+import type { AppDeps } from "../../pipeline/service.ts";
+import { systemClock } from "../../pipeline/service.ts";
+import { resolveConfig } from "../../pipeline/config.ts";
+import { silentLogger } from "../../pipeline/log.ts";
+import { decode } from "../../pipeline/serde.ts";
+import { readTopicToEnd } from "./read_topic.ts";
+import type { SyncResult } from "./syncer.ts";
+
+/** AppDeps for a test: config from `raw` (plus `env`), a fresh registry, the wall clock. */
+export function testDeps(
+  broker: Broker,
+  raw: Record<string, unknown>,
+  env: Record<string, string> = {},
+): AppDeps {
+  return {
+    runtime: resolveConfig(raw, env, "test"),
+    broker,
+    log: silentLogger,
+    metrics: new Registry(),
+    clock: systemClock,
+  };
+}
+
+/** Every record of `topic` so far, decoded. */
+export async function readAll<V = unknown>(
+  broker: Broker,
+  topic: string,
+): Promise<(Omit<ConsumedRecord, "value"> & { value: V | null })[]> {
+  const out: (Omit<ConsumedRecord, "value"> & { value: V | null })[] = [];
+  await readTopicToEnd(broker, topic, (r) => out.push({ ...r, value: decode<V>(topic, r.value) }));
+  return out;
+}
+
+/** A queue of finished syncs: pass `push` as `onSynced`, then `await next()`. */
+export function syncQueue(timeoutMs = 15_000) {
+  const done: SyncResult[] = [];
+  const waiters: ((r: SyncResult) => void)[] = [];
+  return {
+    push(r: SyncResult) {
+      const w = waiters.shift();
+      if (w) w(r);
+      else done.push(r);
+    },
+    next(): Promise<SyncResult> {
+      const r = done.shift();
+      if (r) return Promise.resolve(r);
+      let timer: ReturnType<typeof setTimeout>;
+      return Promise.race([
+        new Promise<SyncResult>((res) => waiters.push((x) => (clearTimeout(timer), res(x)))),
+        new Promise<SyncResult>((_, rej) => {
+          timer = setTimeout(() => rej(new Error(`no sync finished within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The first-run sample Landing Zone: `deploy/sample-lz/` copied into `<data_dir>/sample-lz` and committed
+ * (isomorphic-git, a fixed author and date, so the first commit's sha is the same on every machine). With no
+ * `landing_zone.repo` configured the fetcher reads it as a local repo, so the Portal fills at once.
+ */
+import fs from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import git from "isomorphic-git";
+import type { Config } from "../../pipeline/config.ts";
+
+/** The directory holding the sample Landing Zone's files. */
+export const SAMPLE_LZ_DIR = new URL("../../deploy/sample-lz/", import.meta.url).pathname;
+
+/** Author of the sample's commits. */
+export const SAMPLE_AUTHOR = { name: "lzsync sample", email: "sample@lzsync.invalid" };
+
+/** The sample repo's path inside a data dir. */
+export const sampleRepoPath = (dataDir: string) => resolve(dataDir, "sample-lz");
+
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const full = join(dir, e.name);
+    if (e.isDirectory) yield* walkFiles(full);
+    else if (e.isFile) yield full;
+  }
+}
+
+/**
+ * Creates the sample Landing Zone repo in `dataDir` on first run (idempotent) and returns its path. The
+ * initial commit is dated 2024-01-01T00:00:00Z by {@link SAMPLE_AUTHOR}.
+ */
+export async function ensureSampleLandingZone(dataDir: string): Promise<string> {
+  const dir = sampleRepoPath(dataDir);
+  try {
+    await Deno.stat(join(dir, ".git", "HEAD"));
+    return dir;
+  } catch { /* first run */ }
+  const tmp = `${dir}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    await git.init({ fs, dir: tmp, defaultBranch: "main" });
+    const files: string[] = [];
+    for await (const f of walkFiles(SAMPLE_LZ_DIR)) files.push(relative(SAMPLE_LZ_DIR, f));
+    files.sort();
+    for (const f of files) {
+      await Deno.mkdir(dirname(join(tmp, f)), { recursive: true });
+      await Deno.copyFile(join(SAMPLE_LZ_DIR, f), join(tmp, f));
+      await git.add({ fs, dir: tmp, filepath: f });
+    }
+    const when = { timestamp: Date.UTC(2024, 0, 1) / 1000, timezoneOffset: 0 };
+    await git.commit({
+      fs,
+      dir: tmp,
+      message: "Sample Landing Zone\n\nCreated by lzsync on first run from deploy/sample-lz.\n",
+      author: { ...SAMPLE_AUTHOR, ...when },
+      committer: { ...SAMPLE_AUTHOR, ...when },
+    });
+    try {
+      await Deno.rename(tmp, dir);
+    } catch (err) {
+      // another process created it first: keep theirs
+      if (
+        !(err instanceof Deno.errors.AlreadyExists) && !(await Deno.stat(join(dir, ".git")).catch(() => null))
+      ) {
+        throw err;
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return dir;
+}
+
+/** The Landing Zone repo to sync: `landing_zone.repo`, or the sample created in `data_dir`. */
+export async function landingZoneRepo(config: Readonly<Config>): Promise<string> {
+  return config.landing_zone.repo ?? await ensureSampleLandingZone(config.data_dir);
+}
+
+/**
+ * Commits file changes (string = write, null = delete) to a local worktree repo such as the sample, with
+ * isomorphic-git; returns the new commit sha.
+ */
+export async function commitLocal(
+  dir: string,
+  files: Record<string, string | null>,
+  message: string,
+  author: { name: string; email: string } = SAMPLE_AUTHOR,
+): Promise<string> {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (content === null) {
+      await Deno.remove(full).catch(() => {});
+      await git.remove({ fs, dir, filepath: path });
+    } else {
+      await Deno.mkdir(dirname(full), { recursive: true });
+      await Deno.writeTextFile(full, content);
+      await git.add({ fs, dir, filepath: path });
+    }
+  }
+  return await git.commit({ fs, dir, message, author });
+}

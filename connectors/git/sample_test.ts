@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { GIT_FILES_TOPIC, type GitCommitMarker, type GitFilesValue } from "../../schemas/git_files.ts";
+import { commitLocal, ensureSampleLandingZone, sampleRepoPath } from "./sample.ts";
+import { createGitFetchService } from "./service.ts";
+import { readAll, syncQueue, testDeps } from "./_test_util.ts";
+
+Deno.test("ensureSampleLandingZone creates the same first commit everywhere, once", async () => {
+  const a = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
+  const b = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
+  try {
+    const [pa, pb] = [await ensureSampleLandingZone(a), await ensureSampleLandingZone(b)];
+    assert.equal(pa, sampleRepoPath(a));
+    const head = async (p: string) => (await Deno.readTextFile(`${p}/.git/refs/heads/main`)).trim();
+    assert.equal(await head(pa), await head(pb), "fixed author and date give a stable sha");
+    assert.equal(await ensureSampleLandingZone(a), pa);
+    assert.equal(await head(pa), await head(pb), "a second call changes nothing");
+    assert.ok((await Deno.stat(`${pa}/fabrics/dc1/raw`)).isDirectory);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("git fetch reads a local repo in place: the sample on first run, then a local commit", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
+  const broker = await createEmbeddedBroker();
+  const q = syncQueue();
+  const svc = createGitFetchService(
+    testDeps(broker, { data_dir: dataDir, fabrics: [{ id: "dc1", path: "fabrics/dc1" }] }),
+    {
+      onSynced: q.push,
+      intervalMs: 0,
+    },
+  );
+  try {
+    await svc.start();
+    const r = await q.next();
+    assert.equal(r.outcome, "synced");
+    assert.equal(svc.syncer.repo, "sample-lz");
+    const paths = svc.syncer.paths;
+    for (
+      const p of [
+        "pmo.yaml",
+        "ENFORCEMENT_GATES.md",
+        "RUNBOOKS.md",
+        "docs/architecture.md",
+        "terraform/network.tf",
+      ]
+    ) {
+      assert.ok(paths.includes(p), `${p} is tracked`);
+    }
+    assert.ok(paths.includes("fabrics/dc1/raw/.gitkeep"), "the fabric GitOps directory is tracked");
+    assert.ok(!paths.includes("README.md"), "the root README is not tracked");
+
+    const sha = await commitLocal(sampleRepoPath(dataDir), { "docs/new.md": "# New\n" }, "add a doc");
+    await svc.trigger();
+    const r2 = await q.next();
+    assert.deepEqual([r2.commit, r2.changed, r2.diff], [sha, 1, "tree"]);
+    const recs = await readAll<GitFilesValue>(broker, GIT_FILES_TOPIC.name);
+    const last = recs[recs.length - 1].value as GitCommitMarker;
+    assert.equal(last.message, "add a doc\n");
+    assert.match(last.author, /lzsync sample/);
+  } finally {
+    await svc.stop();
+    await broker.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
