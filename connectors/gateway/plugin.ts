@@ -18,6 +18,14 @@
  * };
  * ```
  *
+ * The built-in status page at `/` reads these plugin routes when they exist (404 → the panel says so):
+ * - `GET /api/v1/sync/sync-status` → `{ layers: [{ layer, status, last_sync, items_synced, errors, next_sync,
+ *   freshness_seconds?, success_rate?, latency_seconds? }] }` (a bare array is accepted too);
+ * - `GET /api/v1/sync/git` → `{ commit: { sha, message?, author?, timestamp? } | null, files?: unknown[] }`;
+ * - `GET /api/v1/sync/alerts` → `{ alerts: [{ kind, message, layer?, severity?, since? }] }` (open alerts).
+ * It refreshes them when live events arrive on `lz.sync.status.v1`, `lz.git.files.v1` or an alerts topic
+ * (`lz.alerts.*`).
+ *
  * Views are global tables (Kafka Streams terms): every gateway reads the compacted topics of all plugins in
  * full, so any gateway can answer any request. Nothing here may assume a single gateway process.
  */
@@ -50,7 +58,7 @@ export interface LiveEvent {
 
 /** A local (non-broker) event for {@link GatewayContext.publish}: the gateway assigns cursor and time. */
 export interface LocalEvent {
-  /** A topic-like name for filtering, e.g. `lz.sync.progress`; must not collide with a broker topic. */
+  /** One of the plugin's declared `localTopics`, e.g. `lz.sync.progress`. */
   topic: string;
   key: string | null;
   type: string;
@@ -105,7 +113,10 @@ export interface GatewayContext {
   requireScope(scope: Scope): MiddlewareHandler;
   /** The gateway's shared producer (created on first use, closed by the gateway). */
   producer(): Promise<Producer>;
-  /** Fans a local event out to live clients (e.g. progress of a manual sync); not durable, not on the broker. */
+  /**
+   * Fans a local event out to live clients (e.g. progress of a manual sync); not durable, not on the broker,
+   * only seen by clients of this gateway process. Throws if `event.topic` is not a declared `localTopics`.
+   */
   publish(event: LocalEvent): void;
   /** Base URL (`public_url` or the bound address), e.g. `http://127.0.0.1:8080`. Valid once listening. */
   readonly url: string;
@@ -120,6 +131,11 @@ export interface GatewayPlugin {
   compactedTopics?: string[];
   /** Event topics streamed live (no view, no snapshot). */
   eventTopics?: string[];
+  /**
+   * Topics of local events this plugin fans out with {@link GatewayContext.publish} (e.g. `lz.sync.progress`).
+   * Clients filter on them like broker topics; they resume only on the same gateway process.
+   */
+  localTopics?: string[];
   /** Registers routes; called once, before the server listens. Use `ctx.requireScope` on every route. */
   routes?(app: Hono, ctx: GatewayContext): void;
   statusSections?: StatusSection[];

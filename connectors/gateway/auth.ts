@@ -1,0 +1,103 @@
+/**
+ * Bearer tokens with scopes. Tokens come from the environment variables named in `gateway.tokens[]` and
+ * from `LZSYNC_TOKEN` (admin), looked up once through `runtime.secret`. Only SHA-256 digests are kept and
+ * compared in constant time against every configured token. Reads are open without a token only when the
+ * gateway is bound to loopback and no token is configured. A token never appears in a log, error or metric:
+ * answers name the token by its config `name`.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Runtime } from "../../pipeline/config.ts";
+import type { Logger } from "../../pipeline/log.ts";
+import type { Scope } from "./plugin.ts";
+
+/** A configured token: its name, scopes, and the digest of its value. */
+interface TokenEntry {
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  digest: Uint8Array;
+}
+
+const digest = (s: string) => new Uint8Array(createHash("sha256").update(s, "utf8").digest());
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** The gateway's token check. */
+export class Auth {
+  readonly #tokens: TokenEntry[] = [];
+  /** True when reads need no token (loopback bind, no token configured). */
+  readonly openReads: boolean;
+
+  constructor(runtime: Runtime, host: string, log: Logger) {
+    const admin = runtime.secret("LZSYNC_TOKEN");
+    if (admin) this.#tokens.push({ name: "LZSYNC_TOKEN", scopes: new Set(["admin"]), digest: digest(admin) });
+    for (const t of runtime.config.gateway.tokens) {
+      const value = runtime.secret(t.token_env);
+      if (!value) {
+        log.warn("gateway token disabled: its environment variable is not set", {
+          name: t.name,
+          env: t.token_env,
+        });
+        continue;
+      }
+      this.#tokens.push({ name: t.name, scopes: new Set(t.scopes), digest: digest(value) });
+    }
+    this.openReads = this.#tokens.length === 0 && isLoopback(host);
+    if (this.#tokens.length === 0 && !this.openReads) {
+      log.warn("gateway is not bound to loopback and has no token: every API request will get 401", {
+        host,
+        fix: "set LZSYNC_TOKEN or gateway.tokens",
+      });
+    }
+  }
+
+  /** The token entry matching `token`, comparing against all entries in constant time. */
+  #identify(token: string): TokenEntry | null {
+    const d = digest(token);
+    let found: TokenEntry | null = null;
+    for (const t of this.#tokens) if (timingSafeEqual(d, t.digest) && !found) found = t;
+    return found;
+  }
+
+  /**
+   * Middleware requiring `scope` (admin implies all). `queryToken` also accepts `?access_token=` (for
+   * WebSocket and EventSource clients, which cannot set headers).
+   */
+  require(scope: Scope, options: { queryToken?: boolean } = {}): MiddlewareHandler {
+    return async (c, next) => {
+      const header = c.req.header("authorization");
+      let token: string | undefined;
+      if (header !== undefined) {
+        const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+        if (!m) {
+          return deny(c, 401, "unauthorized", "expected an Authorization header of the form: Bearer <token>");
+        }
+        token = m[1];
+      } else if (options.queryToken) token = c.req.query("access_token") || undefined;
+      if (token === undefined) {
+        if (scope === "read" && this.openReads) return await next();
+        const reason = this.#tokens.length
+          ? "a bearer token is required (Authorization: Bearer <token>)"
+          : "no token is configured and the gateway is not bound to loopback; set LZSYNC_TOKEN or gateway.tokens";
+        return deny(c, 401, "unauthorized", reason);
+      }
+      const entry = this.#identify(token);
+      if (!entry) return deny(c, 401, "unauthorized", "unknown token");
+      if (!entry.scopes.has(scope) && !entry.scopes.has("admin")) {
+        return deny(c, 403, "forbidden", `token "${entry.name}" lacks the "${scope}" scope`);
+      }
+      await next();
+    };
+  }
+}
+
+function deny(c: Context, status: 401 | 403, error: string, reason: string): Response {
+  const headers: Record<string, string> = status === 401
+    ? { "WWW-Authenticate": 'Bearer realm="lzsync"' }
+    : {};
+  return c.json({ error, reason }, status, headers);
+}

@@ -1,0 +1,212 @@
+/**
+ * The Hono app: request metrics, body limit, JSON errors (400/401/403/404/405/413/500, never a stack trace),
+ * health and readiness, `/metrics`, the live feed endpoints (WebSocket and SSE), the status page, and the
+ * plugins' routes.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { matchedRoutes } from "hono/route";
+import type { Context } from "hono";
+import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
+import type { Logger } from "../../pipeline/log.ts";
+import type { Registry } from "prom-client";
+import type { Auth } from "./auth.ts";
+import { type Cursor, decodeCursor } from "./cursor.ts";
+import type { LiveHub } from "./live.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { SseSink, WsSink } from "./sinks.ts";
+import { serveStatic } from "./static.ts";
+import type { StatusSection } from "./plugin.ts";
+
+/** What the app is built from. */
+export interface AppParts {
+  log: Logger;
+  auth: Auth;
+  hub: LiveHub;
+  metrics: GatewayMetrics;
+  registry: Registry;
+  maxBodyBytes: number;
+  budget: number;
+  ready(): { ready: boolean; detail: unknown };
+  sections(): StatusSection[];
+  /** Called just before the registry is scraped (gauges computed on demand). */
+  beforeScrape(): void;
+}
+
+/** A JSON error answer `{error, reason}`. */
+export function jsonError(
+  c: Context,
+  status: number,
+  error: string,
+  reason: string,
+  extra: object = {},
+): Response {
+  return c.json({ error, reason, ...extra }, status as 400);
+}
+
+/** Builds the app with the gateway's own routes; plugins add theirs before {@link finishApp}. */
+export function createApp(p: AppParts): Hono {
+  const app = new Hono();
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const route = matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "unmatched";
+    const method = c.req.method;
+    p.metrics.httpRequests.inc({ route, method, status: String(c.res.status) });
+    p.metrics.httpSeconds.observe({ route, method }, (performance.now() - t0) / 1000);
+  });
+  app.use(
+    "*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          {
+            error: "method_not_allowed",
+            reason: `${c.req.method} is not allowed here; use ${methods.join(", ")}`,
+          },
+          405,
+          { Allow: methods.join(", ") },
+        ),
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: p.maxBodyBytes,
+      onError: (c) =>
+        jsonError(
+          c,
+          413,
+          "payload_too_large",
+          `request body exceeds ${p.maxBodyBytes} bytes (gateway.max_body_bytes)`,
+        ),
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const r = p.ready();
+    return c.json({ status: r.ready ? "ready" : "not_ready", detail: r.detail }, r.ready ? 200 : 503);
+  });
+  app.get("/metrics", p.auth.require("read"), async (c) => {
+    p.beforeScrape();
+    return c.body(await p.registry.metrics(), 200, { "Content-Type": p.registry.contentType });
+  });
+  app.get("/api/v1/gateway", p.auth.require("read"), (c) =>
+    c.json({
+      id: p.hub.id,
+      ready: p.ready().ready,
+      topics: p.hub.topics().map((name) => ({ name, kind: p.hub.kind(name) })),
+      sections: p.sections(),
+    }));
+
+  app.get("/ws/sync-events", p.auth.require("read", { queryToken: true }), (c) => {
+    if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
+      return jsonError(
+        c,
+        426,
+        "upgrade_required",
+        "this endpoint speaks WebSocket; use GET /api/v1/events for SSE",
+      );
+    }
+    const spec = clientSpec(c, p.hub, c.req.query("cursor"));
+    if (spec instanceof Response) return spec;
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    const sink = new WsSink(socket);
+    let client: ReturnType<LiveHub["attach"]> | null = null;
+    socket.onopen = () => {
+      client = p.hub.attach(sink, spec);
+    };
+    socket.onclose = () => {
+      if (client) p.hub.detach(client);
+    };
+    socket.onerror = () => {};
+    return response;
+  });
+
+  app.get("/api/v1/events", p.auth.require("read", { queryToken: true }), (c) => {
+    const spec = clientSpec(c, p.hub, c.req.header("last-event-id") || c.req.query("cursor"));
+    if (spec instanceof Response) return spec;
+    let client: ReturnType<LiveHub["attach"]> | null = null;
+    const sink = new SseSink(p.budget, () => {
+      if (client) p.hub.detach(client);
+    });
+    client = p.hub.attach(sink, spec);
+    return new Response(sink.stream, {
+      headers: {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+      },
+    });
+  });
+
+  serveStatic(app);
+  return app;
+}
+
+/** Adds the 404 and error handlers (after the plugins' routes). */
+export function finishApp(app: Hono, log: Logger): void {
+  app.notFound((c) => jsonError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      return jsonError(
+        c,
+        status,
+        status === 413 ? "payload_too_large" : "http_error",
+        err.message || "request refused",
+      );
+    }
+    if (err instanceof ValidationError) {
+      return jsonError(c, 400, "bad_request", err.message, { issues: err.issues });
+    }
+    if (err instanceof LzError && err.retriable) {
+      log.warn("request failed on a retriable error", {
+        path: c.req.path,
+        code: err.code,
+        error: describeError(err),
+      });
+      return jsonError(c, 503, "unavailable", `${err.code}: temporarily unavailable; retry later`);
+    }
+    const id = crypto.randomUUID();
+    log.error("request failed", {
+      id,
+      method: c.req.method,
+      path: c.req.path,
+      error: describeError(err),
+      stack: (err as Error)?.stack,
+    });
+    return jsonError(c, 500, "internal", `internal error (id ${id}); see the gateway log`);
+  });
+}
+
+/** Parses `?topic=a,b&key=k&key=k2` and the resume cursor; a 400 answer when they are bad. */
+function clientSpec(c: Context, hub: LiveHub, cursorText: string | undefined) {
+  const known = hub.topics();
+  const asked = (c.req.queries("topic") ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(
+    Boolean,
+  );
+  const unknown = asked.filter((t) => !hub.kind(t));
+  if (unknown.length) {
+    return jsonError(
+      c,
+      400,
+      "bad_request",
+      `unknown topic ${unknown.join(", ")}; known topics: ${known.join(", ")}`,
+    );
+  }
+  const keys = c.req.queries("key") ?? null;
+  let cursor: Cursor | null = null;
+  if (cursorText) {
+    try {
+      cursor = decodeCursor(cursorText);
+    } catch (err) {
+      return jsonError(c, 400, "bad_request", (err as Error).message);
+    }
+  }
+  return { topics: asked.length ? [...new Set(asked)] : known, keys: keys?.length ? keys : null, cursor };
+}
