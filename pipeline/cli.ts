@@ -1,0 +1,251 @@
+/**
+ * `deno task lzsync <command>`: operations on a running or stopped lzsync. `pipeline/main.ts` calls
+ * {@link runCli} with the process arguments and exits with the code it returns:
+ * 0 on success, 2 for a usage error (the message says what to fix), 1 for any other failure.
+ *
+ *   start                                        run the pipeline (deps.start)
+ *   topics list | create <name> [--partitions N] [--compacted] | describe <name>
+ *   lag [--group G]                              per group and partition, in records and seconds
+ *   replay --group G --to earliest|<ISO time>|<duration>
+ *   digest --group G                             stable hash of every store of a group
+ *   describe                                     the topologies of this build
+ *
+ * Every command takes `--json` for one JSON document on stdout instead of a table.
+ */
+import { parseArgs } from "node:util";
+import type { Broker } from "./broker/types.ts";
+import type { Runtime } from "./config.ts";
+import { describeTopology, type Topology } from "./processor/types.ts";
+import { LzError } from "./errors.ts";
+import { topicDef } from "../schemas/mod.ts";
+import { groupLag } from "./lag.ts";
+import { replay } from "./replay.ts";
+import { digestGroup } from "./digest.ts";
+import { table } from "./cli_format.ts";
+
+/** What the CLI needs from its caller. */
+export interface CliDeps {
+  /** Loads and validates the config (`lzsync.yaml` + environment). */
+  loadRuntime(): Promise<Runtime>;
+  /** Opens the broker the config names; the CLI closes it after the command. */
+  createBroker(runtime: Runtime): Promise<Broker>;
+  /** Runs the whole pipeline until it is stopped (the `start` command). */
+  start(runtime: Runtime): Promise<void>;
+  /** Topologies of this build: `describe` lists them; replay/digest take input and store names from them. */
+  topologies?: Topology[];
+  /** Output sinks (default: console). */
+  stdout?(text: string): void;
+  stderr?(text: string): void;
+}
+
+export const USAGE = `usage: deno task lzsync <command> [options]
+
+commands:
+  start                                          run the pipeline
+  topics list                                    topics with partitions and cleanup policy
+  topics create <name> [--partitions N] [--compacted]
+  topics describe <name>                         partitions, offsets, config, declared schema
+  lag [--group G]                                consumer lag per partition (records, seconds)
+  replay --group G --to earliest|<ISO time>|<duration>
+                                                 reset a stopped group and drop its state
+  digest --group G                               stable hash of every store of a group
+  describe                                       topologies of this build
+
+options: --json (machine-readable output), --help`;
+
+const usage = (msg: string) => new LzError("USAGE", `${msg} (see \`deno task lzsync --help\`)`);
+
+/** Runs one CLI command; returns the process exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => console.log(s));
+  const err = deps.stderr ?? ((s: string) => console.error(s));
+  let broker: Broker | null = null;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          json: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+          group: { type: "string" },
+          to: { type: "string" },
+          partitions: { type: "string" },
+          compacted: { type: "boolean" },
+        },
+      });
+    } catch (e) {
+      throw usage((e as Error).message);
+    }
+    const { values: o, positionals: pos } = parsed;
+    const [cmd, sub, name, ...extra] = pos;
+    if (o.help || cmd === "help") {
+      out(USAGE);
+      return 0;
+    }
+    if (cmd === undefined) {
+      err(USAGE);
+      return 2;
+    }
+    const emit = (data: unknown, human: () => string) =>
+      out(o.json ? JSON.stringify(data, null, 2) : human());
+    const topologies = deps.topologies ?? [];
+    const needGroup = () => {
+      if (!o.group) {
+        throw usage(`${cmd} needs --group <group>; \`lzsync describe\` lists the topologies (groups)`);
+      }
+      return o.group;
+    };
+    const runtime = await deps.loadRuntime();
+    const open = async () => (broker ??= await deps.createBroker(runtime));
+
+    switch (cmd) {
+      case "start":
+        await deps.start(runtime);
+        return 0;
+      case "describe":
+        emit(
+          topologies.map((t) => ({
+            app: t.app,
+            inputs: t.inputs,
+            stores: t.stores,
+            outputs: t.outputs,
+            description: t.description,
+          })),
+          () => topologies.map(describeTopology).join("\n\n") || "no topologies in this build",
+        );
+        return 0;
+      case "topics": {
+        const admin = (await open()).admin();
+        if (sub === "list") {
+          const names = (await admin.listTopics()).sort();
+          const rows = await Promise.all(names.map(async (n) => {
+            const d = await admin.describeTopic(n);
+            return { topic: n, partitions: d.partitions, cleanup: d.compacted ? "compact" : "delete" };
+          }));
+          emit(rows, () => rows.length ? table(rows, ["topic", "partitions", "cleanup"]) : "no topics");
+          return 0;
+        }
+        if (sub === "create") {
+          if (!name || extra.length) {
+            throw usage(
+              "topics create takes one topic name: topics create <name> [--partitions N] [--compacted]",
+            );
+          }
+          const def = topicDef(name);
+          const partitions = o.partitions === undefined ? def?.partitions ?? 1 : Number(o.partitions);
+          if (!Number.isInteger(partitions) || partitions < 1) {
+            throw usage(`--partitions must be a whole number >= 1, got ${o.partitions}`);
+          }
+          const compacted = o.compacted ?? def?.compacted ?? false;
+          if ((await admin.listTopics()).includes(name)) {
+            throw new LzError("TOPIC_EXISTS", `topic ${name} already exists on ${broker!.address}`);
+          }
+          await admin.createTopics([{ name, partitions, compacted }]);
+          emit(
+            { topic: name, partitions, compacted },
+            () => `created ${name} (${partitions} partitions, ${compacted ? "compacted" : "delete"})`,
+          );
+          return 0;
+        }
+        if (sub === "describe") {
+          if (!name || extra.length) {
+            throw usage("topics describe takes one topic name: topics describe <name>");
+          }
+          const d = await admin.describeTopic(name);
+          const offsets = await admin.topicOffsets(name);
+          const def = topicDef(name);
+          const info = {
+            ...d,
+            offsets,
+            declared: def ? { key: def.key, description: def.description } : null,
+          };
+          emit(info, () =>
+            [
+              `topic ${d.name}: ${d.partitions} partitions, ${d.compacted ? "compacted" : "delete"}`,
+              def
+                ? `declared in schemas/: key = ${def.key}; ${def.description}`
+                : "not declared in schemas/ (internal or foreign)",
+              `config: ${Object.entries(d.config).map(([k, v]) => `${k}=${v}`).join(", ") || "-"}`,
+              table(offsets.map((x) => ({ ...x, records: x.high - x.low })), [
+                "partition",
+                "low",
+                "high",
+                "records",
+              ]),
+            ].join("\n"));
+          return 0;
+        }
+        throw usage(
+          `unknown topics subcommand ${
+            sub === undefined ? "(none)" : JSON.stringify(sub)
+          }; use list, create or describe`,
+        );
+      }
+      case "lag": {
+        const rows = await groupLag({ broker: await open(), group: o.group });
+        emit(
+          rows,
+          () =>
+            rows.length
+              ? table(rows.map((r) => ({ ...r, lag_s: Number(r.lagSeconds.toFixed(1)) })), [
+                "group",
+                "topic",
+                "partition",
+                "committed",
+                "high",
+                "lag",
+                "lag_s",
+              ])
+              : o.group
+              ? `group ${o.group} has no committed offsets`
+              : "no consumer groups",
+        );
+        return 0;
+      }
+      case "replay": {
+        const group = needGroup();
+        if (!o.to) {
+          throw usage("replay needs --to earliest|<ISO time>|<duration>, e.g. --to earliest or --to 2h");
+        }
+        const t = topologies.find((x) => x.app === group);
+        const r = await replay({
+          broker: await open(),
+          group,
+          to: o.to,
+          inputs: t?.inputs,
+          stores: t?.stores,
+        });
+        emit(r, () =>
+          [
+            `group ${group} reset to ${o.to}${
+              r.timestamp !== undefined ? ` (${new Date(r.timestamp).toISOString()})` : ""
+            }`,
+            r.offsets.length
+              ? table(r.offsets as unknown as Record<string, unknown>[], ["topic", "partition", "offset"])
+              : "no input offsets to reset",
+            `dropped state: ${r.droppedTopics.join(", ") || "none"}`,
+            "start the group again to rebuild its state",
+          ].join("\n"));
+        return 0;
+      }
+      case "digest": {
+        const group = needGroup();
+        const t = topologies.find((x) => x.app === group);
+        const d = await digestGroup({ broker: await open(), group, stores: t?.stores });
+        emit(d, () => `${d.digest}\n${table(d.stores, ["store", "topic", "partitions", "keys"])}`);
+        return 0;
+      }
+      default:
+        throw usage(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    const code = e instanceof LzError && e.code === "USAGE" ? 2 : 1;
+    err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return code;
+  } finally {
+    if (broker) await (broker as Broker).close().catch(() => {});
+  }
+}
