@@ -22,7 +22,13 @@ import type {
   TopicSpec,
 } from "./types.ts";
 import { DefaultPartitioner } from "./murmur2.ts";
-import { DEFAULT_DELETE_RETENTION_MS, type EmbeddedTopic, PartitionLog, TOPIC_NAME } from "./embedded_log.ts";
+import {
+  DEFAULT_DELETE_RETENTION_MS,
+  DEFAULT_RETENTION_MS,
+  type EmbeddedTopic,
+  PartitionLog,
+  TOPIC_NAME,
+} from "./embedded_log.ts";
 import { GroupCoordinator } from "./embedded_group.ts";
 import { type BrokerCore, EmbeddedConsumer, EmbeddedReader } from "./embedded_consumer.ts";
 import { createEmbeddedAdmin } from "./embedded_admin.ts";
@@ -115,6 +121,11 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
     return removed;
   };
 
+  const expire = (t: EmbeddedTopic) => {
+    const retention = Number(t.config["retention.ms"] ?? DEFAULT_RETENTION_MS);
+    for (const p of t.partitions) p.trimExpired(clock.now(), retention);
+  };
+
   const core: BrokerCore = {
     log,
     groups,
@@ -131,14 +142,19 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
       disk.close();
       throw err;
     }
-    for (const t of topics.values()) if (t.compacted) compactTopic(t);
+    for (const t of topics.values()) {
+      if (t.compacted) compactTopic(t);
+      else expire(t);
+    }
   }
 
   function send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
     checkOpen();
     const t = requireTopic(topic);
     const out = appendBatch(t, records, partitioner, clock.now());
-    if (t.compacted) { for (const p of t.partitions) if (p.needsCompaction()) compactTopic(t, p); }
+    if (t.compacted) {
+      for (const p of t.partitions) if (p.needsCompaction()) compactTopic(t, p);
+    } else expire(t);
     return Promise.resolve(out);
   }
 

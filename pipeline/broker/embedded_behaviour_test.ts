@@ -232,3 +232,38 @@ Deno.test("embedded: pause before run, topic deletion under a consumer, offsetsF
     assert.deepEqual([await at(0), await at(2_000), await at(6_000), await at(8_000)], [0, 0, 2, 4]);
   });
 });
+
+Deno.test("embedded: time retention deletes expired records from the head; low moves, offsets stay", async () => {
+  let now = 10_000_000;
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 1, config: { "retention.ms": "60000" } }]);
+    const p = await b.producer();
+    await p.send("t", Array.from({ length: 1_500 }, (_, i) => ({ key: null, value: enc.encode(`${i}`) })));
+    await b.admin().setCommitted("late", [{ topic: "t", partition: 0, offset: 10 }]);
+    now += 30_000;
+    await p.send("t", [{ key: null, value: enc.encode("young") }]);
+    assert.deepEqual(
+      await b.admin().topicOffsets("t"),
+      [{ partition: 0, low: 0, high: 1_501 }],
+      "nothing expired yet",
+    );
+    now += 40_000;
+    await p.send("t", [{ key: null, value: enc.encode("fresh") }]);
+    assert.deepEqual(await b.admin().topicOffsets("t"), [{ partition: 0, low: 1_500, high: 1_502 }]);
+    const recs = await readAll(b, "t", (rs) => rs.length >= 2);
+    assert.deepEqual(recs.map((r) => [r.offset, dec.decode(r.value!)]), [[1_500, "young"], [1_501, "fresh"]]);
+    // A commit below the log start is reset like auto.offset.reset (here: latest).
+    const got: number[] = [];
+    const c = b.consumer({ groupId: "late", topics: ["t"], fromBeginning: false });
+    await c.run({
+      eachBatch: (batch) => {
+        got.push(...batch.records.map((r) => r.offset));
+        return Promise.resolve();
+      },
+    });
+    await p.send("t", [{ key: null, value: enc.encode("next") }]);
+    await waitFor(() => got.length > 0, "the next record");
+    assert.deepEqual(got, [1_502]);
+    await c.stop();
+  }, { now: () => now });
+});

@@ -1,7 +1,7 @@
 /**
- * The binary record format of the embedded broker's partition files. A file starts with a 16-byte header
- * (magic `LZLOG001` and the partition's high offset at the last rewrite, so a compaction that dropped the
- * newest tombstones never lowers the next offset). Each record, little-endian:
+ * The binary record format of the embedded broker's partition files. A file starts with a 24-byte header:
+ * magic `LZLOG001`, the partition's high offset at the last rewrite (so a compaction that dropped the newest
+ * tombstones never lowers the next offset) and its low (log start) offset. Each record, little-endian:
  *
  *   u32 bodyLength | f64 offset | f64 timestamp | i32 keyLen (-1 = null) | key | i32 valueLen (-1 = null) |
  *   value | u32 headerCount | (u32 len | name | u32 len | value)*
@@ -12,7 +12,7 @@ import type { Headers } from "./types.ts";
 import type { LogRecord } from "./embedded_log.ts";
 
 export const MAGIC = "LZLOG001";
-export const HEADER_BYTES = 16;
+export const HEADER_BYTES = 24;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -73,11 +73,13 @@ function putString(buf: Uint8Array, dv: DataView, pos: number, s: string | null)
   return pos + 4 + written;
 }
 
-/** The 16-byte file header carrying the partition's high offset. */
-export function encodeHeader(high: number): Uint8Array {
+/** The file header carrying the partition's high and low offsets. */
+export function encodeHeader(high: number, low: number): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES);
   enc.encodeInto(MAGIC, h);
-  new DataView(h.buffer).setFloat64(8, high, true);
+  const dv = new DataView(h.buffer);
+  dv.setFloat64(8, high, true);
+  dv.setFloat64(16, low, true);
   return h;
 }
 
@@ -86,12 +88,13 @@ export function decodeFile(
   buf: Uint8Array,
   topic: string,
   partition: number,
-): { records: LogRecord[]; high: number; validBytes: number } {
+): { records: LogRecord[]; high: number; low: number; validBytes: number } {
   if (buf.length < HEADER_BYTES || dec.decode(buf.subarray(0, 8)) !== MAGIC) {
     throw new Error(`not an lzsync partition file (bad header) for ${topic}:${partition}`);
   }
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const high = dv.getFloat64(8, true);
+  const low = dv.getFloat64(16, true);
   const records: LogRecord[] = [];
   let pos = HEADER_BYTES;
   const end = buf.length;
@@ -127,5 +130,5 @@ export function decodeFile(
     records.push({ topic, partition, offset, key, value, headers, timestamp });
     pos += 4 + len;
   }
-  return { records, high, validBytes: pos };
+  return { records, high, low, validBytes: pos };
 }

@@ -131,7 +131,11 @@ export class EmbeddedConsumer implements Consumer, GroupMemberHandle {
       }
       const log = topic.partitions[tp.partition];
       const committed = group.committedOffset(tp.topic, tp.partition);
-      const position = committed ?? (this.#opts.fromBeginning === false ? log.high : log.low);
+      const reset = this.#opts.fromBeginning === false ? log.high : log.low;
+      // Like auto.offset.reset: a commit outside [low, high] (expired or from another log) is reset.
+      const position = committed !== undefined && committed >= log.low && committed <= log.high
+        ? committed
+        : reset;
       entries.push({ tp: { ...tp }, log, position });
     }
     if (entries.length > 0) await this.#callback("onAssigned", entries.map((e) => ({ ...e.tp })));

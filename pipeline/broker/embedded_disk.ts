@@ -58,7 +58,7 @@ class PartitionFile implements LogPersistence {
 
   rewrite(kept: LogRecord[]): void {
     this.#file.close();
-    replaceFile(this.#path, [encodeHeader(this.#log.high), encodeRecords(kept)]);
+    replaceFile(this.#path, [encodeHeader(this.#log.high, this.#log.low), encodeRecords(kept)]);
     this.#file = Deno.openSync(this.#path, { append: true });
   }
 
@@ -115,7 +115,7 @@ export class DiskStore implements GroupPersistence {
             cause: err,
           });
         }
-        const { records, high, validBytes } = decoded;
+        const { records, high, low, validBytes } = decoded;
         if (validBytes < buf.length) {
           this.#log.warn("truncating an incomplete record at the end of a partition file", {
             topic: meta.name,
@@ -124,7 +124,7 @@ export class DiskStore implements GroupPersistence {
           });
           Deno.truncateSync(path, validBytes);
         }
-        log.load(records, high);
+        log.load(records, high, low);
         count += records.length;
         t.partitions.push(log);
       }
@@ -151,7 +151,7 @@ export class DiskStore implements GroupPersistence {
   createTopic(t: EmbeddedTopic): void {
     const tdir = this.#topicDir(t.name);
     Deno.mkdirSync(tdir, { recursive: true });
-    for (const log of t.partitions) replaceFile(join(tdir, `${log.partition}.log`), [encodeHeader(0)]);
+    for (const log of t.partitions) replaceFile(join(tdir, `${log.partition}.log`), [encodeHeader(0, 0)]);
     const meta = { name: t.name, partitions: t.partitions.length, compacted: t.compacted, config: t.config };
     replaceFile(join(tdir, "topic.json"), [enc.encode(JSON.stringify(meta, null, 2) + "\n")]);
     this.#attach(t);

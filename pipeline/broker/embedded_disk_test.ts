@@ -84,12 +84,16 @@ Deno.test("embedded data dir: compaction rewrites the partition file; offsets an
   const clock = { now: () => now };
   try {
     const b1 = await createEmbeddedBroker({ dataDir: dir, clock });
-    await b1.admin().createTopics([{
-      name: "c",
-      partitions: 1,
-      compacted: true,
-      config: { "delete.retention.ms": "1000" },
-    }]);
+    await b1.admin().createTopics([
+      { name: "c", partitions: 1, compacted: true, config: { "delete.retention.ms": "1000" } },
+      { name: "r", partitions: 1, config: { "retention.ms": "1000" } },
+    ]);
+    const old = Array.from(
+      { length: 1_200 },
+      () => ({ key: null, value: enc.encode("old"), timestamp: now - 5_000 }),
+    );
+    await (await b1.producer()).send("r", old); // expired on arrival: retention trims at once
+    assert.deepEqual(await b1.admin().topicOffsets("r"), [{ partition: 0, low: 1_200, high: 1_200 }]);
     const p = await b1.producer();
     for (let round = 0; round < 5; round++) {
       await p.send(
@@ -105,6 +109,7 @@ Deno.test("embedded data dir: compaction rewrites the partition file; offsets an
     await b1.close();
 
     const b2 = await createEmbeddedBroker({ dataDir: dir, clock });
+    assert.deepEqual(await b2.admin().topicOffsets("r"), [{ partition: 0, low: 1_200, high: 1_200 }]);
     let recs = await readAll(b2, "c");
     assert.equal(recs.length, 100);
     assert.deepEqual(recs.slice(0, 2).map((r) => [r.key, r.value, r.offset]), [["k2", recs[0].value, 402], [
@@ -124,6 +129,7 @@ Deno.test("embedded data dir: compaction rewrites the partition file; offsets an
     await b2.close();
 
     const b3 = await createEmbeddedBroker({ dataDir: dir, clock });
+    assert.deepEqual(await b3.admin().topicOffsets("r"), [{ partition: 0, low: 1_200, high: 1_200 }]);
     // The tail of the log was compacted away; the next offset still follows the old high.
     assert.equal(
       (await (await b3.producer()).send("c", [{ key: "z", value: enc.encode("z") }]))[0].offset,

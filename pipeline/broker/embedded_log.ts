@@ -20,6 +20,10 @@ export interface LogPersistence {
 
 /** Defaults of Kafka's compaction settings the embedded broker honours. */
 export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
+/** Kafka's default `retention.ms` (7 days) for topics with `cleanup.policy=delete`. */
+export const DEFAULT_RETENTION_MS = 604_800_000;
+/** Retention trims the head of a log once this many records (and at least half the log) expired. */
+export const MIN_EXPIRED_RECORDS = 1_000;
 /** Compaction runs on append once this many records arrived since the last one (and at least as many as remain). */
 export const MIN_DIRTY_RECORDS = 2_000;
 
@@ -37,6 +41,7 @@ export class PartitionLog {
   cleanCount = 0;
   persistence: LogPersistence | null = null;
   #listeners = new Set<() => void>();
+  #lastTrimCheck = -Infinity;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;
@@ -58,9 +63,10 @@ export class PartitionLog {
   }
 
   /** Loads already-stored records (startup from disk), no persistence and no wake-up. */
-  load(records: LogRecord[], high: number): void {
+  load(records: LogRecord[], high: number, low: number): void {
     this.records = records;
     this.high = Math.max(high, records.length ? records[records.length - 1].offset + 1 : 0);
+    this.low = Math.min(low, this.high);
     this.cleanCount = records.length;
   }
 
@@ -122,6 +128,28 @@ export class PartitionLog {
     this.records = kept;
     this.cleanCount = kept.length;
     return removed;
+  }
+
+  /**
+   * Deletes expired records from the head (time retention), in chunks like Kafka deletes whole segments:
+   * only once at least {@link MIN_EXPIRED_RECORDS} and half the log expired. Advances `low`. Returns the
+   * number of records removed.
+   */
+  trimExpired(now: number, retentionMs: number): number {
+    if (retentionMs < 0 || now - this.#lastTrimCheck < 1_000) return 0;
+    this.#lastTrimCheck = now;
+    const recs = this.records;
+    const cutoff = now - retentionMs;
+    if (recs.length === 0 || recs[0].timestamp >= cutoff) return 0;
+    let k = 0;
+    while (k < recs.length && recs[k].timestamp < cutoff) k++;
+    if (k < MIN_EXPIRED_RECORDS || k * 2 < recs.length) return 0;
+    const kept = recs.slice(k);
+    this.low = kept.length ? kept[0].offset : this.high;
+    this.persistence?.rewrite(kept);
+    this.records = kept;
+    this.cleanCount = Math.min(this.cleanCount, kept.length);
+    return k;
   }
 
   /** Registers a one-shot wake-up for the next append (or {@link notify}). Returns an unregister function. */
