@@ -267,3 +267,25 @@ Deno.test("embedded: time retention deletes expired records from the head; low m
     await c.stop();
   }, { now: () => now });
 });
+
+Deno.test("embedded: a handler may stop its own consumer from inside eachBatch without deadlock", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "t", partitions: 2 }]);
+    await (await b.producer()).send("t", [{ key: "a", value: null }, { key: "b", value: null }]);
+    const events: string[] = [];
+    const c = b.consumer({ groupId: "g", topics: ["t"] });
+    let stopped: Promise<void> | null = null;
+    await c.run({
+      eachBatch: async () => {
+        events.push("batch");
+        stopped ??= c.stop();
+        await stopped;
+        events.push("stopped");
+      },
+      onRevoked: () => void events.push("revoked"),
+    });
+    await waitFor(() => events.includes("stopped"), "stop() to resolve inside the handler");
+    assert.deepEqual(events, ["batch", "revoked", "stopped"]);
+    assert.deepEqual((await b.admin().describeGroup("g")).members, []);
+  });
+});

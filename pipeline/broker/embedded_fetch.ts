@@ -4,6 +4,7 @@
  * kafkajs's default of one partition consumed concurrently), round-robin across partitions, skipping paused
  * ones. When nothing is readable it sleeps until an append wakes it: no polling on the hot path.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
 import type { PartitionLog } from "./embedded_log.ts";
@@ -22,6 +23,8 @@ export function tpKey(topic: string, partition: number): string {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Which fetcher's `eachBatch` the current async context runs in (so a handler may stop its own consumer). */
+const inBatch = new AsyncLocalStorage<Fetcher>();
 
 /** A fetch loop over a changing set of partitions. */
 export class Fetcher {
@@ -58,10 +61,13 @@ export class Fetcher {
     return this.#entries;
   }
 
-  /** Stops handing out batches; resolves once the batch in flight (if any) has finished. */
+  /**
+   * Stops handing out batches; resolves once the batch in flight (if any) has finished — at once when
+   * called from inside that batch's handler (a handler stopping its own consumer must not wait for itself).
+   */
   async halt(): Promise<void> {
     this.#halted = true;
-    if (this.#inflight) await this.#inflight.catch(() => {});
+    if (this.#inflight && inBatch.getStore() !== this) await this.#inflight.catch(() => {});
   }
 
   unhalt(): void {
@@ -83,7 +89,7 @@ export class Fetcher {
     this.#stopped = true;
     this.#halted = true;
     this.#kick();
-    await this.#done;
+    if (inBatch.getStore() !== this) await this.#done;
   }
 
   #kick(): void {
@@ -125,7 +131,7 @@ export class Fetcher {
         highWatermark: e.log.high,
       };
       try {
-        this.#inflight = this.#eachBatch(batch);
+        this.#inflight = inBatch.run(this, this.#eachBatch, batch);
         await this.#inflight;
         e.position = records[records.length - 1].offset + 1;
         failures = 0;
