@@ -161,6 +161,8 @@ export class DiskStore implements GroupPersistence {
     for (const f of this.#files.get(t.name) ?? []) f.close();
     this.#files.delete(t.name);
     for (const log of t.partitions) log.persistence = null;
+    // topic.json goes first: a crash half-way leaves a directory the loader ignores, never a half topic.
+    Deno.removeSync(join(this.#topicDir(t.name), "topic.json"));
     Deno.removeSync(this.#topicDir(t.name), { recursive: true });
   }
 
