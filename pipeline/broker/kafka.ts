@@ -86,8 +86,9 @@ function kafkajsLogCreator(log: Logger): logCreator {
     }
     // We bound the idempotent producer's retries on purpose (see kafka_producer.ts); kafkajs warns each time.
     if (/Limiting retries for the idempotent producer/.test(String(message))) return;
-    if (level === logLevel.ERROR) log.error(String(message), fields);
-    else if (level === logLevel.WARN) log.warn(String(message), fields);
+    // kafkajs logs every failed attempt as an error, even those it retries; lzsync reports what finally
+    // fails itself, so kafkajs's own errors are warnings here.
+    if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(String(message), fields);
   };
 }
 

@@ -68,7 +68,11 @@ export function socketCode(err: unknown): string | undefined {
 export function isUnreachable(err: unknown): boolean {
   const code = socketCode(err);
   if (code && UNREACHABLE_CODES.has(code)) return true;
-  return causeChain(err).some((e) => UNREACHABLE_NAMES.has(e.name ?? ""));
+  return causeChain(err).some((e) =>
+    UNREACHABLE_NAMES.has(e.name ?? "") ||
+    // kafkajs's connect() can resolve after the broker never answered; the next call then says this.
+    /^Broker not connected$/.test(e.message ?? "")
+  );
 }
 
 /** The Kafka protocol error type (e.g. `UNKNOWN_TOPIC_OR_PARTITION`) somewhere in the chain, if any. */

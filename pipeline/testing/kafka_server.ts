@@ -11,6 +11,10 @@ export const KAFKA_VERSION = "3.9.1";
 export interface KafkaServer {
   brokers: string;
   stop(): Promise<void>;
+  /** Stops the broker process but keeps its port and data (for tests of a broker that goes away). */
+  halt(): Promise<void>;
+  /** Starts the broker again on the same port and data (halting it first if it runs). */
+  restart(): Promise<void>;
 }
 
 function cacheDir(): string {
@@ -21,7 +25,9 @@ function cacheDir(): string {
 async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${text.slice(-3000)}`);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${text.slice(-3000)}`);
+  }
   return text;
 }
 
@@ -86,41 +92,60 @@ export async function startKafka(): Promise<KafkaServer> {
     `${dataDir}/server.properties`,
     "--standalone",
   ]);
-  const logFile = await Deno.open(`${dataDir}/kafka.out`, { write: true, create: true });
-  const child = new Deno.Command("java", {
-    args: ["-Xms256m", "-Xmx768m", "-cp", cp, "kafka.Kafka", `${dataDir}/server.properties`],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Keep the broker's own output for diagnosis without holding the test's stdout.
-  child.stdout.pipeTo(logFile.writable).catch(() => {});
-  child.stderr.pipeTo(new WritableStream()).catch(() => {});
-  try {
-    await waitForPort(port, 60_000, `Kafka ${KAFKA_VERSION}`);
-  } catch (err) {
+  const spawn = async (): Promise<Deno.ChildProcess> => {
+    const logFile = await Deno.open(`${dataDir}/kafka.out`, { write: true, create: true, append: true });
+    const child = new Deno.Command("java", {
+      args: ["-Xms256m", "-Xmx768m", "-cp", cp, "kafka.Kafka", `${dataDir}/server.properties`],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Keep the broker's own output for diagnosis without holding the test's stdout.
+    child.stdout.pipeTo(logFile.writable).catch(() => {});
+    child.stderr.pipeTo(new WritableStream()).catch(() => {});
     try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    const log = await Deno.readTextFile(`${dataDir}/kafka.out`).catch(() => "");
-    throw new Error(`${(err as Error).message}\n${log.slice(-3000)}`);
-  }
+      await waitForPort(port, 60_000, `Kafka ${KAFKA_VERSION}`);
+    } catch (err) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      const log = await Deno.readTextFile(`${dataDir}/kafka.out`).catch(() => "");
+      throw new Error(`${(err as Error).message}\n${log.slice(-3000)}`);
+    }
+    return child;
+  };
+  const terminate = async (child: Deno.ChildProcess) => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 10_000);
+    await child.status;
+    clearTimeout(timer);
+  };
+  let child: Deno.ChildProcess | null = await spawn();
   let stopped = false;
+  const halt = async () => {
+    const c = child;
+    child = null;
+    if (c) await terminate(c);
+  };
   return {
     brokers: `127.0.0.1:${port}`,
     async stop() {
       if (stopped) return;
       stopped = true;
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 10_000);
-      await child.status;
-      clearTimeout(timer);
+      await halt();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+    halt,
+    async restart() {
+      if (stopped) throw new Error("this Kafka server was stopped; start a new one");
+      await halt();
+      child = await spawn();
     },
   };
 }
