@@ -11,6 +11,7 @@
  */
 import type { Broker, GroupOffset } from "../../pipeline/broker/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 import { type Cursor, encodeCursor, type Positions } from "./cursor.ts";
 import { decodeRecord, Frame, snapshotBody } from "./frames.ts";
 import type { Client, TopicKind } from "./live.ts";
@@ -29,6 +30,7 @@ export interface CatchUpHost {
   budget: number;
   broker: Broker;
   log: Logger;
+  metrics: GatewayMetrics;
   rings: Rings;
   signal: AbortSignal;
   kind(topic: string): TopicKind | undefined;
@@ -82,6 +84,7 @@ async function sendSnapshot(h: CatchUpHost, c: Client, topics: string[], pos: Po
     pos[t] = h.global(t).slice();
   }
   const cursor = encodeCursor({ p: pos, s: 1, g: h.id });
+  h.metrics.catchUps.inc({ source: "snapshot" });
   for (const b of bodies) {
     const sb = snapshotBody(b);
     if (!await fits(h, c, sb.length)) return false;
@@ -100,6 +103,7 @@ async function replay(h: CatchUpHost, c: Client, pos: Positions): Promise<void> 
     }
     if (uncovered.length === 0) {
       const entries = h.rings.collect(pos);
+      if (entries.length) h.metrics.catchUps.inc({ source: "ring" });
       let i = 0;
       for (; i < entries.length; i++) {
         const e = entries[i];
@@ -185,6 +189,7 @@ async function readGap(
   const done = new Promise<void>((res, rej) => [finish, fail] = [res, rej]);
   done.catch(() => {}); // observed through the race below
   let lastBatch = Date.now();
+  h.metrics.catchUps.inc({ source: "broker" });
   const reader = h.broker.reader({
     topics: [...new Set([...remaining].map((k) => k.slice(0, k.lastIndexOf(":"))))],
     from: from.filter((f) => topics.includes(f.topic)),

@@ -102,6 +102,7 @@ export class LiveHub {
       budget: o.budget,
       broker: o.broker,
       log: o.log,
+      metrics: o.metrics,
       rings: this.rings,
       signal: this.#abort.signal,
       kind: (t) => this.#kinds.get(t),
@@ -215,6 +216,17 @@ export class LiveHub {
   /** Number of connected clients (tests, bench). */
   clientCount(): number {
     return this.#clients.size;
+  }
+
+  /** Per client: transport, state and bytes queued but unsent (tests, bench, debugging). */
+  clientStats(): { id: number; transport: string; state: string; buffered: number; topics: string[] }[] {
+    return [...this.#clients].map((c) => ({
+      id: c.id,
+      transport: c.sink.transport,
+      state: c.state,
+      buffered: c.sink.buffered(),
+      topics: c.topics,
+    }));
   }
 
   /** Starts the timer that resyncs drained lagging clients and sends SSE heartbeats. */

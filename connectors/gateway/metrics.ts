@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   httpRequests: Counter<"route" | "method" | "status">;
   httpSeconds: Histogram<"route" | "method">;
   decodeErrors: Counter<"topic">;
+  catchUps: Counter<"source">;
   viewKeys: Gauge<"topic">;
   ringBytes: Gauge<string>;
 }
@@ -72,6 +73,14 @@ export function gatewayMetrics(registry: Registry): GatewayMetrics {
         name: "lzsync_gateway_decode_errors_total",
         help: "Records the gateway skipped because they do not decode against their topic schema",
         labelNames: ["topic"],
+        registers,
+      })),
+    catchUps: getOrCreate(registry, "lzsync_gateway_catchup_reads_total", () =>
+      new Counter({
+        name: "lzsync_gateway_catchup_reads_total",
+        help:
+          "Client connects/resumes served, by source: snapshot (views), ring (memory) or broker (gap read)",
+        labelNames: ["source"],
         registers,
       })),
     viewKeys: getOrCreate(registry, "lzsync_gateway_view_keys", () =>
