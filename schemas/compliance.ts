@@ -57,8 +57,22 @@ export const Governance = Type.Object({
   path: Type.String(),
   commit: Type.Union([Type.String(), Type.Null()]),
   present: Type.Boolean({ description: "false when pmo.yaml was deleted (no governance rules)" }),
-  required_labels: Type.Array(Type.String()),
-  allowed_regions: Type.Array(Type.String()),
+  required_labels: Type.Array(Type.Object({
+    key: Type.String({ minLength: 1 }),
+    pattern: Type.Union([Type.String(), Type.Null()], {
+      description: "regular expression the value must match",
+    }),
+    allowed: Type.Union([Type.Array(Type.String()), Type.Null()], { description: "allowed values" }),
+  }, { additionalProperties: false })),
+  allowed_regions: Type.Array(Type.String(), { description: "regions; `europe-*` style prefixes allowed" }),
+  exceptions: Type.Array(
+    Type.Object({
+      rule: Type.String({ description: "rule id, or * for every rule" }),
+      resource: Type.String({ description: "asset name, or a prefix ending in *" }),
+      reason: Type.Union([Type.String(), Type.Null()]),
+    }, { additionalProperties: false }),
+    { description: "evaluations skipped (not applicable) by decision" },
+  ),
   updated_at: DateTime(),
 }, { additionalProperties: false });
 export type Governance = Static<typeof Governance>;

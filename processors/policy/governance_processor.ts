@@ -1,0 +1,62 @@
+/**
+ * The `policy-governance` processor: watches the synced Landing Zone files (`lz.git.files.v1`) for the
+ * root `pmo.yaml` and publishes its governance rules on `lz.compliance.governance.v1` (key `pmo`), which the
+ * policy processor turns into rules and re-evaluates every asset with. A deleted `pmo.yaml` publishes
+ * `present: false` (no governance rules). An invalid one throws a ValidationError naming the bad field, so
+ * the host routes the record to the DLQ and the previous rules stay in force.
+ */
+import type { InputRecord, Processor } from "../../pipeline/processor/types.ts";
+import type { GitFilesValue } from "../../schemas/git_files.ts";
+import { GOVERNANCE_TOPIC } from "../../schemas/compliance.ts";
+import { LzError } from "../../pipeline/errors.ts";
+import { parsePmo } from "./governance.ts";
+
+/** The tracked path read (repo root). */
+export const PMO_PATH = "pmo.yaml";
+
+function utf8FromBase64(b64: string): string {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new TextDecoder().decode(bytes);
+}
+
+/** Creates the processor. */
+export function createGovernanceProcessor(): Processor<unknown> {
+  return {
+    process(rec: InputRecord<unknown>, ctx) {
+      const key = rec.key ?? "";
+      if (!key.endsWith(`:${PMO_PATH}`)) return;
+      const v = rec.value as GitFilesValue | null;
+      if (v !== null && (v.kind !== "file" || v.path !== PMO_PATH)) return;
+      if (v === null) {
+        ctx.forward(GOVERNANCE_TOPIC.name, "pmo", {
+          repo: key.slice(0, -PMO_PATH.length - 1),
+          path: PMO_PATH,
+          commit: rec.headers["lz-commit"] ?? null,
+          present: false,
+          required_labels: [],
+          allowed_regions: [],
+          exceptions: [],
+          updated_at: new Date(rec.timestamp).toISOString(),
+        });
+        return;
+      }
+      if (v.content === null) {
+        throw new LzError(
+          "PMO_TOO_LARGE",
+          `pmo.yaml at ${v.commit} is ${v.size} bytes, not inlined; raise layers.git.inline_max_bytes`,
+        );
+      }
+      const text = v.encoding === "base64" ? utf8FromBase64(v.content) : v.content;
+      ctx.forward(GOVERNANCE_TOPIC.name, "pmo", {
+        repo: v.repo,
+        path: v.path,
+        commit: v.commit,
+        present: true,
+        ...parsePmo(text),
+        updated_at: v.synced_at,
+      });
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Policy and compliance: the `lz-policy` topology (CIS GCP / CIS GKE rules plus pmo.yaml governance over
+ * `lz.assets.v1`; evaluations, violations, scores) and the `lz-policy-governance` topology (pmo.yaml from
+ * `lz.git.files.v1` → `lz.compliance.governance.v1`).
+ */
+import type { Topology } from "../../pipeline/processor/types.ts";
+import { ASSETS_TOPIC } from "../../schemas/assets.ts";
+import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "../../schemas/compliance.ts";
+import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
+import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
+import { VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
+import {
+  createPolicyProcessor,
+  type PolicyOptions,
+  STORE_ASSETS,
+  STORE_GOVERNANCE,
+  STORE_RESULTS,
+} from "./processor.ts";
+import { createGovernanceProcessor } from "./governance_processor.ts";
+
+export { CIS_RULES, indexByType } from "./rules.ts";
+export { governanceRules, parsePmo, RULE_ALLOWED_REGIONS, RULE_REQUIRED_LABELS } from "./governance.ts";
+export type { Finding, Rule } from "./rule.ts";
+export type { PolicyOptions } from "./processor.ts";
+
+/** Application ids (persisted contracts). */
+export const POLICY_APP = "lz-policy";
+export const GOVERNANCE_APP = "lz-policy-governance";
+
+/** The policy topology. */
+export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Topology {
+  return {
+    app: opts.app ?? POLICY_APP,
+    inputs: [ASSETS_TOPIC.name, GOVERNANCE_TOPIC.name, INFRA_EVENTS_TOPIC.name],
+    stores: [STORE_ASSETS, STORE_RESULTS, STORE_GOVERNANCE],
+    outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORES_TOPIC.name],
+    create: () => createPolicyProcessor(opts),
+    description: "evaluates assets against CIS and pmo.yaml rules; violations, evaluations, scores",
+  };
+}
+
+/** The pmo.yaml → governance topology. */
+export function governanceTopology(app = GOVERNANCE_APP): Topology {
+  return {
+    app,
+    inputs: [GIT_FILES_TOPIC.name],
+    stores: [],
+    outputs: [GOVERNANCE_TOPIC.name],
+    create: createGovernanceProcessor,
+    description: "reads pmo.yaml from lz.git.files.v1 into lz.compliance.governance.v1",
+  };
+}

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { createTestDriver, type TestDriver } from "../../pipeline/processor/driver.ts";
+import type { AssetRecord, AssetState } from "../../schemas/assets.ts";
+import type { ComplianceScore, Evaluation, Governance } from "../../schemas/compliance.ts";
+import type { Violation } from "../../schemas/violations.ts";
+import { governanceTopology, policyTopology } from "./mod.ts";
+import { parsePmo } from "./governance.ts";
+import { asset } from "./test_assets.ts";
+
+const FW = "compute.googleapis.com/Firewall";
+const VM = "compute.googleapis.com/Instance";
+
+function state(type: AssetState["type"], a: AssetRecord, at: string): AssetState {
+  return {
+    type,
+    name: a.name,
+    asset: a,
+    source: "api",
+    snapshot_id: "s",
+    message_id: null,
+    changed_at: at,
+    observed_at: at,
+  };
+}
+const pipeAsset = (d: TestDriver, type: AssetState["type"], a: AssetRecord, at: string) =>
+  d.pipe("lz.assets.v1", a.name, state(type, a, at));
+const violations = (d: TestDriver) => d.forwarded("lz.violations.v1").map((r) => r.value as Violation);
+const scores = (d: TestDriver) =>
+  new Map(d.forwarded("lz.compliance.scores.v1").map((r) => [r.key!, r.value as ComplianceScore | null]));
+
+const sshOpen = asset(FW, "allow-ssh", {
+  direction: "INGRESS",
+  sourceRanges: ["0.0.0.0/0"],
+  allowed: [{ IPProtocol: "tcp", ports: ["22"] }],
+});
+const sshClosed = asset(FW, "allow-ssh", {
+  direction: "INGRESS",
+  sourceRanges: ["10.0.0.0/8"],
+  allowed: [{ IPProtocol: "tcp", ports: ["22"] }],
+});
+
+Deno.test("policy: a violation opens, stays open with last_seen moving, and resolves as fixed with its first_seen", async () => {
+  const d = createTestDriver(policyTopology());
+  await pipeAsset(d, "resource_created", sshOpen, "2024-05-01T00:00:00.000Z");
+  await pipeAsset(
+    d,
+    "resource_updated",
+    { ...sshOpen, data: { ...sshOpen.data, description: "x" } },
+    "2024-05-01T01:00:00.000Z",
+  );
+  await pipeAsset(d, "resource_updated", sshClosed, "2024-05-01T02:00:00.000Z");
+  const ssh = violations(d).filter((v) => v.rule_id === "cis-gcp-3.6-ssh-open");
+  assert.deepEqual(ssh.map((v) => [v.type, v.state, v.first_seen, v.last_seen]), [
+    ["policy_violated", "open", "2024-05-01T00:00:00.000Z", "2024-05-01T00:00:00.000Z"],
+    ["policy_violated", "open", "2024-05-01T00:00:00.000Z", "2024-05-01T01:00:00.000Z"],
+    ["policy_resolved", "resolved", "2024-05-01T00:00:00.000Z", "2024-05-01T01:00:00.000Z"],
+  ]);
+  assert.equal(ssh[2].resolution, "fixed");
+  assert.equal(ssh[2].resolved_at, "2024-05-01T02:00:00.000Z");
+  assert.equal(ssh[0].severity, "high");
+  assert.deepEqual(ssh[0].benchmarks, ["CIS GCP 3.6"]);
+  assert.equal(ssh[0].id, `cis-gcp-3.6-ssh-open|${sshOpen.name}`);
+  // Evaluations: fail then pass, each recorded once (3.7 passes throughout: one record).
+  const evals = d.forwarded("lz.compliance.evaluations.v1").map((r) => r.value as Evaluation);
+  assert.deepEqual(evals.map((e) => `${e.rule_id}:${e.passed}`), [
+    "cis-gcp-3.6-ssh-open:false",
+    "cis-gcp-3.7-rdp-open:true",
+    "cis-gcp-3.6-ssh-open:true",
+  ]);
+  await d.close();
+});
+
+Deno.test("policy: deleting an asset resolves its violations and removes its evaluations; scores follow", async () => {
+  const d = createTestDriver(policyTopology({ scoreIntervalMs: 1000 }));
+  const vm = asset(VM, "web", { networkInterfaces: [{ accessConfigs: [{ natIP: "34.1.1.1" }] }] }, {
+    location: "europe-west1-b",
+  });
+  await pipeAsset(d, "resource_created", sshOpen, "2024-05-01T00:00:00.000Z");
+  await pipeAsset(d, "resource_created", vm, "2024-05-01T00:00:00.000Z");
+  await d.advance(1000);
+  let s = scores(d);
+  // firewall: 3.6 fail, 3.7 pass; vm: 4.4 pass, 4.9 fail -> 2 of 4
+  assert.deepEqual([
+    s.get("overall")?.passed,
+    s.get("overall")?.evaluated,
+    s.get("overall")?.score,
+    s.get("overall")?.open_violations,
+  ], [2, 4, 50, 2]);
+  assert.equal(s.get("project:p1")?.score, 50);
+  assert.equal(s.get("rule:cis-gcp-3.6-ssh-open")?.score, 0);
+  assert.equal(s.get("rule:cis-gcp-3.7-rdp-open")?.score, 100);
+  d.clear();
+  await pipeAsset(d, "resource_deleted", sshOpen, "2024-05-01T03:00:00.000Z");
+  const v = violations(d);
+  assert.deepEqual(v.map((x) => [x.rule_id, x.state, x.resolution]), [[
+    "cis-gcp-3.6-ssh-open",
+    "resolved",
+    "asset_deleted",
+  ]]);
+  assert.deepEqual(d.forwarded("lz.compliance.evaluations.v1").map((r) => [r.key?.split("|")[0], r.value]), [[
+    "cis-gcp-3.6-ssh-open",
+    null,
+  ], ["cis-gcp-3.7-rdp-open", null]]);
+  await d.advance(1000);
+  s = scores(d);
+  assert.deepEqual(
+    [s.get("overall")?.passed, s.get("overall")?.evaluated, s.get("overall")?.open_violations],
+    [1, 2, 1],
+  );
+  assert.equal(s.get("rule:cis-gcp-3.7-rdp-open"), null, "a rule with nothing evaluated is removed");
+  await d.close();
+});
+
+Deno.test("policy: a pmo.yaml change re-evaluates every asset's governance rules; removing a rule resolves its violations", async () => {
+  const d = createTestDriver(policyTopology());
+  const vm = asset(VM, "app", { labels: { owner: "ana" } }, { location: "asia-east1-a" });
+  await pipeAsset(d, "resource_created", vm, "2024-05-01T00:00:00.000Z");
+  assert.equal(violations(d).length, 0);
+  const g: Governance = {
+    repo: "lz",
+    path: "pmo.yaml",
+    commit: null,
+    present: true,
+    ...parsePmo("required_labels: [owner, cost-center]\nallowed_regions: [europe-west1]"),
+    updated_at: "2024-05-02T00:00:00.000Z",
+  };
+  await d.pipe("lz.compliance.governance.v1", "pmo", g);
+  assert.deepEqual(violations(d).map((v) => [v.rule_id, v.state, v.first_seen]), [
+    ["pmo-required-labels", "open", "2024-05-02T00:00:00.000Z"],
+    ["pmo-allowed-regions", "open", "2024-05-02T00:00:00.000Z"],
+  ]);
+  assert.match(violations(d)[0].message, /cost-center missing/);
+  d.clear();
+  // A later asset is evaluated against the stored governance too.
+  await pipeAsset(
+    d,
+    "resource_created",
+    asset(VM, "ok", { labels: { owner: "a", "cost-center": "1" } }, { location: "europe-west1-d" }),
+    "2024-05-02T01:00:00.000Z",
+  );
+  assert.equal(violations(d).length, 0);
+  d.clear();
+  await d.pipe("lz.compliance.governance.v1", "pmo", {
+    ...g,
+    ...parsePmo("required_labels: [owner]"),
+    updated_at: "2024-05-03T00:00:00.000Z",
+  });
+  assert.deepEqual(violations(d).map((v) => [v.rule_id, v.state, v.resolution]), [
+    ["pmo-required-labels", "resolved", "fixed"],
+    ["pmo-allowed-regions", "resolved", "rule_removed"],
+  ]);
+  await d.close();
+});
+
+Deno.test("policy: Landing Zone policy_violated events open violations once; deleting the asset resolves them", async () => {
+  const d = createTestDriver(policyTopology());
+  const ev = {
+    type: "policy_violated",
+    message_id: "m1",
+    publish_time: "2024-05-01T00:00:00.000Z",
+    subscription: "s",
+    rule_id: "org-policy-no-external-ip",
+    asset_name: sshOpen.name,
+    asset_type: FW,
+    project: "p1",
+    severity: "high",
+    message: "external IP",
+  };
+  await d.pipe("lz.infra.events.v1", sshOpen.name, ev);
+  await d.pipe("lz.infra.events.v1", sshOpen.name, ev);
+  assert.deepEqual(violations(d).map((v) => [v.rule_id, v.source, v.state]), [[
+    "lz:org-policy-no-external-ip",
+    "lz",
+    "open",
+  ]]);
+  await pipeAsset(d, "resource_created", sshOpen, "2024-05-01T00:10:00.000Z");
+  d.clear();
+  await pipeAsset(d, "resource_deleted", sshOpen, "2024-05-01T01:00:00.000Z");
+  assert.ok(
+    violations(d).some((v) =>
+      v.rule_id === "lz:org-policy-no-external-ip" && v.resolution === "asset_deleted"
+    ),
+  );
+  await d.close();
+});
+
+Deno.test("governance processor: pmo.yaml from git becomes governance; invalid goes to the DLQ; deletion clears it", async () => {
+  const d = createTestDriver(governanceTopology());
+  const file = (content: string) => ({
+    kind: "file",
+    repo: "lz",
+    path: "pmo.yaml",
+    commit: "a".repeat(40),
+    commit_time: "2024-05-01T00:00:00.000Z",
+    size: content.length,
+    blob_sha: "b".repeat(40),
+    mode: "100644",
+    change: "modified",
+    content,
+    encoding: "utf-8",
+    content_ref: null,
+    sync_id: "s1",
+    synced_at: "2024-05-01T00:00:05.000Z",
+  });
+  await d.pipe(
+    "lz.git.files.v1",
+    "lz:pmo.yaml",
+    file("required_labels: [owner]\nallowed_regions: [europe-west1]"),
+  );
+  await d.pipe("lz.git.files.v1", "lz:docs/pmo.yaml", { ...file("x: 1"), path: "docs/pmo.yaml" });
+  await d.pipe("lz.git.files.v1", "lz:pmo.yaml", file("required_labels: [{key: a, pattern: '(['}]"));
+  await d.pipe("lz.git.files.v1", "lz:pmo.yaml", null);
+  const out = d.forwarded("lz.compliance.governance.v1").map((r) => r.value as Governance);
+  assert.equal(out.length, 2);
+  assert.deepEqual(out[0].required_labels, [{ key: "owner", pattern: null, allowed: null }]);
+  assert.equal(out[0].commit, "a".repeat(40));
+  assert.equal(out[1].present, false);
+  assert.equal(d.dlq().length, 1);
+  assert.match(d.dlq()[0].error, /required_labels\/0\/pattern/);
+  await d.close();
+});
