@@ -196,6 +196,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
       if (closed) return;
       await Promise.all([...open].map((c) => c.stop()));
       closed = true;
+      groups.closed = true;
       disk?.close();
     },
   };

@@ -193,6 +193,7 @@ Deno.test("embedded: eager rebalance revokes from every member before anyone get
     await b.close(); // stops both members
     assert.ok(events.filter((e) => e.includes("-")).length >= 3, `members revoked at close: ${events}`);
     await assert.rejects(b.admin().listTopics(), { code: "BROKER_CLOSED" });
+    await assert.rejects(a.c.commit([{ topic: "t", partition: 0, offset: 1 }]), { code: "BROKER_CLOSED" });
   });
 });
 

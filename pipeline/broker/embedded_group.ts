@@ -5,6 +5,7 @@
  */
 import type { GroupDescription, GroupOffset, TopicPartition } from "./types.ts";
 import { tpKey } from "./embedded_fetch.ts";
+import { LzError } from "../errors.ts";
 
 /** What the group needs from a member (an embedded consumer). */
 export interface GroupMemberHandle {
@@ -149,8 +150,14 @@ export class GroupCoordinator {
     return g;
   }
 
+  /** Set when the broker closed: commits are refused from then on. */
+  closed = false;
+
   /** Records commits (persisted first when a data directory is used). */
   commit(groupId: string, offsets: GroupOffset[]): void {
+    if (this.closed) {
+      throw new LzError("BROKER_CLOSED", `cannot commit for group ${groupId}: the embedded broker is closed`);
+    }
     if (offsets.length === 0) return;
     this.persistence?.commit(groupId, offsets);
     this.group(groupId).setCommitted(offsets);
