@@ -10,6 +10,9 @@ export const TestEvent = Type.Object({
   id: Type.String({ description: "entity counted (same as the record key)" }),
   n: Type.Optional(Type.Integer({ minimum: 0, description: "sequence number, for humans" })),
   fail: Type.Optional(Type.Boolean({ description: "test hook: the counter throws on this record" })),
+  payload: Type.Optional(
+    Type.String({ maxLength: 4096, description: "padding, to bench realistic record sizes" }),
+  ),
 }, { additionalProperties: false });
 export type TestEvent = Static<typeof TestEvent>;
 

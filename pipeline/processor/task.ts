@@ -9,7 +9,7 @@ import type { ConsumedRecord, GroupOffset, Headers, ProduceRecord } from "../bro
 import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topology } from "./types.ts";
 import { changelogTopic } from "./types.ts";
 import type { Logger } from "../log.ts";
-import { decode, encode } from "../serde.ts";
+import { decode, encode, encodeJson, validate } from "../serde.ts";
 import { describeError, LzError } from "../errors.ts";
 import { topicDef } from "../../schemas/mod.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
@@ -102,7 +102,8 @@ export class Task {
   readonly #onDlq?: (topic: string) => void;
   readonly #outputs = new Set<string>();
   #processor: Processor;
-  #pending: PendingOutput[] = [];
+  /** Forwards keep the validated value and are serialized at drain, only if not coalesced away. */
+  #pending: (PendingOutput & { raw?: unknown })[] = [];
   /** Input partitions with records handled since the last drain: their positions are committed. */
   readonly #touched = new Set<string>();
   #schedules: Schedule[] = [];
@@ -141,7 +142,8 @@ export class Task {
             `topology ${this.#t.app} forwards to ${topic}, not in its outputs`,
           );
         }
-        this.#pending.push({ topic, key, value: encode(topic, value), headers });
+        if (value !== null) validate(topic, value);
+        this.#pending.push({ topic, key, value: null, raw: value, headers });
       },
       schedule: (intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable => {
         if (!(intervalMs > 0)) throw new RangeError(`schedule interval must be > 0 ms, got ${intervalMs}`);
@@ -312,7 +314,7 @@ export class Task {
    * the same checkpoint (the effects are already in the stores) or abandon the task and restore it.
    */
   drain(): Checkpoint {
-    const outputs: PendingOutput[] = [];
+    const outputs: (PendingOutput & { raw?: unknown })[] = [];
     const last = new Map<string, number>();
     for (const o of this.#pending) {
       if (o.key !== null && topicDef(o.topic)?.compacted) {
@@ -325,6 +327,17 @@ export class Task {
         last.set(k, outputs.length);
       }
       outputs.push(o);
+    }
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i];
+      if (o.raw !== undefined) {
+        outputs[i] = {
+          topic: o.topic,
+          key: o.key,
+          value: o.raw === null ? null : encodeJson(o.raw),
+          headers: o.headers,
+        };
+      }
     }
     this.#pending = [];
     const applied = { ...this.applied };
