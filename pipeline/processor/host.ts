@@ -47,6 +47,8 @@ export interface HostOptions {
   retries?: number;
   /** First retry backoff in ms, doubling (default 50). */
   backoffMs?: number;
+  /** First backoff of a failed checkpoint in ms, doubling up to 5 s (default 100). */
+  checkpointBackoffMs?: number;
   /** Records per batch, a hint to the broker. */
   maxBatchSize?: number;
   /** How often (real time, ms) due punctuations are checked (default 100). */
@@ -258,15 +260,18 @@ export function createProcessorHost(
   async function checkpoint(e: Entry): Promise<void> {
     const task = e.task;
     if (!task || !task.hasWork()) return;
-    const cp = task.drain();
+    const cp: Checkpoint & { stage?: number } = task.drain();
     for (let attempt = 1;; attempt++) {
       try {
         await writeCheckpoint(e, cp);
         opts.onCheckpoint?.({ partition: e.partition, commits: cp.commits });
         return;
       } catch (err) {
-        const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
-        if (stopping && attempt >= 3) throw err;
+        const wait = Math.min(5000, (opts.checkpointBackoffMs ?? 100) * 2 ** Math.min(attempt, 6));
+        // Produces are retried until the broker is back (the effects exist only in memory). A commit that
+        // keeps failing (this member was fenced out of the group) is given up: the changelog's applied
+        // offsets already protect the next owner from counting twice; the error lets the consumer rejoin.
+        if ((stopping && attempt >= 3) || (cp.stage === 3 && attempt >= 5)) throw err;
         log.error("checkpoint failed; retrying", {
           partition: e.partition,
           attempt,

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../broker/embedded.ts";
+import type { Broker } from "../broker/types.ts";
+import { LzError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
 import { decode } from "../serde.ts";
 import { digestGroup } from "../digest.ts";
@@ -142,5 +144,57 @@ Deno.test("host start fails with a clear message for an undeclared topic that do
   } finally {
     await host.stop();
     await broker.close();
+  }
+});
+
+/** Wraps a broker so that producer sends and commits fail while `outage.sends` / `outage.commits` > 0. */
+function withOutage(broker: Broker, outage: { sends: number; commits: number }): Broker {
+  const down = (what: string) =>
+    Promise.reject(new LzError("BROKER_UNAVAILABLE", `injected outage: ${what}`, { retriable: true }));
+  return {
+    kind: broker.kind,
+    address: broker.address,
+    admin: () => broker.admin(),
+    reader: (o) => broker.reader(o),
+    close: () => broker.close(),
+    async producer() {
+      const p = await broker.producer();
+      return {
+        send: (t, r) => (outage.sends > 0 && outage.sends-- > 0 ? down("send") : p.send(t, r)),
+        close: () => p.close(),
+      };
+    },
+    consumer(o) {
+      const c = broker.consumer(o);
+      const commit = c.commit.bind(c);
+      c.commit = (offs) => (outage.commits > 0 && outage.commits-- > 0 ? down("commit") : commit(offs));
+      return c;
+    },
+  };
+}
+
+Deno.test("host retries checkpoints through a broker outage and gives up a fenced commit without double counting", async () => {
+  const inner = await createEmbeddedBroker();
+  const outage = { sends: 0, commits: 0 };
+  const broker = withOutage(inner, outage);
+  const topo = counterTopology("count-outage");
+  const expected = await produceEvents(inner, 2000, 20);
+  const host = createProcessorHost({ broker, log: silentLogger }, topo, {
+    maxBatchSize: 100,
+    checkpointBackoffMs: 5,
+  });
+  try {
+    outage.sends = 4; // the first checkpoints fail to produce, then the broker is back
+    await host.start();
+    await waitFor("caught up after the outage", () => caughtUp(inner, topo.app));
+    assert.equal(outage.sends, 0);
+    for (const [k, v] of await produceEvents(inner, 2000, 20)) expected.set(k, expected.get(k)! + v);
+    outage.commits = 6; // more than the commit retries: one checkpoint's commit is abandoned, its batch redelivered
+    await waitFor("caught up after the lost commit", () => caughtUp(inner, topo.app), 20_000);
+    assert.equal(outage.commits, 0);
+    assert.deepEqual(sorted(await readCounts(inner, topo.app)), sorted(expected));
+  } finally {
+    await host.stop();
+    await inner.close();
   }
 });
