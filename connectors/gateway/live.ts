@@ -311,13 +311,14 @@ export class LiveHub {
 
   async #waitBudget(c: Client, need: number): Promise<boolean> {
     const start = Date.now();
+    let polls = 0;
     while (c.state !== "closed" && c.sink.buffered() + need > this.#o.budget) {
       if (c.sink.buffered() === 0) return true; // a single frame larger than the budget: send it alone
       if (Date.now() - start > this.#o.lagTimeoutMs) {
         this.#closeSlow(c);
         return false;
       }
-      await sleep(20, this.#abort.signal);
+      await sleep(Math.min(20, ++polls), this.#abort.signal); // no drain event in Deno: poll, fast at first
     }
     return c.state !== "closed";
   }

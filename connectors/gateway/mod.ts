@@ -85,6 +85,7 @@ export function createGateway(
     compacted,
     events,
     partitions: deps.runtime.config.broker.partitions,
+    yieldBytes: Math.max(1024, cfg.client_buffer_bytes / 4),
   });
   for (const t of locals) hub.addTopic(t, "local", [0]);
 

@@ -28,6 +28,11 @@ export interface ViewsOptions {
   events: string[];
   /** Partitions of topics the gateway has to create (absent ones). */
   partitions: number;
+  /**
+   * Frame bytes fanned out before the reader yields to the event loop, so sockets drain between bursts
+   * (a client's unsent bytes can only fall while the loop runs). A quarter of the client budget.
+   */
+  yieldBytes: number;
 }
 
 /** Materialized views and the reader that keeps them (and the live feed) current. */
@@ -77,10 +82,12 @@ export class Views {
     }
     if (from.length === 0) return;
     this.#reader = broker.reader({ topics: [...compacted, ...events], from });
-    await this.#reader.run((batch) => Promise.resolve(this.#apply(batch)));
+    await this.#reader.run((batch) => this.#apply(batch));
   }
 
-  #apply(batch: Batch): void {
+  #sinceYield = 0;
+
+  async #apply(batch: Batch): Promise<void> {
     const { hub, log, metrics } = this.#o;
     const table = this.#tables.get(batch.topic);
     for (const r of batch.records) {
@@ -109,6 +116,11 @@ export class Views {
         }
       }
       hub.ingest({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, body: d.body });
+      this.#sinceYield += d.body.length;
+      if (this.#sinceYield >= this.#o.yieldBytes) {
+        this.#sinceYield = 0;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
     }
   }
 
