@@ -9,7 +9,7 @@ const BUDGET = 256 * 1024;
 const COUNT = 3_000;
 const PAD = "x".repeat(4_000); // ~12 MB in all: more than the kernel buffers a non-reading peer absorbs
 
-async function produceAll(t: TestGateway, producer: Producer, onChunk: () => void) {
+async function produceAll(producer: Producer, onChunk: () => void) {
   const enc = new TextEncoder();
   for (let n = 0; n < COUNT; n += 100) {
     const recs = Array.from({ length: 100 }, (_, i) => ({
@@ -39,7 +39,7 @@ async function scenario(policy: "drop-and-resync" | "close", ringSize: number) {
     await fast.waitFor((f) => f.type === "snapshot-end");
     let maxBuffered = 0;
     const t0 = performance.now();
-    await produceAll(t, producer, () => {
+    await produceAll(producer, () => {
       for (const s of t.gateway.hub.clientStats()) maxBuffered = Math.max(maxBuffered, s.buffered);
     });
     await fast.waitFor((f) => f.topic === EVENTS, 20_000, COUNT);
