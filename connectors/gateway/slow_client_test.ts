@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Producer } from "../../pipeline/broker/types.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
-import { LiveClient, RawWsClient, startTestGateway, type TestGateway } from "./testing.ts";
+import { LiveClient, RawWsClient, startTestGateway } from "./testing.ts";
 
 const EVENTS = "gw.slow.events";
 const plugin: GatewayPlugin = { name: "slow", eventTopics: [EVENTS] };
@@ -47,9 +47,15 @@ async function scenario(policy: "drop-and-resync" | "close", ringSize: number) {
     assert.deepEqual(ns(fast.live()), all, "the fast client got every event once");
     assert.equal(fast.frames.filter((f) => f.type === "resync").length, 0, "live all along, never resynced");
     assert.equal(t.gateway.hub.clientCount(), policy === "close" ? 1 : 2);
-    assert.ok(maxBuffered <= BUDGET + 8_192, `a client never holds more than its budget (max ${maxBuffered})`);
+    assert.ok(
+      maxBuffered <= BUDGET + 8_192,
+      `a client never holds more than its budget (max ${maxBuffered})`,
+    );
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    assert.match(metrics, new RegExp(`lzsync_gateway_slow_client_actions_total\\{policy="${policy}"\\} [1-9]`));
+    assert.match(
+      metrics,
+      new RegExp(`lzsync_gateway_slow_client_actions_total\\{policy="${policy}"\\} [1-9]`),
+    );
     return { t, producer, fast, slow, fastMs };
   } catch (err) {
     await Promise.allSettled([fast.close(), slow.close()]);
