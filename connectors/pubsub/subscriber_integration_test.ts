@@ -1,0 +1,179 @@
+/**
+ * The subscriber against Google's Pub/Sub emulator and a real Kafka broker: ack after produce, nack and
+ * redelivery, malformed to the DLQ, the welcome message, and duplicates.
+ */
+import assert from "node:assert/strict";
+import { needs, requireKafka, requirePubsub } from "../../pipeline/testing/env.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import type { Broker } from "../../pipeline/broker/types.ts";
+import { createTestDriver } from "../../pipeline/processor/driver.ts";
+import { assetsTopology } from "../../processors/assets/mod.ts";
+import { createPubsubSubscriber, type PubsubSubscriberOptions } from "./subscriber.ts";
+import { collect, emulatorTopic, testDeps, until } from "./test_util.ts";
+
+const ignore = needs("kafka", "pubsub");
+const opts = { sanitizeOps: false, sanitizeResources: false }; // grpc-js keeps process-wide timers
+
+function feedMessage(name: string, updateTime: string) {
+  return {
+    asset: {
+      name: `//compute.googleapis.com/projects/web-prod/global/firewalls/${name}`,
+      assetType: "compute.googleapis.com/Firewall",
+      updateTime,
+      ancestors: ["projects/111"],
+      resource: {
+        location: "global",
+        data: { name, sourceRanges: ["0.0.0.0/0"], allowed: [{ IPProtocol: "tcp", ports: ["22"] }] },
+      },
+    },
+    priorAssetState: "DOES_NOT_EXIST",
+    window: { startTime: updateTime },
+  };
+}
+
+async function setup() {
+  const broker: Broker = await createKafkaBroker({ brokers: [requireKafka()], clientId: "pubsub-it" });
+  const t = await emulatorTopic(requirePubsub());
+  const events = await collect(broker, "lz.infra.events.v1");
+  const dlq = await collect(broker, "lz.dlq.v1");
+  const mine = () => events.json().filter((e) => e?.subscription?.endsWith(`/${t.subscription}`));
+  const start = async (extra: Partial<PubsubSubscriberOptions> = {}) => {
+    const s = createPubsubSubscriber(testDeps(broker), {
+      projectId: t.projectId,
+      subscription: t.subscription,
+      maxMessages: 50,
+      emulatorHost: requirePubsub(),
+      reportIntervalMs: 60_000,
+      ...extra,
+    });
+    await s.start();
+    return s;
+  };
+  return {
+    broker,
+    t,
+    events,
+    dlq,
+    mine,
+    start,
+    async cleanup() {
+      await events.stop();
+      await dlq.stop();
+      await t.cleanup();
+      await broker.close();
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "pubsub: feed message produced then acked; welcome skipped; malformed to the DLQ and acked — none redelivered",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const s = await setup();
+    try {
+      const sub = await s.start();
+      const good = await s.t.publish(feedMessage("allow-ssh", "2024-05-01T10:00:00Z"));
+      await s.t.publish("You have successfully configured real time feed 'lz' on project 'web-prod'");
+      const bad = await s.t.publish("{this is not json", { source: "test" });
+      await until(
+        () => sub.stats().produced === 1 && sub.stats().malformed === 1 && sub.stats().skipped === 1,
+        "3 messages handled",
+      );
+      await until(() => s.mine().length === 1, "the event on Kafka");
+      const ev = s.mine()[0];
+      assert.equal(ev.type, "asset_feed");
+      assert.equal(ev.message_id, good);
+      assert.deepEqual(ev.asset.data.sourceRanges, ["0.0.0.0/0"]);
+      await until(() => s.dlq.json().some((d) => d.original.key === bad), "the DLQ record");
+      const d = s.dlq.json().find((x) => x.original.key === bad);
+      assert.match(d.error, /not JSON/);
+      assert.equal(d.source.topic, `pubsub:projects/${s.t.projectId}/subscriptions/${s.t.subscription}`);
+      assert.equal(atob(d.original.value_base64), "{this is not json");
+      assert.deepEqual(d.original.headers, { source: "test" });
+      await sub.stop();
+      // A new subscriber gets nothing: every message was acked (an unacked one is nacked by close, at once).
+      const again = await s.start();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(again.stats().received, 0);
+      await again.stop();
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "pubsub: a failed produce nacks; the redelivered message is produced exactly once",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const s = await setup();
+    try {
+      let failures = 0;
+      const sub = await s.start({
+        beforeProduce() {
+          if (failures++ === 0) throw new Error("broker unavailable (injected)");
+        },
+      });
+      const id = await s.t.publish(feedMessage("fw-redeliver", "2024-05-01T11:00:00Z"));
+      await until(() => sub.stats().produced === 1, "the redelivered message produced");
+      assert.equal(sub.stats().nacked, 1);
+      assert.equal(sub.stats().received, 2, "delivered twice: once nacked, once produced");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(s.mine().map((e) => e.message_id), [id]);
+      await sub.stop();
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "pubsub: duplicates of one message id have no second effect (same process: no produce; new process: no state change)",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const s = await setup();
+    try {
+      // Same process: the produce succeeded but the ack was lost (nack): the redelivery is acked, not produced.
+      let first = true;
+      const a = await s.start({
+        afterProduce() {
+          if (!first) return "ack";
+          first = false;
+          return "nack";
+        },
+      });
+      const id1 = await s.t.publish(feedMessage("fw-dup", "2024-05-01T12:00:00Z"));
+      await until(() => a.stats().duplicates === 1, "the redelivery seen as a duplicate");
+      assert.equal(a.stats().produced, 1);
+      await a.stop();
+      // Another process: A produced but died before acking; B produces the redelivery again.
+      const b1 = await s.start({ afterProduce: () => "drop" });
+      const id2 = await s.t.publish(feedMessage("fw-dup2", "2024-05-01T12:05:00Z"));
+      await until(() => b1.stats().produced === 1, "first delivery produced");
+      await b1.stop(); // close nacks the unacked message
+      const b2 = await s.start();
+      await until(() => b2.stats().produced === 1, "redelivery produced by the second process");
+      await b2.stop();
+      await until(() => s.mine().length === 3, "three events on Kafka");
+      assert.deepEqual(s.mine().map((e) => e.message_id), [id1, id2, id2]);
+      // The assets processor gives the duplicate no effect.
+      const driver = createTestDriver(assetsTopology());
+      for (const e of s.mine()) await driver.pipe("lz.infra.events.v1", e.asset.name, e);
+      const changes = driver.forwarded("lz.assets.v1").map((
+        r,
+      ) => (r.value as { type: string; message_id: string }));
+      assert.deepEqual(changes.map((c) => [c.type, c.message_id]), [["resource_created", id1], [
+        "resource_created",
+        id2,
+      ]]);
+      await driver.close();
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
