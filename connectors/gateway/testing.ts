@@ -15,7 +15,7 @@ import { Registry } from "prom-client";
 import type { Broker, RecordMetadata } from "../../pipeline/broker/types.ts";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { resolveConfig, type Runtime } from "../../pipeline/config.ts";
-import { createLogger, silentLogger } from "../../pipeline/log.ts";
+import { createLogger, type Logger, silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "./mod.ts";
@@ -50,6 +50,8 @@ export interface TestGatewayOptions {
   options?: GatewayOptions;
   /** Log to stderr at this level (default: silent). */
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** Use this logger (overrides `logLevel`). */
+  log?: Logger;
 }
 
 /** Starts a gateway on 127.0.0.1, port 0, and waits until it is ready. */
@@ -62,7 +64,7 @@ export async function startTestGateway(o: TestGatewayOptions = {}): Promise<Test
   const deps: AppDeps = {
     runtime,
     broker,
-    log: o.logLevel ? createLogger({ level: o.logLevel }) : silentLogger,
+    log: o.log ?? (o.logLevel ? createLogger({ level: o.logLevel }) : silentLogger),
     metrics: new Registry(),
     clock: systemClock,
   };
@@ -101,7 +103,12 @@ export async function startTestGateway(o: TestGatewayOptions = {}): Promise<Test
       if (ownBroker) await broker.close();
     },
   };
-  await t.waitReady();
+  try {
+    await t.waitReady();
+  } catch (err) {
+    await t.stop();
+    throw err;
+  }
   return t;
 }
 
