@@ -1,0 +1,74 @@
+/**
+ * A small, fast, deterministic YAML emitter for normalized objects (mappings, sequences, scalars): block
+ * style, 2-space indent, sequences indented under their key. A string is written plain only when both
+ * YAML 1.2 (lzsync, the `yaml` package) and YAML 1.1 readers (kubectl, Flux: go-yaml) read it back as the
+ * same string; otherwise it is double-quoted (JSON string syntax, which is valid YAML). About 20x faster than
+ * a generic document-model stringifier, which matters when a run writes thousands of files.
+ */
+
+const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9 _./:@+=,()<>-]*$/;
+const AMBIGUOUS = [
+  /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|=|<<)$/,
+  /^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/, // ints/floats, also with 1.1 underscores
+  /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/, // 1.1 sexagesimal
+  /^[-+]?0(b[01_]+|o[0-7]+|x[0-9a-fA-F_]+)$/,
+  /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
+  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/, // timestamps
+];
+
+/** The scalar text of a string: plain when unambiguous, else double-quoted. */
+export function yamlString(s: string): string {
+  if (
+    s.length > 0 && PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") &&
+    !s.includes(" #") && !AMBIGUOUS.some((r) => r.test(s))
+  ) return s;
+  return JSON.stringify(s);
+}
+
+function scalar(v: unknown): string | undefined {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return yamlString(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") {
+    if (Number.isNaN(v)) return ".nan";
+    if (!Number.isFinite(v)) return v > 0 ? ".inf" : "-.inf";
+    return Object.is(v, -0) ? "0" : String(v);
+  }
+  if (typeof v === "bigint") return String(v);
+  if (Array.isArray(v)) return v.length === 0 ? "[]" : undefined;
+  if (typeof v === "object") return Object.keys(v as object).length === 0 ? "{}" : undefined;
+  return JSON.stringify(String(v));
+}
+
+function emit(v: unknown, indent: string, out: string[]): void {
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const s = scalar(item);
+      if (s !== undefined) out.push(`${indent}- ${s}\n`);
+      else {
+        const inner: string[] = [];
+        emit(item, `${indent}  `, inner);
+        out.push(`${indent}- ${inner.join("").slice(indent.length + 2)}`);
+      }
+    }
+    return;
+  }
+  for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+    const key = yamlString(k);
+    const s = scalar(item);
+    if (s !== undefined) out.push(`${indent}${key}: ${s}\n`);
+    else {
+      out.push(`${indent}${key}:\n`);
+      emit(item, `${indent}  `, out);
+    }
+  }
+}
+
+/** Serializes a mapping (or any value) as a YAML document ending in a newline. */
+export function emitYaml(value: unknown): string {
+  const s = scalar(value);
+  if (s !== undefined) return `${s}\n`;
+  const out: string[] = [];
+  emit(value, "", out);
+  return out.join("");
+}

@@ -1,0 +1,122 @@
+/**
+ * Reads one YAML file of a fabric directory into documents, with a defined outcome for every way a file
+ * can be bad: too large, not UTF-8, YAML syntax errors (per document), duplicate keys, alias bombs
+ * (`maxAliasCount`), or no documents at all. Each document keeps its exact source text so an invalid one
+ * can be moved to `unmanaged/` unchanged.
+ */
+import { LineCounter, parseAllDocuments } from "yaml";
+import type { Finding } from "./finding.ts";
+
+/** Bounds applied to every file. */
+export interface ParseLimits {
+  /** Larger files are not parsed (default 1 MiB). */
+  maxFileBytes: number;
+  /** Aliases resolved per document before it counts as an alias bomb (default 100). */
+  maxAliasCount: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxFileBytes: 1 << 20, maxAliasCount: 100 };
+
+/** One document of a file. `value` is set when it decoded without error. */
+export interface ParsedDoc {
+  index: number;
+  value?: unknown;
+  /** The document's source text, including its `---` marker when it had one. */
+  text: string;
+  findings: Finding[];
+}
+
+/** A parsed file: its non-empty documents and findings about the file as a whole. */
+export interface ParsedFile {
+  docs: ParsedDoc[];
+  fileFindings: Finding[];
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function fileFinding(rule: string, message: string): Finding {
+  return { rule, layer: "ingest", severity: "error", doc: -1, path: "", message };
+}
+
+/** Parses `bytes` (the content of `path`) into documents. Never throws for bad input. */
+export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIMITS): ParsedFile {
+  if (bytes.length > limits.maxFileBytes) {
+    return {
+      docs: [],
+      fileFindings: [fileFinding(
+        "ingest.too-large",
+        `file has ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}; split it into smaller files`,
+      )],
+    };
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return {
+      docs: [],
+      fileFindings: [fileFinding("ingest.encoding", "file is not UTF-8 text; save it as UTF-8 YAML")],
+    };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const all = Array.isArray(parsed) ? parsed : [];
+  const docs: ParsedDoc[] = [];
+  all.forEach((d, index) => {
+    const [start, , end] = d.range;
+    const src = text.slice(start, end);
+    const findings: Finding[] = [];
+    for (const e of d.errors) {
+      const pos = e.linePos?.[0];
+      findings.push({
+        rule: e.code === "DUPLICATE_KEY" ? "yaml.duplicate-key" : "yaml.syntax",
+        layer: "yaml",
+        severity: "error",
+        doc: index,
+        path: "",
+        message: `${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}${e.message.split("\n")[0]}` +
+          (e.code === "DUPLICATE_KEY" ? "; each key may appear once per mapping" : "; fix the YAML syntax"),
+      });
+    }
+    if (findings.length) {
+      docs.push({ index, text: src, findings });
+      return;
+    }
+    if (d.contents === null) return; // empty document (e.g. a trailing ---)
+    try {
+      const value = d.toJS({ maxAliasCount: limits.maxAliasCount });
+      if (value === null || value === undefined) return;
+      docs.push({ index, value, text: src, findings });
+    } catch (err) {
+      const alias = err instanceof ReferenceError && /alias/i.test(err.message);
+      findings.push({
+        rule: alias ? "yaml.alias-limit" : "yaml.syntax",
+        layer: "yaml",
+        severity: "error",
+        doc: index,
+        path: "",
+        message: alias
+          ? `aliases expand to more than ${limits.maxAliasCount} nodes (an alias bomb); write the values out`
+          : `${(err as Error).message}; fix the YAML`,
+      });
+      docs.push({ index, text: src, findings });
+    }
+  });
+  if (docs.length === 0) {
+    return {
+      docs,
+      fileFindings: [fileFinding("ingest.empty", "file holds no YAML documents; add objects or delete it")],
+    };
+  }
+  return { docs, fileFindings: [] };
+}
+
+/** Joins document source texts back into one multi-document YAML file. */
+export function joinDocuments(texts: readonly string[]): string {
+  return texts.map((t, i) => {
+    let s = t.endsWith("\n") ? t : `${t}\n`;
+    if (i > 0 && !/^---(\s|$)/.test(s)) s = `---\n${s}`;
+    return s;
+  }).join("");
+}

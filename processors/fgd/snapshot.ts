@@ -1,0 +1,60 @@
+/**
+ * A fabric directory snapshot as the planner sees it: path → git blob id (+ the bytes when they were read).
+ * Blob ids make "unchanged" checks and parse caching free: a managed file whose blob id is in the
+ * {@link PlanCache} is neither read nor parsed again.
+ */
+import { createHash } from "node:crypto";
+import type { Finding } from "./finding.ts";
+import type { KubeObject } from "./object.ts";
+import type { CrdKind } from "./crd.ts";
+
+/** One file of a snapshot. `bytes` may be absent for managed files whose blob id is cached. */
+export interface FileRef {
+  /** Git blob id (sha1 of `blob <len>\0<content>`). */
+  id: string;
+  bytes?: Uint8Array;
+}
+
+/** Fabric-relative path → file. */
+export type Snapshot = ReadonlyMap<string, FileRef>;
+
+const enc = new TextEncoder();
+
+/** The git blob id of some content. */
+export function blobId(content: string | Uint8Array): string {
+  const bytes = typeof content === "string" ? enc.encode(content) : content;
+  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+
+/** A file reference for in-memory content. */
+export function fileRef(content: string | Uint8Array): FileRef {
+  const bytes = typeof content === "string" ? enc.encode(content) : content;
+  return { id: blobId(bytes), bytes };
+}
+
+/** A snapshot from path → content (tests, tools). */
+export function snapshotOf(
+  files: Record<string, string | Uint8Array> | Map<string, string | Uint8Array>,
+): Map<string, FileRef> {
+  const entries = files instanceof Map ? [...files] : Object.entries(files);
+  return new Map(entries.map(([p, c]) => [p, fileRef(c)]));
+}
+
+/** A valid document of a managed file, as cached between runs. */
+export interface CachedObject {
+  document: number;
+  object: KubeObject;
+  crd: CrdKind;
+  warnings: Finding[];
+}
+
+/** Parse+validate results of managed and unmanaged files by blob id, reused across runs of one fabric. */
+export interface PlanCache {
+  managed: Map<string, { objects: CachedObject[]; findings: Finding[] }>;
+  unmanaged: Map<string, Finding[]>;
+}
+
+/** An empty cache. Drop it whenever the fabric's validator (CRDs, rule packs) changes. */
+export function newPlanCache(): PlanCache {
+  return { managed: new Map(), unmanaged: new Map() };
+}
