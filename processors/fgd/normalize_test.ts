@@ -59,7 +59,7 @@ Deno.test("renderManaged is byte-identical for the same object however it was wr
   );
   assert.match(
     a.text,
-    /^apiVersion: vpc\.githedgehog\.com\/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\n  namespace: default\n/,
+    /^apiVersion: vpc\.githedgehog\.com\/v1beta1\nkind: VPC\nmetadata:\n {2}name: vpc-1\n {2}namespace: default\n/,
   );
 });
 
