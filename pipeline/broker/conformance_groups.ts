@@ -254,4 +254,40 @@ export const groupCases: ConformanceCase[] = [
       assert.equal(after.find((o) => o.partition === 0)?.offset, 0);
     },
   },
+  {
+    name:
+      "commits made in onRevoked at stop are kept; a stopped consumer's commit is refused (NOT_GROUP_MEMBER)",
+    fn: async (broker, scope) => {
+      const { topic } = await topicWith(broker, scope, 1, 5);
+      const groupId = uniq("g");
+      const got = new Collector();
+      const c = scope.consumer({ groupId, topics: [topic] });
+      await c.run({
+        eachBatch: got.eachBatch,
+        onRevoked: async (tps) => {
+          const last = got.records[got.records.length - 1];
+          if (last && tps.some((tp) => tp.partition === 0)) {
+            await c.commit([{ topic, partition: 0, offset: last.offset + 1 }]);
+          }
+        },
+      });
+      await waitFor(() => got.distinct() >= 5, "5 records");
+      await c.stop();
+      assert.deepEqual(await broker.admin().fetchCommitted(groupId, [topic]), [{
+        topic,
+        partition: 0,
+        offset: 5,
+      }]);
+      await rejectsWithCode(
+        c.commit([{ topic, partition: 0, offset: 1 }]),
+        "NOT_GROUP_MEMBER",
+        "commit after stop",
+      );
+      assert.deepEqual(await broker.admin().fetchCommitted(groupId, [topic]), [{
+        topic,
+        partition: 0,
+        offset: 5,
+      }]);
+    },
+  },
 ];

@@ -193,7 +193,8 @@ Deno.test("embedded: eager rebalance revokes from every member before anyone get
     await b.close(); // stops both members
     assert.ok(events.filter((e) => e.includes("-")).length >= 3, `members revoked at close: ${events}`);
     await assert.rejects(b.admin().listTopics(), { code: "BROKER_CLOSED" });
-    await assert.rejects(a.c.commit([{ topic: "t", partition: 0, offset: 1 }]), { code: "BROKER_CLOSED" });
+    await assert.rejects(a.c.commit([{ topic: "t", partition: 0, offset: 1 }]), { code: "NOT_GROUP_MEMBER" });
+    await assert.rejects(b.admin().setCommitted("g", []), { code: "BROKER_CLOSED" });
   });
 });
 

@@ -45,6 +45,7 @@ export class EmbeddedConsumer implements Consumer, GroupMemberHandle {
   #fetcher: Fetcher | null = null;
   #pausedBeforeRun: TopicPartition[] = [];
   #stopping: Promise<void> | null = null;
+  #left = false;
 
   constructor(core: BrokerCore, opts: ConsumerOptions) {
     this.#core = core;
@@ -75,6 +76,23 @@ export class EmbeddedConsumer implements Consumer, GroupMemberHandle {
 
   commit(offsets: GroupOffset[]): Promise<void> {
     try {
+      if (offsets.length === 0) return Promise.resolve();
+      if (!this.#fetcher || this.#left) {
+        throw new LzError(
+          "NOT_GROUP_MEMBER",
+          `cannot commit for group ${this.#opts.groupId}: this consumer is not a member of the group now ` +
+            `(${this.#left ? "stopped" : "not running"}); uncommitted records will be delivered again`,
+          { detail: { groupId: this.#opts.groupId } },
+        );
+      }
+      for (const o of offsets) {
+        if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+          throw new LzError(
+            "INVALID_OFFSET",
+            `offset ${o.offset} for ${o.topic}:${o.partition} is not valid`,
+          );
+        }
+      }
       this.#core.groups.commit(this.#opts.groupId, offsets);
       return Promise.resolve();
     } catch (err) {
@@ -103,6 +121,7 @@ export class EmbeddedConsumer implements Consumer, GroupMemberHandle {
     this.#stopping ??= (async () => {
       if (!this.#fetcher) return;
       await this.#core.groups.group(this.#opts.groupId).leave(this);
+      this.#left = true; // after onRevoked: commits made there still count
       await this.#fetcher.stop();
       this.#core.untrack(this);
     })();
