@@ -17,6 +17,8 @@ import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { resolveConfig, type Runtime } from "../../pipeline/config.ts";
 import { createLogger, type Logger, silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";
+import { CHROMIUM_ARGS } from "../../pipeline/testing/chromium.ts";
+import { requireChromium } from "../../pipeline/testing/env.ts";
 import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "./mod.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
@@ -353,4 +355,13 @@ export class RawWsClient {
     } catch { /* closed */ }
     await this.#reading;
   }
+}
+
+/**
+ * Launches Debian's headless Chromium through playwright-core (the path `deno task test` provides; see
+ * `pipeline/testing/chromium.ts`). Close the browser in a `finally`.
+ */
+export async function launchChromium(): Promise<import("playwright-core").Browser> {
+  const { chromium } = await import("playwright-core");
+  return await chromium.launch({ executablePath: requireChromium(), args: CHROMIUM_ARGS, headless: true });
 }

@@ -1,6 +1,6 @@
 // The lzsync status page: sync status per layer, last synced commit, open alerts, plugin sections and the
 // live activity feed over the gateway's WebSocket (snapshot, then live; resumes from its cursor).
-import { age, badge, duration, el, refreshAges, renderSection, toMs } from "./sections.js";
+import { age, badge, duration, el, freshness, refreshAges, renderSection, toMs } from "./sections.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -69,7 +69,7 @@ async function loadLayers() {
       el("strong", null, r.layer ?? r.name ?? "?"),
       badge(r.status),
       ageSpan(last),
-      fresh === null ? ageSpan(last, true) : el("span", null, duration(fresh)),
+      freshSpan(last, fresh),
       el("span", null, typeof items === "number" ? items.toLocaleString() : (items ?? "—")),
       el("span", errors ? "bad" : null, String(errors)),
       r.next_sync ? ageSpan(r.next_sync) : el("span", "muted", "—"),
@@ -80,12 +80,22 @@ async function loadLayers() {
   }));
 }
 
-function ageSpan(v, bare = false) {
+function ageSpan(v) {
   if (v === undefined || v === null) return el("span", "muted", "never");
   const s = el("span", null, age(v));
   s.dataset.age = String(v);
-  if (!bare) s.title = new Date(toMs(v)).toLocaleString();
+  s.title = new Date(toMs(v)).toLocaleString();
   return s;
+}
+
+/** Freshness: time since the last successful sync, kept current; else the layer's own figure. */
+function freshSpan(last, seconds) {
+  if (last) {
+    const s = el("span", "fresh", freshness(last));
+    s.dataset.fresh = String(last);
+    return s;
+  }
+  return el("span", "muted", seconds === null ? "—" : duration(seconds));
 }
 
 // ---- Last synced commit -------------------------------------------------------------------------------

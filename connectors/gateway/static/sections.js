@@ -79,6 +79,13 @@ export function formatted(value, format) {
 /** Re-renders every relative time ("3m ago") on the page. */
 export function refreshAges(root = document) {
   for (const e of root.querySelectorAll("[data-age]")) e.textContent = age(e.dataset.age);
+  for (const e of root.querySelectorAll("[data-fresh]")) e.textContent = freshness(e.dataset.fresh);
+}
+
+/** Time since `v` as a bare duration ("42s", "3h 10m"): how fresh data synced at `v` is. */
+export function freshness(v, now = Date.now()) {
+  const t = toMs(v);
+  return Number.isNaN(t) ? "—" : duration(Math.max(0, now - t) / 1000);
 }
 
 function table(rows, columns) {
