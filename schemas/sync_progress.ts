@@ -1,6 +1,8 @@
 /**
  * `lz.sync.progress.v1`: progress of one sync (manual trigger, webhook, schedule), keyed by `sync_id`, so a
- * client that called `POST /api/v1/sync/trigger` follows it over the WebSocket with `?topic=…&key=<sync_id>`.
+ * client that called `POST /api/v1/sync/trigger` follows it over the WebSocket with `?topic=…&key=<sync_id>`
+ * (a snapshot of the latest phase first, then each phase live). Compacted: the latest record per sync is its
+ * state, which any gateway answers at the trigger's `status_url`.
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
@@ -34,7 +36,7 @@ export type SyncProgress = Static<typeof SyncProgress>;
 export const SYNC_PROGRESS_TOPIC = defineTopic({
   name: "lz.sync.progress.v1",
   schema: SyncProgress,
-  compacted: false,
+  compacted: true,
   partitions: 1,
   key: "sync_id",
   description: "Progress of individual syncs (queued → fetching → diffing → emitting → completed/failed).",

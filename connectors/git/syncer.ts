@@ -66,7 +66,8 @@ export interface SyncResult {
   error?: string;
 }
 
-const base64 = (b: Uint8Array) => {
+/** Base64 of bytes of any size. */
+export const toBase64 = (b: Uint8Array) => {
   let s = "";
   for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
   return btoa(s);
@@ -317,7 +318,7 @@ export class GitSyncer {
         content = utf8.decode(bytes);
         encoding = "utf-8";
       } catch {
-        content = base64(bytes);
+        content = toBase64(bytes);
         encoding = "base64";
       }
     }

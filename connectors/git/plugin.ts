@@ -1,0 +1,239 @@
+/**
+ * The git sync layer in the gateway: REST routes over the views of the git and sync topics, and the topics
+ * streamed to live clients.
+ *
+ * - `GET /api/v1/sync/sync-status` — every layer's status (`lz.sync.status.v1`) and the open alerts;
+ * - `GET /api/v1/sync/alerts` — open alerts (`?all=1`: resolved too);
+ * - `GET /api/v1/sync/git` — the commit this gateway serves (the repo's marker on `lz.git.files.v1`), the
+ *   commit the `git-sync` processor materialized (`lz.git.synced.v1`), and the tracked files;
+ * - `GET /api/v1/docs/<path>` — one synced file with its commit (`?raw=1`: the bytes); a file above the
+ *   inline cap is read from the fetcher's git objects when this process can see them;
+ * - `POST /api/v1/sync/trigger` (scope `trigger`) — asks for a sync now: `202 {sync_id, status_url,
+ *   websocket_url}`; progress arrives on `lz.sync.progress.v1` keyed by the sync id;
+ * - `GET /api/v1/sync/syncs/<sync_id>` — the latest progress of one sync.
+ */
+import fs from "node:fs";
+import { join } from "node:path";
+import git from "isomorphic-git";
+import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
+import { encode } from "../../pipeline/serde.ts";
+import { describeError } from "../../pipeline/errors.ts";
+import {
+  GIT_FILES_TOPIC,
+  type GitCommitMarker,
+  type GitFile,
+  type GitFilesValue,
+} from "../../schemas/git_files.ts";
+import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
+import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
+import { LAYERS, SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
+import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
+import { SYNC_STATUS_TOPIC, type SyncStatus } from "../../schemas/sync_status.ts";
+import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import { trackedGlobs } from "./glob.ts";
+import { deriveRepoId, localGitdir } from "./repo.ts";
+import { sampleRepoPath } from "./sample.ts";
+import { requestPush } from "./service.ts";
+import { toBase64 } from "./syncer.ts";
+
+const MIME: Record<string, string> = {
+  md: "text/markdown; charset=utf-8",
+  yaml: "application/yaml; charset=utf-8",
+  yml: "application/yaml; charset=utf-8",
+  tf: "text/plain; charset=utf-8",
+  json: "application/json; charset=utf-8",
+  txt: "text/plain; charset=utf-8",
+  png: "image/png",
+  svg: "image/svg+xml",
+};
+
+const fileSummary = (f: GitFile) => ({
+  path: f.path,
+  size: f.size,
+  commit: f.commit,
+  commit_time: f.commit_time,
+  blob_sha: f.blob_sha,
+  inline: f.content !== null,
+});
+
+/** The git sync gateway plugin. */
+export function gitSyncPlugin(): GatewayPlugin {
+  return {
+    name: "git-sync",
+    compactedTopics: [
+      SYNC_STATUS_TOPIC.name,
+      ALERTS_TOPIC.name,
+      GIT_FILES_TOPIC.name,
+      GIT_SYNCED_TOPIC.name,
+      SYNC_PROGRESS_TOPIC.name,
+    ],
+    eventTopics: [GIT_PUSH_TOPIC.name, SYNC_EVENTS_TOPIC.name],
+    routes(app, ctx: GatewayContext) {
+      const cfg = ctx.deps.runtime.config;
+      const read = ctx.requireScope("read");
+      const files = () => ctx.view<GitFilesValue>(GIT_FILES_TOPIC.name);
+      const markers = () => [...files().values()].filter((v): v is GitCommitMarker => v.kind === "commit");
+      const openAlerts = () =>
+        [...ctx.view<Alert>(ALERTS_TOPIC.name).values()].filter((a) => a.state === "open")
+          .sort((a, b) => a.opened_at.localeCompare(b.opened_at));
+      const configuredRepo = cfg.landing_zone.github
+        ? `${cfg.landing_zone.github.owner}/${cfg.landing_zone.github.repo}`
+        : deriveRepoId(cfg.landing_zone.repo ?? sampleRepoPath(cfg.data_dir));
+
+      app.get("/api/v1/sync/sync-status", read, (c) => {
+        const view = ctx.view<SyncStatus>(SYNC_STATUS_TOPIC.name);
+        const layers = LAYERS.map((l) => view.get(l)).filter((s): s is SyncStatus => !!s);
+        return c.json({ layers, alerts: openAlerts() });
+      });
+
+      app.get("/api/v1/sync/alerts", read, (c) => {
+        const all = c.req.query("all") === "1";
+        const alerts = all ? [...ctx.view<Alert>(ALERTS_TOPIC.name).values()] : openAlerts();
+        return c.json({ alerts });
+      });
+
+      app.get("/api/v1/sync/git", read, (c) => {
+        const ms = markers();
+        const marker = ms.find((m) => m.repo === configuredRepo) ?? ms[0] ?? null;
+        const repo = marker?.repo ?? configuredRepo;
+        const synced = ctx.view<GitSynced>(GIT_SYNCED_TOPIC.name).get(repo) ?? null;
+        const list = [...files().values()]
+          .filter((v): v is GitFile => v.kind === "file" && v.repo === repo)
+          .map(fileSummary)
+          .sort((a, b) => (a.path < b.path ? -1 : 1));
+        return c.json({
+          repo,
+          branch: marker?.branch ?? cfg.landing_zone.branch,
+          commit: marker && marker.commit
+            ? {
+              sha: marker.commit,
+              message: marker.message,
+              author: marker.author,
+              timestamp: marker.commit_time,
+              synced_at: marker.synced_at,
+              previous: marker.previous,
+              forced: marker.forced,
+              changed: marker.changed,
+              removed: marker.removed,
+              source: marker.source,
+              sync_id: marker.sync_id,
+            }
+            : null,
+          materialized: synced,
+          tracked_globs: trackedGlobs(cfg),
+          files: list,
+          repos: ms.map((m) => ({
+            repo: m.repo,
+            branch: m.branch,
+            commit: m.commit,
+            synced_at: m.synced_at,
+          })),
+        });
+      });
+
+      app.get("/api/v1/docs/*", read, async (c) => {
+        const path = decodeURIComponent(c.req.path.slice("/api/v1/docs/".length));
+        if (!path || path.split("/").some((s) => s === ".." || s === "")) {
+          return c.json({
+            error: "bad_request",
+            reason: "give a repo-relative file path, e.g. /api/v1/docs/pmo.yaml",
+          }, 400);
+        }
+        const repoQ = c.req.query("repo");
+        const view = files();
+        const hit = (repoQ ? [repoQ] : [configuredRepo, ...markers().map((m) => m.repo)])
+          .map((r) => view.get(`${r}:${path}`))
+          .find((v): v is GitFile => v?.kind === "file");
+        if (!hit) return c.json({ error: "not_found", reason: `${path} is not a synced tracked file` }, 404);
+        let content = hit.content;
+        let encoding = hit.encoding;
+        if (content === null && hit.content_ref) {
+          const bytes = await readBlob(ctx, hit);
+          if (bytes) {
+            content = toBase64(bytes);
+            encoding = "base64";
+          }
+        }
+        if (c.req.query("raw") === "1") {
+          if (content === null) {
+            return c.json({
+              error: "unavailable",
+              reason: "content is not inline and not readable here",
+              content_ref: hit.content_ref,
+            }, 409);
+          }
+          const ext = path.split(".").pop()?.toLowerCase() ?? "";
+          const body = encoding === "base64"
+            ? Uint8Array.from(atob(content), (ch) => ch.charCodeAt(0))
+            : content;
+          return c.body(body, 200, {
+            "content-type": MIME[ext] ?? "application/octet-stream",
+            "x-lzsync-commit": hit.commit,
+            etag: `"${hit.blob_sha}"`,
+          });
+        }
+        return c.json({ ...hit, content, encoding });
+      });
+
+      app.post("/api/v1/sync/trigger", ctx.requireScope("trigger"), async (c) => {
+        const syncId = crypto.randomUUID();
+        const now = ctx.deps.clock.now();
+        const push = requestPush(configuredRepo, cfg.landing_zone.branch, "trigger", syncId, now);
+        const queued: SyncProgress = {
+          sync_id: syncId,
+          layer: "git",
+          phase: "queued",
+          done: false,
+          repo: configuredRepo,
+          message: "sync requested",
+          at: new Date(now).toISOString(),
+        };
+        try {
+          const producer = await ctx.producer();
+          await producer.send(SYNC_PROGRESS_TOPIC.name, [{
+            key: syncId,
+            value: encode(SYNC_PROGRESS_TOPIC.name, queued),
+          }]);
+          await producer.send(GIT_PUSH_TOPIC.name, [{
+            key: push.repo,
+            value: encode(GIT_PUSH_TOPIC.name, push),
+          }]);
+        } catch (err) {
+          ctx.log.error("cannot request a sync", { error: describeError(err) });
+          return c.json({
+            error: "unavailable",
+            reason: "the sync request could not be stored on the broker",
+          }, 503);
+        }
+        return c.json({
+          sync_id: syncId,
+          status: "queued",
+          status_url: `${ctx.url}/api/v1/sync/syncs/${syncId}`,
+          websocket_url: `${ctx.wsUrl}?topic=${SYNC_PROGRESS_TOPIC.name}&key=${syncId}`,
+        }, 202);
+      });
+
+      app.get("/api/v1/sync/syncs/:id", read, (c) => {
+        const p = ctx.view<SyncProgress>(SYNC_PROGRESS_TOPIC.name).get(c.req.param("id"));
+        if (!p) return c.json({ error: "not_found", reason: "no sync with this id (yet)" }, 404);
+        return c.json(p);
+      });
+    },
+  };
+}
+
+/** Reads a non-inline blob from the fetcher's objects (local repo or mirror) when this process has them. */
+async function readBlob(ctx: GatewayContext, f: GitFile): Promise<Uint8Array | null> {
+  const cfg = ctx.deps.runtime.config;
+  const repo = cfg.landing_zone.repo ?? sampleRepoPath(cfg.data_dir);
+  const candidates: string[] = [];
+  if (!/^https?:\/\//i.test(repo)) candidates.push(await localGitdir(repo).catch(() => ""));
+  candidates.push(join(cfg.data_dir, "git", `${f.repo.replace(/[^A-Za-z0-9._-]+/g, "_")}.git`));
+  for (const gitdir of candidates.filter(Boolean)) {
+    try {
+      const { blob } = await git.readBlob({ fs, gitdir, oid: f.blob_sha });
+      return blob;
+    } catch { /* not here */ }
+  }
+  return null;
+}
