@@ -42,6 +42,8 @@ export interface KafkaAdminHandle {
   ready(): Promise<void>;
   /** Topic names that exist now (internal `__` topics excluded). */
   topicNames(): Promise<Set<string>>;
+  /** Partition counts of the topics that exist now. */
+  partitionCounts(): Promise<Map<string, number>>;
   /** Deletes a group that has no members (a missing group is fine). */
   deleteGroup(groupId: string): Promise<void>;
   close(): Promise<void>;
@@ -335,6 +337,9 @@ export function createKafkaAdmin(ctx: KafkaContext): KafkaAdminHandle {
       await allTopics("read cluster metadata");
     },
     topicNames,
+    async partitionCounts() {
+      return new Map((await allTopics("list topics")).map((t) => [t.name, t.partitions.length]));
+    },
     async deleteGroup(groupId: string) {
       try {
         await call(`delete group ${groupId}`, (a) => a.deleteGroups([groupId]));

@@ -69,7 +69,8 @@ export class KafkaConsumer implements Consumer {
   #paused = new Map<string, TopicPartition>();
   /** onAssigned/onRevoked run one after another, never concurrently. */
   #callbacks: Promise<void> = Promise.resolve();
-  #inFlight: Promise<void> | null = null;
+  /** Batches being handled now (one per partition at most; several partitions with concurrency). */
+  #inFlight = new Set<Promise<void>>();
   #stopping: Promise<void> | null = null;
   #firstJoin: { resolve: () => void; reject: (e: unknown) => void; done: boolean } | null = null;
 
@@ -144,7 +145,7 @@ export class KafkaConsumer implements Consumer {
     await client.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.#ctx.partitionsConsumedConcurrently,
       eachBatch: (p) => this.#eachBatch(p),
     });
     // kafkajs's run() also resolves when the first join crashed; wait for a real join (bounded).
@@ -218,7 +219,7 @@ export class KafkaConsumer implements Consumer {
 
   /** Hands everything this member owns to onRevoked (after the batch in flight). */
   async #revokeAll(): Promise<void> {
-    await this.#inFlight?.catch(() => {});
+    await Promise.allSettled([...this.#inFlight]);
     const tps = [...this.#owned.values()];
     this.#owned.clear();
     if (tps.length > 0) await this.#chainCallback("onRevoked", tps);
@@ -248,7 +249,7 @@ export class KafkaConsumer implements Consumer {
       const slice = records.length <= max ? records : records.slice(i, i + max);
       const b: Batch = { topic: batch.topic, partition: batch.partition, records: slice, highWatermark };
       const p = this.#handlers!.eachBatch(b);
-      this.#inFlight = p;
+      this.#inFlight.add(p);
       try {
         await p;
       } catch (err) {
@@ -260,7 +261,7 @@ export class KafkaConsumer implements Consumer {
         });
         throw err;
       } finally {
-        if (this.#inFlight === p) this.#inFlight = null;
+        this.#inFlight.delete(p);
       }
       resolveOffset(String(slice[slice.length - 1].offset));
     }

@@ -226,3 +226,138 @@ Deno.test({
       await c.stop();
     }),
 });
+
+Deno.test({
+  name: "kafka: concurrent sends share requests yet each gets its own metadata; a bad one fails alone",
+  ignore,
+  fn: () =>
+    withBroker(async (b) => {
+      const t1 = uniq("co1"), t2 = uniq("co2");
+      await b.admin().createTopics([{ name: t1, partitions: 3 }, { name: t2, partitions: 2 }]);
+      const p = await b.producer();
+      try {
+        const sends = Array.from({ length: 12 }, (_, i) => {
+          const topic = i % 2 ? t1 : t2;
+          return p.send(
+            topic,
+            Array.from({ length: 50 }, (_, j) => ({ key: `k${j}`, value: enc.encode(`${i}-${j}`) })),
+          );
+        });
+        const settle = (pr: Promise<unknown>) => pr.then(() => null, (e: LzError) => e);
+        const missing = settle(p.send(uniq("missing"), [{ key: "k", value: enc.encode("x") }]));
+        const badPartition = settle(p.send(t2, [{ key: "k", value: enc.encode("x"), partition: 7 }]));
+        const metas = await Promise.all(sends);
+        assert.equal((await missing)?.code, "UNKNOWN_TOPIC");
+        assert.equal((await badPartition)?.code, "UNKNOWN_PARTITION");
+        const got = new Map<string, string>();
+        const reader = b.reader({ topics: [t1, t2] });
+        await reader.run((batch) => {
+          for (const r of batch.records) {
+            got.set(`${r.topic}:${r.partition}:${r.offset}`, dec.decode(r.value!));
+          }
+          return Promise.resolve();
+        });
+        await waitFor(() => got.size >= 600, "600 records");
+        await reader.stop();
+        metas.forEach((meta, i) => {
+          assert.equal(meta.length, 50);
+          meta.forEach((m, j) => {
+            assert.equal(m.topic, i % 2 ? t1 : t2);
+            assert.equal(
+              got.get(`${m.topic}:${m.partition}:${m.offset}`),
+              `${i}-${j}`,
+              `send ${i} record ${j}`,
+            );
+          });
+        });
+        assert.equal(got.size, 600, "nothing else was written");
+      } finally {
+        await p.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "kafka: stop() lets the batch in flight finish, then onRevoked commits, then the member leaves",
+  ignore,
+  fn: () =>
+    withBroker(async (b) => {
+      const topic = uniq("stop");
+      const groupId = uniq("g");
+      await b.admin().createTopics([{ name: topic, partitions: 1 }]);
+      const p = await b.producer();
+      await p.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: null, value: enc.encode(`v${i}`) })));
+      await p.close();
+      const events: string[] = [];
+      let inBatch!: () => void;
+      const entered = new Promise<void>((r) => (inBatch = r));
+      let next = 0;
+      const c = b.consumer({ groupId, topics: [topic], maxBatchSize: 4 });
+      await c.run({
+        eachBatch: async (batch) => {
+          events.push(`batch ${batch.records[0].offset}`);
+          inBatch();
+          await new Promise((r) => setTimeout(r, 400));
+          next = batch.records.at(-1)!.offset + 1;
+          events.push(`done ${batch.records[0].offset}`);
+        },
+        onRevoked: async (tps) => {
+          events.push(`revoked ${tps.length}`);
+          await c.commit([{ topic, partition: 0, offset: next }]);
+        },
+      });
+      await entered;
+      await c.stop();
+      assert.deepEqual(
+        events,
+        ["batch 0", "done 0", "revoked 1"],
+        "no new batch after stop; revoke after the batch",
+      );
+      assert.deepEqual(await b.admin().fetchCommitted(groupId, [topic]), [{
+        topic,
+        partition: 0,
+        offset: 4,
+      }]);
+      assert.equal((await b.admin().describeGroup(groupId)).members.length, 0, "left the group");
+      await c.stop(); // idempotent
+    }),
+});
+
+Deno.test({
+  name: "kafka: pause holds a partition back under load; resume delivers the rest in order",
+  ignore,
+  fn: () =>
+    withBroker(async (b) => {
+      const topic = uniq("bp");
+      await b.admin().createTopics([{ name: topic, partitions: 1 }]);
+      const p = await b.producer();
+      await p.send(
+        topic,
+        Array.from({ length: 2_000 }, (_, i) => ({ key: null, value: enc.encode(`${i}`) })),
+      );
+      await p.close();
+      const offsets: number[] = [];
+      const c = b.consumer({ groupId: uniq("g"), topics: [topic], maxBatchSize: 100 });
+      let pausedAt = -1;
+      await c.run({
+        eachBatch: (batch) => {
+          for (const r of batch.records) offsets.push(r.offset);
+          if (pausedAt < 0 && offsets.length >= 300) {
+            pausedAt = offsets.length;
+            c.pause([{ topic, partition: 0 }]); // backpressure from inside the handler
+          }
+          return Promise.resolve();
+        },
+      });
+      try {
+        await waitFor(() => pausedAt > 0, "the pause");
+        await new Promise((r) => setTimeout(r, 1_000));
+        assert.equal(offsets.length, pausedAt, "nothing delivered while paused");
+        c.resume([{ topic, partition: 0 }]);
+        await waitFor(() => offsets.length >= 2_000, "the rest after resume");
+        assert.deepEqual(offsets, offsets.map((_, i) => i), "in order, no gap, no repeat");
+      } finally {
+        await c.stop();
+      }
+    }),
+});

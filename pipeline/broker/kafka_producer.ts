@@ -3,6 +3,10 @@
  * kafkajs's DefaultPartitioner (murmur2, the same numbers as the embedded broker), and per-record metadata
  * computed from the base offset kafkajs reports per partition.
  *
+ * Sends are queued and go out one request at a time, in call order; whatever queued up while a request
+ * was in flight goes out together in the next one (one `sendBatch` over all their topics), so concurrent
+ * callers — e.g. several partitions checkpointing at once — share round trips.
+ *
  * While the broker is unreachable, `send` retries the same records with backoff until `deliveryTimeoutMs`;
  * resending the same records with the same sequence numbers lets the broker drop a copy that did land. When
  * a send finally fails, the kafkajs producer is replaced, so later records can never reuse the sequence
@@ -66,6 +70,29 @@ const PRODUCER_STATE_ERRORS = new Set([
   "INVALID_PRODUCER_ID_MAPPING",
 ]);
 
+/** One `send` call waiting for its records to be acknowledged. */
+export interface SendJob {
+  topic: string;
+  records: ProduceRecord[];
+  resolve(m: RecordMetadata[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Takes the jobs for the next request off the front of `queue`: as many as fit in `limit` records (always at
+ * least one; a job larger than `limit` goes alone and is split by the caller).
+ */
+export function takeBatch(queue: SendJob[], limit: number): SendJob[] {
+  let n = 0;
+  let i = 0;
+  while (i < queue.length && (i === 0 || n + queue[i].records.length <= limit)) {
+    n += queue[i].records.length;
+    i++;
+    if (n > limit) break;
+  }
+  return queue.splice(0, i);
+}
+
 /** Opens a producer (bounded connect). */
 export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> {
   // The partition kafkajs chose for each message object; a retry reuses it (null keys are round-robin).
@@ -76,11 +103,9 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
       const known = chosen.get(args.message);
       if (known !== undefined) return known;
       const { partition } = args.message;
-      if (partition !== undefined && partition !== null) {
-        if (!Number.isInteger(partition) || partition < 0 || partition >= args.partitionMetadata.length) {
-          // A RangeError makes kafkajs give up at once instead of retrying.
-          throw new RangeError(`topic ${args.topic} has no partition ${partition}`);
-        }
+      if (partition !== undefined && partition !== null && partition >= args.partitionMetadata.length) {
+        // A RangeError makes kafkajs give up at once instead of retrying.
+        throw new RangeError(`topic ${args.topic} has no partition ${partition}`);
       }
       const p = byDefault(args);
       chosen.set(args.message, p);
@@ -101,9 +126,11 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
   };
 
   let client: KafkaJsProducer = await open();
-  const knownTopics = new Set<string>();
+  /** Partition counts of topics we have sent to (checked once; refreshed when a partition is missing). */
+  const partitionCounts = new Map<string, number>();
+  const queue: SendJob[] = [];
+  let draining: Promise<void> | null = null;
   let closed = false;
-  let queue: Promise<unknown> = Promise.resolve();
 
   const replaceClient = async () => {
     const old = client;
@@ -111,88 +138,165 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
     client = await open();
   };
 
-  const sendChunk = async (topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> => {
-    const messages = records.map(toMessage);
+  const unknownTopic = (topic: string) =>
+    new LzError(
+      "UNKNOWN_TOPIC",
+      `topic ${topic} does not exist on Kafka at ${ctx.address}; create it first (lzsync topics create)`,
+      { detail: { topic } },
+    );
+
+  /** Rejects (and drops) jobs for missing topics or partitions; returns the jobs that may be sent. */
+  const validate = async (jobs: SendJob[], refresh = false): Promise<SendJob[]> => {
+    const maxPartition = (j: SendJob) => j.records.reduce((m, r) => Math.max(m, r.partition ?? -1), -1);
+    const needs = jobs.some((j) =>
+      !partitionCounts.has(j.topic) || maxPartition(j) >= partitionCounts.get(j.topic)!
+    );
+    if (needs || refresh) {
+      partitionCounts.clear();
+      for (const [t, n] of await ctx.admin().partitionCounts()) partitionCounts.set(t, n);
+    }
+    return jobs.filter((j) => {
+      const count = partitionCounts.get(j.topic);
+      if (count === undefined) {
+        j.reject(unknownTopic(j.topic));
+        return false;
+      }
+      const bad = j.records.find((r) =>
+        r.partition !== undefined &&
+        (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count)
+      );
+      if (bad) {
+        j.reject(
+          new LzError("UNKNOWN_PARTITION", `topic ${j.topic} has no partition ${bad.partition}`, {
+            detail: { topic: j.topic, partition: bad.partition },
+          }),
+        );
+        return false;
+      }
+      return true;
+    });
+  };
+
+  /**
+   * Sends the records of `jobs` in one request (retrying while the broker is unreachable, up to the
+   * delivery timeout) and returns each job's metadata. Throws {@link TopicVanished} when a topic was
+   * deleted meanwhile (its jobs are rejected; the caller sends the others again).
+   */
+  const sendTogether = async (jobs: SendJob[]): Promise<RecordMetadata[][]> => {
+    const perJob = jobs.map((j) => j.records.map(toMessage));
+    const byTopic = new Map<string, Message[]>();
+    for (let i = 0; i < jobs.length; i++) {
+      const l = byTopic.get(jobs[i].topic);
+      if (l) l.push(...perJob[i]);
+      else byTopic.set(jobs[i].topic, [...perJob[i]]);
+    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const what = `send ${jobs.reduce((n, j) => n + j.records.length, 0)} record(s) to ${
+      [...byTopic.keys()].join(", ")
+    }`;
     const deadline = Date.now() + ctx.deliveryTimeoutMs;
     for (let attempt = 0;; attempt++) {
       try {
-        const res = await client.send({ topic, messages, acks: -1 });
-        return assignOffsets(topic, messages.map((m) => chosen.get(m)!), res);
+        const res = await client.sendBatch({ topicMessages, acks: -1 });
+        const metaByTopic = new Map<string, RecordMetadata[]>();
+        for (const { topic, messages } of topicMessages) {
+          const bases = res.filter((r) => r.topicName === topic);
+          metaByTopic.set(topic, assignOffsets(topic, messages.map((m) => chosen.get(m)!), bases));
+        }
+        const cursor = new Map<string, number>();
+        return jobs.map((j) => {
+          const at = cursor.get(j.topic) ?? 0;
+          cursor.set(j.topic, at + j.records.length);
+          return metaByTopic.get(j.topic)!.slice(at, at + j.records.length);
+        });
       } catch (err) {
-        if (err instanceof RangeError || (err as { cause?: unknown }).cause instanceof RangeError) {
-          const e = err instanceof RangeError ? err : (err as { cause: RangeError }).cause;
-          throw new LzError("UNKNOWN_PARTITION", e.message, { detail: { topic } });
+        const range = err instanceof RangeError ? err : (err as { cause?: unknown }).cause;
+        if (range instanceof RangeError) {
+          throw new LzError("UNKNOWN_PARTITION", range.message, { detail: { action: what } });
         }
         const type = kafkaErrorType(err);
         if (type && PRODUCER_STATE_ERRORS.has(type) && Date.now() < deadline) {
           ctx.log.warn("producer state lost on the broker; continuing with a new producer id", {
-            topic,
             error: type,
           });
           await replaceClient();
           continue;
-        }
-        if (type === "UNKNOWN_TOPIC_OR_PARTITION" && !(await ctx.admin().topicNames()).has(topic)) {
-          knownTopics.delete(topic);
-          await replaceClient();
-          throw unknownTopic(topic);
         }
         if (
           (isUnreachable(err) || type === "UNKNOWN_TOPIC_OR_PARTITION") && Date.now() < deadline && !closed
         ) {
           const wait = backoffMs(attempt);
           ctx.log.warn("send failed, retrying", {
-            topic,
+            topics: [...byTopic.keys()],
             attempt,
             retryInMs: wait,
-            error: toLzError(err, ctx.address, "send").message,
+            error: toLzError(err, ctx.address, what).message,
           });
           await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
-          // A deleted topic kafkajs still tracks poisons every send: start from a clean client.
-          if (type === "UNKNOWN_TOPIC_OR_PARTITION") await replaceClient().catch(() => {});
+          // A deleted topic that kafkajs still tracks poisons every later send: start from a clean client.
+          if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
+            await replaceClient().catch(() => {});
+            if ((await validate(jobs, true)).length < jobs.length) throw new TopicVanished();
+          }
           continue;
         }
+        // The outcome is unknown: never let later records reuse these sequence numbers.
         await replaceClient().catch(() => {});
-        throw toLzError(err, ctx.address, `send ${records.length} record(s) to ${topic}`);
+        throw toLzError(err, ctx.address, what);
       }
     }
   };
 
-  const unknownTopic = (topic: string) =>
-    new LzError(
-      "UNKNOWN_TOPIC",
-      `topic ${topic} does not exist on Kafka at ${ctx.address}; create it first (lzsync topics create)`,
-      {
-        detail: { topic },
-      },
-    );
+  const drain = async () => {
+    while (queue.length > 0) {
+      const batch = await validate(takeBatch(queue, SEND_CHUNK));
+      if (batch.length === 0) continue;
+      try {
+        if (batch.length === 1 && batch[0].records.length > SEND_CHUNK) {
+          const [job] = batch;
+          const out: RecordMetadata[] = [];
+          for (let i = 0; i < job.records.length; i += SEND_CHUNK) {
+            const part = { ...job, records: job.records.slice(i, i + SEND_CHUNK) };
+            out.push(...(await sendTogether([part]))[0]);
+          }
+          job.resolve(out);
+        } else {
+          const metas = await sendTogether(batch);
+          batch.forEach((j, i) => j.resolve(metas[i]));
+        }
+      } catch (err) {
+        if (err instanceof TopicVanished) {
+          // validate() rejected the jobs of the vanished topic; send the others again, first in line.
+          queue.unshift(...batch.filter((j) => partitionCounts.has(j.topic)));
+          continue;
+        }
+        for (const j of batch) j.reject(err);
+      }
+    }
+  };
 
-  const doSend = async (topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> => {
-    if (closed) throw new LzError("PRODUCER_CLOSED", "send on a closed producer");
-    if (records.length === 0) return [];
-    if (!knownTopics.has(topic)) {
-      if (!(await ctx.admin().topicNames()).has(topic)) throw unknownTopic(topic);
-      knownTopics.add(topic);
-    }
-    if (records.length <= SEND_CHUNK) return await sendChunk(topic, records);
-    const out: RecordMetadata[] = [];
-    for (let i = 0; i < records.length; i += SEND_CHUNK) {
-      out.push(...await sendChunk(topic, records.slice(i, i + SEND_CHUNK)));
-    }
-    return out;
+  const kick = () => {
+    if (draining) return;
+    draining = drain().finally(() => {
+      draining = null;
+      if (queue.length > 0) kick(); // queued between the loop's last check and now
+    });
   };
 
   const producer: Producer & { stop(): Promise<void> } = {
     send(topic, records) {
-      // Sends run one after another: their order is the order on the partitions.
-      const p = queue.then(() => doSend(topic, records));
-      queue = p.catch(() => {});
+      if (closed) return Promise.reject(new LzError("PRODUCER_CLOSED", "send on a closed producer"));
+      if (records.length === 0) return Promise.resolve([]);
+      const p = new Promise<RecordMetadata[]>((resolve, reject) =>
+        queue.push({ topic, records, resolve, reject })
+      );
+      kick();
       return p;
     },
     async close() {
       if (closed) return;
       closed = true;
-      await queue;
+      while (draining) await draining;
       ctx.untrack(producer);
       await client.disconnect().catch(() => {});
     },
@@ -203,3 +307,6 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
   ctx.track(producer);
   return producer;
 }
+
+/** Signals that a topic disappeared during a send and the batch must be re-formed. */
+class TopicVanished extends Error {}
