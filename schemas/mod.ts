@@ -16,6 +16,7 @@ import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "./compliance.
 import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
 import { VIOLATIONS_TOPIC } from "./violations.ts";
 import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "./test_events.ts";
+import { FGD_TOPICS } from "./fgd.ts";
 
 export type { TopicDef, ValueOf } from "./topic.ts";
 export { defineTopic } from "./topic.ts";
@@ -40,6 +41,7 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
     SYNC_EVENTS_TOPIC,
     SYNC_PROGRESS_TOPIC,
     SYNC_STATUS_TOPIC,
+    ...FGD_TOPICS,
     // one line per topic; keep sorted by name
   ].map((t) => [t.name, t as TopicDef]),
 );
