@@ -22,7 +22,7 @@ export interface AdminCore {
   requireTopic(name: string): EmbeddedTopic;
   createTopic(spec: TopicSpec): void;
   deleteTopic(name: string): void;
-  /** Persists a group's commits after an admin change. */
+  /** Throws LzError `BROKER_CLOSED` once the broker is closed. */
   checkOpen(): void;
 }
 
