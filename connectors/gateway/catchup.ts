@@ -21,8 +21,12 @@ import type { ViewTable } from "./views.ts";
 
 /** Room reserved for a frame's cursor and envelope when checking a budget. */
 const SLACK = 512;
-/** A compacted partition with no batch for this long, and nothing past the target, is done. */
+/**
+ * A compacted partition whose gap yields no batch for this long (longer before the reader's first batch:
+ * a Kafka reader joins a group first), and has nothing past the target, had the rest compacted away.
+ */
 const COMPACTED_IDLE_MS = 5_000;
+const COMPACTED_IDLE_BEFORE_FIRST_MS = 30_000;
 
 /** What catch-up needs from the hub. */
 export interface CatchUpHost {
@@ -189,6 +193,7 @@ async function readGap(
   const done = new Promise<void>((res, rej) => [finish, fail] = [res, rej]);
   done.catch(() => {}); // observed through the race below
   let lastBatch = Date.now();
+  let sawBatch = false;
   h.metrics.catchUps.inc({ source: "broker" });
   const reader = h.broker.reader({
     topics: [...new Set([...remaining].map((k) => k.slice(0, k.lastIndexOf(":"))))],
@@ -197,6 +202,7 @@ async function readGap(
   try {
     await reader.run(async (batch) => {
       lastBatch = Date.now();
+      sawBatch = true;
       const k = `${batch.topic}:${batch.partition}`;
       const target = targets.get(k);
       if (target === undefined || !remaining.has(k)) return;
@@ -226,7 +232,7 @@ async function readGap(
       const tick = sleep(1_000, h.signal);
       if (await Promise.race([done.then(() => true), tick.then(() => false)])) break;
       if (h.signal.aborted) break;
-      if (Date.now() - lastBatch < COMPACTED_IDLE_MS) continue;
+      if (Date.now() - lastBatch < (sawBatch ? COMPACTED_IDLE_MS : COMPACTED_IDLE_BEFORE_FIRST_MS)) continue;
       for (const k of [...remaining]) {
         const i = k.lastIndexOf(":");
         const t = k.slice(0, i);
