@@ -57,6 +57,7 @@ export function redactUrl(url: string): string {
 
 /** Normalizes a clone URL for comparison (no credentials, no trailing `.git` or `/`, lower-case host). */
 export function normalizeRepoUrl(url: string): string {
+  if (!isUrl(url)) return resolve(url.replace(/^file:\/\//, "")).replace(/\/+$/, "").replace(/\.git$/, "");
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, "").replace(/\.git$/, "")}`;

@@ -3,7 +3,8 @@
  * git. It syncs on every `lz.git.push.v1` record (webhooks and manual triggers arrive there), at start and on
  * a schedule (`layers.git.interval`, 6 h by default: GitHub never retries a failed delivery). The schedule
  * and start-up also go through the push topic, so every sync is serialized by the one consumer group and
- * visible on the same stream. Pushes queued together are coalesced into one fetch.
+ * visible on the same stream. Pushes queued together are coalesced into one fetch. A new consumer group
+ * starts at the earliest push (never misses one produced while it joins); a backlog is one batch, one fetch.
  *
  * On start it reads `lz.git.files.v1` to its end to recover the last synced commit and the files the topic
  * holds, so a restart resumes with a tree diff instead of a full resync.
@@ -179,7 +180,7 @@ export function createGitFetchService(deps: AppDeps, options: GitFetchOptions = 
       consumer = broker.consumer({
         groupId: options.groupId ?? GIT_FETCH_GROUP,
         topics: [GIT_PUSH_TOPIC.name],
-        fromBeginning: false,
+        fromBeginning: true,
       });
       const c = consumer;
       await c.run({

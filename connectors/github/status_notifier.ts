@@ -80,7 +80,7 @@ export function createCommitStatusNotifier(deps: AppDeps, o: StatusNotifierOptio
       consumer = deps.broker.consumer({
         groupId: o.groupId ?? STATUS_NOTIFIER_GROUP,
         topics: [GIT_SYNCED_TOPIC.name],
-        fromBeginning: false,
+        fromBeginning: true,
       });
       const c = consumer;
       await c.run({

@@ -1,0 +1,67 @@
+/**
+ * Git sync (sync layers 1 and 2): the isomorphic-git fetcher that keeps `lz.git.files.v1` in step with the
+ * Landing Zone, its gateway plugin, the first-run sample Landing Zone, and {@link gitSyncFeature}, which
+ * bundles everything the layer runs (fetcher, `git-sync` and `sync-status` processors, GitHub webhook and
+ * commit status, alert notifier, gateway routes) for `pipeline/app.ts`.
+ */
+import type { AppDeps, Service } from "../../pipeline/service.ts";
+import type { Topology } from "../../pipeline/processor/types.ts";
+import type { GatewayPlugin } from "../gateway/plugin.ts";
+import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
+import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
+import { resolveConfig } from "../../pipeline/config.ts";
+import { githubWebhookPlugin } from "../github/webhook.ts";
+import { createCommitStatusNotifier } from "../github/status_notifier.ts";
+import { createAlertNotifier } from "../slack/notifier.ts";
+import { createGitFetchService } from "./service.ts";
+import { gitSyncPlugin } from "./plugin.ts";
+
+export {
+  createGitFetchService,
+  GIT_FETCH_GROUP,
+  GIT_TOPICS,
+  type GitFetchService,
+  requestPush,
+} from "./service.ts";
+export { gitSyncPlugin } from "./plugin.ts";
+export {
+  commitLocal,
+  ensureSampleLandingZone,
+  landingZoneRepo,
+  SAMPLE_LZ_DIR,
+  sampleRepoPath,
+} from "./sample.ts";
+export { openRepo, type RepoSource } from "./repo.ts";
+export { createMatcher, trackedGlobs } from "./glob.ts";
+export { GitSyncer, type SyncResult } from "./syncer.ts";
+
+/** What the git sync layer adds to a running pipeline (shape of `pipeline/app.ts`'s `Feature`). */
+export interface GitSyncFeature {
+  name: string;
+  topologies: Topology[];
+  services: Service[];
+  plugins: GatewayPlugin[];
+}
+
+/** The topologies of the layer (no deps needed: for describe/replay/digest). */
+export function gitSyncTopologies(config = resolveConfig({}).config): Topology[] {
+  return [gitSyncTopology() as Topology, syncStatusTopology(syncStatusOptions(config)) as Topology];
+}
+
+/**
+ * Builds the layer from the app's deps: the fetcher (when `layers.git.enabled`), the commit-status and alert
+ * notifiers (when configured), both processors, and the gateway plugins (webhook route when
+ * `layers.webhook.enabled`).
+ */
+export function gitSyncFeature(deps: AppDeps): GitSyncFeature {
+  const cfg = deps.runtime.config;
+  const services: Service[] = [];
+  if (cfg.layers.git.enabled) services.push(createGitFetchService(deps));
+  const status = createCommitStatusNotifier(deps);
+  if (status) services.push(status);
+  const alerts = createAlertNotifier(deps);
+  if (alerts) services.push(alerts);
+  const plugins: GatewayPlugin[] = [gitSyncPlugin()];
+  if (cfg.layers.webhook.enabled) plugins.push(githubWebhookPlugin());
+  return { name: "git-sync", topologies: gitSyncTopologies(cfg), services, plugins };
+}
