@@ -147,7 +147,9 @@ export const FabricObject = Type.Object({
     Type.Null(),
   ]),
   actual: Type.Union([
-    Type.Object({ object: AnyObject, hash: Type.String(), observed_at: Time }, { additionalProperties: false }),
+    Type.Object({ object: AnyObject, hash: Type.String(), observed_at: Time }, {
+      additionalProperties: false,
+    }),
     Type.Null(),
   ]),
   drift: Type.Union(["in-sync", "differs", "missing", "extra", "unknown"].map((l) => Type.Literal(l))),
@@ -201,7 +203,8 @@ export const FGD_STATUS_TOPIC = defineTopic({
   compacted: true,
   partitions: 1,
   key: "fabric id",
-  description: "Per fabric: counts of managed/unmanaged/drafts/conflicts/drift, last commit, last run, last error.",
+  description:
+    "Per fabric: counts of managed/unmanaged/drafts/conflicts/drift, last commit, last run, last error.",
 });
 
 export const FGD_OBJECTS_TOPIC = defineTopic({
@@ -232,4 +235,10 @@ export const FGD_RESULTS_TOPIC = defineTopic({
 });
 
 /** Every FGD topic. */
-export const FGD_TOPICS = [FGD_FABRICS_TOPIC, FGD_STATUS_TOPIC, FGD_OBJECTS_TOPIC, FGD_UNMANAGED_TOPIC, FGD_RESULTS_TOPIC];
+export const FGD_TOPICS = [
+  FGD_FABRICS_TOPIC,
+  FGD_STATUS_TOPIC,
+  FGD_OBJECTS_TOPIC,
+  FGD_UNMANAGED_TOPIC,
+  FGD_RESULTS_TOPIC,
+];

@@ -123,7 +123,13 @@ async function subtree(gitdir: string, cache: object, commit: string, dir: strin
   return oid;
 }
 
-async function listBlobs(gitdir: string, cache: object, tree: string, prefix: string, out: Map<string, TreeFile>) {
+async function listBlobs(
+  gitdir: string,
+  cache: object,
+  tree: string,
+  prefix: string,
+  out: Map<string, TreeFile>,
+) {
   const { tree: entries } = await git.readTree({ fs, gitdir, oid: tree, cache });
   for (const e of entries) {
     if (e.type === "tree") await listBlobs(gitdir, cache, e.oid, `${prefix}${e.path}/`, out);
@@ -173,6 +179,7 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
       if (!fs.existsSync(join(gitdir, "HEAD"))) {
         await Deno.mkdir(gitdir, { recursive: true });
         await git.init({ fs, gitdir, bare: true, defaultBranch: o.branch });
+        await git.addRemote({ fs, gitdir, remote: "origin", url: o.repo, force: true });
       }
       let refs;
       try {
@@ -239,7 +246,11 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
       if (!remote) {
         const current = await localHead();
         if (current !== expected) {
-          return { ok: false, reason: "non-fast-forward", detail: `${o.branch} moved to ${current ?? "nothing"}` };
+          return {
+            ok: false,
+            reason: "non-fast-forward",
+            detail: `${o.branch} moved to ${current ?? "nothing"}`,
+          };
         }
         await git.writeRef({ fs, gitdir, ref, value: commit, force: true });
         if (worktree) await syncWorktree(worktree, gitdir, expected, commit, o.branch, cache);
@@ -291,9 +302,23 @@ async function syncWorktree(
   const head = await git.currentBranch({ fs, gitdir, fullname: false }).catch(() => undefined);
   if (head !== branch) return;
   const before = new Map<string, TreeFile>();
-  if (from) await listBlobs(gitdir, cache, (await git.readCommit({ fs, gitdir, oid: from, cache })).commit.tree, "", before);
+  if (from) {
+    await listBlobs(
+      gitdir,
+      cache,
+      (await git.readCommit({ fs, gitdir, oid: from, cache })).commit.tree,
+      "",
+      before,
+    );
+  }
   const after = new Map<string, TreeFile>();
-  await listBlobs(gitdir, cache, (await git.readCommit({ fs, gitdir, oid: to, cache })).commit.tree, "", after);
+  await listBlobs(
+    gitdir,
+    cache,
+    (await git.readCommit({ fs, gitdir, oid: to, cache })).commit.tree,
+    "",
+    after,
+  );
   const added: string[] = [];
   for (const [path, f] of after) {
     if (before.get(path)?.oid === f.oid) continue;

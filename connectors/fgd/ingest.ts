@@ -1,0 +1,144 @@
+/**
+ * One ingestion run of a fabric: fetch → read the fabric directory at the head → plan (pure) → one commit →
+ * push to the branch. On a non-fast-forward the run fetches the new head, plans again from scratch and
+ * retries (bounded): the plan is always computed against the commit it is pushed onto, so a concurrent
+ * change is never overwritten. Raw files are only ever deleted by the same commit that writes their
+ * content elsewhere; when the final push fails the remote is untouched and nothing is lost.
+ */
+import { describeError } from "../../pipeline/errors.ts";
+import { commitMessage } from "../../processors/fgd/plan_message.ts";
+import { planIngestion } from "../../processors/fgd/plan.ts";
+import type { Plan } from "../../processors/fgd/plan_types.ts";
+import type { ParseLimits } from "../../processors/fgd/parse_file.ts";
+import { type FileRef, newPlanCache, type PlanCache } from "../../processors/fgd/snapshot.ts";
+import type { Validator } from "../../processors/fgd/validate.ts";
+import { MANAGED } from "../../processors/fgd/layout.ts";
+import type { Author, FabricRepo } from "./git_repo.ts";
+import { readCrdFiles, ValidatorCache } from "./crd_source.ts";
+
+/** What a run needs to know about its fabric. */
+export interface FabricSpec {
+  id: string;
+  branch: string;
+  /** GitOps directory inside the repo, without leading or trailing slash ("" for the repo root). */
+  path: string;
+  crd_dirs: readonly string[];
+  rule_packs: readonly string[];
+}
+
+/** Per-fabric state kept across runs. */
+export class FabricGit {
+  readonly validators = new ValidatorCache();
+  cache: PlanCache = newPlanCache();
+  constructor(readonly spec: FabricSpec, readonly repo: FabricRepo, readonly author: Author) {}
+
+  /** Repo path of a fabric-relative path. */
+  repoPath(p: string): string {
+    return this.spec.path ? `${this.spec.path}/${p}` : p;
+  }
+
+  /** The validator at `commit` (CRDs from the repo at that commit); resets parse caches when it changed. */
+  async validatorAt(commit: string | null): Promise<Validator> {
+    const { files, problems } = await readCrdFiles(this.repo, commit, this.spec.crd_dirs);
+    const { validator, changed } = this.validators.get(files, this.spec.rule_packs, problems);
+    if (changed) this.cache = newPlanCache();
+    return validator;
+  }
+
+  /** The fabric directory at `commit`, reading only contents the planner cannot take from its cache. */
+  async snapshot(commit: string | null): Promise<Map<string, FileRef>> {
+    const out = new Map<string, FileRef>();
+    if (!commit) return out;
+    const tree = await this.repo.listTree(commit, this.spec.path);
+    const reads: Promise<void>[] = [];
+    for (const [path, f] of tree) {
+      if (f.mode === "120000" || f.mode === "160000") continue; // symlinks and submodules are left alone
+      const ref: FileRef = { id: f.oid };
+      out.set(path, ref);
+      if (path.startsWith(MANAGED) && this.cache.managed.has(f.oid)) continue;
+      reads.push(this.repo.readBlob(f.oid).then((b) => void (ref.bytes = b)));
+      if (reads.length >= 64) await Promise.all(reads.splice(0));
+    }
+    await Promise.all(reads);
+    return out;
+  }
+}
+
+/** What one run did. */
+export interface IngestResult {
+  outcome: "committed" | "unchanged" | "failed";
+  /** Head the final plan was computed against. */
+  base: string | null;
+  /** The pushed commit (committed) or null. */
+  commit: string | null;
+  attempts: number;
+  plan?: Plan;
+  error?: string;
+  message?: string;
+}
+
+/** Phases of a run, reported to {@link IngestOptions.onPhase}. */
+export type IngestPhase = "fetching" | "planning" | "committing" | "pushing" | "retrying";
+
+/** Options of {@link runIngestion}. */
+export interface IngestOptions {
+  /** Push attempts before giving up (default 5). */
+  maxAttempts?: number;
+  limits?: ParseLimits;
+  /** Progress callback; awaited, so tests can act between phases (e.g. race a push). */
+  onPhase?(phase: IngestPhase, detail: string): void | Promise<void>;
+}
+
+/** Runs one ingestion of the fabric (see the module doc). Never throws: failures are an outcome. */
+export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): Promise<IngestResult> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const phase = options.onPhase ?? (() => {});
+  let base: string | null = null;
+  let attempts = 0;
+  let plan: Plan | undefined;
+  try {
+    while (attempts < maxAttempts) {
+      attempts++;
+      await phase("fetching", fg.repo.location);
+      base = await fg.repo.fetch();
+      const validator = await fg.validatorAt(base);
+      const snap = await fg.snapshot(base);
+      await phase("planning", `${snap.size} files at ${base?.slice(0, 12) ?? "(empty branch)"}`);
+      plan = planIngestion(snap, {
+        fabricId: fg.spec.id,
+        validator,
+        cache: fg.cache,
+        limits: options.limits,
+      });
+      if (!plan.changed) return { outcome: "unchanged", base, commit: null, attempts, plan };
+      const message = commitMessage(fg.spec.id, fg.spec.path, plan);
+      await phase("committing", `${plan.writes.size} writes, ${plan.deletes.size} deletions`);
+      const writes = new Map([...plan.writes].map(([p, c]) => [fg.repoPath(p), c]));
+      const deletes = new Set([...plan.deletes].map((p) => fg.repoPath(p)));
+      const commit = await fg.repo.writeCommit(base, { writes, deletes }, message, fg.author);
+      await phase("pushing", commit);
+      const pushed = await fg.repo.push(commit, base);
+      if (pushed.ok) return { outcome: "committed", base, commit, attempts, plan, message };
+      await phase("retrying", `push rejected (${pushed.detail}); fetching the new head`);
+    }
+    return {
+      outcome: "failed",
+      base,
+      commit: null,
+      attempts,
+      plan,
+      error:
+        `the branch ${fg.spec.branch} kept moving: ${attempts} pushes were rejected as non-fast-forward; ` +
+        "nothing was changed or deleted, the next trigger retries",
+    };
+  } catch (err) {
+    return {
+      outcome: "failed",
+      base,
+      commit: null,
+      attempts,
+      plan,
+      error: `${describeError(err)}; nothing was changed or deleted in the repository`,
+    };
+  }
+}
