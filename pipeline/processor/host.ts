@@ -330,6 +330,17 @@ export function createProcessorHost(
         }
         e.inputs.add(`${tp.topic}:${tp.partition}`);
       }
+      for (const e of entries.values()) {
+        if (e.inputs.size < topology.inputs.length) {
+          // Eager rebalancing hands out the whole assignment at once: the missing inputs went to another member.
+          log.error("inputs are not co-partitioned across members: this task sees only some of its inputs", {
+            partition: e.partition,
+            assigned: [...e.inputs],
+            inputs: topology.inputs,
+            hint: "the broker's assignor must give partition p of every input to the same member",
+          });
+        }
+      }
       if (fresh.length === 0) return;
       const all = restore(fresh);
       for (const e of fresh) {

@@ -58,6 +58,7 @@ export async function restoreStores(
   app: string,
   targets: RestoreTarget[],
   log: Logger,
+  stallMs = 60_000,
 ): Promise<Map<number, RestoreResult>> {
   const results = new Map<number, RestoreResult>();
   if (targets.length === 0) return results;
@@ -139,8 +140,23 @@ export async function restoreStores(
     return Promise.resolve();
   };
   // Compaction can remove the tail of a partition we wait for: re-check the offsets when nothing arrives.
+  let checking = false;
   const watchdog = setInterval(async () => {
-    if (Date.now() - lastBatch < 1000) return;
+    if (checking || Date.now() - lastBatch < 1000) return;
+    if (Date.now() - lastBatch > stallMs) {
+      fail(
+        new LzError(
+          "RESTORE_STALLED",
+          `restoring ${[...pending.keys()].join(", ")} from ${broker.address}: nothing read for ${
+            stallMs / 1000
+          } s; ` +
+            `is the broker reachable and the changelog readable?`,
+          { retriable: true },
+        ),
+      );
+      return;
+    }
+    checking = true;
     try {
       for (const [key, p] of pending) {
         const i = key.lastIndexOf(":");
@@ -151,6 +167,8 @@ export async function restoreStores(
       if (pending.size === 0) done();
     } catch (err) {
       fail(err);
+    } finally {
+      checking = false;
     }
   }, 500);
   // Some readers resolve run() once started, others only when stopped: never await it before `finished`.
