@@ -8,6 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
+import { noDelaySocketFactory } from "../pipeline/broker/kafka.ts";
 
 /** Options of {@link bareKafkajsLoop}. */
 export interface BareLoopOptions {
@@ -17,6 +18,11 @@ export interface BareLoopOptions {
   sendBatch?: number;
   /** Gives up (rejects) after this long (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Sockets with TCP_NODELAY, as lzsync's Kafka broker opens them (default true), so the ratio measures
+   * lzsync's layers and not the socket setting; `false` is stock kafkajs, whose Nagle delays make it slower.
+   */
+  noDelay?: boolean;
 }
 
 /** A record value of about 100 bytes, like the bench's processor cases. */
@@ -40,7 +46,12 @@ export async function bareKafkajsLoop(
   const id = crypto.randomUUID().slice(0, 8);
   const topic = `bench.bare.${id}`;
   const groupId = `bench-bare-${id}`;
-  const kafka = new Kafka({ brokers, clientId: "bench-bare", logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers,
+    clientId: "bench-bare",
+    logLevel: logLevel.NOTHING,
+    ...(options.noDelay ?? true ? { socketFactory: noDelaySocketFactory } : {}),
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 16 << 20 });

@@ -71,6 +71,7 @@ export class KafkaConsumer implements Consumer {
   #callbacks: Promise<void> = Promise.resolve();
   /** Batches being handled now (one per partition at most; several partitions with concurrency). */
   #inFlight = new Set<Promise<void>>();
+  #heartbeatMs = 3_000;
   #stopping: Promise<void> | null = null;
   #firstJoin: { resolve: () => void; reject: (e: unknown) => void; done: boolean } | null = null;
 
@@ -117,6 +118,7 @@ export class KafkaConsumer implements Consumer {
       );
     }
     const session = this.#ctx.sessionTimeoutMs;
+    this.#heartbeatMs = Math.max(100, Math.min(3_000, Math.floor(session / 3)));
     const client = this.#ctx.kafkaFor(this.#opts.clientId).consumer({
       groupId,
       partitionAssigners: [capturingAssigner((cluster) => {
@@ -124,7 +126,7 @@ export class KafkaConsumer implements Consumer {
         this.#unhook = hookBeforeJoin(cluster, () => this.#beforeJoin());
       })],
       sessionTimeout: session,
-      heartbeatInterval: Math.max(100, Math.min(3_000, Math.floor(session / 3))),
+      heartbeatInterval: this.#heartbeatMs,
       rebalanceTimeout: 60_000,
       maxWaitTimeInMs: this.#ctx.maxWaitTimeMs,
       minBytes: 1,
@@ -232,9 +234,9 @@ export class KafkaConsumer implements Consumer {
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, isStale } = payload;
+    const { batch, resolveOffset, isStale, heartbeat } = payload;
     if (this.#state === "stopping" || this.#state === "stopped") return;
-    await this.#callbacks; // onAssigned has finished
+    await this.#keepAlive(this.#callbacks, heartbeat); // onAssigned has finished (a restore can take a while)
     const key = tpKey(batch.topic, batch.partition);
     const deliverable = () =>
       (this.#state === "starting" || this.#state === "running") && this.#owned.has(key) &&
@@ -251,7 +253,7 @@ export class KafkaConsumer implements Consumer {
       const p = this.#handlers!.eachBatch(b);
       this.#inFlight.add(p);
       try {
-        await p;
+        await this.#keepAlive(p, heartbeat);
       } catch (err) {
         this.#log.warn("eachBatch failed; the batch will be delivered again", {
           topic: batch.topic,
@@ -265,6 +267,25 @@ export class KafkaConsumer implements Consumer {
       }
       resolveOffset(String(slice[slice.length - 1].offset));
     }
+  }
+
+  /**
+   * Waits for `p`, heartbeating meanwhile: kafkajs only heartbeats between batches, so a slow handler or a
+   * long restore in onAssigned would otherwise let the session expire and start a rebalance.
+   */
+  async #keepAlive(p: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    let settled = false;
+    const done = p.then(() => (settled = true), () => (settled = true));
+    while (!settled) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, this.#heartbeatMs)))]);
+      clearTimeout(timer);
+      if (!settled) {
+        // A failed heartbeat (e.g. a rebalance started) is kafkajs's to handle after this batch.
+        await heartbeat().catch(() => {});
+      }
+    }
+    await p;
   }
 
   async commit(offsets: GroupOffset[]): Promise<void> {

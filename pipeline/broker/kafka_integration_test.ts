@@ -361,3 +361,36 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "kafka: a member stays in the group through an onAssigned longer than its session timeout",
+  ignore,
+  fn: () =>
+    withBroker(async (b) => {
+      const topic = uniq("slow");
+      await b.admin().createTopics([{ name: topic, partitions: 1 }]);
+      const p = await b.producer();
+      await p.send(topic, [{ key: "k", value: enc.encode("v") }]);
+      await p.close();
+      const events: string[] = [];
+      const c = b.consumer({ groupId: uniq("g"), topics: [topic] });
+      try {
+        await c.run({
+          onAssigned: async () => {
+            events.push("assigned");
+            await new Promise((r) => setTimeout(r, 7_500)); // e.g. a long restore; the session is 6 s
+          },
+          onRevoked: () => void events.push("revoked"),
+          eachBatch: (batch) => {
+            events.push(`batch ${batch.records.length}`);
+            return Promise.resolve();
+          },
+        });
+        await waitFor(() => events.includes("batch 1"), "the record");
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(events, ["assigned", "batch 1"], "no session expiry, no rebalance");
+      } finally {
+        await c.stop();
+      }
+    }, { sessionTimeoutMs: 6_000 }),
+});
