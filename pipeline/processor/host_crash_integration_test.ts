@@ -142,3 +142,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test("embedded: SIGTERM stops a processor process gracefully (batch finished, checkpointed, exit 0)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lzsync-term-" });
+  try {
+    let broker: Broker = await createEmbeddedBroker({ dataDir: dir, logger: silentLogger });
+    const expected = await produceEvents(broker, 40_000, 500);
+    await broker.close();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WORKER, "--data-dir", dir, "--app", "term", "--max-batch", "250"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines: Line[] = [];
+    let buf = "";
+    let termed = false;
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+      if (!termed && lines.filter((l) => l.event === "checkpoint").length >= 5) {
+        child.kill("SIGTERM");
+        termed = true;
+      }
+    }
+    const status = await child.status;
+    assert.equal(status.code, 0);
+    assert.equal(lines.at(-1)?.event, "stopped");
+    const reported = progress(lines);
+    broker = await createEmbeddedBroker({ dataDir: dir, logger: silentLogger });
+    try {
+      const committed = await broker.admin().fetchCommitted("term");
+      assert.equal(committed.reduce((n, c) => n + c.offset, 0), reported);
+      const counts = await readCounts(broker, "term");
+      assert.equal([...counts.values()].reduce((a, b) => a + b, 0), reported);
+      for (const [k, v] of counts) assert.ok(v <= expected.get(k)!);
+    } finally {
+      await broker.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
