@@ -17,6 +17,16 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { LzError } from "../../pipeline/errors.ts";
 import { localGitdir, redactUrl } from "../git/repo.ts";
+import {
+  buildPack,
+  commitObject,
+  type GitObject,
+  gitObject,
+  type Pack,
+  treeObject,
+  writePack,
+} from "./pack.ts";
+import { discover, receivePack } from "./receive_pack.ts";
 
 /** A blob in a listed tree. */
 export interface TreeFile {
@@ -76,24 +86,28 @@ function isNotFound(err: unknown): boolean {
   return e?.code === "NotFoundError";
 }
 
-/** Builds the tree of `base` with `changes` applied (paths relative to this tree); null when empty. */
+/**
+ * Builds the tree of `base` with `changes` (blob oid, or null to delete) applied, adding new tree objects to
+ * `out`; only touched subtrees are rewritten. Returns null for an empty tree.
+ */
 async function updateTree(
   gitdir: string,
   cache: object,
   base: string | null,
   changes: Map<string, string | null>,
+  out: GitObject[],
 ): Promise<string | null> {
-  const entries = new Map<string, { mode: string; oid: string; type: "blob" | "tree" | "commit" }>();
+  const entries = new Map<string, { mode: string; oid: string }>();
   if (base) {
     const { tree } = await git.readTree({ fs, gitdir, oid: base, cache });
-    for (const e of tree) entries.set(e.path, { mode: e.mode, oid: e.oid, type: e.type });
+    for (const e of tree) entries.set(e.path, { mode: e.mode, oid: e.oid });
   }
   const sub = new Map<string, Map<string, string | null>>();
   for (const [path, oid] of changes) {
     const i = path.indexOf("/");
     if (i < 0) {
       if (oid === null) entries.delete(path);
-      else entries.set(path, { mode: "100644", oid, type: "blob" });
+      else entries.set(path, { mode: "100644", oid });
       continue;
     }
     const dir = path.slice(0, i);
@@ -102,13 +116,14 @@ async function updateTree(
   }
   for (const [dir, ch] of sub) {
     const prior = entries.get(dir);
-    const oid = await updateTree(gitdir, cache, prior?.type === "tree" ? prior.oid : null, ch);
+    const oid = await updateTree(gitdir, cache, prior?.mode === "040000" ? prior.oid : null, ch, out);
     if (oid === null) entries.delete(dir);
-    else entries.set(dir, { mode: "040000", oid, type: "tree" });
+    else entries.set(dir, { mode: "040000", oid });
   }
   if (entries.size === 0) return null;
-  const tree = [...entries].map(([path, e]) => ({ path, ...e }));
-  return await git.writeTree({ fs, gitdir, tree });
+  const tree = treeObject([...entries].map(([path, e]) => ({ path, ...e })));
+  out.push(tree);
+  return tree.oid;
 }
 
 async function subtree(gitdir: string, cache: object, commit: string, dir: string): Promise<string | null> {
@@ -147,6 +162,7 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
   if (o.token) headers.authorization = `Basic ${btoa(`x-access-token:${o.token}`)}`;
   const ref = `refs/heads/${o.branch}`;
   let cache: object = {};
+  const packs = new Map<string, Pack>();
 
   const wrap = (what: string, err: unknown) => {
     const e = err as { data?: { statusCode?: number }; message?: string };
@@ -220,27 +236,33 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
       return (await git.readBlob({ fs, gitdir, oid, cache })).blob;
     },
     async writeCommit(parent, changes, message, author) {
+      const objects: GitObject[] = [];
       const byPath = new Map<string, string | null>();
       for (const [path, content] of changes.writes) {
-        const blob = typeof content === "string" ? new TextEncoder().encode(content) : content;
-        byPath.set(path, await git.writeBlob({ fs, gitdir, blob }));
+        const blob = gitObject("blob", content);
+        objects.push(blob);
+        byPath.set(path, blob.oid);
       }
       for (const path of changes.deletes) if (!byPath.has(path)) byPath.set(path, null);
       const base = parent ? (await git.readCommit({ fs, gitdir, oid: parent, cache })).commit.tree : null;
-      const tree = (await updateTree(gitdir, cache, base, byPath)) ??
-        await git.writeTree({ fs, gitdir, tree: [] });
-      const when = { timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
-      return await git.writeCommit({
-        fs,
-        gitdir,
-        commit: {
-          message: message.endsWith("\n") ? message : `${message}\n`,
-          tree,
-          parent: parent ? [parent] : [],
-          author: { ...author, ...when },
-          committer: { ...author, ...when },
-        },
+      let tree = await updateTree(gitdir, cache, base, byPath, objects);
+      if (tree === null) {
+        const empty = treeObject([]);
+        objects.push(empty);
+        tree = empty.oid;
+      }
+      const commit = commitObject({
+        tree,
+        parents: parent ? [parent] : [],
+        author,
+        timestamp: Math.floor(Date.now() / 1000),
+        message,
       });
+      objects.push(commit);
+      const pack = buildPack(objects);
+      await writePack(gitdir, pack);
+      packs.set(commit.oid, pack);
+      return commit.oid;
     },
     async push(commit, expected) {
       if (!remote) {
@@ -256,33 +278,44 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
         if (worktree) await syncWorktree(worktree, gitdir, expected, commit, o.branch, cache);
         return { ok: true };
       }
+      const pack = packs.get(commit);
+      if (!pack) throw new RangeError(`push of ${commit}: the commit was not written by this repo handle`);
       try {
-        const res = await git.push({
-          fs,
-          http,
-          gitdir,
-          url: o.repo,
+        const adv = await discover(o.repo, ref, headers);
+        if (adv.oid !== expected) {
+          return {
+            ok: false,
+            reason: "non-fast-forward",
+            detail: `${o.branch} is at ${adv.oid ?? "nothing"} on the server`,
+          };
+        }
+        const res = await receivePack(
+          o.repo,
           headers,
-          cache,
-          ref: commit,
-          remoteRef: ref,
-          force: false,
-        });
-        const r = res.refs?.[ref];
-        if (res.ok && (!r || r.ok)) return { ok: true };
-        const detail = r?.error ?? res.error ?? "rejected";
-        if (/fast-forward|fetch first|stale|non-fast|lock/i.test(detail)) {
-          return { ok: false, reason: "non-fast-forward", detail };
+          { old: expected, new: commit, ref },
+          pack.pack,
+          adv.capabilities,
+        );
+        if (!res.ok) {
+          if (
+            /fast-forward|fetch first|stale|failed to (update|lock)|cannot lock|already exists/i.test(
+              res.reason,
+            )
+          ) {
+            return { ok: false, reason: "non-fast-forward", detail: res.reason };
+          }
+          throw new LzError("GIT_PUSH", `push to ${location} was rejected: ${res.reason}`);
         }
-        throw new LzError("GIT_PUSH", `push to ${location} was rejected: ${detail}`);
       } catch (err) {
-        const e = err as { code?: string; data?: { reason?: string } };
-        if (e?.code === "PushRejectedError" || isNotFound(err)) {
-          return { ok: false, reason: "non-fast-forward", detail: e?.data?.reason ?? e?.code ?? "rejected" };
-        }
         if (err instanceof LzError) throw err;
         throw wrap("push to", err);
+      } finally {
+        packs.delete(commit);
       }
+      for (const r of [ref, `refs/remotes/origin/${o.branch}`]) {
+        await git.writeRef({ fs, gitdir, ref: r, value: commit, force: true });
+      }
+      return { ok: true };
     },
     close() {
       cache = {};

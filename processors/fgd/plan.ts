@@ -77,6 +77,14 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   for (const s of SKELETON) if (!snapshot.has(s)) writes.set(s, "");
   if (!snapshot.has(README)) writes.set(README, readmeText(options.fabricId));
 
+  // A managed file this plan writes parses back to exactly this object: cache it by its blob id.
+  const remember = (_path: string, text: string, object: KubeObject, c: Candidate) => {
+    cache.managed.set(blobId(text), {
+      objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings }],
+      findings: [],
+    });
+  };
+
   // Placement: one canonical path per object; two objects never share a path.
   const pathOwner = new Map<string, string>();
   const place = (c: Candidate): string | Finding => {
@@ -153,6 +161,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
       desired.set(c.key, entryOf(c, target, r));
       targets.push(target);
       if (!unchanged(target, r.text)) writes.set(target, r.text);
+      remember(target, r.text, r.object, c);
       if (target !== path || cands.length > 1 || !unchanged(path, r.text)) {
         const note = target === path
           ? "normalized"
@@ -224,6 +233,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
     desired.set(c.key, entryOf(c, target, rendered));
     if (unchanged(target, rendered.text)) writes.delete(target);
     else writes.set(target, rendered.text);
+    remember(target, rendered.text, rendered.object, c);
     deletes.delete(target);
     const outcome = prior ? (prior.hash === rendered.hash ? "unchanged" : "updated") : "created";
     moves.push({ from: `${c.source}#${c.document}`, to: target, note: outcome });

@@ -1,0 +1,220 @@
+/**
+ * Git objects and packfiles written directly (node:zlib, node:crypto), for commits of thousands of files:
+ * isomorphic-git writes one loose object per blob through an async compression stream, which costs ~1 ms
+ * per object; building one pack in memory costs a few µs per object. The pack is written into the local
+ * gitdir with its `.idx` (so isomorphic-git reads the objects like any other) and is also the body of the
+ * push (`receive_pack.ts`).
+ */
+import { createHash } from "node:crypto";
+import { deflateSync } from "node:zlib";
+import { join } from "node:path";
+
+/** Object types of the pack format. */
+export type ObjectType = "commit" | "tree" | "blob";
+const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
+
+/** An object ready to be packed. */
+export interface GitObject {
+  oid: string;
+  type: ObjectType;
+  content: Uint8Array;
+}
+
+const enc = new TextEncoder();
+
+/** Hashes `content` as a git object of `type`. */
+export function gitObject(type: ObjectType, content: Uint8Array | string): GitObject {
+  const bytes = typeof content === "string" ? enc.encode(content) : content;
+  const oid = createHash("sha1").update(`${type} ${bytes.length}\0`).update(bytes).digest("hex");
+  return { oid, type, content: bytes };
+}
+
+/** A tree entry. `mode` is `100644`, `100755`, `120000`, `040000` (tree) or `160000`. */
+export interface TreeEntry {
+  mode: string;
+  path: string;
+  oid: string;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  return out;
+}
+
+/** Git's tree order: by name, with directories compared as if they ended in `/`. */
+function treeOrder(a: TreeEntry, b: TreeEntry): number {
+  const ka = a.mode === "040000" ? `${a.path}/` : a.path;
+  const kb = b.mode === "040000" ? `${b.path}/` : b.path;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Encodes a tree object. */
+export function treeObject(entries: TreeEntry[]): GitObject {
+  const parts: Uint8Array[] = [];
+  let len = 0;
+  for (const e of [...entries].sort(treeOrder)) {
+    const head = enc.encode(`${e.mode === "040000" ? "40000" : e.mode} ${e.path}\0`);
+    const sha = hexToBytes(e.oid);
+    parts.push(head, sha);
+    len += head.length + sha.length;
+  }
+  const content = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    content.set(p, at);
+    at += p.length;
+  }
+  return gitObject("tree", content);
+}
+
+/** Encodes a commit object (author = committer, UTC). */
+export function commitObject(o: {
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string };
+  timestamp: number;
+  message: string;
+}): GitObject {
+  const who = `${o.author.name} <${o.author.email}> ${o.timestamp} +0000`;
+  const lines = [
+    `tree ${o.tree}`,
+    ...o.parents.map((p) => `parent ${p}`),
+    `author ${who}`,
+    `committer ${who}`,
+  ];
+  const message = o.message.endsWith("\n") ? o.message : `${o.message}\n`;
+  return gitObject("commit", `${lines.join("\n")}\n\n${message}`);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function objectHeader(type: ObjectType, size: number): Uint8Array {
+  const out: number[] = [];
+  let byte = (TYPE_CODE[type] << 4) | (size & 0x0f);
+  size = Math.floor(size / 16);
+  while (size > 0) {
+    out.push(byte | 0x80);
+    byte = size & 0x7f;
+    size = Math.floor(size / 128);
+  }
+  out.push(byte);
+  return new Uint8Array(out);
+}
+
+/** A built pack: its bytes, name (trailer sha1) and the `.idx` that lets git/isomorphic-git read it. */
+export interface Pack {
+  sha: string;
+  pack: Uint8Array;
+  idx: Uint8Array;
+}
+
+/** Packs `objects` (deduplicated by oid) without deltas. */
+export function buildPack(objects: Iterable<GitObject>): Pack {
+  const unique = new Map<string, GitObject>();
+  for (const o of objects) unique.set(o.oid, o);
+  const chunks: Uint8Array[] = [];
+  const head = new Uint8Array(12);
+  head.set(enc.encode("PACK"));
+  const dv = new DataView(head.buffer);
+  dv.setUint32(4, 2);
+  dv.setUint32(8, unique.size);
+  chunks.push(head);
+  let offset = 12;
+  const entries: { oid: string; offset: number; crc: number }[] = [];
+  for (const o of unique.values()) {
+    const h = objectHeader(o.type, o.content.length);
+    const z = deflateSync(o.content);
+    const entry = new Uint8Array(h.length + z.length);
+    entry.set(h);
+    entry.set(z, h.length);
+    entries.push({ oid: o.oid, offset, crc: crc32(entry) });
+    chunks.push(entry);
+    offset += entry.length;
+  }
+  const hash = createHash("sha1");
+  for (const c of chunks) hash.update(c);
+  const trailer = hash.digest();
+  chunks.push(trailer);
+  const pack = new Uint8Array(offset + 20);
+  let at = 0;
+  for (const c of chunks) {
+    pack.set(c, at);
+    at += c.length;
+  }
+  const sha = Buffer_toHex(trailer);
+  return { sha, pack, idx: buildIdx(entries, trailer) };
+}
+
+function Buffer_toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function buildIdx(entries: { oid: string; offset: number; crc: number }[], packSha: Uint8Array): Uint8Array {
+  const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+  const n = sorted.length;
+  const big = sorted.filter((e) => e.offset >= 0x80000000).length;
+  const size = 8 + 256 * 4 + n * 20 + n * 4 + n * 4 + big * 8 + 40;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  out.set([0xff, 0x74, 0x4f, 0x63]);
+  dv.setUint32(4, 2);
+  let at = 8;
+  const fan = new Uint32Array(256);
+  for (const e of sorted) fan[parseInt(e.oid.slice(0, 2), 16)]++;
+  let sum = 0;
+  for (let i = 0; i < 256; i++) {
+    sum += fan[i];
+    dv.setUint32(at, sum);
+    at += 4;
+  }
+  for (const e of sorted) {
+    out.set(hexToBytes(e.oid), at);
+    at += 20;
+  }
+  for (const e of sorted) {
+    dv.setUint32(at, e.crc);
+    at += 4;
+  }
+  let bigIndex = 0;
+  const bigOffsets: number[] = [];
+  for (const e of sorted) {
+    if (e.offset >= 0x80000000) {
+      dv.setUint32(at, 0x80000000 | bigIndex++);
+      bigOffsets.push(e.offset);
+    } else dv.setUint32(at, e.offset);
+    at += 4;
+  }
+  for (const off of bigOffsets) {
+    dv.setUint32(at, Math.floor(off / 2 ** 32));
+    dv.setUint32(at + 4, off >>> 0);
+    at += 8;
+  }
+  out.set(packSha, at);
+  at += 20;
+  out.set(createHash("sha1").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/** Writes a pack and its index into `gitdir/objects/pack/` (idx last, so readers never see half a pack). */
+export async function writePack(gitdir: string, pack: Pack): Promise<void> {
+  const dir = join(gitdir, "objects", "pack");
+  await Deno.mkdir(dir, { recursive: true });
+  const base = join(dir, `pack-${pack.sha}`);
+  await Deno.writeFile(`${base}.pack`, pack.pack);
+  await Deno.writeFile(`${base}.idx`, pack.idx);
+}
