@@ -101,6 +101,7 @@ export class Task {
   readonly #retry: RetryPolicy;
   readonly #onDlq?: (topic: string) => void;
   readonly #outputs = new Set<string>();
+  #storeList: MemoryStore[] = [];
   #processor: Processor;
   /** Forwards keep the validated value and are serialized at drain, only if not coalesced away. */
   #pending: (PendingOutput & { raw?: unknown })[] = [];
@@ -117,6 +118,7 @@ export class Task {
     this.#retry = { retries: 3, backoffMs: 50, sleep: defaultSleep, ...o.retry };
     this.#onDlq = o.onDlq;
     for (const s of o.topology.stores) this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s));
+    this.#storeList = [...this.stores.values()];
     for (const t of o.topology.outputs) this.#outputs.add(t);
     this.#processor = o.topology.create();
     this.ctx = this.#context();
@@ -210,7 +212,8 @@ export class Task {
 
   #attempt(input: InputRecord, raw: ConsumedRecord, attempt: number): void | Promise<void> {
     const mark = this.#pending.length;
-    for (const s of this.stores.values()) s.begin();
+    const ss = this.#storeList;
+    for (let i = 0; i < ss.length; i++) ss[i].begin();
     let r: void | Promise<void>;
     try {
       r = this.#processor.process(input, this.ctx);
@@ -227,7 +230,8 @@ export class Task {
   }
 
   #succeeded(): void {
-    for (const s of this.stores.values()) s.commit();
+    const ss = this.#storeList;
+    for (let i = 0; i < ss.length; i++) ss[i].commit();
     this.processed++;
   }
 
@@ -238,7 +242,7 @@ export class Task {
     err: unknown,
     mark: number,
   ): void | Promise<void> {
-    for (const s of this.stores.values()) s.rollback();
+    for (const s of this.#storeList) s.rollback();
     this.#pending.length = mark;
     if (attempt <= this.#retry.retries && shouldRetry(err)) {
       const wait = Math.min(2000, this.#retry.backoffMs * 2 ** (attempt - 1));
