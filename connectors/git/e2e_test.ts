@@ -101,3 +101,30 @@ Deno.test("git sync end to end: a manual trigger answers sync_id/status_url/webs
     await s.stop();
   }
 });
+
+Deno.test("docs API: a file above the inline cap is served from the fetcher's git objects; bad paths are 400", async () => {
+  const s = await startGitStack({ config: { layers: { git: { inline_max_bytes: 1024 } } } });
+  let ws: LiveClient | undefined;
+  try {
+    ws = await LiveClient.open(s.gw.wsUrl, { topic: GIT_FILES_TOPIC.name });
+    const big = "# big\n" + "y".repeat(4000);
+    const sha = await s.git.commitAndPush(STACK_REPO, { "docs/big.md": big }, "big");
+    assert.equal((await s.deliverPush(sha)).status, 202);
+    await ws.waitFor((f) => f.key === STACK_REPO && (f.data as { commit?: string })?.commit === sha, 10_000);
+    const doc = await (await fetch(`${s.gw.url}/api/v1/docs/docs/big.md`)).json();
+    assert.equal(doc.content_ref.blob_sha, doc.blob_sha);
+    assert.equal(doc.encoding, "base64");
+    assert.equal(new TextDecoder().decode(Uint8Array.from(atob(doc.content), (c) => c.charCodeAt(0))), big);
+    const raw = await fetch(`${s.gw.url}/api/v1/docs/docs/big.md?raw=1`);
+    assert.equal(await raw.text(), big);
+    assert.equal(raw.headers.get("x-lzsync-commit"), sha);
+    for (const bad of ["%E0%A4%A", "docs%2F..%2Fpmo.yaml", "docs//x.md"]) {
+      const r = await fetch(`${s.gw.url}/api/v1/docs/${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal((await r.json()).error, "bad_request");
+    }
+  } finally {
+    await ws?.close();
+    await s.stop();
+  }
+});

@@ -132,7 +132,10 @@ export function gitSyncPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/docs/*", read, async (c) => {
-        const path = decodeURIComponent(c.req.path.slice("/api/v1/docs/".length));
+        let path = "";
+        try {
+          path = decodeURIComponent(c.req.path.slice("/api/v1/docs/".length));
+        } catch { /* malformed escape: answered below */ }
         if (!path || path.split("/").some((s) => s === ".." || s === "")) {
           return c.json({
             error: "bad_request",

@@ -137,20 +137,6 @@ export async function openRepo(o: OpenRepoOptions): Promise<RepoSource> {
         await git.init({ fs, gitdir, bare: true, defaultBranch: branch });
         await git.addRemote({ fs, gitdir, remote: "origin", url, force: true });
       }
-      let refs;
-      try {
-        refs = await git.listServerRefs({
-          http,
-          url,
-          headers,
-          prefix: `refs/heads/${branch}`,
-          protocolVersion: 1,
-        });
-      } catch (err) {
-        throw wrapFetchError(err, location);
-      }
-      const head = refs.find((r) => r.ref === `refs/heads/${branch}`)?.oid ?? null;
-      if (head === null) return null;
       let fetched: string | null = null;
       try {
         const res = await git.fetch({
@@ -168,9 +154,16 @@ export async function openRepo(o: OpenRepoOptions): Promise<RepoSource> {
         });
         fetched = res.fetchHead;
       } catch (err) {
+        // the one way to tell "the branch is gone" from a failure without a second round trip
+        if (notFound(err) && (err as { data?: { what?: string } }).data?.what === branch) return null;
         throw wrapFetchError(err, location);
       }
-      return fetched ?? head;
+      if (!fetched) {
+        throw new LzError("GIT_FETCH", `fetching ${location} ${branch} returned no head`, {
+          retriable: true,
+        });
+      }
+      return fetched;
     },
     close() {
       for (const k of Object.keys(cache)) delete (cache as Record<string, unknown>)[k];
