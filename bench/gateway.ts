@@ -1,0 +1,357 @@
+/**
+ * Gateway fan-out and slow-client isolation, against baselines measured in the same run.
+ *
+ * 1. Fan-out: 2,000 real WebSocket clients on loopback (in a Worker, so they have their own event loop)
+ *    receive M records produced to the embedded broker through the gateway (reader → decode → view/ring →
+ *    one serialization → budgeted send to every client). Baseline: a bare `Deno.serve` WebSocket server that
+ *    sends the same number of same-sized strings to the same clients. Figure: deliveries/s, ratio ≥ 0.8.
+ * 2. Slow client: 200 clients receive a steady 50 records/s (plus 10 bulk records/s of 256 KB they do not
+ *    subscribe to); p99 produce→client latency without, then with,
+ *    a client that never reads (a raw TCP WebSocket) subscribed to a bulk topic that keeps pushing large
+ *    records at it. Target: the others' p99 rises < 10%; the bytes held for the slow client stay within its
+ *    budget while tens of MB are fanned out to it.
+ * Clients and records are bounded (counts and seconds below).
+ */
+import type { BenchResult } from "./types.ts";
+import type { Producer } from "../pipeline/broker/types.ts";
+import { RawWsClient, startTestGateway } from "../connectors/gateway/testing.ts";
+
+const WORKER_NAME = "lzsync-gateway-bench-clients";
+const FANOUT_CLIENTS = 2_000;
+const FANOUT_MESSAGES = 100;
+const LAT_CLIENTS = 200;
+const LAT_RATE = 50; // records/s: well below saturation, so p99 shows interference, not queueing
+const LAT_SECONDS = 2.5;
+const BUDGET = 1024 * 1024;
+const PAD = "p".repeat(160);
+const now = () => performance.timeOrigin + performance.now();
+
+// ---- client side (runs in the Worker) ------------------------------------------------------------------
+type Cmd =
+  | { id: number; cmd: "connect"; url: string; n: number }
+  | { id: number; cmd: "expect"; total: number; timeoutMs: number }
+  | { id: number; cmd: "latency"; on: boolean }
+  | { id: number; cmd: "close" };
+
+function clientWorker() {
+  const scope = self as unknown as {
+    onmessage: (e: MessageEvent<Cmd>) => void;
+    postMessage(m: unknown): void;
+  };
+  let sockets: WebSocket[] = [];
+  let counts = new Int32Array(0);
+  let target = Infinity;
+  let reached = 0;
+  let onDone: (() => void) | null = null;
+  let latOn = false;
+  let lat: number[] = [];
+  const onMessage = (i: number) => (m: MessageEvent) => {
+    const s = m.data as string;
+    const at = s.indexOf('"t":');
+    if (at < 0) return; // control frames (snapshot-end)
+    if (latOn) lat.push(now() - parseFloat(s.slice(at + 4, at + 32)));
+    if (++counts[i] === target && ++reached === sockets.length) onDone?.();
+  };
+  const open = (url: string, i: number) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.onopen = () => resolve(ws);
+      ws.onerror = () => reject(new Error(`client ${i} could not connect`));
+      ws.onmessage = onMessage(i);
+    });
+  scope.onmessage = async (e) => {
+    const m = e.data;
+    try {
+      if (m.cmd === "connect") {
+        sockets = [];
+        counts = new Int32Array(m.n);
+        for (let i = 0; i < m.n; i += 100) {
+          const batch = Array.from({ length: Math.min(100, m.n - i) }, (_, j) => open(m.url, i + j));
+          sockets.push(...await Promise.all(batch));
+        }
+        scope.postMessage({ id: m.id, ok: sockets.length });
+      } else if (m.cmd === "expect") {
+        counts.fill(0);
+        reached = 0;
+        target = m.total;
+        const timer = setTimeout(() => {
+          onDone = null;
+          scope.postMessage({ id: m.id, error: `only ${reached}/${sockets.length} clients got ${m.total}` });
+        }, m.timeoutMs);
+        onDone = () => {
+          clearTimeout(timer);
+          onDone = null;
+          scope.postMessage({ id: m.id, ok: now() });
+        };
+      } else if (m.cmd === "latency") {
+        latOn = m.on;
+        const samples = lat.sort((a, b) => a - b);
+        lat = [];
+        const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+        scope.postMessage({ id: m.id, ok: { n: samples.length, p50: q(0.5), p99: q(0.99) } });
+      } else if (m.cmd === "close") {
+        await Promise.all(sockets.map((ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.onclose = () => resolve();
+            ws.close();
+          })
+        ));
+        sockets = [];
+        scope.postMessage({ id: m.id, ok: true });
+      }
+    } catch (err) {
+      scope.postMessage({ id: m.id, error: String(err) });
+    }
+  };
+}
+
+// ---- bench side ---------------------------------------------------------------------------------------
+type Rpc = <T>(cmd: Record<string, unknown>) => Promise<T>;
+
+function rpcTo(worker: Worker): Rpc {
+  let next = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  worker.onmessage = (e) => {
+    const w = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (e.data.error) w?.reject(new Error(e.data.error));
+    else w?.resolve(e.data.ok);
+  };
+  return <T>(cmd: Record<string, unknown>) =>
+    new Promise<T>((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...cmd, id });
+    });
+}
+
+const value = (i: number) => ({ bench: 1, i, t: now(), pad: PAD });
+const enc = new TextEncoder();
+
+/** The bare broadcast: a Deno.serve WebSocket server sending the same strings to every client. */
+async function baselineFanout(rpc: Rpc, frameBytes: number): Promise<number> {
+  const sockets = new Set<WebSocket>();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: (a) => listening.resolve(a) },
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => sockets.add(socket);
+      socket.onclose = () => sockets.delete(socket);
+      return response;
+    },
+  );
+  const addr = await listening.promise;
+  try {
+    await rpc({ cmd: "connect", url: `ws://127.0.0.1:${addr.port}/`, n: FANOUT_CLIENTS });
+    const done = rpc<number>({ cmd: "expect", total: FANOUT_MESSAGES, timeoutMs: 60_000 });
+    const t0 = now();
+    for (let i = 0; i < FANOUT_MESSAGES; i++) {
+      const body = JSON.stringify(value(i));
+      const text = body + " ".repeat(Math.max(0, frameBytes - body.length)); // same size as a gateway frame
+      for (const s of sockets) s.send(text);
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 0));
+    }
+    const t1 = await done;
+    await rpc({ cmd: "close" });
+    return (FANOUT_CLIENTS * FANOUT_MESSAGES) / ((t1 - t0) / 1000);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+const EVENTS = "bench.gateway.events";
+const BULK = "bench.gateway.bulk";
+
+async function produce(p: Producer, topic: string, v: unknown, partition?: number) {
+  await p.send(topic, [{ key: "k", value: enc.encode(JSON.stringify(v)), partition }]);
+}
+
+/** The same fan-out through the gateway, records produced to the embedded broker. */
+async function gatewayFanout(rpc: Rpc): Promise<{ rate: number; frameBytes: number }> {
+  const t = await startTestGateway({
+    plugins: [{ name: "bench", eventTopics: [EVENTS] }],
+    config: { gateway: { client_buffer_bytes: BUDGET } },
+  });
+  const p = await t.broker.producer();
+  try {
+    await rpc({ cmd: "connect", url: `${t.wsUrl}?topic=${EVENTS}`, n: FANOUT_CLIENTS });
+    const done = rpc<number>({ cmd: "expect", total: FANOUT_MESSAGES, timeoutMs: 60_000 });
+    const t0 = now();
+    for (let i = 0; i < FANOUT_MESSAGES; i += 50) {
+      const recs = Array.from(
+        { length: 50 },
+        (_, j) => ({ key: `k${j % 7}`, value: enc.encode(JSON.stringify(value(i + j))) }),
+      );
+      await p.send(EVENTS, recs);
+    }
+    const t1 = await done;
+    await rpc({ cmd: "close" });
+    // The size of one frame as sent (cursor + envelope), for the baseline's strings.
+    const c = await RawWsClient.open(t.wsUrl, { topic: EVENTS });
+    c.startReading();
+    await produce(p, EVENTS, value(0));
+    while (c.events().filter((e) => e.topic === EVENTS).length === 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const frameBytes = c.frames.filter((f) => f.text.includes('"bench"'))[0].text.length;
+    await c.close();
+    return { rate: (FANOUT_CLIENTS * FANOUT_MESSAGES) / ((t1 - t0) / 1000), frameBytes };
+  } finally {
+    await p.close();
+    await t.stop();
+  }
+}
+
+/** p50/p99 produce→client latency of LAT_CLIENTS clients at LAT_RATE records/s, with bulk traffic alongside. */
+async function latencyPhase(rpc: Rpc, p: Producer, bulk: () => Promise<void>) {
+  await rpc({ cmd: "latency", on: true });
+  const end = performance.now() + LAT_SECONDS * 1000;
+  let i = 0;
+  while (performance.now() < end) {
+    const next = performance.now() + 1000 / LAT_RATE;
+    await produce(p, EVENTS, value(i++));
+    if (i % 5 === 0) await bulk();
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  return await rpc<{ n: number; p50: number; p99: number }>({ cmd: "latency", on: false });
+}
+
+const ROUNDS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Rounds of [no slow client, slow client lagging] so machine noise hits both sides alike; each round a
+ * fresh raw client that never reads is pushed past its budget by bulk records before its phase.
+ */
+async function slowClientEffect(rpc: Rpc) {
+  const t = await startTestGateway({
+    plugins: [{ name: "bench", eventTopics: [EVENTS, BULK] }],
+    config: { gateway: { client_buffer_bytes: BUDGET, slow_client_policy: "drop-and-resync" } },
+    options: { ringBytes: 4 * 1024 * 1024, lagTimeoutMs: 600_000 },
+  });
+  const p = await t.broker.producer();
+  const big = "b".repeat(256 * 1024);
+  let bulkBytes = 0;
+  const bulk = async () => {
+    await produce(p, BULK, { big }, 0);
+    bulkBytes += big.length;
+  };
+  const slowStats = () => t.gateway.hub.clientStats().find((c) => c.topics.includes(BULK));
+  let maxHeld = 0;
+  const probe = setInterval(() => (maxHeld = Math.max(maxHeld, slowStats()?.buffered ?? 0)), 5);
+  let slow: RawWsClient | null = null;
+  const without: { n: number; p50: number; p99: number }[] = [];
+  const withSlow: { n: number; p50: number; p99: number }[] = [];
+  let pushedWhileLagging = 0;
+  let alwaysLagging = true;
+  const rss0 = Deno.memoryUsage().rss;
+  try {
+    await rpc({ cmd: "connect", url: `${t.wsUrl}?topic=${EVENTS}`, n: LAT_CLIENTS });
+    await latencyPhase(rpc, p, bulk); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      without.push(await latencyPhase(rpc, p, bulk));
+      slow = await RawWsClient.open(t.wsUrl, { topic: [EVENTS, BULK] });
+      for (let i = 0; i < 400 && slowStats()?.state !== "lagging"; i++) {
+        await bulk();
+        await new Promise((r) => setTimeout(r, 2)); // let the gateway's reader run (the producer never yields)
+      }
+      if (slowStats()?.state !== "lagging") {
+        throw new Error(`the slow client never lagged: ${JSON.stringify(slowStats())}`);
+      }
+      const before = bulkBytes;
+      withSlow.push(await latencyPhase(rpc, p, bulk));
+      pushedWhileLagging += bulkBytes - before;
+      alwaysLagging &&= slowStats()?.state === "lagging";
+      await slow.close();
+      slow = null;
+      while (slowStats()) await new Promise((r) => setTimeout(r, 5));
+    }
+    await rpc({ cmd: "close" });
+    return {
+      without: median(without.map((x) => x.p99)),
+      with: median(withSlow.map((x) => x.p99)),
+      rounds: { without, withSlow },
+      alwaysLagging,
+      maxHeld,
+      pushedWhileLagging,
+      rssGrowth: Deno.memoryUsage().rss - rss0,
+      brokerBytes: bulkBytes,
+    };
+  } finally {
+    clearInterval(probe);
+    await slow?.close();
+    await p.close();
+    await t.stop();
+  }
+}
+
+/** Runs the gateway benches. */
+export async function run(): Promise<BenchResult[]> {
+  const worker = new Worker(import.meta.url, { type: "module", name: WORKER_NAME });
+  const rpc = rpcTo(worker);
+  try {
+    // Interleaved rounds; the best of each side (the least disturbed run on a shared machine).
+    const gwRates: number[] = [], baseRates: number[] = [];
+    let frameBytes = 0;
+    for (let r = 0; r < 2; r++) {
+      const gw = await gatewayFanout(rpc);
+      frameBytes = gw.frameBytes;
+      gwRates.push(gw.rate);
+      baseRates.push(await baselineFanout(rpc, frameBytes));
+    }
+    const gwRate = Math.max(...gwRates), base = Math.max(...baseRates);
+    const slow = await slowClientEffect(rpc);
+    const mb = (n: number) => n / 1024 / 1024;
+    const rise = slow.with / slow.without;
+    const fmt = (xs: { p99: number }[]) => xs.map((x) => x.p99.toFixed(1)).join("/");
+    console.error(
+      `[bench gateway] fan-out deliveries/s gateway ${gwRates.map(Math.round)} vs bare ${
+        baseRates.map(Math.round)
+      }` +
+        ` (frame ${frameBytes} B); p99 ms per round without ${
+          fmt(slow.rounds.without)
+        }, with a lagging client ` +
+        `${fmt(slow.rounds.withSlow)}; ${
+          mb(slow.pushedWhileLagging).toFixed(1)
+        } MB pushed at lagging clients, ` +
+        `max held ${slow.maxHeld} B; rss +${mb(slow.rssGrowth).toFixed(1)} MB over the phase while ` +
+        `${mb(slow.brokerBytes).toFixed(1)} MB were appended to the in-process broker`,
+    );
+    return [
+      {
+        name: `fan-out to ${FANOUT_CLIENTS} WebSocket clients (embedded broker → gateway)`,
+        value: gwRate,
+        unit: "deliveries/s",
+        baseline: { name: "bare Deno.serve WebSocket broadcast", value: base },
+        ratio: gwRate / base,
+        target: ">= 0.80 of the bare broadcast",
+        pass: gwRate / base >= 0.8,
+      },
+      {
+        name: `p99 latency of ${LAT_CLIENTS} clients while one client never reads (median of ${ROUNDS})`,
+        value: slow.with,
+        unit: "ms",
+        baseline: { name: "same clients, no slow client", value: slow.without },
+        ratio: rise,
+        target: "< 1.10 (p99 rise under 10%)",
+        pass: rise < 1.1 && slow.alwaysLagging,
+      },
+      {
+        name: "bytes held for a lagging client (max) while bulk records are fanned out to it",
+        value: slow.maxHeld,
+        unit: "bytes",
+        baseline: { name: "MB pushed at it while it lagged", value: mb(slow.pushedWhileLagging) },
+        target: `<= client budget ${BUDGET} B + one frame`,
+        pass: slow.maxHeld <= BUDGET + 300 * 1024,
+      },
+    ];
+  } finally {
+    worker.terminate();
+  }
+}
+
+if ((self as unknown as { name?: string }).name === WORKER_NAME) clientWorker();
