@@ -160,6 +160,33 @@ export const groupCases: ConformanceCase[] = [
     },
   },
   {
+    name: "members of a group reading two topics get partition p of both on the same member (co-partitioned)",
+    fn: async (broker, scope) => {
+      const { topic: t1 } = await topicWith(broker, scope, 3, 0);
+      const { topic: t2 } = await topicWith(broker, scope, 3, 0);
+      const groupId = uniq("g");
+      const a = scope.consumer({ groupId, topics: [t1, t2], clientId: "member-a" });
+      const b = scope.consumer({ groupId, topics: [t1, t2], clientId: "member-b" });
+      const noop = { eachBatch: async () => {} };
+      await a.run(noop);
+      await waitFor(() => a.assignment().length === 6, "member a to own 6 partitions");
+      await b.run(noop);
+      const byMember = () =>
+        [a, b].map((c) => {
+          const parts = new Map<string, number[]>();
+          for (const tp of c.assignment()) parts.set(tp.topic, [...(parts.get(tp.topic) ?? []), tp.partition]);
+          return [t1, t2].map((t) => (parts.get(t) ?? []).sort().join(","));
+        });
+      await waitFor(
+        () => a.assignment().length + b.assignment().length === 6 && b.assignment().length > 0,
+        "both members to share 6 partitions",
+        undefined,
+        byMember,
+      );
+      for (const [p1, p2] of byMember()) assert.equal(p1, p2, "same partition numbers of both topics per member");
+    },
+  },
+  {
     name: "pause stops delivery of a partition until resume",
     fn: async (broker, scope) => {
       const { topic, producer } = await topicWith(broker, scope, 2, 0);

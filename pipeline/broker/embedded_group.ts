@@ -105,29 +105,30 @@ export class Group {
   }
 }
 
-/** Round-robin assignment of all subscribed topic partitions over members sorted by id. */
+/**
+ * Co-partitioned round-robin assignment, the embedded twin of `kafka_assigner.ts`: partition number p of
+ * every subscribed topic goes to the same member (a processor task reads partition p of each of its inputs,
+ * as in Kafka Streams), and partition numbers are dealt round-robin over members sorted by id. For a
+ * single-topic group this is plain round-robin.
+ */
 export function assignRoundRobin(
   members: { memberId: string; topics: string[] }[],
   partitionsOf: (topic: string) => number,
 ): Map<string, TopicPartition[]> {
-  const sorted = [...members].sort((
-    a,
-    b,
-  ) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
   const plan = new Map<string, TopicPartition[]>(sorted.map((m) => [m.memberId, []]));
   const topics = [...new Set(sorted.flatMap((m) => m.topics))].sort();
+  const maxPartitions = Math.max(0, ...topics.map(partitionsOf));
   let i = 0;
-  for (const topic of topics) {
-    const n = partitionsOf(topic);
-    for (let p = 0; p < n; p++) {
-      // next member (cyclically) that subscribes to this topic
-      for (let tries = 0; tries < sorted.length; tries++) {
-        const m = sorted[i++ % sorted.length];
-        if (m.topics.includes(topic)) {
-          plan.get(m.memberId)!.push({ topic, partition: p });
-          break;
-        }
-      }
+  for (let p = 0; p < maxPartitions; p++) {
+    const withP = topics.filter((t) => p < partitionsOf(t));
+    // next member (cyclically) that subscribes to one of the topics having partition p
+    for (let tries = 0; tries < sorted.length; tries++) {
+      const m = sorted[i++ % sorted.length];
+      const mine = withP.filter((t) => m.topics.includes(t));
+      if (mine.length === 0) continue;
+      for (const topic of mine) plan.get(m.memberId)!.push({ topic, partition: p });
+      break;
     }
   }
   return plan;
