@@ -3,9 +3,16 @@
  * compiled once per topic. Topics without a declaration (changelogs) are plain JSON.
  */
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import type { TSchema } from "@sinclair/typebox";
+import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { topicDef } from "../schemas/mod.ts";
 import { LzError, ValidationError } from "./errors.ts";
+
+// TypeBox knows no string formats until they are registered; declarations in schemas/ use these.
+const FORMATS: Record<string, (v: string) => boolean> = {
+  "date-time": (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
+  "uri": (v) => URL.canParse(v),
+};
+for (const [name, check] of Object.entries(FORMATS)) if (!FormatRegistry.Has(name)) FormatRegistry.Set(name, check);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });

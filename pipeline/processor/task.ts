@@ -4,7 +4,6 @@
  * records, retries, forwards and punctuations the same way. A task does no I/O: the caller drains it at each
  * checkpoint and produces what it returns.
  */
-import { FormatRegistry } from "@sinclair/typebox";
 import type { ConsumedRecord, GroupOffset, Headers, ProduceRecord } from "../broker/types.ts";
 import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topology } from "./types.ts";
 import { changelogTopic } from "./types.ts";
@@ -57,15 +56,6 @@ interface Schedule {
   next: number;
   fn: (now: number) => void | Promise<void>;
   cancelled: boolean;
-}
-
-// serde.ts compiles schemas with TypeBox, which knows no string formats until registered; the DLQ schema uses
-// `date-time`. Registered here (idempotently) until serde.ts does it for every topic.
-if (!FormatRegistry.Has("date-time")) {
-  FormatRegistry.Set(
-    "date-time",
-    (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
-  );
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

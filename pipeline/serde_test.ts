@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { decode, encode } from "./serde.ts";
+import { LzError, ValidationError } from "./errors.ts";
+import { DLQ_TOPIC } from "../schemas/dlq.ts";
+
+const dlq = {
+  error: "boom",
+  error_code: "PROCESS",
+  stage: "test",
+  attempts: 1,
+  source: { topic: "t", partition: 0, offset: 3 },
+  original: { key: null, value_base64: null, headers: {} },
+  failed_at: "2026-11-22T05:00:00.000Z",
+};
+
+Deno.test("encode() validates against the topic's declaration and round-trips through decode()", () => {
+  const bytes = encode(DLQ_TOPIC.name, dlq);
+  assert.deepEqual(decode(DLQ_TOPIC.name, bytes), dlq);
+  assert.equal(encode(DLQ_TOPIC.name, null), null, "tombstones pass through");
+});
+
+Deno.test("encode() names the bad field's path, including string formats", () => {
+  assert.throws(() => encode(DLQ_TOPIC.name, { ...dlq, failed_at: "yesterday" }), (err: unknown) => {
+    assert.ok(err instanceof ValidationError);
+    assert.ok(err.issues.some((i) => i.path === "/failed_at"));
+    return true;
+  });
+  assert.throws(() => encode(DLQ_TOPIC.name, { ...dlq, extra: 1 }), ValidationError, "unknown fields rejected");
+});
+
+Deno.test("decode() turns malformed bytes into a DECODE error, not a crash", () => {
+  assert.throws(() => decode(DLQ_TOPIC.name, new TextEncoder().encode("{not json")), (err: unknown) => {
+    assert.ok(err instanceof LzError);
+    assert.equal(err.code, "DECODE");
+    return true;
+  });
+  assert.throws(() => decode(DLQ_TOPIC.name, new Uint8Array([0xff, 0xfe])), /not valid UTF-8 JSON/);
+});
