@@ -60,7 +60,7 @@ export async function catchUp(h: CatchUpHost, c: Client, from: Cursor | null): P
     const usable = given !== undefined && !(kind === "compacted" && from!.s) &&
       (kind !== "local" || from!.g === h.id);
     if (usable) pos[t] = g.map((_, p) => given[p] ?? 0);
-    else if (kind === "compacted") snap.push(t);
+    else if (kind === "compacted" && c.snapshot) snap.push(t);
     else pos[t] = g.slice();
   }
   const fresh = from === null || from.s === 1;

@@ -33,6 +33,8 @@ export interface ClientSpec {
   keys: string[] | null;
   /** Resume point; null = fresh (snapshot of compacted topics, then live). */
   cursor: Cursor | null;
+  /** False: a fresh connect gets no snapshot, only what happens from now (`?snapshot=0`). Default true. */
+  snapshot?: boolean;
 }
 
 /** A connected live-feed client. */
@@ -49,7 +51,12 @@ export class Client {
   readonly topicSet: Set<string>;
   readonly keySet: Set<string> | null;
 
-  constructor(readonly sink: Sink, readonly topics: string[], keys: string[] | null) {
+  constructor(
+    readonly sink: Sink,
+    readonly topics: string[],
+    keys: string[] | null,
+    readonly snapshot = true,
+  ) {
     this.topicSet = new Set(topics);
     this.keySet = keys ? new Set(keys) : null;
   }
@@ -192,7 +199,7 @@ export class LiveHub {
 
   /** Connects a client: snapshot or resume in the background, then live. */
   attach(sink: Sink, spec: ClientSpec): Client {
-    const c = new Client(sink, spec.topics, spec.keys);
+    const c = new Client(sink, spec.topics, spec.keys, spec.snapshot ?? true);
     this.#clients.add(c);
     for (const t of c.topics) {
       let set = this.#byTopic.get(t);
@@ -271,7 +278,7 @@ export class LiveHub {
   }
 
   #send(c: Client, f: Frame): void {
-    c.sink.send(f);
+    if (!this.#safeSend(c, f)) return;
     c.lastCursor = f.cursor;
     this.#o.metrics.framesSent.inc();
   }
@@ -281,9 +288,25 @@ export class LiveHub {
       this.#overflow(c);
       return false;
     }
-    c.sink.send(f);
+    if (!this.#safeSend(c, f)) return false;
     c.lastCursor = f.cursor;
     return true;
+  }
+
+  /** Sends, treating a transport that throws as gone (never lets one client break the fan-out). */
+  #safeSend(c: Client, f: Frame): boolean {
+    try {
+      c.sink.send(f);
+      return true;
+    } catch (err) {
+      this.#o.log.warn("dropping a live client whose transport failed", {
+        client: c.id,
+        error: describeError(err),
+      });
+      c.sink.close(1011, "transport error");
+      this.detach(c);
+      return false;
+    }
   }
 
   #overflow(c: Client): void {

@@ -80,6 +80,26 @@ Deno.test("ws: a snapshot of the views comes first (latest per key, deletes appl
   });
 });
 
+Deno.test("ws: ?snapshot=0 skips the snapshot and starts live from now", async () => {
+  await withGateway(async (t) => {
+    await t.produce(STATE, "a", { v: 1 });
+    await t.waitReady();
+    const c = await LiveClient.open(t.wsUrl + "?snapshot=0");
+    try {
+      const [end] = await c.waitFor((f) => f.type === "snapshot-end");
+      assert.deepEqual(end.data, { topics: [] });
+      await t.produce(STATE, "a", { v: 2 });
+      await c.waitFor((f) => f.topic === STATE);
+      assert.deepEqual(c.frames.map((f) => [f.type, f.snapshot ?? false]), [["snapshot-end", false], [
+        STATE,
+        false,
+      ]]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 Deno.test("ws: ?topic= and ?key= filter the snapshot and the live stream", async () => {
   await withGateway(async (t) => {
     await t.produce(STATE, "a", { v: 1 });

@@ -106,10 +106,8 @@ export function createGateway(
     maxBodyBytes: cfg.max_body_bytes,
     budget: cfg.client_buffer_bytes,
     ready: () => {
-      const failure = views!.failure();
       const lagging = views!.lagging();
-      const ok = started && failure === null && lagging.length === 0;
-      return { ready: ok, detail: failure ?? (started ? { lagging } : "starting") };
+      return { ready: started && lagging.length === 0, detail: started ? { lagging } : "starting" };
     },
     sections: () => sections,
     beforeScrape: () => {

@@ -208,5 +208,11 @@ function clientSpec(c: Context, hub: LiveHub, cursorText: string | undefined) {
       return jsonError(c, 400, "bad_request", (err as Error).message);
     }
   }
-  return { topics: asked.length ? [...new Set(asked)] : known, keys: keys?.length ? keys : null, cursor };
+  const snapshot = !["0", "false", "no"].includes((c.req.query("snapshot") ?? "").toLowerCase());
+  return {
+    topics: asked.length ? [...new Set(asked)] : known,
+    keys: keys?.length ? keys : null,
+    cursor,
+    snapshot,
+  };
 }

@@ -42,7 +42,6 @@ export class Views {
   /** Per compacted topic: the high offsets at start, which the view must reach to be ready. */
   readonly #targets = new Map<string, number[]>();
   #reader: Reader | null = null;
-  #failed: string | null = null;
   #decodeErrors = 0;
 
   constructor(o: ViewsOptions) {
@@ -117,16 +116,16 @@ export class Views {
       }
       hub.ingest({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, body: d.body });
       this.#sinceYield += d.body.length;
-      if (this.#sinceYield >= this.#o.yieldBytes) {
+      if (this.#sinceYield >= this.#o.yieldBytes && hub.clientCount() > 0) {
         this.#sinceYield = 0;
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
     }
   }
 
-  /** True when every view reached the high offsets seen at start (and the reader has not failed). */
+  /** True when every view reached the high offsets seen at start. */
   ready(): boolean {
-    return this.#failed === null && this.lagging().length === 0;
+    return this.lagging().length === 0;
   }
 
   /** Partitions of views still catching up to their start high offsets. */
@@ -139,16 +138,6 @@ export class Views {
       }
     }
     return out;
-  }
-
-  /** Why the views failed to start, if they did. */
-  failure(): string | null {
-    return this.#failed;
-  }
-
-  /** Marks the views as failed (for readiness) with a secret-free reason. */
-  fail(reason: string): void {
-    this.#failed = reason;
   }
 
   /** Number of keys in each view (for metrics). */

@@ -259,7 +259,9 @@ function onFrame(ev) {
 }
 
 function connect() {
-  const params = new URLSearchParams();
+  // The panels read their own state over REST: the feed needs activity only, no snapshot of the views
+  // (which may hold large synced files).
+  const params = new URLSearchParams({ snapshot: "0" });
   if (state.cursor) params.set("cursor", state.cursor);
   if (state.token) params.set("access_token", state.token);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
