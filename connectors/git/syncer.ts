@@ -81,6 +81,7 @@ export class GitSyncer {
   #marker: GitCommitMarker | null = null;
   /** path → blob sha, as the topic holds it. */
   #files = new Map<string, string>();
+  #progressChain: Promise<void> = Promise.resolve();
 
   constructor(o: SyncerOptions) {
     this.#o = o;
@@ -125,18 +126,30 @@ export class GitSyncer {
     }
   }
 
-  async #progress(ids: string[], phase: SyncPhase, message: string, extra: Partial<SyncProgress> = {}) {
+  /**
+   * Produces a progress record. Intermediate phases are queued (in order) without holding up the sync;
+   * a final phase waits for everything queued before it.
+   */
+  #progress(
+    ids: string[],
+    phase: SyncPhase,
+    message: string,
+    extra: Partial<SyncProgress> = {},
+  ): Promise<void> {
     const done = phase === "completed" || phase === "failed" || phase === "skipped";
     const at = this.#now();
     const recs = ids.map((sync_id) => {
       const v: SyncProgress = { sync_id, layer: "git", phase, done, repo: this.repo, message, at, ...extra };
       return { key: sync_id, value: encode(SYNC_PROGRESS_TOPIC.name, v) };
     });
-    try {
-      await this.#o.producer.send(SYNC_PROGRESS_TOPIC.name, recs);
-    } catch (err) {
-      this.#o.log.warn("cannot produce sync progress", { error: describeError(err) });
-    }
+    this.#progressChain = this.#progressChain.then(async () => {
+      try {
+        await this.#o.producer.send(SYNC_PROGRESS_TOPIC.name, recs);
+      } catch (err) {
+        this.#o.log.warn("cannot produce sync progress", { error: describeError(err) });
+      }
+    });
+    return done ? this.#progressChain : Promise.resolve();
   }
 
   /**
