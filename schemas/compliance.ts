@@ -1,7 +1,7 @@
 /**
  * Compliance topics of `processors/policy/`:
- * - `lz.compliance.evaluations.v1` — the latest result of every (rule, asset) evaluation, pass or fail, so a
- *   score is passed / evaluated; a tombstone when the asset is deleted or the rule stops applying.
+ * - `lz.compliance.evaluations.v1` — per asset, the latest pass/fail of every rule that applies to it, so a
+ *   score is passed / evaluated; a tombstone when the asset is deleted or no rule applies any more.
  * - `lz.compliance.scores.v1` — passed / evaluated overall, per project and per rule.
  * - `lz.compliance.governance.v1` — governance rules read from the Landing Zone's synced `pmo.yaml`.
  */
@@ -10,12 +10,17 @@ import { defineTopic } from "./topic.ts";
 
 const DateTime = () => Type.String({ format: "date-time" });
 
+/** The latest results of every rule that applies to one asset (one record per asset, key = asset name). */
 export const Evaluation = Type.Object({
-  rule_id: Type.String(),
   asset_name: Type.String(),
   asset_type: Type.String(),
   project: Type.Union([Type.String(), Type.Null()]),
-  passed: Type.Boolean(),
+  results: Type.Array(Type.Object({
+    rule_id: Type.String(),
+    passed: Type.Boolean(),
+  }, { additionalProperties: false })),
+  passed: Type.Integer({ minimum: 0 }),
+  evaluated: Type.Integer({ minimum: 0 }),
   evaluated_at: DateTime(),
 }, { additionalProperties: false });
 export type Evaluation = Static<typeof Evaluation>;
@@ -25,8 +30,9 @@ export const EVALUATIONS_TOPIC = defineTopic({
   schema: Evaluation,
   compacted: true,
   partitions: 1,
-  key: "<rule_id>|<asset name>",
-  description: "Latest pass/fail of every rule on every asset it applies to.",
+  key: "asset name",
+  description:
+    "Latest pass/fail of every rule on each asset it applies to (tombstone when the asset is gone).",
 });
 
 export const ComplianceScore = Type.Object({

@@ -9,13 +9,7 @@ import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "../../schemas
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
 import { VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
-import {
-  createPolicyProcessor,
-  type PolicyOptions,
-  STORE_ASSETS,
-  STORE_GOVERNANCE,
-  STORE_RESULTS,
-} from "./processor.ts";
+import { createPolicyProcessor, type PolicyOptions, STORE_ASSETS, STORE_GOVERNANCE } from "./processor.ts";
 import { createGovernanceProcessor } from "./governance_processor.ts";
 
 export { CIS_RULES, indexByType } from "./rules.ts";
@@ -32,7 +26,7 @@ export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Top
   return {
     app: opts.app ?? POLICY_APP,
     inputs: [ASSETS_TOPIC.name, GOVERNANCE_TOPIC.name, INFRA_EVENTS_TOPIC.name],
-    stores: [STORE_ASSETS, STORE_RESULTS, STORE_GOVERNANCE],
+    stores: [STORE_ASSETS, STORE_GOVERNANCE],
     outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORES_TOPIC.name],
     create: () => createPolicyProcessor(opts),
     description: "evaluates assets against CIS and pmo.yaml rules; violations, evaluations, scores",

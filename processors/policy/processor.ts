@@ -1,12 +1,14 @@
 /**
  * The `policy` processor: evaluates every asset change on `lz.assets.v1` against the CIS rules and the
- * governance rules of the synced `pmo.yaml`, records each evaluation (pass and fail) on the compacted
- * `lz.compliance.evaluations.v1`, opens and resolves violations on `lz.violations.v1` with first_seen /
- * last_seen, and emits passed/evaluated scores (overall, per project, per rule) on `lz.compliance.scores.v1`.
+ * governance rules of the synced `pmo.yaml`, records every evaluation (pass and fail) per asset on the
+ * compacted `lz.compliance.evaluations.v1`, opens and resolves violations on `lz.violations.v1` (one key per
+ * rule and asset) with first_seen / last_seen, and emits passed/evaluated scores (overall, per project, per
+ * rule) on `lz.compliance.scores.v1`.
  *
- * A new `pmo.yaml` re-evaluates the governance rules on every known asset (the store keeps the few fields
- * they read: type, project, location, labels). Times come from the records (`observed_at`, `updated_at`),
- * never the wall clock, so a replay rebuilds exactly the same state.
+ * One store entry per asset holds the few fields governance rules read (type, project, location, labels) and
+ * the asset's rule results, so an asset change costs one store write; a new `pmo.yaml` re-evaluates the
+ * governance rules on every known asset. Times come from the records (`observed_at`, `updated_at`), never
+ * the wall clock, so a replay rebuilds exactly the same state.
  */
 import type { InputRecord, Processor, ProcessorContext } from "../../pipeline/processor/types.ts";
 import { type AssetRecord, ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
@@ -17,8 +19,7 @@ import {
   SCORES_TOPIC,
 } from "../../schemas/compliance.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
-import { type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
-import type { Severity } from "../../schemas/violations.ts";
+import { type Severity, type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
 import { excepted, governanceRules, labelsOf } from "./governance.ts";
 import type { Rule } from "./rule.ts";
 import { CIS_RULES, indexByType } from "./rules.ts";
@@ -26,31 +27,38 @@ import { type Counted, Scores } from "./scores.ts";
 
 /** Store names (persisted contract). */
 export const STORE_ASSETS = "assets";
-export const STORE_RESULTS = "results";
 export const STORE_GOVERNANCE = "governance";
 
-/** What the store keeps per asset: enough to re-run governance rules and to find its results. */
-export interface PolicyAsset {
-  /** A slim asset: type, project, location and labels only. */
-  a: AssetRecord;
-  /** Keys (`rule|asset`) of the results stored for this asset. */
-  r: string[];
-}
-
-/** One stored result (store `results`, key `<rule_id>|<asset name>`). */
-export interface StoredResult {
-  rule: string;
-  passed: boolean;
-  scored: boolean;
-  project: string | null;
-  type: string;
-  /** Failing only: when this failure streak began, when last seen, the message, and rule metadata. */
+/** One rule's latest result on an asset. Failing results keep what their violation record shows. */
+export interface RuleResult {
+  /** 1 passed, 0 failed. */
+  p: 0 | 1;
+  /** Landing Zone-reported (not a pass/fail evaluation: no denominator in scores). */
+  lz?: 1;
+  /** Failing only: first seen failing (this streak), last seen, message, and rule metadata. */
   fs?: string;
   ls?: string;
   msg?: string;
   sev?: Severity;
   title?: string;
   bm?: string[];
+}
+
+/** Type, project id, project number, location and labels (when the type has labels) of an asset. */
+export interface SlimAsset {
+  t: string;
+  p: string | null;
+  n: string | null;
+  l: string | null;
+  b?: Record<string, string>;
+}
+
+/** The store entry of an asset (store `assets`, key = asset name). Persisted contract. */
+export interface PolicyAsset {
+  /** What governance rules and violation records read of the asset. */
+  a: SlimAsset;
+  /** Results by rule id. */
+  r: Record<string, RuleResult>;
 }
 
 /** Tunables. */
@@ -61,35 +69,38 @@ export interface PolicyOptions {
   rules?: readonly Rule[];
 }
 
-const cisKey = (rule: string, asset: string) => `${rule}|${asset}`;
-const projectOf = (a: AssetRecord) => a.project ?? (a.project_number ? `#${a.project_number}` : null);
-const counted = (r: StoredResult): Counted => ({
-  scored: r.scored,
-  passed: r.passed,
-  project: r.project,
-  rule: r.rule,
-});
+const LZ_PREFIX = "lz:";
 
-function slim(a: AssetRecord): AssetRecord {
+function slim(a: AssetRecord): SlimAsset {
   const labels = labelsOf(a);
+  const out: SlimAsset = { t: a.asset_type, p: a.project, n: a.project_number, l: a.location };
+  if (labels !== undefined) out.b = labels;
+  return out;
+}
+
+/** The asset a governance rule sees, rebuilt from the store entry. */
+function expand(name: string, s: SlimAsset): AssetRecord {
+  const labels = s.b;
   return {
-    name: a.name,
-    asset_type: a.asset_type,
-    project: a.project,
-    project_number: a.project_number,
-    location: a.location,
-    update_time: a.update_time,
+    name,
+    asset_type: s.t,
+    project: s.p,
+    project_number: s.n,
+    location: s.l,
+    update_time: null,
     ancestors: [],
     resource_parent: null,
     data: labels === undefined
       ? null
-      : a.asset_type === "container.googleapis.com/Cluster"
+      : s.t === "container.googleapis.com/Cluster"
       ? { resourceLabels: labels }
-      : a.asset_type === "sqladmin.googleapis.com/Instance"
+      : s.t === "sqladmin.googleapis.com/Instance"
       ? { settings: { userLabels: labels } }
       : { labels },
   };
 }
+
+const projectOfSlim = (s: SlimAsset) => s.p ?? (s.n ? `#${s.n}` : null);
 
 /** Creates one task's policy processor. */
 export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unknown> {
@@ -100,40 +111,53 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
   let loaded = false;
   let scores = new Scores();
 
+  const counted = (rule: string, r: RuleResult, project: string | null): Counted => ({
+    scored: !r.lz,
+    passed: r.p === 1,
+    project,
+    rule,
+  });
+
+  function setGovernance(g: Governance | undefined): void {
+    gov = g;
+    const rules = governanceRules(g);
+    govByType = indexByType(rules);
+    govIds = new Set(rules.map((r) => r.id));
+  }
+
   function load(ctx: ProcessorContext): void {
     if (loaded) return;
     loaded = true;
-    gov = ctx.store<Governance>(STORE_GOVERNANCE).get("pmo");
-    const rules = governanceRules(gov);
-    govByType = indexByType(rules);
-    govIds = new Set(rules.map((r) => r.id));
-    for (const [, r] of ctx.store<StoredResult>(STORE_RESULTS).entries()) {
-      scores.change(undefined, counted(r));
+    setGovernance(ctx.store<Governance>(STORE_GOVERNANCE).get("pmo"));
+    for (const [, e] of ctx.store<PolicyAsset>(STORE_ASSETS).entries()) {
+      const project = projectOfSlim(e.a);
+      for (const [rule, r] of Object.entries(e.r)) scores.change(undefined, counted(rule, r, project));
     }
     scores.touchAll();
   }
 
   function violation(
-    key: string,
-    asset: string,
-    r: StoredResult,
+    rule: string,
+    name: string,
+    a: SlimAsset,
+    r: RuleResult,
     state: "open" | "resolved",
     at: string,
     resolution: Violation["resolution"],
   ): Violation {
     return {
       type: state === "open" ? "policy_violated" : "policy_resolved",
-      id: key,
+      id: `${rule}|${name}`,
       state,
-      rule_id: r.rule,
-      title: r.title ?? r.rule,
+      rule_id: rule,
+      title: r.title ?? rule,
       severity: r.sev ?? "medium",
       benchmarks: r.bm ?? [],
-      asset_name: asset,
-      asset_type: r.type,
-      project: r.project,
+      asset_name: name,
+      asset_type: a.t,
+      project: projectOfSlim(a),
       message: r.msg ?? "",
-      source: r.scored ? "policy" : "lz",
+      source: r.lz ? "lz" : "policy",
       first_seen: r.fs ?? at,
       last_seen: r.ls ?? at,
       resolved_at: state === "resolved" ? at : null,
@@ -141,64 +165,85 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
     };
   }
 
-  /** Stores `next` for `key` (or removes it), forwarding the evaluation and violation changes. */
-  function setResult(
+  /**
+   * Moves an asset from `prev` to `next` (either may be absent): forwards violation changes, the evaluation
+   * record when a pass/fail changed, updates the scores, and writes the store once.
+   */
+  function commit(
     ctx: ProcessorContext,
-    key: string,
-    asset: string,
-    next: StoredResult | undefined,
+    name: string,
+    prev: PolicyAsset | undefined,
+    next: PolicyAsset | undefined,
     at: string,
-    resolution: Violation["resolution"] = "fixed",
+    gone: (rule: string) => Violation["resolution"],
   ): void {
-    const results = ctx.store<StoredResult>(STORE_RESULTS);
-    const prev = results.get(key);
-    if (!next) {
-      if (!prev) return;
-      results.delete(key);
-      scores.change(counted(prev), undefined);
-      if (prev.scored) ctx.forward(EVALUATIONS_TOPIC.name, key, null);
-      if (!prev.passed) {
-        ctx.forward(VIOLATIONS_TOPIC.name, key, violation(key, asset, prev, "resolved", at, resolution));
+    const before = prev?.r ?? {};
+    const after = next?.r ?? {};
+    const pBefore = prev ? projectOfSlim(prev.a) : null;
+    const pAfter = next ? projectOfSlim(next.a) : null;
+    let evalChanged = pBefore !== pAfter;
+    for (const [rule, b] of Object.entries(before)) {
+      const n = after[rule];
+      if (n && n.p === b.p && pBefore === pAfter) continue;
+      scores.change(counted(rule, b, pBefore), n && counted(rule, n, pAfter));
+      if (!b.lz) evalChanged = true;
+      if (b.p === 0 && (!n || n.p === 1)) {
+        const resolution = n ? "fixed" : gone(rule);
+        ctx.forward(
+          VIOLATIONS_TOPIC.name,
+          `${rule}|${name}`,
+          violation(rule, name, prev!.a, b, "resolved", at, resolution),
+        );
       }
-      return;
     }
-    if (!next.passed) {
-      next.fs = prev && !prev.passed ? prev.fs : at;
-      next.ls = at;
+    for (const [rule, n] of Object.entries(after)) {
+      if (!(rule in before)) {
+        scores.change(undefined, counted(rule, n, pAfter));
+        if (!n.lz) evalChanged = true;
+      }
+      const b = before[rule];
+      if (n.p === 0 && (!b || b.p === 1 || b.ls !== n.ls || b.msg !== n.msg || pBefore !== pAfter)) {
+        ctx.forward(
+          VIOLATIONS_TOPIC.name,
+          `${rule}|${name}`,
+          violation(rule, name, next!.a, n, "open", at, null),
+        );
+      }
     }
-    const same = prev && prev.passed === next.passed && prev.project === next.project &&
-      (next.passed || (prev.msg === next.msg && prev.ls === next.ls));
-    if (same) return;
-    results.put(key, next);
-    scores.change(prev && counted(prev), counted(next));
-    if (next.scored && (!prev || prev.passed !== next.passed || prev.project !== next.project)) {
-      ctx.forward(EVALUATIONS_TOPIC.name, key, {
-        rule_id: next.rule,
-        asset_name: asset,
-        asset_type: next.type,
-        project: next.project,
-        passed: next.passed,
-        evaluated_at: at,
-      });
+    if (evalChanged) {
+      const scored = Object.entries(after).filter(([, r]) => !r.lz);
+      if (!next || scored.length === 0) {
+        if (prev && Object.values(before).some((r) => !r.lz)) ctx.forward(EVALUATIONS_TOPIC.name, name, null);
+      } else {
+        ctx.forward(EVALUATIONS_TOPIC.name, name, {
+          asset_name: name,
+          asset_type: next.a.t,
+          project: pAfter,
+          results: scored.map(([rule_id, r]) => ({ rule_id, passed: r.p === 1 })),
+          passed: scored.filter(([, r]) => r.p === 1).length,
+          evaluated: scored.length,
+          evaluated_at: at,
+        });
+      }
     }
-    if (!next.passed) ctx.forward(VIOLATIONS_TOPIC.name, key, violation(key, asset, next, "open", at, null));
-    else if (prev && !prev.passed) {
-      ctx.forward(VIOLATIONS_TOPIC.name, key, violation(key, asset, prev, "resolved", at, "fixed"));
-    }
+    const store = ctx.store<PolicyAsset>(STORE_ASSETS);
+    if (!next) store.delete(name);
+    else store.put(name, next);
   }
 
-  /** Evaluates `rules` on `asset`; results of `owned` rules not produced now are removed. */
+  /** Results of `rules` on `asset`; previous results of rules not `owned` are carried over. */
   function evaluate(
     ctx: ProcessorContext,
     asset: AssetRecord,
     rules: Rule[],
-    owned: (id: string) => boolean,
-    entry: PolicyAsset,
+    owned: (rule: string) => boolean,
+    prev: Record<string, RuleResult>,
     at: string,
-  ): void {
-    const keep = new Set(entry.r.filter((k) => !owned(k.slice(0, k.indexOf("|")))));
+  ): Record<string, RuleResult> {
+    const out: Record<string, RuleResult> = {};
+    for (const [rule, r] of Object.entries(prev)) if (!owned(rule)) out[rule] = r;
     for (const rule of rules) {
-      if (gov && govIds.has(rule.id) && excepted(gov, rule.id, asset.name)) continue;
+      if (govIds.has(rule.id) && excepted(gov, rule.id, asset.name)) continue;
       let f;
       try {
         f = rule.evaluate(asset);
@@ -209,102 +254,95 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
           asset: asset.name,
           error: String(err),
         });
-        f = null;
+        continue;
       }
       if (!f) continue;
-      const key = cisKey(rule.id, asset.name);
-      keep.add(key);
-      setResult(ctx, key, asset.name, {
-        rule: rule.id,
-        passed: f.passed,
-        scored: true,
-        project: projectOf(asset),
-        type: asset.asset_type,
-        ...(f.passed ? {} : { msg: f.message, sev: rule.severity, title: rule.title, bm: rule.benchmarks }),
-      }, at);
+      if (f.passed) out[rule.id] = { p: 1 };
+      else {
+        const b = prev[rule.id];
+        out[rule.id] = {
+          p: 0,
+          fs: b && b.p === 0 ? b.fs : at,
+          ls: at,
+          msg: f.message,
+          sev: rule.severity,
+          title: rule.title,
+          bm: rule.benchmarks,
+        };
+      }
     }
-    for (const k of entry.r) {
-      if (keep.has(k)) continue;
-      const stillARule = rules.some((r) => k.startsWith(`${r.id}|`));
-      setResult(ctx, k, asset.name, undefined, at, stillARule ? "fixed" : "rule_removed");
-    }
-    entry.r = [...keep];
+    return out;
   }
 
   function onAsset(ctx: ProcessorContext, key: string, v: AssetState | null): void {
-    const assets = ctx.store<PolicyAsset>(STORE_ASSETS);
-    const entry = assets.get(key);
+    const prev = ctx.store<PolicyAsset>(STORE_ASSETS).get(key);
     if (v === null || v.type === "resource_deleted") {
-      if (!entry) return;
-      const at = v?.changed_at ?? entry.a.update_time ?? new Date(ctx.now()).toISOString();
-      for (const k of entry.r) setResult(ctx, k, key, undefined, at, "asset_deleted");
-      assets.delete(key);
+      if (!prev) return;
+      commit(
+        ctx,
+        key,
+        prev,
+        undefined,
+        v?.changed_at ?? new Date(0).toISOString(),
+        () => "asset_deleted",
+      );
       return;
     }
-    const next: PolicyAsset = { a: slim(v.asset), r: entry?.r ?? [] };
-    const rules = [...(cis.get(v.asset.asset_type) ?? []), ...(govByType.get(v.asset.asset_type) ?? [])];
-    evaluate(ctx, v.asset, rules, (id) => !id.startsWith("lz:"), next, v.observed_at);
-    assets.put(key, next);
+    const type = v.asset.asset_type;
+    const rules = [...(cis.get(type) ?? []), ...(govByType.get(type) ?? [])];
+    const r = evaluate(ctx, v.asset, rules, (id) => !id.startsWith(LZ_PREFIX), prev?.r ?? {}, v.observed_at);
+    commit(
+      ctx,
+      key,
+      prev,
+      { a: slim(v.asset), r },
+      v.observed_at,
+      (rule) => rules.some((x) => x.id === rule) ? "fixed" : "rule_removed",
+    );
   }
 
   function onGovernance(ctx: ProcessorContext, g: Governance | null): void {
     const store = ctx.store<Governance>(STORE_GOVERNANCE);
     if (g) store.put("pmo", g);
     else store.delete("pmo");
-    gov = g ?? undefined;
-    const rules = governanceRules(gov);
     const oldIds = govIds;
-    govByType = indexByType(rules);
-    govIds = new Set(rules.map((r) => r.id));
-    const at = g?.updated_at ?? new Date(ctx.now()).toISOString();
+    setGovernance(g ?? undefined);
+    const at = g?.updated_at ?? new Date(0).toISOString();
+    const owned = (id: string) => oldIds.has(id) || govIds.has(id);
     const assets = ctx.store<PolicyAsset>(STORE_ASSETS);
-    const all = [...assets.entries()];
-    for (const [name, entry] of all) {
-      const next = { a: entry.a, r: entry.r };
-      evaluate(
-        ctx,
-        entry.a,
-        govByType.get(entry.a.asset_type) ?? [],
-        (id) => oldIds.has(id) || govIds.has(id),
-        next,
-        at,
-      );
-      if (next.r.join() !== entry.r.join()) assets.put(name, next);
+    for (const [name, e] of [...assets.entries()]) {
+      const rules = govByType.get(e.a.t) ?? [];
+      if (!rules.length && !Object.keys(e.r).some(owned)) continue;
+      const r = evaluate(ctx, expand(name, e.a), rules, owned, e.r, at);
+      if (JSON.stringify(r) === JSON.stringify(e.r)) continue;
+      commit(ctx, name, e, { a: e.a, r }, at, (rule) => govIds.has(rule) ? "fixed" : "rule_removed");
     }
   }
 
   function onLzViolation(ctx: ProcessorContext, v: Extract<InfraEvent, { type: "policy_violated" }>): void {
-    const assets = ctx.store<PolicyAsset>(STORE_ASSETS);
-    const key = cisKey(`lz:${v.rule_id}`, v.asset_name);
-    const entry = assets.get(v.asset_name) ?? {
-      a: slim({
-        name: v.asset_name,
-        asset_type: v.asset_type ?? "unknown",
-        project: v.project,
-        project_number: null,
-        location: null,
-        update_time: null,
-        ancestors: [],
-        resource_parent: null,
-        data: null,
-      }),
-      r: [],
-    };
-    const prev = ctx.store<StoredResult>(STORE_RESULTS).get(key);
-    if (prev && prev.ls && prev.ls >= v.publish_time) return; // duplicate or older report
-    setResult(ctx, key, v.asset_name, {
-      rule: `lz:${v.rule_id}`,
-      passed: false,
-      scored: false,
-      project: v.project ?? entry.a.project,
-      type: v.asset_type ?? entry.a.asset_type,
+    const prev = ctx.store<PolicyAsset>(STORE_ASSETS).get(v.asset_name);
+    const rule = `${LZ_PREFIX}${v.rule_id}`;
+    const b = prev?.r[rule];
+    if (b && b.ls && b.ls >= v.publish_time) return; // a duplicate or an older report
+    const a: SlimAsset = prev?.a ?? { t: v.asset_type ?? "unknown", p: v.project, n: null, l: null };
+    const r: RuleResult = {
+      p: 0,
+      lz: 1,
+      fs: b?.fs ?? v.publish_time,
+      ls: v.publish_time,
       msg: v.message,
       sev: v.severity,
       title: v.rule_id,
       bm: ["Landing Zone policy"],
-    }, v.publish_time);
-    if (!entry.r.includes(key)) entry.r = [...entry.r, key];
-    assets.put(v.asset_name, entry);
+    };
+    commit(
+      ctx,
+      v.asset_name,
+      prev,
+      { a, r: { ...(prev?.r ?? {}), [rule]: r } },
+      v.publish_time,
+      () => "fixed",
+    );
   }
 
   return {

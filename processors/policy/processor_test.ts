@@ -60,13 +60,13 @@ Deno.test("policy: a violation opens, stays open with last_seen moving, and reso
   assert.equal(ssh[0].severity, "high");
   assert.deepEqual(ssh[0].benchmarks, ["CIS GCP 3.6"]);
   assert.equal(ssh[0].id, `cis-gcp-3.6-ssh-open|${sshOpen.name}`);
-  // Evaluations: fail then pass, each recorded once (3.7 passes throughout: one record).
+  // Evaluations: one record per asset whenever a pass/fail changes (not for the unchanged second update).
   const evals = d.forwarded("lz.compliance.evaluations.v1").map((r) => r.value as Evaluation);
-  assert.deepEqual(evals.map((e) => `${e.rule_id}:${e.passed}`), [
-    "cis-gcp-3.6-ssh-open:false",
-    "cis-gcp-3.7-rdp-open:true",
-    "cis-gcp-3.6-ssh-open:true",
+  assert.deepEqual(evals.map((e) => e.results.map((x) => `${x.rule_id}:${x.passed}`).join(" ")), [
+    "cis-gcp-3.6-ssh-open:false cis-gcp-3.7-rdp-open:true",
+    "cis-gcp-3.6-ssh-open:true cis-gcp-3.7-rdp-open:true",
   ]);
+  assert.deepEqual([evals[1].passed, evals[1].evaluated], [2, 2]);
   await d.close();
 });
 
@@ -97,10 +97,10 @@ Deno.test("policy: deleting an asset resolves its violations and removes its eva
     "resolved",
     "asset_deleted",
   ]]);
-  assert.deepEqual(d.forwarded("lz.compliance.evaluations.v1").map((r) => [r.key?.split("|")[0], r.value]), [[
-    "cis-gcp-3.6-ssh-open",
+  assert.deepEqual(d.forwarded("lz.compliance.evaluations.v1").map((r) => [r.key, r.value]), [[
+    sshOpen.name,
     null,
-  ], ["cis-gcp-3.7-rdp-open", null]]);
+  ]]);
   await d.advance(1000);
   s = scores(d);
   assert.deepEqual(

@@ -1,0 +1,167 @@
+/**
+ * The Pub/Sub → WebSocket latency figure of `bench/assets.ts`: TemporalAssets published to Google's emulator
+ * travel through the subscriber, Kafka, the `lz-assets` processor and the gateway to a WebSocket client.
+ * Baseline, same run, same messages: a bare `@google-cloud/pubsub` subscriber on a second subscription of the
+ * same topic (the emulator's own delivery latency). Kafka and the emulator come from `LZSYNC_TEST_KAFKA_BROKERS`
+ * / `PUBSUB_EMULATOR_HOST` when set, else they are started here and stopped at the end.
+ */
+import type { BenchResult } from "../../bench/types.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { silentLogger } from "../../pipeline/log.ts";
+import { createProcessorHost } from "../../pipeline/processor/host.ts";
+import { startKafka } from "../../pipeline/testing/kafka_server.ts";
+import { startPubsubEmulator } from "../../pipeline/testing/pubsub_emulator.ts";
+import { assetsTopology } from "../../processors/assets/mod.ts";
+import { startTestGateway } from "../gateway/testing.ts";
+import { infraGatewayPlugin } from "../infra_gateway/plugin.ts";
+import { createPubsubSubscriber } from "./subscriber.ts";
+import { emulatorTopic, testDeps } from "./test_util.ts";
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Publishes `n` messages at `ratePerSec` after a warm-up and reports p50/p99 against the bare subscriber. */
+export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<BenchResult[]> {
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    let brokers = Deno.env.get("LZSYNC_TEST_KAFKA_BROKERS");
+    if (!brokers) {
+      const k = await startKafka();
+      stops.push(k.stop);
+      brokers = k.brokers;
+    }
+    let host = Deno.env.get("PUBSUB_EMULATOR_HOST");
+    if (!host) {
+      const e = await startPubsubEmulator();
+      stops.push(e.stop);
+      host = e.host;
+    }
+    const run = crypto.randomUUID().slice(0, 8);
+    const broker = await createKafkaBroker({ brokers: brokers.split(","), clientId: `bench-${run}` });
+    stops.unshift(() => broker.close());
+    const t = await emulatorTopic(host, "bench");
+    stops.unshift(t.cleanup);
+    const [raw] = await t.client.topic(t.topic).createSubscription(`bench-raw-${run}`);
+    const processor = createProcessorHost(
+      { broker, log: silentLogger },
+      assetsTopology({ app: `bench-assets-${run}` }),
+      {
+        tickMs: 20,
+      },
+    );
+    await processor.start();
+    stops.unshift(() => processor.stop());
+    const gw = await startTestGateway({ plugins: [infraGatewayPlugin()], broker });
+    stops.unshift(() => gw.stop());
+    const sub = createPubsubSubscriber(testDeps(broker), {
+      projectId: t.projectId,
+      subscription: t.subscription,
+      maxMessages: 500,
+      emulatorHost: host,
+    });
+    await sub.start();
+    stops.unshift(() => sub.stop());
+
+    const published = new Map<string, number>();
+    const viaWs: number[] = [];
+    const viaRaw: number[] = [];
+    const prefix = `//compute.googleapis.com/projects/bench/global/firewalls/${run}-`;
+    const ws = new WebSocket(`${gw.wsUrl}?topic=lz.assets.v1`);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error("WebSocket did not open"));
+    });
+    stops.unshift(async () => {
+      ws.close();
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    let measuring = false;
+    ws.onmessage = (m) => {
+      const f = JSON.parse(m.data as string);
+      if (f.type !== "resource_created" || typeof f.key !== "string" || !f.key.startsWith(prefix)) return;
+      const t0 = published.get(f.key);
+      if (t0 !== undefined && measuring) viaWs.push(performance.now() - t0);
+      published.delete(f.key);
+    };
+    const rawSub = raw;
+    rawSub.on("message", (m) => {
+      const name = JSON.parse(m.data.toString()).asset.name as string;
+      const t0 = rawTimes.get(name);
+      if (t0 !== undefined && measuring) viaRaw.push(performance.now() - t0);
+      rawTimes.delete(name);
+      m.ack();
+    });
+    stops.unshift(async () => {
+      rawSub.removeAllListeners("message");
+      await rawSub.close();
+    });
+    const rawTimes = new Map<string, number>();
+    const publish = async (i: number) => {
+      const name = `${prefix}${i}`;
+      const now = performance.now();
+      published.set(name, now);
+      rawTimes.set(name, now);
+      await t.publish({
+        asset: {
+          name,
+          assetType: "compute.googleapis.com/Firewall",
+          updateTime: new Date().toISOString(),
+          resource: { location: "global", data: { name: `fw-${i}`, sourceRanges: ["10.0.0.0/8"] } },
+        },
+        window: { startTime: new Date().toISOString() },
+      });
+    };
+    // Warm-up: connections, group joins, JIT.
+    for (let i = 0; i < 20; i++) await publish(-1 - i);
+    const warm = Date.now() + 30_000;
+    while (published.size && Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
+    published.clear();
+    rawTimes.clear();
+    measuring = true;
+    const gap = 1000 / ratePerSec;
+    const start = performance.now();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const due = start + i * gap;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sends.push(publish(i));
+    }
+    await Promise.all(sends);
+    const end = Date.now() + 30_000;
+    while ((viaWs.length < n || viaRaw.length < n) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    viaWs.sort((a, b) => a - b);
+    viaRaw.sort((a, b) => a - b);
+    const p99 = percentile(viaWs, 99);
+    const p50 = percentile(viaWs, 50);
+    const raw99 = percentile(viaRaw, 99);
+    const raw50 = percentile(viaRaw, 50);
+    const lost = n - viaWs.length;
+    return [
+      {
+        name: `pubsub: publish → WebSocket p99, Kafka + emulator (${n} msgs at ${ratePerSec}/s${
+          lost ? `, ${lost} NOT RECEIVED` : ""
+        })`,
+        value: Math.round(p99),
+        unit: "ms",
+        baseline: { name: "bare Pub/Sub subscriber p99 (emulator delivery)", value: Math.round(raw99) },
+        ratio: Math.round((p99 / raw99) * 100) / 100,
+        target: "< 300 ms",
+        pass: lost === 0 && p99 < 300,
+      },
+      {
+        name: "pubsub: publish → WebSocket p50, Kafka + emulator",
+        value: Math.round(p50),
+        unit: "ms",
+        baseline: { name: "bare Pub/Sub subscriber p50", value: Math.round(raw50) },
+        ratio: Math.round((p50 / raw50) * 100) / 100,
+      },
+    ];
+  } finally {
+    for (const s of stops) await s().catch((err) => console.error(`[bench] cleanup: ${err?.message ?? err}`));
+  }
+}
