@@ -13,7 +13,7 @@ import type { Broker, GroupOffset } from "../../pipeline/broker/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { type Cursor, encodeCursor, type Positions } from "./cursor.ts";
-import { decodeRecord, Frame, snapshotBody } from "./frames.ts";
+import { decodeRecord, Frame } from "./frames.ts";
 import type { Client, TopicKind } from "./live.ts";
 import { sleep } from "./live.ts";
 import type { Rings } from "./ring.ts";
@@ -90,9 +90,8 @@ async function sendSnapshot(h: CatchUpHost, c: Client, topics: string[], pos: Po
   const cursor = encodeCursor({ p: pos, s: 1, g: h.id });
   h.metrics.catchUps.inc({ source: "snapshot" });
   for (const b of bodies) {
-    const sb = snapshotBody(b);
-    if (!await fits(h, c, sb.length)) return false;
-    h.send(c, new Frame(cursor, sb));
+    if (!await fits(h, c, b.length)) return false;
+    h.send(c, new Frame(cursor, b));
   }
   return true;
 }

@@ -8,11 +8,11 @@ import type { Batch, Broker, Reader } from "../../pipeline/broker/types.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { topicDef } from "../../schemas/mod.ts";
-import { decodeRecord } from "./frames.ts";
+import { decodeRecord, snapshotBody } from "./frames.ts";
 import type { LiveHub } from "./live.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-/** A view: decoded values for plugins, and each key's frame body for snapshots. */
+/** A view: decoded values for plugins, and each key's snapshot frame body (built once per update). */
 export class ViewTable {
   readonly values = new Map<string, unknown>();
   readonly bodies = new Map<string, string>();
@@ -111,7 +111,7 @@ export class Views {
           table.bodies.delete(r.key);
         } else {
           table.values.set(r.key, d.value);
-          table.bodies.set(r.key, d.body);
+          table.bodies.set(r.key, snapshotBody(d.body));
         }
       }
       hub.ingest({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, body: d.body });
