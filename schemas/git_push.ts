@@ -4,17 +4,8 @@
  * trigger (`trigger`). The fetcher treats every record as a hint, as Flux and Argo CD do: it fetches the
  * branch and syncs to whatever head git has, so `after` and `paths` are informative, never trusted.
  */
-import { FormatRegistry, type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
-
-// TypeBox validates no string format until one is registered, and serde.ts does not register any yet; the git
-// and sync topics use `date-time`. Same check as pipeline/processor/task.ts, registered idempotently.
-if (!FormatRegistry.Has("date-time")) {
-  FormatRegistry.Set(
-    "date-time",
-    (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
-  );
-}
 
 const Sha = Type.String({ pattern: "^[0-9a-f]{40}$" });
 const NullableSha = Type.Union([Sha, Type.Null()]);
