@@ -47,13 +47,14 @@ Deno.test("loadExportFile() writes one snapshot with projects first and hands ba
     const bad: number[] = [];
     const r = await loadExportFile({
       path,
-      sink: async (key, recs) => {
+      sink: (key, recs) => {
         assert.equal(key, "organizations/9");
         records.push(...recs);
+        return Promise.resolve();
       },
       clock: { now: () => Date.now() },
       assetTypes: ["compute.googleapis.com/Network"],
-      onBadLine: async (e) => void bad.push(e.line),
+      onBadLine: (e) => Promise.resolve(void bad.push(e.line)),
     });
     assert.equal(r.asset_count, 2);
     assert.equal(r.bad_lines, 2);

@@ -63,7 +63,7 @@ export async function collect(broker: Broker, topic: string) {
   const records: ConsumedRecord[] = [];
   await broker.admin().createTopics([{ name: topic, partitions: 1 }]);
   const reader = broker.reader({ topics: [topic], from: "earliest" });
-  await reader.run(async (b) => void records.push(...b.records));
+  await reader.run((b) => Promise.resolve(void records.push(...b.records)));
   return {
     records,
     json: () => records.map((r) => (r.value ? JSON.parse(new TextDecoder().decode(r.value)) : null)),
