@@ -107,3 +107,23 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
     plugin: infraGatewayPlugin(),
   };
 }
+
+/**
+ * The same parts as a pipeline feature (`pipeline/app.ts`: `{name, topologies(), build(deps)}` → `{name,
+ * topologies, services, plugins}`), for the lead's feature list.
+ */
+export const infraFeature = {
+  name: "infrastructure",
+  topologies: (): Topology[] => [assetsTopology(), policyTopology(), governanceTopology()],
+  build(
+    deps: AppDeps,
+  ): { name: string; topologies: Topology[]; services: Service[]; plugins: GatewayPlugin[] } {
+    const parts = buildInfraServices(deps);
+    return {
+      name: "infrastructure",
+      topologies: parts.topologies,
+      services: parts.services,
+      plugins: [parts.plugin],
+    };
+  },
+};
