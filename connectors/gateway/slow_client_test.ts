@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Producer } from "../../pipeline/broker/types.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
-import { LiveClient, RawWsClient, startTestGateway } from "./testing.ts";
+import { LiveClient, openSse, RawWsClient, startTestGateway } from "./testing.ts";
 
 const EVENTS = "gw.slow.events";
 const plugin: GatewayPlugin = { name: "slow", eventTopics: [EVENTS] };
@@ -112,6 +112,55 @@ Deno.test("slow client, close: closed with 1013 and its cursor; resuming from it
   } finally {
     await fast.close();
     await slow.close();
+    await producer.close();
+    await t.stop();
+  }
+});
+
+Deno.test("slow client over SSE, close: the stream ends; Last-Event-ID resumes with nothing lost", async () => {
+  const topic = "gw.slow.sse";
+  const t = await startTestGateway({
+    plugins: [{ name: "sse", eventTopics: [topic] }],
+    config: { gateway: { client_buffer_bytes: BUDGET, slow_client_policy: "close" } },
+  });
+  const producer = await t.broker.producer();
+  const slow = await openSse(`${t.url}/api/v1/events?topic=${topic}`, {}, { paused: true });
+  try {
+    const enc = new TextEncoder();
+    const big = "y".repeat(40_000);
+    let n = 0;
+    // Loopback kernel buffers absorb tens of MB before the transport pushes back: produce until it does.
+    while (t.gateway.hub.clientCount() > 0 && n < 4_000) {
+      await producer.send(
+        topic,
+        Array.from({ length: 25 }, () => ({ key: null, value: enc.encode(JSON.stringify({ n: n++, big })) })),
+      );
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(t.gateway.hub.clientCount(), 0, "the slow SSE client was closed");
+    slow.resume();
+    await slow.ended;
+    const got = slow.frames.filter((f) => f.data.topic === topic);
+    assert.ok(got.length > 0 && got.length < n);
+    const rest = await openSse(`${t.url}/api/v1/events?topic=${topic}`, { "Last-Event-ID": got.at(-1)!.id });
+    try {
+      const end = Date.now() + 20_000;
+      while (rest.frames.filter((f) => f.data.topic === topic).length < n - got.length && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const ns = [...got, ...rest.frames.filter((f) => f.data.topic === topic)].map((f) =>
+        (f.data.data as { n: number }).n
+      );
+      assert.deepEqual(
+        ns.sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+        "no gap, no duplicate",
+      );
+    } finally {
+      await rest.stop();
+    }
+  } finally {
+    await slow.stop();
     await producer.close();
     await t.stop();
   }

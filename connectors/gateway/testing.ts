@@ -205,18 +205,32 @@ export class LiveClient {
   }
 }
 
-/** Reads SSE frames from `/api/v1/events` until `stop()`. */
+/** An SSE connection to `/api/v1/events` (see {@link openSse}). */
+export interface SseClient {
+  status: number;
+  response: Response;
+  frames: { id: string; data: LiveEvent }[];
+  /** Starts reading (when opened with `paused`). */
+  resume(): void;
+  /** Resolves when the server ended the stream (or `stop()` aborted it). */
+  ended: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Reads SSE frames from `/api/v1/events`; with `paused`, reads nothing until `resume()` (a slow client). */
 export async function openSse(
   url: string,
   headers: Record<string, string> = {},
-): Promise<
-  { status: number; frames: { id: string; data: LiveEvent }[]; stop(): Promise<void>; response: Response }
-> {
+  options: { paused?: boolean } = {},
+): Promise<SseClient> {
   const ac = new AbortController();
   const response = await fetch(url, { headers, signal: ac.signal });
   const frames: { id: string; data: LiveEvent }[] = [];
+  const go = Promise.withResolvers<void>();
+  if (!options.paused) go.resolve();
   const pump = (async () => {
-    if (!response.ok || !response.body) return;
+    await go.promise;
+    if (!response.ok || !response.body || ac.signal.aborted) return;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     try {
@@ -239,8 +253,11 @@ export async function openSse(
     status: response.status,
     frames,
     response,
+    resume: () => go.resolve(),
+    ended: pump,
     async stop() {
       ac.abort();
+      go.resolve();
       await pump;
       if (!response.bodyUsed) await response.body?.cancel().catch(() => {});
     },
