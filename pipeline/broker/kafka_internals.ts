@@ -7,15 +7,78 @@
  *    can hand its partitions to anyone else — and (b) send an OffsetCommit with generation -1 for an empty
  *    group (what Java's `alterConsumerGroupOffsets` does), which kafkajs's `admin.setOffsets` only emulates
  *    by joining the group with a throw-away member and waiting out a fetch.
- * 2. Nothing else: everything else goes through kafkajs's documented API.
+ * 2. Nothing else: everything else goes through kafkajs's documented API (the co-partitioned assigner
+ *    below is a documented custom assigner).
  */
-import { AssignerProtocol, type Cluster, type PartitionAssigner, PartitionAssigners } from "kafkajs";
+import { Buffer } from "node:buffer";
+import { AssignerProtocol, type Cluster, type PartitionAssigner } from "kafkajs";
 
-/** The round-robin assigner (kafkajs's default) that reports the consumer's cluster to `onCluster`. */
+/** One member's topics → partitions. */
+export type MemberPartitions = Record<string, number[]>;
+
+/**
+ * Co-partitioned assignment, as Kafka Streams does it: partition p of every topic goes to the same member
+ * (the (p mod n)-th of the members, sorted by id, that subscribe to the topic), so a processor that joins
+ * several inputs by key sees each key's records of all of them.
+ */
+export function coPartitionedAssignment(
+  members: { memberId: string; topics: string[] }[],
+  partitionsOf: (topic: string) => number[],
+  topics: string[],
+): Map<string, MemberPartitions> {
+  const out = new Map<string, MemberPartitions>();
+  const sorted = [...members].sort((
+    a,
+    b,
+  ) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  for (const topic of topics) {
+    const eligible = sorted.filter((m) => m.topics.includes(topic));
+    if (eligible.length === 0) continue;
+    for (const p of [...partitionsOf(topic)].sort((x, y) => x - y)) {
+      const m = eligible[p % eligible.length].memberId;
+      const mine = out.get(m) ?? {};
+      (mine[topic] ??= []).push(p);
+      out.set(m, mine);
+    }
+  }
+  return out;
+}
+
+/** kafkajs assigner with {@link coPartitionedAssignment}. */
+const coPartitioned: PartitionAssigner = ({ cluster }) => ({
+  name: "LzsyncCoPartitioned",
+  version: 0,
+  assign({ members, topics }) {
+    const subscriptions = members.map((m) => ({
+      memberId: m.memberId,
+      topics: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? topics,
+    }));
+    const partitionsOf = (t: string) => cluster.findTopicPartitionMetadata(t).map((pm) => pm.partitionId);
+    // kafkajs passes the leader's subscription; members may have others (their partitions need metadata).
+    const all = [...new Set([...topics, ...subscriptions.flatMap((m) => m.topics)])];
+    const plan = coPartitionedAssignment(subscriptions, partitionsOf, all);
+    return Promise.resolve([...plan].map(([memberId, assignment]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: 0,
+        assignment,
+        userData: Buffer.alloc(0),
+      }),
+    })));
+  },
+  protocol({ topics }) {
+    return {
+      name: "LzsyncCoPartitioned",
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+    };
+  },
+});
+
+/** The co-partitioned assigner, reporting the consumer's cluster to `onCluster` when kafkajs creates it. */
 export function capturingAssigner(onCluster: (cluster: Cluster) => void): PartitionAssigner {
   return (config) => {
     onCluster(config.cluster);
-    return PartitionAssigners.roundRobin(config);
+    return coPartitioned(config);
   };
 }
 

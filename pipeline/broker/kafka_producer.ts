@@ -1,7 +1,8 @@
 /**
  * The Kafka producer: kafkajs's idempotent producer (acks=all, one request in flight), keys partitioned by
- * kafkajs's DefaultPartitioner (murmur2, the same numbers as the embedded broker), and per-record metadata
- * computed from the base offset kafkajs reports per partition.
+ * Kafka's default partitioner (murmur2 from ./murmur2.ts, cross-checked against kafkajs's: the same numbers
+ * as the embedded broker and the Java client), and per-record metadata computed from the base offset
+ * kafkajs reports per partition.
  *
  * Sends are queued and go out one request at a time, in call order; whatever queued up while a request
  * was in flight goes out together in the next one (one `sendBatch` over all their topics), so concurrent
@@ -13,11 +14,12 @@
  * numbers of a write whose outcome is unknown (the broker would take them for duplicates and drop them).
  */
 import { Buffer } from "node:buffer";
-import { type Message, type PartitionerArgs, Partitioners, type Producer as KafkaJsProducer } from "kafkajs";
+import type { Message, PartitionerArgs, Producer as KafkaJsProducer } from "kafkajs";
 import { LzError } from "../errors.ts";
 import type { Producer, ProduceRecord, RecordMetadata } from "./types.ts";
 import type { KafkaContext } from "./kafka.ts";
 import { backoffMs, isUnreachable, kafkaErrorType, sleep, toLzError } from "./kafka_errors.ts";
+import { DefaultPartitioner, partitionForKey } from "./murmur2.ts";
 
 /**
  * Records per kafkajs `send`. kafkajs groups a send's messages per partition by copying the partition's
@@ -95,22 +97,17 @@ export function takeBatch(queue: SendJob[], limit: number): SendJob[] {
 
 /** Opens a producer (bounded connect). */
 export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> {
-  // The partition kafkajs chose for each message object; a retry reuses it (null keys are round-robin).
-  const chosen = new WeakMap<object, number>();
-  const partitioner = () => {
-    const byDefault = Partitioners.DefaultPartitioner();
-    return (args: PartitionerArgs): number => {
-      const known = chosen.get(args.message);
-      if (known !== undefined) return known;
-      const { partition } = args.message;
-      if (partition !== undefined && partition !== null && partition >= args.partitionMetadata.length) {
-        // A RangeError makes kafkajs give up at once instead of retrying.
-        throw new RangeError(`topic ${args.topic} has no partition ${partition}`);
-      }
-      const p = byDefault(args);
-      chosen.set(args.message, p);
-      return p;
-    };
+  // Every message carries its partition, chosen here before kafkajs sees it: keys by Kafka's murmur2 (the
+  // allocation-free one the embedded broker uses; kafkajs's copies each key into a new Buffer), null keys
+  // round-robin. kafkajs's partitioner then only checks it.
+  const roundRobin = new DefaultPartitioner();
+  const partitioner = () => (args: PartitionerArgs): number => {
+    const { partition } = args.message;
+    if (partition === undefined || partition === null || partition >= args.partitionMetadata.length) {
+      // A RangeError makes kafkajs give up at once instead of retrying.
+      throw new RangeError(`topic ${args.topic} has no partition ${partition}`);
+    }
+    return partition;
   };
 
   const open = async (): Promise<KafkaJsProducer> => {
@@ -128,6 +125,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
   let client: KafkaJsProducer = await open();
   /** Partition counts of topics we have sent to (checked once; refreshed when a partition is missing). */
   const partitionCounts = new Map<string, number>();
+  let countsAt = 0; // re-read at most every minute, so added partitions are used (as kafkajs's metadata does)
   const queue: SendJob[] = [];
   let draining: Promise<void> | null = null;
   let closed = false;
@@ -151,7 +149,8 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
     const needs = jobs.some((j) =>
       !partitionCounts.has(j.topic) || maxPartition(j) >= partitionCounts.get(j.topic)!
     );
-    if (needs || refresh) {
+    if (needs || refresh || Date.now() - countsAt > 60_000) {
+      countsAt = Date.now();
       partitionCounts.clear();
       for (const [t, n] of await ctx.admin().partitionCounts()) partitionCounts.set(t, n);
     }
@@ -183,7 +182,16 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
    * deleted meanwhile (its jobs are rejected; the caller sends the others again).
    */
   const sendTogether = async (jobs: SendJob[]): Promise<RecordMetadata[][]> => {
-    const perJob = jobs.map((j) => j.records.map(toMessage));
+    const perJob = jobs.map((j) => {
+      const count = partitionCounts.get(j.topic)!;
+      return j.records.map((r) => {
+        const m = toMessage(r);
+        m.partition ??= r.key === null
+          ? roundRobin.partition(j.topic, null, count)
+          : partitionForKey(r.key, count);
+        return m;
+      });
+    });
     const byTopic = new Map<string, Message[]>();
     for (let i = 0; i < jobs.length; i++) {
       const l = byTopic.get(jobs[i].topic);
@@ -201,7 +209,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         const metaByTopic = new Map<string, RecordMetadata[]>();
         for (const { topic, messages } of topicMessages) {
           const bases = res.filter((r) => r.topicName === topic);
-          metaByTopic.set(topic, assignOffsets(topic, messages.map((m) => chosen.get(m)!), bases));
+          metaByTopic.set(topic, assignOffsets(topic, messages.map((m) => m.partition!), bases));
         }
         const cursor = new Map<string, number>();
         return jobs.map((j) => {
