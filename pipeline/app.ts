@@ -1,0 +1,145 @@
+/**
+ * Composition of a running lzsync: every sync layer contributes a {@link Feature} (topologies run by processor
+ * hosts, services such as connectors, gateway plugins); {@link runPipeline} validates what the config asks
+ * for, creates the declared topics, starts everything in order and stops it in reverse on SIGINT/SIGTERM.
+ */
+import { Registry } from "prom-client";
+import type { Runtime } from "./config.ts";
+import type { Broker, TopicSpec } from "./broker/types.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type AppDeps, type Service, systemClock } from "./service.ts";
+import type { Topology } from "./processor/types.ts";
+import { createProcessorHost } from "./processor/host.ts";
+import { LzError } from "./errors.ts";
+import { TOPICS } from "../schemas/mod.ts";
+import type { GatewayPlugin } from "../connectors/gateway/plugin.ts";
+import { createGateway } from "../connectors/gateway/mod.ts";
+import { FEATURES } from "./features.ts";
+
+/** What one sync layer adds to a running pipeline. */
+export interface Feature {
+  name: string;
+  topologies: Topology[];
+  services: Service[];
+  plugins: GatewayPlugin[];
+}
+
+
+/** Every topology of this build, for `describe`, `replay` and `digest` (built without starting anything). */
+export function allTopologies(): Topology[] {
+  return FEATURES.flatMap((f) => f.topologies());
+}
+
+/** The topics to create at start: every declared topic, with `processors.topics` partition overrides. */
+export function declaredTopicSpecs(runtime: Runtime): TopicSpec[] {
+  const overrides = runtime.config.processors.topics;
+  const unknown = Object.keys(overrides).filter((t) => !TOPICS.has(t));
+  if (unknown.length) {
+    throw new LzError(
+      "CONFIG",
+      `processors.topics names unknown topic(s) ${unknown.join(", ")}; declared topics are: ${
+        [...TOPICS.keys()].sort().join(", ")
+      }`,
+    );
+  }
+  return [...TOPICS.values()].map((t) => ({
+    name: t.name,
+    partitions: overrides[t.name]?.partitions ?? t.partitions,
+    compacted: t.compacted,
+  }));
+}
+
+/** Keeps the topologies `processors.enabled` asks for; an unknown name is a config error listing valid ones. */
+export function selectTopologies(runtime: Runtime, topologies: Topology[]): Topology[] {
+  const enabled = runtime.config.processors.enabled;
+  if (enabled.includes("all")) return topologies;
+  const names = new Set(topologies.map((t) => t.app));
+  const unknown = enabled.filter((n) => !names.has(n));
+  if (unknown.length) {
+    throw new LzError(
+      "CONFIG",
+      `processors.enabled names unknown processor(s) ${unknown.join(", ")}; valid: all, ${[...names].join(", ")}`,
+    );
+  }
+  return topologies.filter((t) => enabled.includes(t.app));
+}
+
+/** Inputs of one topology must be co-partitioned (a task reads partition p of each). */
+function checkCoPartitioned(topologies: Topology[], specs: TopicSpec[]): void {
+  const parts = new Map(specs.map((s) => [s.name, s.partitions]));
+  for (const t of topologies) {
+    const counts = new Set(t.inputs.map((i) => parts.get(i)).filter((n) => n !== undefined));
+    if (counts.size > 1) {
+      throw new LzError(
+        "CONFIG",
+        `inputs of ${t.app} (${t.inputs.join(", ")}) must have the same partition count; check processors.topics`,
+      );
+    }
+  }
+}
+
+async function stopAll(services: Service[], log: Logger): Promise<void> {
+  for (const s of [...services].reverse()) {
+    try {
+      await s.stop();
+    } catch (err) {
+      log.error("stop failed", { service: s.name, error: err });
+    }
+  }
+}
+
+/** Runs the whole pipeline until SIGINT/SIGTERM (or `signal` aborts). */
+export async function runPipeline(
+  runtime: Runtime,
+  openBroker: (runtime: Runtime) => Promise<Broker>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { config } = runtime;
+  const log = createLogger({ level: config.log_level });
+  const specs = declaredTopicSpecs(runtime);
+  const broker = await openBroker(runtime);
+  const deps: AppDeps = { runtime, broker, log, metrics: new Registry(), clock: systemClock };
+  const started: Service[] = [];
+  try {
+    await broker.admin().createTopics(specs);
+    const features: Feature[] = [];
+    for (const f of FEATURES) features.push(await f.build(deps));
+    const topologies = selectTopologies(runtime, features.flatMap((f) => f.topologies));
+    checkCoPartitioned(topologies, specs);
+    const services: Service[] = [
+      ...topologies.map((t) =>
+        createProcessorHost({ broker, log: log.child(t.app), metrics: deps.metrics, clock: deps.clock }, t, {
+          retries: config.processors.retries,
+        })
+      ),
+      ...features.flatMap((f) => f.services),
+    ];
+    const gateway = config.gateway.enabled ? createGateway(deps, features.flatMap((f) => f.plugins)) : null;
+    if (gateway) services.push(gateway);
+    for (const s of services) {
+      await s.start();
+      started.push(s);
+    }
+    log.info("lzsync is running", {
+      broker: broker.address,
+      data_dir: config.data_dir,
+      processors: topologies.map((t) => t.app),
+      url: gateway?.url,
+    });
+    if (gateway) console.error(`\n  lzsync is running: open ${gateway.url}\n`);
+    await new Promise<void>((resolve) => {
+      const onSignal = () => {
+        log.info("stopping (signal): finishing batches, committing, leaving groups");
+        Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
+        resolve();
+      };
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+      signal?.addEventListener("abort", onSignal, { once: true });
+    });
+  } finally {
+    await stopAll(started, log);
+    await broker.close();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The sync layers of this build, in start order. Each entry can list its topologies without deps (for
+ * `describe`, `replay` and `digest`) and build itself from the app's deps (for `start`).
+ */
+import type { AppDeps } from "./service.ts";
+import type { Topology } from "./processor/types.ts";
+import type { Feature } from "./app.ts";
+import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
+import { buildInfraServices } from "../connectors/infra_gateway/mod.ts";
+import { buildFabricServices } from "../connectors/fgd/mod.ts";
+import { assetsTopology } from "../processors/assets/mod.ts";
+import { governanceTopology, policyTopology } from "../processors/policy/mod.ts";
+
+/** A sync layer: its topologies (static) and how it is built for a run. */
+export interface FeatureEntry {
+  name: string;
+  topologies(): Topology[];
+  build(deps: AppDeps): Feature | Promise<Feature>;
+}
+
+export const FEATURES: FeatureEntry[] = [
+  {
+    name: "git-sync",
+    topologies: () => gitSyncTopologies(),
+    build: (deps) => gitSyncFeature(deps),
+  },
+  {
+    name: "infrastructure",
+    topologies: () => [assetsTopology(), policyTopology(), governanceTopology()],
+    build: (deps) => {
+      const infra = buildInfraServices(deps);
+      return { name: "infrastructure", topologies: infra.topologies, services: infra.services, plugins: [infra.plugin] };
+    },
+  },
+  {
+    name: "fabrics",
+    topologies: () => [],
+    build: (deps) => {
+      const fgd = buildFabricServices(deps);
+      return { name: "fabrics", topologies: [], services: fgd.services, plugins: [fgd.plugin] };
+    },
+  },
+];

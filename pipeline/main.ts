@@ -1,0 +1,48 @@
+/**
+ * The `lzsync` entry point: `deno task start` and `deno task lzsync <command>`.
+ * Loads the config once, opens the broker it names, and either runs the whole pipeline (`start`) or one
+ * operator command (see `pipeline/cli.ts`).
+ */
+import { loadConfig, type Runtime } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { createBroker } from "./broker/mod.ts";
+import { runCli } from "./cli.ts";
+import { describeError, LzError, ValidationError } from "./errors.ts";
+import { allTopologies, runPipeline } from "./app.ts";
+import { demoPushCommand } from "./demo.ts";
+
+async function openBroker(runtime: Runtime) {
+  const { config } = runtime;
+  await Deno.mkdir(config.data_dir, { recursive: true });
+  return createBroker({
+    kind: config.broker.kind,
+    brokers: config.broker.brokers,
+    clientId: config.broker.client_id,
+    dataDir: `${config.data_dir}/broker`,
+    logger: createLogger({ level: config.log_level, ns: "lzsync.broker" }),
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "demo-push") return await demoPushCommand(argv.slice(1));
+  return await runCli(argv.length ? argv : ["--help"], {
+    loadRuntime: () => loadConfig(),
+    createBroker: openBroker,
+    start: (runtime) => runPipeline(runtime, openBroker),
+    topologies: allTopologies(),
+  });
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (err) {
+    // Startup failures (bad config, unreachable broker) are one readable line, not a stack trace.
+    const msg = err instanceof ValidationError || err instanceof LzError ? err.message : describeError(err);
+    console.error(`lzsync: ${msg}`);
+    if (!(err instanceof LzError)) console.error((err as Error)?.stack ?? "");
+    code = 1;
+  }
+  Deno.exit(code);
+}
