@@ -14,8 +14,7 @@ import type { Logger } from "../../pipeline/log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { type Cursor, encodeCursor, type Positions } from "./cursor.ts";
 import { decodeRecord, Frame } from "./frames.ts";
-import type { Client, TopicKind } from "./live.ts";
-import { sleep } from "./live.ts";
+import { type Client, sleep, type TopicKind } from "./client.ts";
 import type { Rings } from "./ring.ts";
 import type { ViewTable } from "./views.ts";
 

@@ -20,51 +20,11 @@ import type { GatewayMetrics } from "./metrics.ts";
 import type { LocalEvent } from "./plugin.ts";
 import { type Entry, Rings } from "./ring.ts";
 import type { Sink } from "./sinks.ts";
+import { Client, type ClientSpec, sleep, type TopicKind } from "./client.ts";
+
+export { Client, type ClientSpec, sleep, type TopicKind } from "./client.ts";
 import type { ViewTable } from "./views.ts";
 import { catchUp, type CatchUpHost } from "./catchup.ts";
-
-/** How a topic is fed: a view (snapshot on connect), an event topic, or local events of this process. */
-export type TopicKind = "compacted" | "event" | "local";
-
-/** What a client asked for. */
-export interface ClientSpec {
-  topics: string[];
-  /** Only records with one of these keys (null = all). */
-  keys: string[] | null;
-  /** Resume point; null = fresh (snapshot of compacted topics, then live). */
-  cursor: Cursor | null;
-  /** False: a fresh connect gets no snapshot, only what happens from now (`?snapshot=0`). Default true. */
-  snapshot?: boolean;
-}
-
-/** A connected live-feed client. */
-export class Client {
-  static #next = 1;
-  readonly id = Client.#next++;
-  state: "catching-up" | "live" | "lagging" | "closed" = "catching-up";
-  /** Cursor of the last frame handed to the transport. */
-  lastCursor = "";
-  /** Partitions where the client's cursor is ahead of this gateway: skip records below these offsets. */
-  ahead: Map<string, number> | null = null;
-  laggingSince = 0;
-  dropped = 0;
-  readonly topicSet: Set<string>;
-  readonly keySet: Set<string> | null;
-
-  constructor(
-    readonly sink: Sink,
-    readonly topics: string[],
-    keys: string[] | null,
-    readonly snapshot = true,
-  ) {
-    this.topicSet = new Set(topics);
-    this.keySet = keys ? new Set(keys) : null;
-  }
-
-  wants(key: string | null): boolean {
-    return this.keySet === null || (key !== null && this.keySet.has(key));
-  }
-}
 
 /** Options of {@link LiveHub}. */
 export interface HubOptions {
@@ -382,18 +342,4 @@ export class LiveHub {
       for (const c of this.#clients) c.sink.heartbeat();
     }
   }
-}
-
-/** Sleeps `ms`, or less when `signal` aborts (so shutdown never waits on a timer). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
