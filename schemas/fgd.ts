@@ -22,7 +22,13 @@ const AnyObject = Type.Record(Type.String(), Type.Unknown());
 /** One validation or ingestion finding (see `processors/fgd/finding.ts`). */
 export const FgdFinding = Type.Object({
   rule: Type.String(),
-  layer: Type.Union(["yaml", "structure", "schema", "semantic", "ingest"].map((l) => Type.Literal(l))),
+  layer: Type.Union([
+    Type.Literal("yaml"),
+    Type.Literal("structure"),
+    Type.Literal("schema"),
+    Type.Literal("semantic"),
+    Type.Literal("ingest"),
+  ]),
   severity: Type.Union([Type.Literal("error"), Type.Literal("warning")]),
   doc: Type.Integer({ minimum: -1 }),
   path: Type.String(),
@@ -51,7 +57,7 @@ export type FabricRegistration = Static<typeof FabricRegistration>;
 export const RunSummary = Type.Object({
   sync_id: Type.String(),
   trigger: Type.String(),
-  outcome: Type.Union(["committed", "unchanged", "failed"].map((l) => Type.Literal(l))),
+  outcome: Type.Union([Type.Literal("committed"), Type.Literal("unchanged"), Type.Literal("failed")]),
   started_at: Time,
   finished_at: Time,
   duration_ms: Type.Number({ minimum: 0 }),
@@ -72,7 +78,7 @@ export const FabricStatus = Type.Object({
   branch: Type.String(),
   path: Type.String(),
   source: Type.String(),
-  state: Type.Union(["idle", "running", "error"].map((l) => Type.Literal(l))),
+  state: Type.Union([Type.Literal("idle"), Type.Literal("running"), Type.Literal("error")]),
   counts: Type.Object({
     managed: Type.Integer({ minimum: 0 }),
     unmanaged: Type.Integer({ minimum: 0 }),
@@ -100,7 +106,11 @@ export const FabricStatus = Type.Object({
 }, { additionalProperties: false });
 export type FabricStatus = Static<typeof FabricStatus>;
 
-export const DraftState = Type.Union(["open", "conflicted", "failed"].map((l) => Type.Literal(l)));
+export const DraftState = Type.Union([
+  Type.Literal("open"),
+  Type.Literal("conflicted"),
+  Type.Literal("failed"),
+]);
 
 export const FabricObject = Type.Object({
   fabric: Type.String(),
@@ -152,7 +162,13 @@ export const FabricObject = Type.Object({
     }),
     Type.Null(),
   ]),
-  drift: Type.Union(["in-sync", "differs", "missing", "extra", "unknown"].map((l) => Type.Literal(l))),
+  drift: Type.Union([
+    Type.Literal("in-sync"),
+    Type.Literal("differs"),
+    Type.Literal("missing"),
+    Type.Literal("extra"),
+    Type.Literal("unknown"),
+  ]),
   drift_fields: Type.Array(Type.String()),
   updated_at: Time,
 }, { additionalProperties: false });
@@ -171,7 +187,7 @@ export const UnmanagedFile = Type.Object({
 export type UnmanagedFile = Static<typeof UnmanagedFile>;
 
 export const FgdResult = Type.Object({
-  type: Type.Union(["run", "file", "object"].map((l) => Type.Literal(l))),
+  type: Type.Union([Type.Literal("run"), Type.Literal("file"), Type.Literal("object")]),
   fabric: Type.String(),
   sync_id: Type.String(),
   /** file: the input path; object: the source path; run: the fabric directory. */

@@ -39,10 +39,15 @@ export class FabricGit {
 
   /** The validator at `commit` (CRDs from the repo at that commit); resets parse caches when it changed. */
   async validatorAt(commit: string | null): Promise<Validator> {
+    return (await this.validatorChange(commit)).validator;
+  }
+
+  /** Like {@link validatorAt}, also telling whether the validator changed since the last call. */
+  async validatorChange(commit: string | null): Promise<{ validator: Validator; changed: boolean }> {
     const { files, problems } = await readCrdFiles(this.repo, commit, this.spec.crd_dirs);
-    const { validator, changed } = this.validators.get(files, this.spec.rule_packs, problems);
-    if (changed) this.cache = newPlanCache();
-    return validator;
+    const r = this.validators.get(files, this.spec.rule_packs, problems);
+    if (r.changed) this.cache = newPlanCache();
+    return r;
   }
 
   /** The fabric directory at `commit`, reading only contents the planner cannot take from its cache. */
@@ -72,9 +77,13 @@ export interface IngestResult {
   /** The pushed commit (committed) or null. */
   commit: string | null;
   attempts: number;
+  /** Absent when the run was skipped because nothing changed since `lastTree`. */
   plan?: Plan;
   error?: string;
   message?: string;
+  /** Tree id of the fabric directory after the run (pass it back as `lastTree`). */
+  tree?: string | null;
+  validator?: Validator;
 }
 
 /** Phases of a run, reported to {@link IngestOptions.onPhase}. */
@@ -85,6 +94,11 @@ export interface IngestOptions {
   /** Push attempts before giving up (default 5). */
   maxAttempts?: number;
   limits?: ParseLimits;
+  /**
+   * Tree id of the fabric directory after the previous run: when the head still has it and the CRDs did
+   * not change, the run ends as `unchanged` without reading the directory.
+   */
+  lastTree?: string | null;
   /** Progress callback; awaited, so tests can act between phases (e.g. race a push). */
   onPhase?(phase: IngestPhase, detail: string): void | Promise<void>;
 }
@@ -101,7 +115,11 @@ export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): 
       attempts++;
       await phase("fetching", fg.repo.location);
       base = await fg.repo.fetch();
-      const validator = await fg.validatorAt(base);
+      const { validator, changed } = await fg.validatorChange(base);
+      const tree = base ? await fg.repo.treeOid(base, fg.spec.path) : null;
+      if (!changed && options.lastTree !== undefined && tree === options.lastTree && attempts === 1) {
+        return { outcome: "unchanged", base, commit: null, attempts, tree, validator };
+      }
       const snap = await fg.snapshot(base);
       await phase("planning", `${snap.size} files at ${base?.slice(0, 12) ?? "(empty branch)"}`);
       plan = planIngestion(snap, {
@@ -110,7 +128,7 @@ export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): 
         cache: fg.cache,
         limits: options.limits,
       });
-      if (!plan.changed) return { outcome: "unchanged", base, commit: null, attempts, plan };
+      if (!plan.changed) return { outcome: "unchanged", base, commit: null, attempts, plan, tree, validator };
       const message = commitMessage(fg.spec.id, fg.spec.path, plan);
       await phase("committing", `${plan.writes.size} writes, ${plan.deletes.size} deletions`);
       const writes = new Map([...plan.writes].map(([p, c]) => [fg.repoPath(p), c]));
@@ -118,7 +136,18 @@ export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): 
       const commit = await fg.repo.writeCommit(base, { writes, deletes }, message, fg.author);
       await phase("pushing", commit);
       const pushed = await fg.repo.push(commit, base);
-      if (pushed.ok) return { outcome: "committed", base, commit, attempts, plan, message };
+      if (pushed.ok) {
+        return {
+          outcome: "committed",
+          base,
+          commit,
+          attempts,
+          plan,
+          message,
+          tree: await fg.repo.treeOid(commit, fg.spec.path),
+          validator,
+        };
+      }
       await phase("retrying", `push rejected (${pushed.detail}); fetching the new head`);
     }
     return {

@@ -1,0 +1,304 @@
+/**
+ * The FGD service: the registry of fabrics and their workers.
+ *
+ * Fabrics come from `lzsync.yaml` (`fabrics:`), from `POST /api/v1/fabrics` (persisted on the compacted
+ * `lz.fgd.fabrics.v1`, so they survive restarts) and, on a first run with the sample Landing Zone and no
+ * fabric configured, the sample fabric `dc1`. Registration creates or repairs the directory layout and
+ * ingests what is already there (the registration run).
+ *
+ * When runs happen (the design): on registration and start; on every record of `lz.git.push.v1` (webhook,
+ * manual trigger, the fetcher's schedule) and every commit marker of `lz.git.files.v1` for the fabric's
+ * repo — treated as hints, the run fetches git itself and ends at once when the fabric directory's tree is
+ * unchanged; on `POST /api/v1/fabrics/:id/sync`; and on a safety-net schedule (`layers.git.interval`).
+ * Unregistering removes lzsync's state for the fabric (topics, mirror), never anything in the repo.
+ */
+import { join } from "node:path";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Value } from "@sinclair/typebox/value";
+import type { Producer, Reader } from "../../pipeline/broker/types.ts";
+import { parseDuration } from "../../pipeline/config.ts";
+import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
+import { decode, encode } from "../../pipeline/serde.ts";
+import type { AppDeps, Service } from "../../pipeline/service.ts";
+import { FabricConfig } from "../../schemas/config.ts";
+import {
+  type FabricObject,
+  type FabricRegistration,
+  type FabricStatus,
+  FGD_FABRICS_TOPIC,
+  FGD_OBJECTS_TOPIC,
+  FGD_STATUS_TOPIC,
+  FGD_TOPICS,
+} from "../../schemas/fgd.ts";
+import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
+import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
+import { readTopicToEnd } from "../git/read_topic.ts";
+import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
+import { landingZoneRepo } from "../git/sample.ts";
+import { type Author, openFabricRepo } from "./git_repo.ts";
+import { KubeSource } from "./kube_source.ts";
+import { fgdMetrics } from "./metrics.ts";
+import { FabricWorker, type Progress } from "./worker.ts";
+
+/** The sample fabric of the first run: `fabrics/dc1` of the sample Landing Zone, Hedgehog CRDs in the repo. */
+export function sampleFabric(now: string): FabricRegistration {
+  return {
+    id: "dc1",
+    branch: "main",
+    path: "fabrics/dc1",
+    crd_dirs: ["fabrics/crds/hedgehog"],
+    rule_packs: ["hedgehog"],
+    source: "sample",
+    registered_at: now,
+  };
+}
+
+/**
+ * The fabrics to register at start from the config: `config.fabrics`, or — when none is configured and
+ * the Landing Zone is the sample (`landing_zone.repo` unset) — the sample fabric `dc1` in `lzRepo`.
+ */
+export function defaultFabrics(
+  config: AppDeps["runtime"]["config"],
+  now: string,
+): FabricRegistration[] {
+  if (config.fabrics.length) {
+    return config.fabrics.map((f) => ({
+      ...structuredClone(f),
+      source: "config" as const,
+      registered_at: now,
+    }));
+  }
+  return config.landing_zone.repo === undefined ? [sampleFabric(now)] : [];
+}
+
+const checkInput = TypeCompiler.Compile(FabricConfig);
+
+/** Options of {@link FabricManager}. */
+export interface FabricManagerOptions {
+  /** The Landing Zone repo (URL or path) for fabrics without `repo`; default `landing_zone.repo` or the sample. */
+  lzRepo?: string;
+  /** Safety-net run interval in ms (default `layers.git.interval`); 0 disables it. */
+  scheduleMs?: number;
+  /** Kubernetes poll interval in ms (default 60 s); 0 disables polling (pollActual still works). */
+  kubeIntervalMs?: number;
+  /** Listen to git hints on `lz.git.push.v1` / `lz.git.files.v1` (default true). */
+  gitHints?: boolean;
+  author?: Author;
+}
+
+/** The FGD service (see the module doc). */
+export class FabricManager implements Service {
+  readonly name = "fgd";
+  readonly workers = new Map<string, FabricWorker>();
+  /** Where progress events go (the gateway plugin sets it to `ctx.publish`). */
+  progressSink?: (p: Progress) => void;
+  readonly #deps: AppDeps;
+  readonly #o: FabricManagerOptions;
+  #producer?: Producer;
+  #reader?: Reader;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #lzRepo = "";
+  #started = false;
+  readonly #metrics;
+
+  constructor(deps: AppDeps, options: FabricManagerOptions = {}) {
+    this.#deps = deps;
+    this.#o = options;
+    this.#metrics = fgdMetrics(deps.metrics);
+  }
+
+  get #log() {
+    return this.#deps.log.child("fgd");
+  }
+
+  #now(): string {
+    return new Date(this.#deps.clock.now()).toISOString();
+  }
+
+  async #producerOnce(): Promise<Producer> {
+    this.#producer ??= await this.#deps.broker.producer();
+    return this.#producer;
+  }
+
+  async start(): Promise<void> {
+    const { broker, runtime } = this.#deps;
+    await broker.admin().createTopics(
+      [...FGD_TOPICS, GIT_PUSH_TOPIC, GIT_FILES_TOPIC].map((t) => ({
+        name: t.name,
+        partitions: t.partitions,
+        compacted: t.compacted,
+      })),
+    );
+    this.#lzRepo = this.#o.lzRepo ?? await landingZoneRepo(runtime.config);
+    const api = new Map<string, FabricRegistration>();
+    await readTopicToEnd(broker, FGD_FABRICS_TOPIC.name, (r) => {
+      if (!r.key) return;
+      const v = decode<FabricRegistration>(FGD_FABRICS_TOPIC.name, r.value);
+      if (v) api.set(r.key, v);
+      else api.delete(r.key);
+    });
+    const statuses = new Map<string, FabricStatus>();
+    await readTopicToEnd(broker, FGD_STATUS_TOPIC.name, (r) => {
+      const v = decode<FabricStatus>(FGD_STATUS_TOPIC.name, r.value);
+      if (r.key && v) statuses.set(r.key, v);
+      else if (r.key) statuses.delete(r.key);
+    });
+    const objects = new Map<string, FabricObject>();
+    await readTopicToEnd(broker, FGD_OBJECTS_TOPIC.name, (r) => {
+      if (!r.key) return;
+      const v = decode<FabricObject>(FGD_OBJECTS_TOPIC.name, r.value);
+      if (v) objects.set(r.key, v);
+      else objects.delete(r.key);
+    });
+    const regs = defaultFabrics(runtime.config, this.#now());
+    for (const reg of api.values()) if (!regs.some((r) => r.id === reg.id)) regs.push(reg);
+    for (const reg of regs) {
+      const w = await this.#open(reg);
+      w.restore(null, statuses.get(reg.id));
+      for (const o of objects.values()) if (o.fabric === reg.id) w.restore(o);
+      w.trigger("start");
+    }
+    this.#started = true;
+    if (this.#o.gitHints !== false) await this.#listen();
+    const every = this.#o.scheduleMs ?? parseDuration(runtime.config.layers.git.interval);
+    if (every > 0) {
+      this.#timers.push(setInterval(() => {
+        for (const w of this.workers.values()) w.trigger("schedule");
+      }, every));
+    }
+    const kubeEvery = this.#o.kubeIntervalMs ?? 60_000;
+    if (kubeEvery > 0) {
+      this.#timers.push(setInterval(() => {
+        for (const w of this.workers.values()) w.pollActual().catch(() => {});
+      }, kubeEvery));
+    }
+    this.#log.info("fgd started", { fabrics: [...this.workers.keys()] });
+  }
+
+  async #open(reg: FabricRegistration): Promise<FabricWorker> {
+    const { runtime } = this.#deps;
+    const repoUrl = reg.repo ?? this.#lzRepo;
+    const tokenEnv = reg.credential_env ?? (reg.repo ? undefined : runtime.config.landing_zone.token_env);
+    const repo = await openFabricRepo({
+      repo: repoUrl,
+      branch: reg.branch,
+      gitdir: join(runtime.config.data_dir, "fgd", `${reg.id}.git`),
+      token: tokenEnv ? runtime.secret(tokenEnv) : undefined,
+    });
+    const kube = reg.kubernetes
+      ? new KubeSource({
+        apiUrl: reg.kubernetes.api_url,
+        token: reg.kubernetes.token_env ? runtime.secret(reg.kubernetes.token_env) : undefined,
+      })
+      : undefined;
+    const w = new FabricWorker({
+      reg,
+      repo,
+      author: this.#o.author ?? { name: "lzsync", email: "lzsync@localhost" },
+      producer: () => this.#producerOnce(),
+      metrics: this.#metrics,
+      log: this.#log.child(reg.id, { fabric: reg.id }),
+      now: () => this.#deps.clock.now(),
+      kube,
+      onProgress: (p) => this.progressSink?.(p),
+    });
+    this.workers.set(reg.id, w);
+    return w;
+  }
+
+  /** Fabrics whose repo a git hint is about. */
+  #matching(repo: string, cloneUrl?: string): FabricWorker[] {
+    return [...this.workers.values()].filter((w) => {
+      const url = w.reg.repo ?? this.#lzRepo;
+      if (!w.reg.repo) return true;
+      if (cloneUrl && normalizeRepoUrl(cloneUrl) === normalizeRepoUrl(url)) return true;
+      return deriveRepoId(url) === repo;
+    });
+  }
+
+  async #listen(): Promise<void> {
+    const reader = this.#deps.broker.reader({
+      topics: [GIT_PUSH_TOPIC.name, GIT_FILES_TOPIC.name],
+      from: "latest",
+    });
+    this.#reader = reader;
+    await reader.run((batch) => {
+      for (const r of batch.records) {
+        try {
+          if (batch.topic === GIT_PUSH_TOPIC.name) {
+            const p = decode<GitPush>(GIT_PUSH_TOPIC.name, r.value);
+            if (p) { for (const w of this.#matching(p.repo, p.clone_url)) w.trigger(`push ${p.source}`); }
+          } else {
+            const f = decode<GitFilesValue>(GIT_FILES_TOPIC.name, r.value);
+            if (f?.kind === "commit") { for (const w of this.#matching(f.repo)) w.trigger("git sync"); }
+          }
+        } catch (err) {
+          this.#log.warn("fgd ignored an undecodable git hint", {
+            topic: batch.topic,
+            offset: r.offset,
+            error: describeError(err),
+          });
+        }
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** Registers a fabric from the API: validates, persists, ingests. Throws ValidationError / LzError(CONFLICT). */
+  async register(input: unknown): Promise<{ fabric: FabricRegistration; syncId: string }> {
+    if (!this.#started) {
+      throw new LzError("NOT_READY", "the FGD service is still starting", { retriable: true });
+    }
+    const raw = Value.Default(FabricConfig, structuredClone(input ?? {}));
+    if (!checkInput.Check(raw)) {
+      const issues = [...checkInput.Errors(raw)].slice(0, 10).map((e) => ({
+        path: e.path || "/",
+        message: e.message,
+      }));
+      throw new ValidationError(
+        `the fabric is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+        issues,
+      );
+    }
+    if (this.workers.has(raw.id)) throw new LzError("CONFLICT", `fabric ${raw.id} is already registered`);
+    const reg: FabricRegistration = { ...raw, source: "api", registered_at: this.#now() };
+    const p = await this.#producerOnce();
+    await p.send(FGD_FABRICS_TOPIC.name, [{ key: reg.id, value: encode(FGD_FABRICS_TOPIC.name, reg) }]);
+    const w = await this.#open(reg);
+    const { syncId } = w.trigger("registration");
+    return { fabric: reg, syncId };
+  }
+
+  /** Removes lzsync's state of a fabric (never the repo). API fabrics only; config ones live in lzsync.yaml. */
+  async unregister(id: string): Promise<void> {
+    const w = this.workers.get(id);
+    if (!w) throw new LzError("NOT_FOUND", `fabric ${id} is not registered`);
+    if (w.reg.source !== "api") {
+      throw new LzError(
+        "CONFLICT",
+        `fabric ${id} comes from ${
+          w.reg.source === "config" ? "lzsync.yaml" : "the sample"
+        }; remove it there`,
+      );
+    }
+    this.workers.delete(id);
+    await w.close();
+    await w.publisher.clear();
+    const p = await this.#producerOnce();
+    await p.send(FGD_FABRICS_TOPIC.name, [{ key: id, value: null }]);
+    await Deno.remove(join(this.#deps.runtime.config.data_dir, "fgd", `${id}.git`), { recursive: true })
+      .catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#reader?.stop();
+    this.#reader = undefined;
+    for (const w of this.workers.values()) await w.close();
+    this.workers.clear();
+    await this.#producer?.close();
+    this.#producer = undefined;
+    this.#started = false;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The fabrics API in the gateway. Reads come from the compacted FGD topics (views, so any gateway answers
+ * them); writes go to the {@link FabricManager} of this process.
+ *
+ * - `GET    /api/v1/fabrics` (read): every fabric with its status
+ * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential_env?, crd_dirs?, rule_packs?, kubernetes?}` → 201 `{fabric, sync_id, status_url, websocket_url}`
+ * - `GET    /api/v1/fabrics/:id` (read): status — counts (managed, unmanaged, drafts, conflicts, drift), last commit, last run, last error
+ * - `DELETE /api/v1/fabrics/:id` (admin): remove lzsync's state of the fabric (never the repo)
+ * - `POST   /api/v1/fabrics/:id/sync` (trigger): run ingestion now → 202 `{sync_id, status_url, websocket_url}`; progress frames on the WebSocket, topic `lz.fgd.progress`, key = sync id
+ * - `GET    /api/v1/fabrics/:id/objects[?kind=&state=draft|conflict|drift]` (read): objects with desired/draft/actual state
+ * - `GET    /api/v1/fabrics/:id/objects/:kind/:name` (read): one object (both versions when conflicted)
+ * - `PUT    /api/v1/fabrics/:id/objects/:kind/:name[?draft=true]` (write): edit (JSON or YAML body; `If-Match: "<hash>"` = the version edited) → 200 committed, 202 draft saved, 409 conflict, 422 findings
+ * - `DELETE /api/v1/fabrics/:id/objects/:kind/:name` (write): delete from `managed/` (same rules)
+ * - `DELETE /api/v1/fabrics/:id/drafts/:kind/:name` (write): discard a draft
+ * - `GET    /api/v1/fabrics/:id/unmanaged` (read): files in `unmanaged/` with their findings
+ */
+import type { Context, Hono } from "hono";
+import { parse as parseYaml } from "yaml";
+import { LzError, ValidationError } from "../../pipeline/errors.ts";
+import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
+import { jsonError } from "../gateway/server.ts";
+import {
+  type FabricObject,
+  type FabricRegistration,
+  type FabricStatus,
+  FGD_FABRICS_TOPIC,
+  FGD_OBJECTS_TOPIC,
+  FGD_RESULTS_TOPIC,
+  FGD_STATUS_TOPIC,
+  FGD_UNMANAGED_TOPIC,
+  type UnmanagedFile,
+} from "../../schemas/fgd.ts";
+import type { FabricManager } from "./manager.ts";
+import type { EditRequest } from "./worker_edit.ts";
+
+/** Local topic of progress frames (`ctx.publish`). */
+export const FGD_PROGRESS = "lz.fgd.progress";
+
+async function readBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  const type = c.req.header("content-type") ?? "";
+  if (type.includes("json")) return JSON.parse(text);
+  return parseYaml(text, { maxAliasCount: 100 });
+}
+
+function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof ValidationError) {
+    return jsonError(c, 422, "invalid", err.message, { issues: err.issues });
+  }
+  if (err instanceof LzError) {
+    const status = err.code === "CONFLICT"
+      ? 409
+      : err.code === "NOT_FOUND"
+      ? 404
+      : err.code === "NOT_READY"
+      ? 503
+      : 500;
+    return jsonError(c, status, err.code.toLowerCase(), err.message);
+  }
+  return jsonError(c, 400, "bad_request", (err as Error).message);
+}
+
+/** The FGD gateway plugin bound to a manager. */
+export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
+  return {
+    name: "fgd",
+    compactedTopics: [
+      FGD_FABRICS_TOPIC.name,
+      FGD_STATUS_TOPIC.name,
+      FGD_OBJECTS_TOPIC.name,
+      FGD_UNMANAGED_TOPIC.name,
+    ],
+    eventTopics: [FGD_RESULTS_TOPIC.name],
+    localTopics: [FGD_PROGRESS],
+    routes(app: Hono, ctx: GatewayContext) {
+      manager.progressSink = (p) =>
+        ctx.publish({ topic: FGD_PROGRESS, key: p.sync_id, type: p.phase, data: p });
+      const statuses = () => ctx.view<FabricStatus>(FGD_STATUS_TOPIC.name);
+      const objects = () => ctx.view<FabricObject>(FGD_OBJECTS_TOPIC.name);
+      const known = (id: string) => statuses().has(id) || manager.workers.has(id);
+      const links = (id: string, syncId: string) => ({
+        sync_id: syncId,
+        status_url: `${ctx.url}/api/v1/fabrics/${id}`,
+        websocket_url: `${ctx.wsUrl}?topic=${FGD_PROGRESS}&key=${encodeURIComponent(syncId)}`,
+      });
+
+      app.get("/api/v1/fabrics", ctx.requireScope("read"), (c) => {
+        const regs = ctx.view<FabricRegistration>(FGD_FABRICS_TOPIC.name);
+        const ids = new Set([...statuses().keys(), ...manager.workers.keys()]);
+        const fabrics = [...ids].sort().map((id) => {
+          const s = statuses().get(id);
+          const w = manager.workers.get(id);
+          return s ??
+            { id, source: w?.reg.source ?? regs.get(id)?.source, state: "registered", counts: null };
+        });
+        return c.json({ fabrics });
+      });
+
+      app.post("/api/v1/fabrics", ctx.requireScope("admin"), async (c) => {
+        try {
+          const { fabric, syncId } = await manager.register(await readBody(c));
+          return c.json({ fabric, ...links(fabric.id, syncId) }, 201);
+        } catch (err) {
+          return errorResponse(c, err);
+        }
+      });
+
+      app.get("/api/v1/fabrics/:id", ctx.requireScope("read"), (c) => {
+        const id = c.req.param("id");
+        const s = statuses().get(id);
+        if (s) return c.json(s);
+        if (manager.workers.has(id)) return c.json({ id, state: "registered", counts: null }, 200);
+        return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
+      });
+
+      app.delete("/api/v1/fabrics/:id", ctx.requireScope("admin"), async (c) => {
+        try {
+          await manager.unregister(c.req.param("id"));
+          return c.json({ deleted: c.req.param("id"), repository: "untouched" });
+        } catch (err) {
+          return errorResponse(c, err);
+        }
+      });
+
+      app.post("/api/v1/fabrics/:id/sync", ctx.requireScope("trigger"), (c) => {
+        const id = c.req.param("id");
+        const w = manager.workers.get(id);
+        if (!w) return jsonError(c, 404, "not_found", `fabric ${id} is not registered here`);
+        const { syncId } = w.trigger("api");
+        return c.json(links(id, syncId), 202);
+      });
+
+      app.get("/api/v1/fabrics/:id/objects", ctx.requireScope("read"), (c) => {
+        const id = c.req.param("id");
+        if (!known(id)) return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
+        const kind = c.req.query("kind")?.toLowerCase();
+        const state = c.req.query("state");
+        if (state && !["draft", "conflict", "drift"].includes(state)) {
+          return jsonError(
+            c,
+            400,
+            "bad_request",
+            `state=${state} is not valid; use draft, conflict or drift`,
+          );
+        }
+        const prefix = `${id}/`;
+        const items = [...objects().entries()].filter(([k, o]) =>
+          k.startsWith(prefix) &&
+          (!kind || o.plural === kind || o.kind.toLowerCase() === kind) &&
+          (!state || (state === "draft"
+            ? !!o.draft
+            : state === "conflict"
+            ? !!o.conflict
+            : ["differs", "missing", "extra"].includes(o.drift)))
+        ).map(([, o]) => o).sort((a, b) => a.path.localeCompare(b.path));
+        return c.json({ fabric: id, count: items.length, objects: items });
+      });
+
+      app.get("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("read"), (c) => {
+        const { id, kind, name } = c.req.param();
+        const k = kind.toLowerCase();
+        const ns = c.req.query("namespace");
+        const found = [...objects().values()].find((o) =>
+          o.fabric === id && o.name === name && (o.plural === k || o.kind.toLowerCase() === k) &&
+          (!ns || o.namespace === ns)
+        );
+        if (!found) return jsonError(c, 404, "not_found", `${kind}/${name} is not in fabric ${id}`);
+        return c.json(found);
+      });
+
+      const edit = (op: EditRequest["op"]) => async (c: Context) => {
+        const { id, kind, name } = c.req.param();
+        const w = manager.workers.get(id);
+        if (!w) return jsonError(c, 404, "not_found", `fabric ${id} is not registered here`);
+        let body: unknown;
+        if (op === "put") {
+          try {
+            body = await readBody(c);
+          } catch (err) {
+            return jsonError(
+              c,
+              400,
+              "bad_body",
+              `the body is not valid JSON or YAML: ${(err as Error).message}`,
+            );
+          }
+        }
+        const ifMatch = c.req.header("if-match")?.replace(/^W\//, "").replace(/^"|"$/g, "");
+        const res = await w.edit({
+          op,
+          kind,
+          name,
+          namespace: c.req.query("namespace"),
+          body,
+          ifMatch,
+          draftOnly: c.req.query("draft") === "true",
+          author: c.req.header("x-lzsync-author") ?? "portal",
+        });
+        return c.json(res.body, res.status as 200);
+      };
+      app.put("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), edit("put"));
+      app.delete("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), edit("delete"));
+      app.delete("/api/v1/fabrics/:id/drafts/:kind/:name", ctx.requireScope("write"), edit("discard"));
+
+      app.get("/api/v1/fabrics/:id/unmanaged", ctx.requireScope("read"), (c) => {
+        const id = c.req.param("id");
+        if (!known(id)) return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
+        const files = [...ctx.view<UnmanagedFile>(FGD_UNMANAGED_TOPIC.name).values()]
+          .filter((u) => u.fabric === id)
+          .sort((a, b) => a.path.localeCompare(b.path));
+        return c.json({ fabric: id, count: files.length, files });
+      });
+    },
+    statusSections: [{
+      id: "fabrics",
+      title: "Fabric GitOps directories",
+      order: 60,
+      source: "/api/v1/fabrics",
+      path: "fabrics",
+      render: "table",
+      columns: [
+        { key: "id", label: "Fabric" },
+        { key: "state", label: "State", format: "status" },
+        { key: "counts.managed", label: "Managed", format: "number" },
+        { key: "counts.unmanaged", label: "Unmanaged", format: "number" },
+        { key: "counts.drafts", label: "Drafts", format: "number" },
+        { key: "counts.conflicts", label: "Conflicts", format: "number" },
+        { key: "counts.drift", label: "Drift", format: "number" },
+        { key: "last_commit", label: "Last commit", format: "code" },
+        { key: "last_run.finished_at", label: "Last run", format: "age" },
+        { key: "last_error", label: "Last error" },
+      ],
+      refreshOn: [FGD_STATUS_TOPIC.name],
+    }],
+  };
+}

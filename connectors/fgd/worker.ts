@@ -1,0 +1,316 @@
+/**
+ * One registered fabric at run time. Every operation on the fabric — ingestion runs, Portal edits, draft
+ * discards — goes through one serial queue, so they never interleave; triggers that arrive while a run is
+ * still queued join it (one run, one sync id). After each operation the fabric's records are published as
+ * diffs (`publisher.ts`) and progress is reported through `onProgress`.
+ */
+import type { Producer } from "../../pipeline/broker/types.ts";
+import { describeError } from "../../pipeline/errors.ts";
+import type { Logger } from "../../pipeline/log.ts";
+import { checkDraft } from "../../processors/fgd/drafts.ts";
+import type { InvalidManaged, UnmanagedEntry } from "../../processors/fgd/plan_types.ts";
+import type { Validator } from "../../processors/fgd/validate.ts";
+import type { FabricObject, FabricRegistration, FabricStatus, RunSummary } from "../../schemas/fgd.ts";
+import type { Author, FabricRepo } from "./git_repo.ts";
+import { FabricGit, runIngestion } from "./ingest.ts";
+import type { KubeSource } from "./kube_source.ts";
+import type { FgdMetrics } from "./metrics.ts";
+import { FabricPublisher } from "./publisher.ts";
+import {
+  type ActualEntry,
+  counts,
+  type DesiredEntry,
+  type DraftEntry,
+  objectRecords,
+  resultRecords,
+  slotKey,
+  unmanagedRecords,
+} from "./records.ts";
+import { type EditRequest, type EditResponse, performEdit } from "./worker_edit.ts";
+import { pollActual } from "./worker_kube.ts";
+
+/** A progress event of a sync (forwarded to live clients). */
+export interface Progress {
+  fabric: string;
+  sync_id: string;
+  phase: string;
+  message: string;
+  done: boolean;
+  at: string;
+}
+
+/** What a worker is built from. */
+export interface WorkerOptions {
+  reg: FabricRegistration;
+  repo: FabricRepo;
+  author: Author;
+  producer: () => Promise<Producer>;
+  metrics: FgdMetrics;
+  log: Logger;
+  now: () => number;
+  kube?: KubeSource;
+  onProgress?(p: Progress): void;
+}
+
+/** The state of one fabric and the queue of operations on it. */
+export class FabricWorker {
+  readonly id: string;
+  readonly reg: FabricRegistration;
+  readonly fg: FabricGit;
+  readonly publisher: FabricPublisher;
+  desired = new Map<string, DesiredEntry>();
+  drafts = new Map<string, DraftEntry>();
+  actual: Map<string, ActualEntry> | null = null;
+  unmanaged: UnmanagedEntry[] = [];
+  invalidManaged: InvalidManaged[] = [];
+  validator?: Validator;
+  head: string | null = null;
+  lastCommit: string | null = null;
+  lastRun: RunSummary | null = null;
+  lastError: string | null = null;
+  kubeState: FabricStatus["kubernetes"] = null;
+  #lastTree: string | null | undefined = undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  #pending: { syncId: string; done: Promise<RunSummary> } | null = null;
+  #running = false;
+  #closed = false;
+
+  constructor(readonly o: WorkerOptions) {
+    this.id = o.reg.id;
+    this.reg = o.reg;
+    const path = o.reg.path.replace(/^\/+|\/+$/g, "");
+    this.fg = new FabricGit(
+      { id: o.reg.id, branch: o.reg.branch, path, crd_dirs: o.reg.crd_dirs, rule_packs: o.reg.rule_packs },
+      o.repo,
+      o.author,
+    );
+    this.publisher = new FabricPublisher(o.reg.id, o.producer);
+    if (o.kube) this.kubeState = { api_url: o.reg.kubernetes!.api_url, last_poll: null, error: null };
+  }
+
+  get log(): Logger {
+    return this.o.log;
+  }
+
+  nowIso(): string {
+    return new Date(this.o.now()).toISOString();
+  }
+
+  /** Operations waiting in the queue. */
+  get queueDepth(): number {
+    return this.#queued;
+  }
+
+  /** Runs `fn` after every earlier operation of this fabric. */
+  enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    this.#queued++;
+    this.o.metrics.queueDepth.set({ fabric: this.id }, this.#queued);
+    const run = this.#chain.then(async () => {
+      this.#queued--;
+      this.o.metrics.queueDepth.set({ fabric: this.id }, this.#queued);
+      return await fn();
+    });
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  progress(syncId: string, phase: string, message: string, done = false): void {
+    try {
+      this.o.onProgress?.({ fabric: this.id, sync_id: syncId, phase, message, done, at: this.nowIso() });
+    } catch (err) {
+      this.log.warn("fgd progress event dropped", { sync_id: syncId, error: describeError(err) });
+    }
+  }
+
+  /** Asks for an ingestion run; joins a run that is queued but not started. */
+  trigger(
+    reason: string,
+    syncId = `fgd-${this.id}-${crypto.randomUUID().slice(0, 8)}`,
+  ): { syncId: string; done: Promise<RunSummary> } {
+    if (this.#pending) return this.#pending;
+    this.progress(syncId, "queued", `ingestion of ${this.id} queued (${reason})`);
+    const pending = {
+      syncId,
+      done: this.enqueue(() => {
+        if (this.#pending === pending) this.#pending = null;
+        return this.#run(syncId, reason);
+      }),
+    };
+    pending.done.catch(() => {}); // failures are reported in the status; callers may still await
+    this.#pending = pending;
+    return pending;
+  }
+
+  async #run(syncId: string, reason: string): Promise<RunSummary> {
+    const started = this.o.now();
+    this.#running = true;
+    this.o.metrics.activeRuns.inc();
+    try {
+      if (this.#closed) throw new Error("fabric unregistered");
+      const r = await runIngestion(this.fg, {
+        lastTree: this.#lastTree,
+        onPhase: (phase, detail) => this.progress(syncId, phase, detail),
+      });
+      const finished = this.o.now();
+      const plan = r.plan;
+      const run: RunSummary = {
+        sync_id: syncId,
+        trigger: reason,
+        outcome: r.outcome,
+        started_at: new Date(started).toISOString(),
+        finished_at: new Date(finished).toISOString(),
+        duration_ms: finished - started,
+        attempts: r.attempts,
+        base: r.base,
+        commit: r.commit,
+        files: plan?.files.length ?? 0,
+        created: plan?.objects.filter((x) => x.outcome === "created").length ?? 0,
+        updated: plan?.objects.filter((x) => x.outcome === "updated").length ?? 0,
+        rejected: plan?.objects.filter((x) => x.outcome === "rejected").length ?? 0,
+        error: r.error ?? null,
+      };
+      this.lastRun = run;
+      this.o.metrics.runDuration.observe({ fabric: this.id, outcome: r.outcome }, run.duration_ms / 1000);
+      for (const f of plan?.files ?? []) {
+        this.o.metrics.filesProcessed.inc({ fabric: this.id, outcome: f.outcome });
+      }
+      if (r.outcome === "failed") {
+        this.lastError = r.error ?? "failed";
+        this.o.metrics.failures.inc({ fabric: this.id, reason: "ingestion" });
+        this.log.warn("fgd ingestion failed", { fabric: this.id, sync_id: syncId, error: r.error });
+      } else {
+        this.lastError = null;
+        this.#lastTree = r.tree;
+        if (r.validator) this.validator = r.validator;
+        this.head = r.commit ?? r.base;
+        if (r.commit) this.lastCommit = r.commit;
+        if (plan) this.#absorb(plan, r.commit ?? r.base);
+      }
+      await this.publish();
+      await this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
+      const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
+      this.progress(
+        syncId,
+        phase,
+        r.outcome === "committed" ? `committed ${r.commit}` : r.error ?? "nothing to ingest",
+        true,
+      );
+      return run;
+    } catch (err) {
+      this.lastError = describeError(err);
+      this.progress(syncId, "failed", this.lastError, true);
+      throw err;
+    } finally {
+      this.#running = false;
+      this.o.metrics.activeRuns.dec();
+    }
+  }
+
+  /** Takes the desired state and unmanaged files of a plan; re-checks every draft against it. */
+  #absorb(plan: NonNullable<Awaited<ReturnType<typeof runIngestion>>["plan"]>, commit: string | null): void {
+    const prior = this.desired;
+    this.desired = new Map();
+    for (const e of plan.desired.values()) {
+      const key = slotKey(e.plural, e.namespace, e.name);
+      const before = prior.get(key);
+      this.desired.set(key, { ...e, commit: before && before.hash === e.hash ? before.commit : commit });
+    }
+    this.unmanaged = plan.unmanaged;
+    this.invalidManaged = plan.invalidManaged;
+    const now = this.nowIso();
+    for (const [key, d] of this.drafts) {
+      const next = checkDraft(d, this.desired.get(key), commit, now);
+      if (next !== d) {
+        this.drafts.set(key, { ...next, meta: d.meta });
+        this.log.info("fgd draft conflicted by a git change", { fabric: this.id, object: key });
+      }
+    }
+  }
+
+  /** Publishes objects, unmanaged files and the status. */
+  async publish(): Promise<void> {
+    const now = this.nowIso();
+    const objects = objectRecords(this.id, this.desired, this.drafts, this.actual, now);
+    await this.publisher.objects(objects);
+    await this.publisher.unmanaged(unmanagedRecords(this.id, this.unmanaged, now));
+    const c = counts(objects, this.unmanaged.length, this.invalidManaged);
+    for (const [state, n] of Object.entries(c)) this.o.metrics.objects.set({ fabric: this.id, state }, n);
+    await this.publisher.status(this.status(c, now));
+  }
+
+  status(c: FabricStatus["counts"], now = this.nowIso()): FabricStatus {
+    return {
+      id: this.id,
+      repo: this.fg.repo.location,
+      branch: this.reg.branch,
+      path: this.fg.spec.path,
+      source: this.reg.source,
+      state: this.#running ? "running" : this.lastError ? "error" : "idle",
+      counts: c,
+      head: this.head,
+      last_commit: this.lastCommit,
+      last_run: this.lastRun,
+      last_error: this.lastError,
+      invalid_managed: this.invalidManaged.map((i) => ({ path: i.path, findings: i.findings })),
+      crd_problems: this.fg.validators.problems,
+      kubernetes: this.kubeState,
+      updated_at: now,
+    };
+  }
+
+  /** Restores a draft (and the last status) from the topics at start. */
+  restore(record: FabricObject | null, status?: FabricStatus): void {
+    if (status) {
+      this.lastCommit = status.last_commit;
+      this.lastRun = status.last_run;
+      this.head = status.head;
+    }
+    if (!record) return;
+    this.publisher.seed(
+      "objects",
+      `${this.id}/${slotKey(record.plural, record.namespace, record.name)}`,
+      record,
+    );
+    if (!record.draft) return;
+    const {
+      fabric: _f,
+      desired: _d,
+      draft,
+      conflict,
+      actual: _a,
+      drift: _x,
+      drift_fields: _y,
+      updated_at: _u,
+      ...meta
+    } = record;
+    this.drafts.set(slotKey(record.plural, record.namespace, record.name), {
+      ...draft,
+      object: draft.object as never,
+      conflict: conflict ? { ...conflict, theirs: conflict.theirs as never } : null,
+      meta,
+    });
+  }
+
+  /** Portal edits (PUT/DELETE of an object, draft discard), serialized with the runs. */
+  edit(req: EditRequest): Promise<EditResponse> {
+    return this.enqueue(() => performEdit(this, req));
+  }
+
+  /** Reads the cluster's objects now (no-op without a Kubernetes source). */
+  pollActual(): Promise<void> {
+    const kube = this.o.kube;
+    if (!kube) return Promise.resolve();
+    return this.enqueue(async () => {
+      await pollActual(this, kube);
+      await this.publish();
+    });
+  }
+
+  /** Stops accepting work; waits for the current operation. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#chain;
+    this.o.repo.close();
+  }
+}
