@@ -7,7 +7,6 @@ import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
-import { encode } from "../../pipeline/serde.ts";
 import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
