@@ -328,3 +328,34 @@ Deno.test("local events from a plugin reach clients and resume on the same gatew
     await t.stop();
   }
 });
+
+Deno.test("scaling out: a cursor from one gateway resumes on another gateway of the same broker", async () => {
+  await withGateway(async (a) => {
+    const b = await startTestGateway({ plugins: [plugin], broker: a.broker });
+    try {
+      await a.produce(STATE, "s1", { v: 1 });
+      const c1 = await LiveClient.open(a.wsUrl, { topic: [STATE, EVENTS] });
+      await c1.waitFor((f) => f.type === "snapshot-end");
+      await produceEvents(a, 0, 30);
+      await c1.waitFor((f) => f.type === "ev", 5_000, 30);
+      await c1.close();
+      const seen = c1.frames.slice(0, c1.frames.findIndex((f) => (f.data as { n?: number })?.n === 9) + 1);
+      await produceEvents(a, 30, 40);
+      await a.produce(STATE, "s2", { v: 1 });
+      const c2 = await LiveClient.open(b.wsUrl, { topic: [STATE, EVENTS], cursor: seen.at(-1)!.cursor });
+      try {
+        await c2.waitFor((f) => f.key === "s2");
+        await c2.waitFor((f) => f.type === "ev", 5_000, 30);
+        const ns = [...seen, ...c2.frames].filter((f) => f.type === "ev").map((f) =>
+          (f.data as { n: number }).n
+        );
+        assert.deepEqual(ns.sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i));
+        assert.equal(c2.frames.filter((f) => f.snapshot).length, 0, "a resume, not a snapshot");
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      await b.stop();
+    }
+  });
+});
