@@ -94,11 +94,14 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
     }));
   }
   if (layers.pubsub.enabled) {
+    const emulatorHost = deps.runtime.secret("PUBSUB_EMULATOR_HOST");
     services.push(createPubsubSubscriber(deps, {
       projectId: layers.pubsub.project,
       subscription: layers.pubsub.subscription,
       maxMessages: layers.pubsub.max_messages,
-      emulatorHost: deps.runtime.secret("PUBSUB_EMULATOR_HOST"),
+      emulatorHost,
+      // Against the emulator lzsync provisions what it reads; in Google Cloud the Landing Zone does.
+      createIfMissing: emulatorHost ? { topic: layers.pubsub.topic } : undefined,
     }));
   }
   return {

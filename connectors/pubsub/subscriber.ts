@@ -14,6 +14,7 @@ import { type Message, PubSub, type Subscription } from "@google-cloud/pubsub";
 import { Counter, type Registry } from "prom-client";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Producer } from "../../pipeline/broker/types.ts";
+import type { Logger } from "../../pipeline/log.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
@@ -35,6 +36,11 @@ export interface PubsubSubscriberOptions {
   reportIntervalMs?: number;
   /** Message ids remembered for duplicate suppression (default 100,000). */
   dedupeSize?: number;
+  /**
+   * Creates the topic and the subscription when missing (first runs against the emulator, docker compose).
+   * Production subscriptions are provisioned by the Landing Zone, not by lzsync.
+   */
+  createIfMissing?: { topic: string };
   /** Fault injection for tests: what to do after a successful produce (default ack). */
   afterProduce?(messageId: string): "ack" | "nack" | "drop";
   /** Fault injection for tests: throw to make the produce fail. */
@@ -63,6 +69,21 @@ function base64(bytes: Uint8Array): string {
  */
 export function emulatorOptions(host: string) {
   return { apiEndpoint: host, emulatorMode: true, universeDomain: "googleapis.com" };
+}
+
+async function ensureSubscription(client: PubSub, topicId: string, subscription: string, log: Logger) {
+  const topic = client.topic(topicId);
+  const [topicExists] = await topic.exists();
+  if (!topicExists) {
+    await topic.create();
+    log.info("created Pub/Sub topic", { topic: topic.name });
+  }
+  const sub = client.subscription(subscription);
+  const [subExists] = await sub.exists();
+  if (!subExists) {
+    await topic.createSubscription(subscription.split("/").pop()!, { ackDeadlineSeconds: 30 });
+    log.info("created Pub/Sub subscription", { subscription });
+  }
 }
 
 /** Creates the subscriber service. */
@@ -242,6 +263,7 @@ export function createPubsubSubscriber(
         projectId: o.projectId,
         ...(o.emulatorHost ? emulatorOptions(o.emulatorHost) : {}),
       });
+      if (o.createIfMissing) await ensureSubscription(client, o.createIfMissing.topic, fullName, log);
       sub = client.subscription(fullName, {
         flowControl: { maxMessages: o.maxMessages, allowExcessMessages: false },
         batching: { maxMessages: 100, maxMilliseconds: 10 },

@@ -177,3 +177,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "pubsub: against the emulator a missing topic and subscription are created, then messages flow",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const broker: Broker = await createKafkaBroker({
+      brokers: [requireKafka()],
+      clientId: "pubsub-it-create",
+    });
+    const id = crypto.randomUUID().slice(0, 8);
+    const events = await collect(broker, "lz.infra.events.v1");
+    const sub = createPubsubSubscriber(testDeps(broker), {
+      projectId: "lzsync-test",
+      subscription: `fresh-${id}`,
+      maxMessages: 10,
+      emulatorHost: requirePubsub(),
+      createIfMissing: { topic: `fresh-topic-${id}` },
+    });
+    const t = await emulatorTopic(requirePubsub(), "unused");
+    try {
+      await sub.start();
+      const topic = t.client.topic(`fresh-topic-${id}`);
+      const msgId = await topic.publishMessage({
+        data: new TextEncoder().encode(
+          JSON.stringify(feedMessage(`fresh-${id}`, "2024-05-01T13:00:00Z")),
+        ) as unknown as Buffer,
+      });
+      await until(
+        () => events.json().some((e) => e?.message_id === msgId),
+        "the event from the created subscription",
+      );
+      await sub.stop();
+      await t.client.subscription(`fresh-${id}`).delete();
+      await topic.delete();
+    } finally {
+      await sub.stop();
+      await events.stop();
+      await t.cleanup();
+      await broker.close();
+    }
+  },
+});
