@@ -220,3 +220,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "pubsub: flow control holds at most max_messages outstanding while none is settled",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const s = await setup();
+    try {
+      // Produced but never acked: each stays outstanding, so the library must stop delivering at 3.
+      const sub = await s.start({ maxMessages: 3, afterProduce: () => "drop" });
+      for (let i = 0; i < 10; i++) await s.t.publish(feedMessage(`fc-${i}`, "2024-05-01T14:00:00Z"));
+      await until(() => sub.stats().received >= 3, "three deliveries");
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(sub.stats().received, 3);
+      await sub.stop();
+    } finally {
+      await s.cleanup();
+    }
+  },
+});
