@@ -11,6 +11,7 @@ import { needs } from "../testing/env.ts";
 import { freePort } from "../testing/free_port.ts";
 import { startKafka } from "../testing/kafka_server.ts";
 import { createKafkaBroker } from "./kafka.ts";
+import type { Producer } from "./types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -118,7 +119,8 @@ Deno.test({
     const topic = "faults.restart";
     const seen = new Map<string, number>();
     const consumer = broker.consumer({ groupId: "faults-restart", topics: [topic] });
-    let producer: Awaited<ReturnType<typeof broker.producer>> | null = null;
+    let producer: Producer | null = null;
+    let fresh: Producer | null = null;
     const values = (from: number, to: number) =>
       Array.from(
         { length: to - from },
@@ -140,12 +142,17 @@ Deno.test({
       await producer.send(topic, values(0, 100));
       await waitFor(() => seen.size >= 100, "the first 100 records", 30_000);
 
+      await broker.admin().createTopics([{ name: `${topic}.other`, partitions: 1 }]);
+      fresh = await broker.producer();
       await server.halt();
       const during = producer.send(topic, values(100, 200)); // retries while the broker is away
+      // A producer that has not sent yet: even its topic metadata lookup has to wait for the broker.
+      const first = fresh.send(`${topic}.other`, values(0, 10));
       await new Promise((r) => setTimeout(r, 3_000));
       await server.restart();
       const meta = await during;
       assert.equal(meta.length, 100);
+      assert.deepEqual((await first).map((m) => m.offset), Array.from({ length: 10 }, (_, i) => i));
       await producer.send(topic, values(200, 300));
       await waitFor(() => seen.size >= 300, "all 300 records at the consumer", 90_000);
 
@@ -155,12 +162,17 @@ Deno.test({
       const ours = lines.map((l) => JSON.parse(l)).filter((l) => l.brokers === server.brokers);
       assert.ok(ours.some((l) => l.msg === "send failed, retrying"), "the producer's retries were logged");
       assert.ok(
+        ours.some((l) => l.msg === "cannot read topic metadata, retrying"),
+        "metadata retries were logged",
+      );
+      assert.ok(
         ours.some((l) => /Cannot reach Kafka at .* \(ECONNREFUSED\)/.test(l.error ?? "")),
         "the log says which address could not be reached",
       );
     } finally {
       await consumer.stop();
       await producer?.close();
+      await fresh?.close();
       await broker.close();
       await server.stop();
     }

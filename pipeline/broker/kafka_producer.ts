@@ -150,9 +150,27 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
       !partitionCounts.has(j.topic) || maxPartition(j) >= partitionCounts.get(j.topic)!
     );
     if (needs || refresh || Date.now() - countsAt > 60_000) {
-      countsAt = Date.now();
-      partitionCounts.clear();
-      for (const [t, n] of await ctx.admin().partitionCounts()) partitionCounts.set(t, n);
+      const deadline = Date.now() + ctx.deliveryTimeoutMs;
+      for (let attempt = 0;; attempt++) {
+        try {
+          const fresh = await ctx.admin().partitionCounts();
+          countsAt = Date.now();
+          partitionCounts.clear();
+          for (const [t, n] of fresh) partitionCounts.set(t, n);
+          break;
+        } catch (err) {
+          // Counts we already have stay good enough while the broker is away; unknown ones must wait for it.
+          if (!needs && !refresh) break;
+          if (!(err instanceof LzError) || !err.retriable || Date.now() >= deadline || closed) throw err;
+          const wait = backoffMs(attempt);
+          ctx.log.warn("cannot read topic metadata, retrying", {
+            attempt,
+            retryInMs: wait,
+            error: err.message,
+          });
+          await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
+        }
+      }
     }
     return jobs.filter((j) => {
       const count = partitionCounts.get(j.topic);
@@ -244,7 +262,8 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
           // A deleted topic that kafkajs still tracks poisons every later send: start from a clean client.
           if (type === "UNKNOWN_TOPIC_OR_PARTITION") {
             await replaceClient().catch(() => {});
-            if ((await validate(jobs, true)).length < jobs.length) throw new TopicVanished();
+            const still = await validate(jobs, true).catch(() => jobs);
+            if (still.length < jobs.length) throw new TopicVanished();
           }
           continue;
         }
@@ -257,7 +276,14 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
 
   const drain = async () => {
     while (queue.length > 0) {
-      const batch = await validate(takeBatch(queue, SEND_CHUNK));
+      const taken = takeBatch(queue, SEND_CHUNK);
+      let batch: SendJob[];
+      try {
+        batch = await validate(taken);
+      } catch (err) {
+        for (const j of taken) j.reject(err);
+        continue;
+      }
       if (batch.length === 0) continue;
       try {
         if (batch.length === 1 && batch[0].records.length > SEND_CHUNK) {
