@@ -13,6 +13,7 @@ import type { InputRecord, Processor, ProcessorContext } from "../../pipeline/pr
 import { type AssetRecord, ASSETS_TOPIC, type AssetSource, type AssetState } from "../../schemas/assets.ts";
 import type { SnapshotRecord } from "../../schemas/assets.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
+import { LzError } from "../../pipeline/errors.ts";
 import { applyDelete, applyUpsert, type AssetEntry, inScope, type MergeResult, ms } from "./merge.ts";
 
 /** Store names (persisted contract: changelog `assets-<store>-changelog`). */
@@ -40,6 +41,21 @@ interface OpenSnapshot {
 }
 
 const PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project";
+
+/**
+ * Snapshots are diffed against the whole state, so the asset topics must have one partition (one task).
+ * A task on another partition means `processors.topics` split them: refuse rather than diff half the state.
+ */
+export function onlyPartitionZero(ctx: ProcessorContext): void {
+  if (ctx.partition !== 0) {
+    throw new LzError(
+      "CONFIG",
+      `${ctx.app} needs lz.assets.snapshot.v1, lz.infra.events.v1, lz.assets.v1 and lz.compliance.governance.v1 ` +
+        `to have exactly one partition (a task for partition ${ctx.partition} exists); remove their ` +
+        "processors.topics overrides and recreate the topics",
+    );
+  }
+}
 
 /** Creates one task's processor. */
 export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Processor<unknown> {
@@ -217,6 +233,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
 
   return {
     init(ctx) {
+      onlyPartitionZero(ctx);
       ctx.schedule(opts.sweepIntervalMs ?? 3_600_000, (now) => {
         const store = ctx.store<AssetEntry>(STORE_ASSETS);
         const expired: string[] = [];

@@ -273,3 +273,18 @@ Deno.test("assets: tombstones are swept after the retention with a null on lz.as
   assert.equal(d.store("assets").size, 0);
   await d.close();
 });
+
+Deno.test("assets: a task for a second partition refuses to start (the asset topics must have one partition)", async () => {
+  const d = createTestDriver(assetsTopology());
+  await assert.rejects(
+    d.pipe(SNAP, PARENT, {
+      type: "snapshot_failed",
+      snapshot_id: "x",
+      error: "e",
+      asset_count: 0,
+      failed_at: "2024-05-01T00:00:00Z",
+    }, { partition: 1 }),
+    /exactly one partition/,
+  );
+  await d.close();
+});

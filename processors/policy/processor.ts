@@ -23,6 +23,7 @@ import { type Severity, type Violation, VIOLATIONS_TOPIC } from "../../schemas/v
 import { excepted, governanceRules, labelsOf } from "./governance.ts";
 import type { Rule } from "./rule.ts";
 import { CIS_RULES, indexByType } from "./rules.ts";
+import { onlyPartitionZero } from "../assets/processor.ts";
 import { type Counted, Scores } from "./scores.ts";
 
 /** Store names (persisted contract). */
@@ -347,6 +348,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
 
   return {
     init(ctx) {
+      onlyPartitionZero(ctx);
       ctx.schedule(opts.scoreIntervalMs ?? 1000, (now) => {
         load(ctx);
         if (!scores.dirty) return;
