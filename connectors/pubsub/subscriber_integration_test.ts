@@ -12,7 +12,7 @@ import { createPubsubSubscriber, type PubsubSubscriberOptions } from "./subscrib
 import { collect, emulatorTopic, testDeps, until } from "./test_util.ts";
 
 const ignore = needs("kafka", "pubsub");
-const opts = { sanitizeOps: false, sanitizeResources: false }; // grpc-js keeps process-wide timers
+const opts = {}; // sanitizers on: the subscriber closes every stream and timer it opens
 
 function feedMessage(name: string, updateTime: string) {
   return {
