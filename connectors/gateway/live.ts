@@ -244,7 +244,7 @@ export class LiveHub {
   }
 
   #deliver(c: Client, f: Frame): boolean {
-    if (c.sink.buffered() + f.text.length > this.#o.budget) {
+    if (!c.sink.reserve(f.text.length, this.#o.budget)) {
       this.#overflow(c);
       return false;
     }
