@@ -17,7 +17,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import type { Producer, Reader } from "../../pipeline/broker/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
-import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
+import { describeError, isRetriable, LzError, ValidationError } from "../../pipeline/errors.ts";
 import { decode, encode } from "../../pipeline/serde.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { FabricConfig } from "../../schemas/config.ts";
@@ -72,6 +72,18 @@ export function defaultFabrics(
 }
 
 const checkInput = TypeCompiler.Compile(FabricConfig);
+
+/** Retries a broker call that fails retriably (e.g. a fresh Kafka topic without a leader yet), up to ~15 s. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isRetriable(err) || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+}
 
 /** Options of {@link FabricManager}. */
 export interface FabricManagerOptions {
@@ -131,25 +143,32 @@ export class FabricManager implements Service {
     );
     this.#lzRepo = this.#o.lzRepo ?? await landingZoneRepo(runtime.config);
     const api = new Map<string, FabricRegistration>();
-    await readTopicToEnd(broker, FGD_FABRICS_TOPIC.name, (r) => {
-      if (!r.key) return;
-      const v = decode<FabricRegistration>(FGD_FABRICS_TOPIC.name, r.value);
-      if (v) api.set(r.key, v);
-      else api.delete(r.key);
+    await retrying(() => {
+      api.clear();
+      return readTopicToEnd(broker, FGD_FABRICS_TOPIC.name, (r) => {
+        if (!r.key) return;
+        const v = decode<FabricRegistration>(FGD_FABRICS_TOPIC.name, r.value);
+        if (v) api.set(r.key, v);
+        else api.delete(r.key);
+      });
     });
     const statuses = new Map<string, FabricStatus>();
-    await readTopicToEnd(broker, FGD_STATUS_TOPIC.name, (r) => {
-      const v = decode<FabricStatus>(FGD_STATUS_TOPIC.name, r.value);
-      if (r.key && v) statuses.set(r.key, v);
-      else if (r.key) statuses.delete(r.key);
-    });
+    await retrying(() =>
+      readTopicToEnd(broker, FGD_STATUS_TOPIC.name, (r) => {
+        const v = decode<FabricStatus>(FGD_STATUS_TOPIC.name, r.value);
+        if (r.key && v) statuses.set(r.key, v);
+        else if (r.key) statuses.delete(r.key);
+      })
+    );
     const objects = new Map<string, FabricObject>();
-    await readTopicToEnd(broker, FGD_OBJECTS_TOPIC.name, (r) => {
-      if (!r.key) return;
-      const v = decode<FabricObject>(FGD_OBJECTS_TOPIC.name, r.value);
-      if (v) objects.set(r.key, v);
-      else objects.delete(r.key);
-    });
+    await retrying(() =>
+      readTopicToEnd(broker, FGD_OBJECTS_TOPIC.name, (r) => {
+        if (!r.key) return;
+        const v = decode<FabricObject>(FGD_OBJECTS_TOPIC.name, r.value);
+        if (v) objects.set(r.key, v);
+        else objects.delete(r.key);
+      })
+    );
     const regs = defaultFabrics(runtime.config, this.#now());
     for (const reg of api.values()) if (!regs.some((r) => r.id === reg.id)) regs.push(reg);
     for (const reg of regs) {

@@ -1,11 +1,13 @@
 /**
  * Reads one YAML file of a fabric directory into documents, with a defined outcome for every way a file
  * can be bad: too large, not UTF-8, YAML syntax errors (per document), duplicate keys, alias bombs
- * (`maxAliasCount`), or no documents at all. Each document keeps its exact source text so an invalid one
+ * (`maxAliasCount`), or no documents at all. Plain files take the fast path (`fast_yaml.ts`); anything
+ * else goes through the `yaml` package. Each document keeps its exact source text so an invalid one
  * can be moved to `unmanaged/` unchanged.
  */
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { Finding } from "./finding.ts";
+import { fastParseDocuments } from "./fast_yaml.ts";
 
 /** Bounds applied to every file. */
 export interface ParseLimits {
@@ -59,6 +61,14 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
     };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const fast = fastParseDocuments(text);
+  if (fast) {
+    const docs = fast.map((d) => ({ index: d.index, value: d.value, text: d.text, findings: [] }));
+    return docs.length ? { docs, fileFindings: [] } : {
+      docs,
+      fileFindings: [fileFinding("ingest.empty", "file holds no YAML documents; add objects or delete it")],
+    };
+  }
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const all = Array.isArray(parsed) ? parsed : [];

@@ -71,7 +71,13 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   const objects: ObjectResult[] = [];
   const invalidManaged: InvalidManaged[] = [];
   const paths = [...snapshot.keys()].sort();
-  const unchanged = (p: string, content: string | Uint8Array) => snapshot.get(p)?.id === blobId(content);
+  const ids = new Map<string | Uint8Array, string>();
+  const idOf = (content: string | Uint8Array) => {
+    let id = ids.get(content);
+    if (id === undefined) ids.set(content, id = blobId(content));
+    return id;
+  };
+  const unchanged = (p: string, content: string | Uint8Array) => snapshot.get(p)?.id === idOf(content);
   const taken = (p: string) => (snapshot.has(p) && !deletes.has(p)) || writes.has(p);
 
   for (const s of SKELETON) if (!snapshot.has(s)) writes.set(s, "");
@@ -79,7 +85,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
 
   // A managed file this plan writes parses back to exactly this object: cache it by its blob id.
   const remember = (_path: string, text: string, object: KubeObject, c: Candidate) => {
-    cache.managed.set(blobId(text), {
+    cache.managed.set(idOf(text), {
       objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings }],
       findings: [],
     });
