@@ -60,7 +60,7 @@ Deno.test("runIngestion commits once to the remote with exactly the expected tre
   const t = await setup("lz", "s3cret");
   try {
     const r = await runIngestion(t.fg);
-    assert.equal(r.outcome, "committed", r.error);
+    assert.equal(r.outcome, "committed", r.error ?? "");
     assert.equal(await t.server.head("lz"), r.commit);
     const tree = await remoteTree(t.server.root, "lz", "main", "fabrics/dc1");
     const managed = tree.filter((p) => p.includes("/managed/") && !p.endsWith(".gitkeep"));
@@ -113,7 +113,7 @@ Deno.test("runIngestion survives a push race: re-plans on the new head and keeps
         }
       },
     });
-    assert.equal(r.outcome, "committed", r.error);
+    assert.equal(r.outcome, "committed", r.error ?? "");
     assert.equal(r.attempts, 2);
     const c = await remoteCommit(t.server.root, "race");
     assert.deepEqual(c.parents, [raced], "the ingestion commit sits on top of the concurrent one");
