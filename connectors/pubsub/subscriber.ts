@@ -121,6 +121,8 @@ export function createPubsubSubscriber(
   const window = {
     count: 0,
     newestPublish: null as string | null,
+    /** When the newest-published message's event was acknowledged by the broker (materialized). */
+    producedAt: null as number | null,
     receivedAt: null as string | null,
     started: 0,
   };
@@ -177,6 +179,7 @@ export function createPubsubSubscriber(
     if (!window.newestPublish || pub > window.newestPublish) {
       window.newestPublish = pub;
       window.receivedAt = new Date(receivedAt).toISOString();
+      window.producedAt = deps.clock.now();
     }
     return true;
   }
@@ -226,14 +229,22 @@ export function createPubsubSubscriber(
       ok: streamError === null,
       items: window.count,
       started_at: new Date(window.started).toISOString(),
-      finished_at: new Date(now).toISOString(),
+      // Latency in sync status is measured to finished_at: for a window with messages, the moment its newest
+      // message was on the broker (not this report's time); an idle window is a liveness heartbeat.
+      finished_at: new Date(window.producedAt ?? now).toISOString(),
       event_time: window.newestPublish,
       received_at: window.receivedAt,
       next_sync: new Date(now + (o.reportIntervalMs ?? 60_000)).toISOString(),
       ref: fullName,
     };
     if (streamError) ev.error = streamError.slice(0, 2000);
-    Object.assign(window, { count: 0, newestPublish: null, receivedAt: null, started: now });
+    Object.assign(window, {
+      count: 0,
+      newestPublish: null,
+      receivedAt: null,
+      producedAt: null,
+      started: now,
+    });
     streamError = null;
     try {
       await producer!.send(SYNC_EVENTS_TOPIC.name, [{

@@ -240,3 +240,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "pubsub: the layer reports into sync status — items, publish and receipt times, and heartbeats",
+  ignore,
+  ...opts,
+  fn: async () => {
+    const s = await setup();
+    const reports = await collect(s.broker, "lz.sync.events.v1");
+    try {
+      const sub = await s.start({ reportIntervalMs: 300 });
+      const mine = () =>
+        reports.json().filter((r) => r?.layer === "pubsub" && r.ref?.endsWith(`/${s.t.subscription}`));
+      await s.t.publish(feedMessage("fw-report", "2024-05-01T15:00:00Z"));
+      await until(() => mine().some((r) => r.items === 1), "a report with the message");
+      const r = mine().find((x) => x.items === 1);
+      assert.equal(r.ok, true);
+      assert.ok(r.event_time && r.received_at);
+      assert.ok(r.event_time <= r.received_at && r.received_at <= r.finished_at, JSON.stringify(r));
+      assert.ok(Date.parse(r.finished_at) - Date.parse(r.event_time) < 5_000, "publish → on Kafka latency");
+      await until(() => mine().some((x) => x.items === 0 && x.ok), "an idle heartbeat");
+      await sub.stop();
+    } finally {
+      await reports.stop();
+      await s.cleanup();
+    }
+  },
+});
