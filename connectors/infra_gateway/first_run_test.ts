@@ -12,6 +12,7 @@ import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import { type AppDeps, type Service, systemClock } from "../../pipeline/service.ts";
 import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildInfraServices } from "./mod.ts";
+import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
 
 async function until<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -42,7 +43,8 @@ Deno.test("first run: the sample export shows resources, violations and a score;
   const gw = await startTestGateway({ plugins: [infra.plugin], broker });
   const ws = await LiveClient.open(gw.wsUrl, { topic: ["lz.assets.v1", "lz.violations.v1"] });
   try {
-    for (const t of infra.topologies) {
+    const topologies = [...infra.topologies, syncStatusTopology(syncStatusOptions(deps.runtime.config))];
+    for (const t of topologies) {
       const h = createProcessorHost({ broker, log: silentLogger, metrics: deps.metrics }, t, { tickMs: 50 });
       await h.start();
       running.push(h);
@@ -95,6 +97,12 @@ Deno.test("first run: the sample export shows resources, violations and a score;
     assert.equal(state.databases.length, 2);
     assert.ok(state.policy_violations.length > 10);
     assert.ok(state.last_sync);
+    // The API layer reported its load into sync status.
+    const api = await until(async () => {
+      const { body } = await getJson(`${gw.url}/api/v1/sync/infrastructure-state?summary=1`);
+      return body.sync.api?.status === "ok" ? body.sync.api : undefined;
+    }, "api layer status");
+    assert.ok(api.last_sync && api.freshness_seconds !== null && api.next_sync, JSON.stringify(api));
 
     const { body: crit } = await getJson(`${gw.url}/api/v1/violations?severity=critical`);
     assert.deepEqual(
