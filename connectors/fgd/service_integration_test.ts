@@ -9,7 +9,8 @@ import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
-import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
+import { deliverWebhook, pushPayload } from "../github/deliver.ts";
+import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";
 import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices, FGD_PROGRESS } from "./mod.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteCommit, remoteFile, remoteTree } from "./_test_util.ts";
@@ -63,7 +64,13 @@ async function setup() {
   });
   const k8s = startKubeTestServer("kube-token");
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-svc-" });
-  const env = { LZSYNC_TOKEN: ADMIN, READ_TOKEN: READER, GIT_TOKEN: "git-token", KUBE_TOKEN: "kube-token" };
+  const env = {
+    LZSYNC_TOKEN: ADMIN,
+    READ_TOKEN: READER,
+    GIT_TOKEN: "git-token",
+    KUBE_TOKEN: "kube-token",
+    GITHUB_WEBHOOK_SECRET: "hook-secret",
+  };
   const config = {
     data_dir: dataDir,
     landing_zone: { repo: git.url("lz") },
@@ -79,7 +86,12 @@ async function setup() {
   };
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0 });
   for (const s of fgd.services) await s.start();
-  const gw = await startTestGateway({ plugins: [fgd.plugin], broker, config, env });
+  const gw = await startTestGateway({
+    plugins: [fgd.plugin, githubWebhookPlugin({ github: null })],
+    broker,
+    config,
+    env,
+  });
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${gw.url}${path}`, {
       method,
@@ -170,28 +182,18 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
       "fabrics/dc1/raw/more.yaml": `${VPC3}---\n${BAD_VPC.replace("vpc-7", "vpc-8")}`,
       "docs/unrelated.md": "x\n",
     }, "user drop");
-    await t.gw.produce(GIT_PUSH_TOPIC.name, "lz", {
-      repo: "lz",
-      ref: "refs/heads/main",
-      before: null,
-      after: pushed,
-      forced: false,
-      created: false,
-      deleted: false,
-      commit_count: 1,
-      head_commit: null,
-      paths: {
-        added: ["fabrics/dc1/raw/more.yaml"],
-        modified: [],
-        removed: [],
-        truncated: false,
-        from: "payload",
-      },
-      delivery_id: "d-1",
-      received_at: new Date().toISOString(),
-      source: "webhook",
-      sync_id: "hook-1",
-    });
+    const hook = await deliverWebhook(
+      `${t.gw.url}${WEBHOOK_PATH}`,
+      pushPayload({
+        fullName: "acme/lz",
+        cloneUrl: t.git.url("lz"),
+        before: first.last_commit,
+        after: pushed,
+        commits: [{ id: pushed, added: ["fabrics/dc1/raw/more.yaml", "docs/unrelated.md"] }],
+      }),
+      { secret: "hook-secret" },
+    );
+    assert.equal(hook.status, 202, JSON.stringify(hook.body));
     const done = await ws.waitFor((f) => f.type === "completed", 20_000);
     await ws.close();
     const syncId = done[0].key!;
@@ -214,6 +216,10 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
       return s.body.last_run?.sync_id === syncId ? s.body : undefined;
     });
     assert.equal(status.last_commit, ingestion);
+
+    const metrics = await t.deps.metrics.metrics();
+    assert.match(metrics, /lzsync_fgd_files_processed_total\{fabric="dc1",outcome="partially-ingested"\} 1/);
+    assert.match(metrics, /lzsync_fgd_run_duration_seconds_count\{fabric="dc1",outcome="committed"\} 2/);
 
     // 3. Idempotency: a manual sync changes nothing.
     const sync = await t.api("POST", "/api/v1/fabrics/dc1/sync");
