@@ -216,7 +216,7 @@ function validation(): BenchResult[] {
   for (let i = 0; i < 5000; i++) {
     docs.push(parseYamlFile(new TextEncoder().encode(doc(i))).docs[0].value as KubeObject);
   }
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
   const bare = new Map<string, (d: unknown) => boolean>();
   for (const k of validator.crds.kinds.values()) {
     bare.set(k.kind, ajv.compile(crdToJsonSchema(k.versions[0].schema!)) as (d: unknown) => boolean);

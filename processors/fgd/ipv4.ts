@@ -12,19 +12,26 @@ export interface Cidr {
   broadcast: number;
 }
 
-const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
-
 /** Parses a dotted-quad IPv4 address to an unsigned 32-bit integer, or undefined when it is not one. */
 export function parseIPv4(text: unknown): number | undefined {
-  if (typeof text !== "string") return undefined;
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!OCTET.test(p)) return undefined;
-    n = n * 256 + Number(p);
+  if (typeof text !== "string" || text.length < 7 || text.length > 15) return undefined;
+  let n = 0, octet = 0, digits = 0, dots = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 46 : text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || octet > 255) return undefined;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // leading zero
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (digits > 3) return undefined;
+    } else return undefined;
   }
-  return n;
+  return dots === 4 ? n : undefined;
 }
 
 function mask(len: number): number {

@@ -64,7 +64,7 @@ function checkVpcSubnet(
       `subnet ${cidr.text} is too small: the prefix length must be 30 or less`,
     );
   }
-  const range = `${formatIPv4(cidr.network)}-${formatIPv4(cidr.broadcast)}`;
+  const range = { toString: () => `${formatIPv4(cidr.network)}-${formatIPv4(cidr.broadcast)}` };
   let gateway: number | undefined;
   if (sn.hostBGP !== true && sn.gateway !== undefined) {
     gateway = parseIPv4(sn.gateway);

@@ -512,3 +512,27 @@ Deno.test("objectKey ignores the API version", () => {
   const b = { ...a, apiVersion: "vpc.githedgehog.com/v1" };
   assert.equal(objectKey(a), objectKey(b));
 });
+
+Deno.test("parseIPv4/parseCidr accept dotted quads only", async () => {
+  const { parseIPv4, parseCidr } = await import("./ipv4.ts");
+  assert.equal(parseIPv4("10.0.1.1"), 0x0a000101);
+  assert.equal(parseIPv4("255.255.255.255"), 0xffffffff);
+  assert.equal(parseIPv4("0.0.0.0"), 0);
+  for (
+    const bad of [
+      "10.0.1",
+      "10.0.1.1.1",
+      "256.0.0.1",
+      "01.0.0.1",
+      "1..1.1",
+      "a.b.c.d",
+      "10.0.1.1/24",
+      "",
+      " 1.1.1.1",
+    ]
+  ) {
+    assert.equal(parseIPv4(bad), undefined, bad);
+  }
+  assert.deepEqual(parseCidr("10.0.1.7/24")?.network, 0x0a000100);
+  assert.equal(parseCidr("10.0.1.0/33"), undefined);
+});
