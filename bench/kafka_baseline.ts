@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
 import { noDelaySocketFactory } from "../pipeline/broker/kafka.ts";
+import { useFastVarints } from "../pipeline/broker/kafka_encoder.ts";
 
 /** Options of {@link bareKafkajsLoop}. */
 export interface BareLoopOptions {
@@ -19,10 +20,12 @@ export interface BareLoopOptions {
   /** Gives up (rejects) after this long (default 120 s). */
   timeoutMs?: number;
   /**
-   * Sockets with TCP_NODELAY, as lzsync's Kafka broker opens them (default true), so the ratio measures
-   * lzsync's layers and not the socket setting; `false` is stock kafkajs, whose Nagle delays make it slower.
+   * `false` (default): stock kafkajs — a hand-written loop as a kafkajs user has it (Nagle on, kafkajs's
+   * own varint encoder, even if lzsync patched it in this process). `true`: kafkajs as lzsync runs it
+   * (TCP_NODELAY sockets, the allocation-free varint writers of kafka_encoder.ts), which isolates the cost
+   * of lzsync's layers from its transport tuning.
    */
-  noDelay?: boolean;
+  tuned?: boolean;
 }
 
 /** A record value of about 100 bytes, like the bench's processor cases. */
@@ -46,11 +49,13 @@ export async function bareKafkajsLoop(
   const id = crypto.randomUUID().slice(0, 8);
   const topic = `bench.bare.${id}`;
   const groupId = `bench-bare-${id}`;
+  const tuned = options.tuned ?? false;
+  const fastBefore = useFastVarints(tuned);
   const kafka = new Kafka({
     brokers,
     clientId: "bench-bare",
     logLevel: logLevel.NOTHING,
-    ...(options.noDelay ?? true ? { socketFactory: noDelaySocketFactory } : {}),
+    ...(tuned ? { socketFactory: noDelaySocketFactory } : {}),
   });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -107,5 +112,6 @@ export async function bareKafkajsLoop(
     await admin.deleteGroups([groupId]).catch(() => {});
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect().catch(() => {});
+    useFastVarints(fastBefore);
   }
 }
