@@ -16,6 +16,10 @@ import { MANAGED } from "../../processors/fgd/layout.ts";
 import type { Author, FabricRepo } from "./git_repo.ts";
 import { readCrdFiles, ValidatorCache } from "./crd_source.ts";
 
+/** The Hedgehog CRDs shipped with lzsync (absolute path), used when a Hedgehog fabric names no `crd_dirs`. */
+export const BUNDLED_HEDGEHOG_CRDS =
+  new URL("../../deploy/sample-lz/fabrics/crds/hedgehog", import.meta.url).pathname;
+
 /** What a run needs to know about its fabric. */
 export interface FabricSpec {
   id: string;
@@ -42,9 +46,17 @@ export class FabricGit {
     return (await this.validatorChange(commit)).validator;
   }
 
-  /** Like {@link validatorAt}, also telling whether the validator changed since the last call. */
+  /**
+   * Like {@link validatorAt}, also telling whether the validator changed since the last call. A fabric
+   * without `crd_dirs` that uses the Hedgehog rule pack gets the Hedgehog CRDs shipped with lzsync.
+   */
   async validatorChange(commit: string | null): Promise<{ validator: Validator; changed: boolean }> {
-    const { files, problems } = await readCrdFiles(this.repo, commit, this.spec.crd_dirs);
+    const dirs = this.spec.crd_dirs.length
+      ? this.spec.crd_dirs
+      : this.spec.rule_packs.includes("hedgehog")
+      ? [BUNDLED_HEDGEHOG_CRDS]
+      : [];
+    const { files, problems } = await readCrdFiles(this.repo, commit, dirs);
     const r = this.validators.get(files, this.spec.rule_packs, problems);
     if (r.changed) this.cache = newPlanCache();
     return r;
@@ -116,6 +128,19 @@ export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): 
       await phase("fetching", fg.repo.location);
       base = await fg.repo.fetch();
       const { validator, changed } = await fg.validatorChange(base);
+      if (validator.crds.kinds.size === 0) {
+        return {
+          outcome: "failed",
+          base,
+          commit: null,
+          attempts,
+          error:
+            `no CRD found for fabric ${fg.spec.id} (${
+              fg.validators.problems.join("; ") || "crd_dirs is empty"
+            }); ` +
+            "set fabrics[].crd_dirs to the directories holding your CRD files — nothing was ingested or moved",
+        };
+      }
       const tree = base ? await fg.repo.treeOid(base, fg.spec.path) : null;
       if (!changed && options.lastTree !== undefined && tree === options.lastTree && attempts === 1) {
         return { outcome: "unchanged", base, commit: null, attempts, tree, validator };

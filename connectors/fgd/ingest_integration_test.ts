@@ -167,3 +167,22 @@ Deno.test("runIngestion reports a wrong token as a failure naming credential_env
     await t.stop();
   }
 });
+
+Deno.test("runIngestion without any CRD moves nothing and says how to fix it; Hedgehog fabrics fall back to the shipped CRDs", async () => {
+  const t = await setup("nocrd");
+  try {
+    const bare = new FabricGit({ ...SPEC, crd_dirs: ["nowhere"], rule_packs: [] }, t.fg.repo, AUTHOR);
+    const r = await runIngestion(bare);
+    assert.equal(r.outcome, "failed");
+    assert.match(
+      r.error!,
+      /no CRD found for fabric dc1 \(crd_dirs nowhere: no such directory.*set fabrics\[\]\.crd_dirs/,
+    );
+    const shipped = new FabricGit({ ...SPEC, crd_dirs: [] }, t.fg.repo, AUTHOR);
+    const ok = await runIngestion(shipped);
+    assert.equal(ok.outcome, "committed", ok.error ?? "");
+    assert.equal(ok.plan!.desired.size, 17);
+  } finally {
+    await t.stop();
+  }
+});

@@ -300,7 +300,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
     objects,
     desired,
     unmanaged,
-    invalidManaged,
+    invalidManaged: invalidManaged.filter((i) => !writes.has(i.path) && !deletes.has(i.path)),
     changed: writes.size > 0 || deletes.size > 0,
   };
 }
