@@ -121,6 +121,7 @@ export class LiveHub {
   ingest(e: Omit<Entry, "seq">): void {
     const pos = this.#pos.get(e.topic);
     if (!pos) return;
+    while (pos.length < e.partition) pos.push(0); // a partition added after start
     pos[e.partition] = e.offset + 1;
     this.#cursor = null;
     const entry: Entry = { ...e, seq: this.#seq++ };

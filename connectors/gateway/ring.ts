@@ -64,6 +64,9 @@ export class Rings {
   push(e: Entry): void {
     const r = this.#rings.get(e.topic);
     if (!r) throw new Error(`ring for unknown topic ${e.topic}`);
+    // A partition added after start: covered from its first record seen here.
+    while (r.coveredFrom.length < e.partition) r.coveredFrom.push(0);
+    if (r.coveredFrom.length === e.partition) r.coveredFrom.push(e.offset);
     r.items.push(e);
     r.bytes += e.body.length;
     while (r.size > this.#maxCount || (r.bytes > this.#maxBytes && r.size > 1)) {
