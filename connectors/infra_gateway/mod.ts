@@ -57,7 +57,7 @@ export const INFRA_TOPICS: TopicDef[] = [
 export interface InfraParts {
   /** Start in order: topics first, then the API source, then the Pub/Sub subscriber. */
   services: Service[];
-  /** `lz-assets`, `lz-policy`, `lz-policy-governance`: run each in a processor host. */
+  /** `lzsync-assets`, `lzsync-policy`, `lzsync-policy-governance`: run each in a processor host. */
   topologies: Topology[];
   plugin: GatewayPlugin;
 }

@@ -20,7 +20,7 @@ export { materializeInfrastructureState } from "./state.ts";
 export type { InfrastructureState } from "./state.ts";
 
 /** Application id (consumer group, changelog prefix). Persisted contract. */
-export const ASSETS_APP = "lz-assets";
+export const ASSETS_APP = "lzsync-assets";
 
 /** The asset-state topology. */
 export function assetsTopology(opts: AssetsProcessorOptions & { app?: string } = {}): Topology {

@@ -1,6 +1,6 @@
 /**
  * Policy and compliance: the `lz-policy` topology (CIS GCP / CIS GKE rules plus pmo.yaml governance over
- * `lz.assets.v1`; evaluations, violations, scores) and the `lz-policy-governance` topology (pmo.yaml from
+ * `lz.assets.v1`; evaluations, violations, scores) and the `lzsync-policy-governance` topology (pmo.yaml from
  * `lz.git.files.v1` → `lz.compliance.governance.v1`).
  */
 import type { Topology } from "../../pipeline/processor/types.ts";
@@ -18,8 +18,8 @@ export type { Finding, Rule } from "./rule.ts";
 export type { PolicyOptions } from "./processor.ts";
 
 /** Application ids (persisted contracts). */
-export const POLICY_APP = "lz-policy";
-export const GOVERNANCE_APP = "lz-policy-governance";
+export const POLICY_APP = "lzsync-policy";
+export const GOVERNANCE_APP = "lzsync-policy-governance";
 
 /** The policy topology. */
 export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Topology {
