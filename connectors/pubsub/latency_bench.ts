@@ -1,6 +1,6 @@
 /**
  * The Pub/Sub → WebSocket latency figure of `bench/assets.ts`: TemporalAssets published to Google's emulator
- * travel through the subscriber, Kafka, the `lz-assets` processor and the gateway to a WebSocket client.
+ * travel through the subscriber, Kafka, the `lzsync-assets` processor and the gateway to a WebSocket client.
  * Baseline, same run, same messages: a bare `@google-cloud/pubsub` subscriber on a second subscription of the
  * same topic (the emulator's own delivery latency). Kafka and the emulator come from `LZSYNC_TEST_KAFKA_BROKERS`
  * / `PUBSUB_EMULATOR_HOST` when set, else they are started here and stopped at the end.

@@ -1,5 +1,5 @@
 /**
- * Asset state (sync layers 3 and 4 meet here): the `lz-assets` topology diffs Cloud Asset snapshots and
+ * Asset state (sync layers 3 and 4 meet here): the `lzsync-assets` topology diffs Cloud Asset snapshots and
  * merges real-time feed messages and Landing Zone events into the compacted `lz.assets.v1`, and
  * {@link materializeInfrastructureState} builds the documents' infrastructure-state shape from the
  * gateway's views.

@@ -1,5 +1,5 @@
 /**
- * Policy and compliance: the `lz-policy` topology (CIS GCP / CIS GKE rules plus pmo.yaml governance over
+ * Policy and compliance: the `lzsync-policy` topology (CIS GCP / CIS GKE rules plus pmo.yaml governance over
  * `lz.assets.v1`; evaluations, violations, scores) and the `lzsync-policy-governance` topology (pmo.yaml from
  * `lz.git.files.v1` → `lz.compliance.governance.v1`).
  */
