@@ -1,0 +1,77 @@
+/** The fabrics API's defined answers to bad requests, on the first-run sample fabric (a local git repo). */
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { resolveConfig } from "../../pipeline/config.ts";
+import { silentLogger } from "../../pipeline/log.ts";
+import { type AppDeps, systemClock } from "../../pipeline/service.ts";
+import { startTestGateway } from "../gateway/testing.ts";
+import { buildFabricServices } from "./mod.ts";
+
+Deno.test("fabrics API: 404/400/409/422 with a JSON reason for every bad request", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-api-" });
+  const broker = await createEmbeddedBroker();
+  const config = { data_dir: dataDir };
+  const env = { LZSYNC_TOKEN: "adm" };
+  const deps: AppDeps = {
+    runtime: resolveConfig(config, env, "test"),
+    broker,
+    log: silentLogger,
+    metrics: new Registry(),
+    clock: systemClock,
+  };
+  const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
+  for (const s of fgd.services) await s.start();
+  const gw = await startTestGateway({ plugins: [fgd.plugin], broker, config, env });
+  const call = async (method: string, path: string, body?: string, type = "application/json") => {
+    const res = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: { authorization: "Bearer adm", "content-type": type },
+      body,
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    await fgd.manager.workers.get("dc1")!.trigger("test").done;
+    const cases: [string, string, string | undefined, number, RegExp][] = [
+      ["GET", "/api/v1/fabrics/nope", undefined, 404, /not registered/],
+      ["GET", "/api/v1/fabrics/nope/objects", undefined, 404, /not registered/],
+      ["GET", "/api/v1/fabrics/dc1/objects?state=bogus", undefined, 400, /use draft, conflict or drift/],
+      ["GET", "/api/v1/fabrics/dc1/objects/vpcs/nope", undefined, 404, /not in fabric dc1/],
+      ["DELETE", "/api/v1/fabrics/dc1", undefined, 409, /comes from the sample/],
+      ["POST", "/api/v1/fabrics", JSON.stringify({ id: "dc1", path: "x" }), 409, /already registered/],
+      ["POST", "/api/v1/fabrics", JSON.stringify({ id: "x" }), 422, /path/],
+      ["POST", "/api/v1/fabrics/nope/sync", undefined, 404, /not registered/],
+      [
+        "PUT",
+        "/api/v1/fabrics/dc1/objects/gadgets/g1",
+        "{}",
+        404,
+        /no CRD of fabric dc1 defines "gadgets"; use one of .*vpcs/,
+      ],
+      ["PUT", "/api/v1/fabrics/dc1/objects/vpcs/vpc-db", "[1, 2]", 400, /one Kubernetes object/],
+      ["PUT", "/api/v1/fabrics/dc1/objects/vpcs/vpc-db", '{"kind": "Switch"}', 400, /must be VPC vpc-db/],
+      ["PUT", "/api/v1/fabrics/dc1/objects/vpcs/vpc-db", "{nope", 400, /not valid JSON or YAML/],
+      ["DELETE", "/api/v1/fabrics/dc1/objects/vpcs/nope", undefined, 404, /not in fabric dc1/],
+      ["DELETE", "/api/v1/fabrics/dc1/drafts/vpcs/vpc-db", undefined, 404, /has no draft/],
+    ];
+    for (const [method, path, body, status, reason] of cases) {
+      const r = await call(method, path, body);
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.match(String(r.body.reason), reason, `${method} ${path}`);
+    }
+    const yaml =
+      "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-db\nspec:\n  subnets: {}\n";
+    const invalid = await call("PUT", "/api/v1/fabrics/dc1/objects/vpc/vpc-db", yaml, "application/yaml");
+    assert.equal(invalid.status, 422);
+    assert.deepEqual(invalid.body.findings.map((f: { rule: string }) => f.rule), ["hedgehog.vpc.subnets"]);
+    const unauth = await fetch(`${gw.url}/api/v1/fabrics/dc1/sync`, { method: "POST" });
+    assert.equal(unauth.status, 401);
+    await unauth.body?.cancel();
+  } finally {
+    await gw.stop();
+    for (const s of fgd.services) await s.stop();
+    await broker.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
