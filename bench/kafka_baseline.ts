@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
 import { noDelaySocketFactory } from "../pipeline/broker/kafka.ts";
-import { useFastVarints } from "../pipeline/broker/kafka_encoder.ts";
+import { useKafkajsPatches } from "../pipeline/broker/kafka_patches.ts";
 
 /** Options of {@link bareKafkajsLoop}. */
 export interface BareLoopOptions {
@@ -21,9 +21,9 @@ export interface BareLoopOptions {
   timeoutMs?: number;
   /**
    * `false` (default): stock kafkajs — a hand-written loop as a kafkajs user has it (Nagle on, kafkajs's
-   * own varint encoder, even if lzsync patched it in this process). `true`: kafkajs as lzsync runs it
-   * (TCP_NODELAY sockets, the allocation-free varint writers of kafka_encoder.ts), which isolates the cost
-   * of lzsync's layers from its transport tuning.
+   * own encoder and request queue, even if lzsync patched them in this process). `true`: kafkajs as lzsync
+   * runs it (TCP_NODELAY sockets and the patches of kafka_patches.ts), which isolates the cost of lzsync's
+   * layers from its transport tuning.
    */
   tuned?: boolean;
 }
@@ -50,7 +50,7 @@ export async function bareKafkajsLoop(
   const topic = `bench.bare.${id}`;
   const groupId = `bench-bare-${id}`;
   const tuned = options.tuned ?? false;
-  const fastBefore = useFastVarints(tuned);
+  const patchedBefore = useKafkajsPatches(tuned);
   const kafka = new Kafka({
     brokers,
     clientId: "bench-bare",
@@ -112,6 +112,6 @@ export async function bareKafkajsLoop(
     await admin.deleteGroups([groupId]).catch(() => {});
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect().catch(() => {});
-    useFastVarints(fastBefore);
+    useKafkajsPatches(patchedBefore);
   }
 }

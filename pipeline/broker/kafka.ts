@@ -17,7 +17,7 @@ import { createKafkaAdmin, type KafkaAdminHandle } from "./kafka_admin.ts";
 import { createKafkaProducer } from "./kafka_producer.ts";
 import { KafkaConsumer } from "./kafka_consumer.ts";
 import { KafkaReader } from "./kafka_reader.ts";
-import { installFastVarints } from "./kafka_encoder.ts";
+import { installKafkajsPatches } from "./kafka_patches.ts";
 
 /** kafkajs retry settings (same names as kafkajs). */
 export interface KafkaRetryOptions {
@@ -134,7 +134,7 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     }
   }
   const address = brokers.join(",");
-  installFastVarints();
+  installKafkajsPatches();
   const log = (options.logger ?? silentLogger).child("broker.kafka", { brokers: address });
   const connectionTimeout = options.connectionTimeoutMs ?? 3_000;
   const retry: Required<KafkaRetryOptions> = {

@@ -9,6 +9,7 @@ import { needs, requireKafka } from "../testing/env.ts";
 import { brokerConformanceSuite } from "./conformance.ts";
 import { createKafkaBroker, type KafkaBrokerOptions } from "./kafka.ts";
 import { createBroker } from "./mod.ts";
+import { kafkajsRequestQueue } from "./kafka_patches.ts";
 import type { Batch, Broker, TopicPartition } from "./types.ts";
 
 const ignore = needs("kafka");
@@ -393,4 +394,35 @@ Deno.test({
         await c.stop();
       }
     }, { sessionTimeoutMs: 6_000 }),
+});
+
+Deno.test({
+  name: "kafka: idle clients do not poll their request queues every millisecond",
+  ignore,
+  fn: () =>
+    withBroker(async (b) => {
+      const topic = uniq("idle");
+      await b.admin().createTopics([{ name: topic, partitions: 2 }]);
+      const p = await b.producer();
+      await p.send(topic, [{ key: "k", value: enc.encode("v") }]);
+      const c = b.consumer({ groupId: uniq("g"), topics: [topic] });
+      const proto = kafkajsRequestQueue().prototype;
+      const original = proto.checkPendingRequests;
+      let checks = 0;
+      proto.checkPendingRequests = function (this: unknown) {
+        checks++;
+        return original.call(this);
+      };
+      try {
+        await c.run({ eachBatch: () => Promise.resolve() });
+        checks = 0;
+        await new Promise((r) => setTimeout(r, 2_000));
+        // With kafkajs's own timer this is ~1,000 per connection and second; here only responses count.
+        assert.ok(checks < 200, `${checks} queue checks in 2 s`);
+      } finally {
+        proto.checkPendingRequests = original;
+        await c.stop();
+        await p.close();
+      }
+    }),
 });

@@ -1,11 +1,16 @@
 /**
- * A faster varint writer for kafkajs's protocol encoder. kafkajs writes every varint (several per record:
- * length, offset and timestamp deltas, key/value/header lengths) by building a JS array and copying it
- * through `Buffer.from(array)`; under Deno's Node Buffer layer that allocation is the single largest CPU
- * cost of producing (measured: a record took ~15 µs to encode, ~6 µs with this). {@link installFastVarints}
- * replaces `writeUVarInt` and `writeVarLong` on kafkajs's Encoder with versions that write the same bytes
- * straight into the encoder's buffer (byte-for-byte equality with the originals is tested in
- * kafka_encoder_test.ts). kafkajs 2.2.4 is pinned; the patch is process-wide.
+ * Two small, process-wide patches of kafkajs internals (kafkajs 2.2.4 is pinned), each tested against the
+ * original behaviour in kafka_patches_test.ts, each skipped silently if kafkajs's files cannot be reached:
+ *
+ * 1. Varints. kafkajs writes every varint (several per record: length, offset and timestamp deltas,
+ *    key/value/header lengths) by building a JS array and copying it through `Buffer.from(array)`; under
+ *    Deno's Node Buffer layer that allocation is the largest CPU cost of producing (a record took ~15 µs to
+ *    encode, ~6 µs with this). `writeUVarInt` and `writeVarLong` are replaced by versions that write the
+ *    same bytes straight into the encoder's buffer.
+ * 2. The request queue's timer. After its first response, every kafkajs connection re-arms a 1 ms timer
+ *    forever (`setTimeout` with a negative delay, which Node clamps to 1 ms and warns about:
+ *    "TimeoutNegativeWarning"), even with nothing queued: ~1,800 wake-ups a second in an idle process with
+ *    one producer and one consumer. The timer is now only armed while requests are waiting.
  */
 import { createRequire } from "node:module";
 
@@ -41,15 +46,63 @@ export function originalVarintWriters(): Writers {
   return stock ?? { writeUVarInt: p.writeUVarInt, writeVarLong: p.writeVarLong };
 }
 
-/** Installs the allocation-free varint writers on kafkajs's Encoder (idempotent). */
-export function installFastVarints(): void {
-  useFastVarints(true);
+/** Installs both patches (idempotent). */
+export function installKafkajsPatches(): void {
+  useKafkajsPatches(true);
 }
 
 /**
- * Switches kafkajs's Encoder between the fast writers (`true`) and its own (`false`); returns the previous
- * setting. The bench uses `false` to measure stock kafkajs in a process where lzsync installed them.
+ * Switches both patches on (`true`) or back to kafkajs's own code (`false`); returns whether they were on.
+ * The bench uses `false` to measure stock kafkajs in a process where lzsync installed them.
  */
+export function useKafkajsPatches(on: boolean): boolean {
+  const was = useFastVarints(on);
+  useQuietRequestQueue(on);
+  return was;
+}
+
+type RequestQueueLike = {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  checkPendingRequests(): void;
+};
+type Schedule = (this: RequestQueueLike) => void;
+let stockSchedule: Schedule | null = null;
+
+/** kafkajs's RequestQueue class (internal module). */
+export function kafkajsRequestQueue(): {
+  prototype: RequestQueueLike & { scheduleCheckPendingRequests: Schedule };
+} {
+  return require("kafkajs/src/network/requestQueue/index.js");
+}
+
+/** Same as kafkajs while requests wait (at the end of a throttle, else in 10 ms); nothing when none do. */
+const quietSchedule: Schedule = function (this: RequestQueueLike) {
+  // A fulfilled request, a timed-out one and every push check the queue anyway.
+  if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+  const wait = this.throttledUntil - Date.now();
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, wait > 0 ? wait : 10);
+};
+
+/** Arms the pending-request timer only while requests wait (patch 2), or restores kafkajs's (`false`). */
+export function useQuietRequestQueue(on: boolean): boolean {
+  let RQ;
+  try {
+    RQ = kafkajsRequestQueue();
+  } catch {
+    return false;
+  }
+  stockSchedule ??= RQ.prototype.scheduleCheckPendingRequests;
+  const was = RQ.prototype.scheduleCheckPendingRequests === quietSchedule;
+  RQ.prototype.scheduleCheckPendingRequests = on ? quietSchedule : stockSchedule;
+  return was;
+}
+
+/** Switches kafkajs's Encoder between the fast varint writers (`true`) and its own (`false`). */
 export function useFastVarints(on: boolean): boolean {
   let E: EncoderClass;
   try {

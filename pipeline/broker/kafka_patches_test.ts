@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import "kafkajs";
-import { kafkajsEncoder, originalVarintWriters, useFastVarints } from "./kafka_encoder.ts";
+import {
+  kafkajsEncoder,
+  kafkajsRequestQueue,
+  originalVarintWriters,
+  useFastVarints,
+  useQuietRequestQueue,
+} from "./kafka_patches.ts";
 
 type Enc = { buffer: Buffer; writeUVarInt(v: number): Enc; writeVarLong(v: unknown): Enc };
 
@@ -81,5 +87,37 @@ Deno.test("the patch reaches the Encoder module kafkajs itself uses, and can be 
     assert.equal(real.prototype.writeUVarInt, originalVarintWriters().writeUVarInt);
   } finally {
     useFastVarints(was);
+  }
+});
+
+Deno.test("the quiet request queue arms its timer only while requests wait", () => {
+  const was = useQuietRequestQueue(true);
+  try {
+    const schedule = kafkajsRequestQueue().prototype.scheduleCheckPendingRequests;
+    let checks = 0;
+    const idle = {
+      pending: [] as unknown[],
+      throttledUntil: -1,
+      throttleCheckTimeoutId: null,
+      checkPendingRequests() {},
+    };
+    schedule.call(idle);
+    assert.equal(idle.throttleCheckTimeoutId, null, "nothing waits: no timer (kafkajs arms a 1 ms one)");
+    const waiting = {
+      pending: [{}] as unknown[],
+      throttledUntil: Date.now() + 60_000,
+      throttleCheckTimeoutId: null as ReturnType<typeof setTimeout> | null,
+      checkPendingRequests: () => void checks++,
+    };
+    schedule.call(waiting);
+    assert.notEqual(
+      waiting.throttleCheckTimeoutId,
+      null,
+      "a waiting request gets a timer for the throttle's end",
+    );
+    clearTimeout(waiting.throttleCheckTimeoutId!);
+    assert.equal(checks, 0);
+  } finally {
+    useQuietRequestQueue(was);
   }
 });
