@@ -4,8 +4,16 @@
  * kafkajs has eager rebalancing only and no KIP-447 fencing, so lzsync runs at-least-once with idempotent
  * effects: the producer is idempotent (acks=all, one request in flight), consumers never auto-commit, and
  * every partition a member had is handed to `onRevoked` before its JoinGroup is sent (so before any other
- * member can be given it). Every call that reaches the network is bounded in time and fails with an
- * {@link LzError} that names the address and what to check.
+ * member can be given it). Partitions are assigned co-partitioned (partition p of every input on one
+ * member). Every call that reaches the network is bounded in time and fails with an {@link LzError} that
+ * names the address and what to check.
+ *
+ * Transport tuning (see kafka_patches.ts and {@link noDelaySocketFactory}): TCP_NODELAY sockets, an
+ * allocation-free varint encoder and a request queue without kafkajs's 1 ms idle timer.
+ *
+ * Files: kafka_admin.ts (topics, groups, offsets), kafka_producer.ts, kafka_consumer.ts (group member),
+ * kafka_reader.ts (group-less reads), kafka_records.ts (record conversion), kafka_errors.ts (error
+ * mapping), kafka_internals.ts and kafka_patches.ts (where lzsync reaches below kafkajs's public API).
  */
 import net from "node:net";
 import { type ISocketFactory, Kafka, type logCreator, logLevel } from "kafkajs";

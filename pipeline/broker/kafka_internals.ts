@@ -1,5 +1,6 @@
 /**
- * The two places where lzsync reaches below kafkajs's public API (kafkajs 2.2.4 is pinned):
+ * Where the consumer side reaches below kafkajs's public API (kafkajs 2.2.4 is pinned; the transport
+ * patches are in kafka_patches.ts):
  *
  * 1. A partition assigner factory receives the consumer's own `cluster` object. We keep it to (a) run a
  *    hook before every JoinGroup — kafkajs calls `cluster.findGroupCoordinator` first thing in each join, so
@@ -7,8 +8,7 @@
  *    can hand its partitions to anyone else — and (b) send an OffsetCommit with generation -1 for an empty
  *    group (what Java's `alterConsumerGroupOffsets` does), which kafkajs's `admin.setOffsets` only emulates
  *    by joining the group with a throw-away member and waiting out a fetch.
- * 2. Nothing else: everything else goes through kafkajs's documented API (the co-partitioned assigner
- *    below is a documented custom assigner).
+ * 2. Nothing else: the co-partitioned assigner below is a documented kafkajs custom assigner.
  */
 import { Buffer } from "node:buffer";
 import { AssignerProtocol, type Cluster, type PartitionAssigner } from "kafkajs";
