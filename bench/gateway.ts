@@ -18,8 +18,8 @@ import { RawWsClient, startTestGateway } from "../connectors/gateway/testing.ts"
 
 const WORKER_NAME = "lzsync-gateway-bench-clients";
 const FANOUT_CLIENTS = 2_000;
-const FANOUT_MESSAGES = 60;
-const FANOUT_PAIRS = 3;
+const FANOUT_MESSAGES = 80;
+const FANOUT_PAIRS = 5;
 const LAT_CLIENTS = 100;
 const LAT_RATE = 40; // records/s: well below saturation, so p99 shows interference, not queueing
 const LAT_SECONDS = 1.5;
@@ -222,6 +222,8 @@ async function latencyPhase(rpc: Rpc, p: Producer, bulk: () => Promise<void>) {
 }
 
 const ROUNDS = 5;
+/** Bulk records (256 KB) before each latency phase: enough to push a non-reading client past 1 MB. */
+const PREFILL = 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
@@ -253,15 +255,29 @@ async function slowClientEffect(rpc: Rpc) {
   try {
     await rpc({ cmd: "connect", url: `${t.wsUrl}?topic=${EVENTS}`, n: LAT_CLIENTS });
     await latencyPhase(rpc, p, bulk); // warm-up
-    const withSlowPhase = async () => {
-      slow = await RawWsClient.open(t.wsUrl, { topic: [EVENTS, BULK] });
-      for (let i = 0; i < 400 && slowStats()?.state !== "lagging"; i++) {
+    // Both phases start alike: the same burst of bulk records (which pushes a slow client past its
+    // budget), then a pause to settle, so only the slow client's presence differs.
+    const prefill = async () => {
+      for (let i = 0; i < PREFILL; i++) {
         await bulk();
         await new Promise((r) => setTimeout(r, 2)); // let the gateway's reader run (the producer never yields)
       }
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    const withoutPhase = async () => {
+      await prefill();
+      await settle();
+      without.push(await latencyPhase(rpc, p, bulk));
+    };
+    const withSlowPhase = async () => {
+      slow = await RawWsClient.open(t.wsUrl, { topic: [EVENTS, BULK] });
+      await prefill();
       if (slowStats()?.state !== "lagging") {
-        throw new Error(`the slow client never lagged: ${JSON.stringify(slowStats())}`);
+        throw new Error(
+          `the slow client did not lag after ${PREFILL} bulk records: ${JSON.stringify(slowStats())}`,
+        );
       }
+      await settle();
       const before = bulkBytes;
       withSlow.push(await latencyPhase(rpc, p, bulk));
       pushedWhileLagging += bulkBytes - before;
@@ -270,14 +286,14 @@ async function slowClientEffect(rpc: Rpc) {
       slow = null;
       while (slowStats()) await new Promise((r) => setTimeout(r, 5));
     };
-    // Alternating order (A B, B A, A B): a drift in machine load does not favour either side.
+    // Alternating order (A B, B A, A B, ...): a drift in machine load does not favour either side.
     for (let r = 0; r < ROUNDS; r++) {
       if (r % 2 === 0) {
-        without.push(await latencyPhase(rpc, p, bulk));
+        await withoutPhase();
         await withSlowPhase();
       } else {
         await withSlowPhase();
-        without.push(await latencyPhase(rpc, p, bulk));
+        await withoutPhase();
       }
     }
     await rpc({ cmd: "close" });
