@@ -47,7 +47,17 @@ function explain(err: { path: string; message: string; schema: any; value: unkno
       s.anyOf.map((x: any) => JSON.stringify(x.const)).join(", ")
     }`;
   }
-  if (err.message.includes("Unexpected property")) return `${path}: unknown field; remove it or check its spelling`;
+  if (err.message.includes("Unexpected property")) {
+    return `${path}: unknown field; remove it or check its spelling`;
+  }
+  if (s.pattern && typeof err.value === "string") {
+    const eg = Array.isArray(s.examples)
+      ? `, e.g. ${s.examples.map((x: unknown) => JSON.stringify(x)).join(" or ")}`
+      : "";
+    return `${path}: ${JSON.stringify(err.value)} is not valid${
+      s.description ? ` ${s.description}` : ""
+    }${eg}`;
+  }
   return `${path}: ${err.message}${s.description ? ` (${s.description})` : ""}`;
 }
 
@@ -62,16 +72,25 @@ export function resolveConfig(
 ): Runtime {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ValidationError(`${source}: the top level must be a mapping of sections (broker, gateway, ...)`, [
-      { path: "/", message: "expected a mapping" },
-    ]);
+    throw new ValidationError(
+      `${source}: the top level must be a mapping of sections (broker, gateway, ...)`,
+      [
+        { path: "/", message: "expected a mapping" },
+      ],
+    );
   }
   const cfg = Value.Default(Config, structuredClone(raw)) as Config;
   if (!check.Check(cfg)) {
-    const issues = [...check.Errors(cfg)].slice(0, 20).map((e) => ({ path: e.path || "/", message: explain(e) }));
+    const issues = [...check.Errors(cfg)].slice(0, 20).map((e) => ({
+      path: e.path || "/",
+      message: explain(e),
+    }));
     const seen = new Set<string>();
     const unique = issues.filter((i) => !seen.has(i.path) && seen.add(i.path));
-    throw new ValidationError(`${source} is invalid:\n  ${unique.map((i) => i.message).join("\n  ")}`, unique);
+    throw new ValidationError(
+      `${source} is invalid:\n  ${unique.map((i) => i.message).join("\n  ")}`,
+      unique,
+    );
   }
   if (env.LZSYNC_DATA_DIR) cfg.data_dir = env.LZSYNC_DATA_DIR;
   if (env.LZSYNC_PORT) {
@@ -87,7 +106,9 @@ export function resolveConfig(
   if (env.LZSYNC_LOG_LEVEL) cfg.log_level = env.LZSYNC_LOG_LEVEL as Config["log_level"];
   if (env.LZSYNC_BROKER_KIND) cfg.broker.kind = env.LZSYNC_BROKER_KIND as "kafka" | "embedded";
   if (env.LZSYNC_KAFKA_BROKERS) cfg.broker.brokers = env.LZSYNC_KAFKA_BROKERS.split(",").map((s) => s.trim());
-  for (const dur of [cfg.layers.git.interval, cfg.layers.api.interval, cfg.alerts.latency_max]) parseDuration(dur);
+  for (const dur of [cfg.layers.git.interval, cfg.layers.api.interval, cfg.alerts.latency_max]) {
+    parseDuration(dur);
+  }
   const snapshot = { ...env };
   return { config: deepFreeze(cfg), source, secret: (name) => snapshot[name] || undefined };
 }
@@ -105,7 +126,10 @@ export async function loadConfig(path?: string): Promise<Runtime> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
     if (path || env.LZSYNC_CONFIG) {
-      throw new LzError("CONFIG", `config file ${file} not found; pass an existing file or omit it to use defaults`);
+      throw new LzError(
+        "CONFIG",
+        `config file ${file} not found; pass an existing file or omit it to use defaults`,
+      );
     }
   }
   if (text === undefined) return resolveConfig({}, env, "defaults");

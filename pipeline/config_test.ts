@@ -26,7 +26,11 @@ Deno.test("resolveConfig() rejects unknown fields instead of ignoring them", () 
 });
 
 Deno.test("resolveConfig() applies env overrides and keeps secrets out of the config", () => {
-  const rt = resolveConfig({}, { LZSYNC_DATA_DIR: "/tmp/x", LZSYNC_PORT: "9999", GITHUB_WEBHOOK_SECRET: "s3" });
+  const rt = resolveConfig({}, {
+    LZSYNC_DATA_DIR: "/tmp/x",
+    LZSYNC_PORT: "9999",
+    GITHUB_WEBHOOK_SECRET: "s3",
+  });
   assert.equal(rt.config.data_dir, "/tmp/x");
   assert.equal(rt.config.gateway.port, 9999);
   assert.equal(rt.secret(rt.config.layers.webhook.secret_env), "s3");
@@ -46,4 +50,15 @@ Deno.test("loadConfig() reports malformed YAML with the file name", async () => 
   await assert.rejects(() => loadConfig(`${dir}/bad.yaml`), /bad\.yaml is not valid YAML/);
   await assert.rejects(() => loadConfig(`${dir}/missing.yaml`), /not found/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("resolveConfig() explains a malformed value with an example of a valid one", () => {
+  assert.throws(
+    () => resolveConfig({ broker: { kind: "kafka", brokers: ["nohost"] } }),
+    /\/broker\/brokers\/0: "nohost" is not valid.*e\.g\. "127\.0\.0\.1:9092"/,
+  );
+  assert.throws(
+    () => resolveConfig({ layers: { git: { interval: "6 hours" } } }),
+    /"6 hours" is not valid.*"6h"/,
+  );
 });

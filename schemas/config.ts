@@ -8,7 +8,12 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 /** A duration such as `300ms`, `30s`, `5m`, `6h`, `1d` (parsed by `pipeline/config.ts`). */
 const Duration = (def: string, description: string) =>
-  Type.String({ pattern: "^[0-9]+(ms|s|m|h|d)$", default: def, description });
+  Type.String({
+    pattern: "^[0-9]+(ms|s|m|h|d)$",
+    default: def,
+    description,
+    examples: ["300ms", "30s", "5m", "6h", "1d"],
+  });
 
 const obj = <T extends Record<string, TSchema>>(props: T, description?: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -18,12 +23,24 @@ export const BrokerConfig = obj({
     default: "embedded",
     description: "embedded (in-process log under data_dir) or kafka (Apache Kafka or Redpanda via kafkajs)",
   }),
-  brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:[0-9]+$" }), {
-    default: ["127.0.0.1:9092"],
-    description: "host:port bootstrap addresses (kind: kafka)",
-  }),
+  brokers: Type.Array(
+    Type.String({
+      pattern: "^[^:\\s]+:[0-9]+$",
+      description: "(host:port)",
+      examples: ["127.0.0.1:9092", "redpanda-0:9092"],
+    }),
+    {
+      default: ["127.0.0.1:9092"],
+      description: "host:port bootstrap addresses (kind: kafka)",
+    },
+  ),
   client_id: Type.String({ default: "lzsync" }),
-  partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 3, description: "partitions of created topics" }),
+  partitions: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    default: 3,
+    description: "partitions of created topics",
+  }),
 }, "the Kafka-compatible broker");
 
 const Scope = Type.Union([
@@ -41,7 +58,11 @@ export const GatewayConfig = obj({
   tokens: Type.Array(
     Type.Object({
       name: Type.String({ minLength: 1 }),
-      token_env: Type.String({ pattern: "^[A-Z_][A-Z0-9_]*$", description: "env var holding the token" }),
+      token_env: Type.String({
+        pattern: "^[A-Z_][A-Z0-9_]*$",
+        description: "env var holding the token",
+        examples: ["LZSYNC_PORTAL_TOKEN"],
+      }),
       scopes: Type.Array(Scope, { minItems: 1 }),
     }, { additionalProperties: false }),
     { default: [], description: "bearer tokens; LZSYNC_TOKEN is always an admin token when set" },
@@ -67,7 +88,10 @@ export const LandingZoneConfig = obj({
     description: "git URL (https/http smart-HTTP) or local path; default: a sample repo created in data_dir",
   })),
   branch: Type.String({ default: "main" }),
-  token_env: Type.String({ default: "GITHUB_TOKEN", description: "env var with an HTTPS token for fetch/push" }),
+  token_env: Type.String({
+    default: "GITHUB_TOKEN",
+    description: "env var with an HTTPS token for fetch/push",
+  }),
   github: Type.Optional(Type.Object({
     owner: Type.String(),
     repo: Type.String(),
@@ -112,7 +136,9 @@ export const LayersConfig = obj({
       ],
     }),
     api_endpoint: Type.Optional(Type.String({ description: "override for tests (REST base URL)" })),
-    export_file: Type.Optional(Type.String({ description: "NDJSON Cloud Asset export (air-gapped / sample)" })),
+    export_file: Type.Optional(
+      Type.String({ description: "NDJSON Cloud Asset export (air-gapped / sample)" }),
+    ),
   }),
   pubsub: obj({
     enabled: Type.Boolean({ default: false }),
@@ -134,11 +160,17 @@ export const AlertsConfig = obj({
   freshness_max: Duration("6h", "DataFreshness threshold"),
   consecutive_failures: Type.Integer({ minimum: 1, default: 3 }),
   window: Duration("1h", "success-rate window"),
-  slack_webhook_env: Type.Optional(Type.String({ description: "env var holding a Slack-compatible webhook URL" })),
+  slack_webhook_env: Type.Optional(
+    Type.String({ description: "env var holding a Slack-compatible webhook URL" }),
+  ),
 }, "sync alerts");
 
 export const FabricConfig = Type.Object({
-  id: Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 }),
+  id: Type.String({
+    pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    maxLength: 63,
+    examples: ["dc1", "fabric-eu-1"],
+  }),
   repo: Type.Optional(Type.String({ description: "git URL or path; default: the Landing Zone repo" })),
   branch: Type.String({ default: "main" }),
   path: Type.String({ description: "GitOps directory inside the repo, e.g. fabrics/dc1" }),
@@ -156,7 +188,12 @@ export const ProcessorsConfig = obj({
     default: ["all"],
     description: "processors this process runs (scale out by running more processes); `all` runs every one",
   }),
-  retries: Type.Integer({ minimum: 0, maximum: 20, default: 3, description: "attempts before a record goes to the DLQ" }),
+  retries: Type.Integer({
+    minimum: 0,
+    maximum: 20,
+    default: 3,
+    description: "attempts before a record goes to the DLQ",
+  }),
   topics: Type.Record(
     Type.String(),
     Type.Object({ partitions: Type.Integer({ minimum: 1, maximum: 1024 }) }, { additionalProperties: false }),
