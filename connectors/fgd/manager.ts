@@ -35,41 +35,11 @@ import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { readTopicToEnd } from "../git/read_topic.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
+import { defaultFabrics } from "./defaults.ts";
 import { type Author, openFabricRepo } from "./git_repo.ts";
 import { KubeSource } from "./kube_source.ts";
 import { fgdMetrics } from "./metrics.ts";
 import { FabricWorker, type Progress } from "./worker.ts";
-
-/** The sample fabric of the first run: `fabrics/dc1` of the sample Landing Zone, Hedgehog CRDs in the repo. */
-export function sampleFabric(now: string): FabricRegistration {
-  return {
-    id: "dc1",
-    branch: "main",
-    path: "fabrics/dc1",
-    crd_dirs: ["fabrics/crds/hedgehog"],
-    rule_packs: ["hedgehog"],
-    source: "sample",
-    registered_at: now,
-  };
-}
-
-/**
- * The fabrics to register at start from the config: `config.fabrics`, or — when none is configured and
- * the Landing Zone is the sample (`landing_zone.repo` unset) — the sample fabric `dc1` in `lzRepo`.
- */
-export function defaultFabrics(
-  config: AppDeps["runtime"]["config"],
-  now: string,
-): FabricRegistration[] {
-  if (config.fabrics.length) {
-    return config.fabrics.map((f) => ({
-      ...structuredClone(f),
-      source: "config" as const,
-      registered_at: now,
-    }));
-  }
-  return config.landing_zone.repo === undefined ? [sampleFabric(now)] : [];
-}
 
 const checkInput = TypeCompiler.Compile(FabricConfig);
 

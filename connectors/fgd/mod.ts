@@ -21,7 +21,8 @@ import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { FabricManager, type FabricManagerOptions } from "./manager.ts";
 import { fabricsPlugin } from "./plugin.ts";
 
-export { defaultFabrics, FabricManager, type FabricManagerOptions, sampleFabric } from "./manager.ts";
+export { defaultFabrics, sampleFabric } from "./defaults.ts";
+export { FabricManager, type FabricManagerOptions } from "./manager.ts";
 export { fabricsPlugin, FGD_PROGRESS } from "./plugin.ts";
 
 /** The FGD service and its gateway plugin, built from the app's deps. */

@@ -1,9 +1,11 @@
 /**
- * Tracked-path globs (`layers.git.paths` plus every fabric's GitOps directory). Supports `**` (any number of
+ * Tracked-path globs (`layers.git.paths` plus the GitOps directory of every fabric registered at start, the
+ * sample fabric of a first run included). Supports `**` (any number of
  * directories), `*` and `?` within one path segment, and `{a,b}` alternatives; matching is on repo-relative
  * paths with forward slashes, case-sensitive, like git.
  */
 import type { Config } from "../../pipeline/config.ts";
+import { defaultFabrics } from "../fgd/defaults.ts";
 
 function segmentToRegExp(seg: string): string {
   let out = "";
@@ -68,11 +70,14 @@ export function createMatcher(globs: readonly string[]): PathMatcher {
 
 /**
  * The tracked globs of the Landing Zone: `layers.git.paths` plus `<fabric.path>/**` for every fabric whose
- * GitOps directory lives in the Landing Zone repo (no `repo` of its own, or the same one).
+ * GitOps directory lives in the Landing Zone repo (no `repo` of its own, or the same one). The fabrics are
+ * those the FGD service registers at start (`defaultFabrics`: `config.fabrics`, else on a first run with the
+ * sample Landing Zone the sample fabric `dc1`); fabrics added later through the API are not tracked here.
  */
 export function trackedGlobs(config: Config): string[] {
   const globs = [...config.layers.git.paths];
-  for (const f of config.fabrics) {
+  // The registration time does not matter here: only each fabric's repo and path are read.
+  for (const f of defaultFabrics(config, new Date(0).toISOString())) {
     if (f.repo && f.repo !== config.landing_zone.repo) continue;
     globs.push(`${f.path.replace(/^\/+|\/+$/g, "")}/**`);
   }

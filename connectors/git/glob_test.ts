@@ -48,3 +48,15 @@ Deno.test("trackedGlobs adds each fabric GitOps directory in the Landing Zone re
   assert.ok(globs.includes("fabrics/dc1/**"));
   assert.ok(!globs.some((g) => g.startsWith("x")));
 });
+
+Deno.test("trackedGlobs tracks the sample fabric's GitOps directory on a first run with no fabric configured", () => {
+  const sample = trackedGlobs(resolveConfig({}).config);
+  assert.ok(sample.includes("fabrics/dc1/**"), `sample fabric dc1 tracked: ${sample.join(", ")}`);
+  assert.equal(createMatcher(sample).matches("fabrics/dc1/raw/vpc.yaml"), true);
+  // A real Landing Zone gets no sample fabric: only its configured fabrics are tracked.
+  const real = trackedGlobs(resolveConfig({ landing_zone: { repo: "https://git.example/lz.git" } }).config);
+  assert.ok(!real.some((g) => g.startsWith("fabrics/")), `no sample fabric: ${real.join(", ")}`);
+  const own = trackedGlobs(resolveConfig({ fabrics: [{ id: "eu1", path: "gitops/eu1" }] }).config);
+  assert.ok(own.includes("gitops/eu1/**"));
+  assert.ok(!own.includes("fabrics/dc1/**"), "a configured fabric replaces the sample");
+});

@@ -26,13 +26,12 @@ Deno.test("git fetch reads a local repo in place: the sample on first run, then 
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
   const broker = await createEmbeddedBroker();
   const q = syncQueue();
-  const svc = createGitFetchService(
-    testDeps(broker, { data_dir: dataDir, fabrics: [{ id: "dc1", path: "fabrics/dc1" }] }),
-    {
-      onSynced: q.push,
-      intervalMs: 0,
-    },
-  );
+  // No fabric configured, as on a real first run: the sample fabric dc1 (registered by the FGD service) is
+  // tracked too.
+  const svc = createGitFetchService(testDeps(broker, { data_dir: dataDir }), {
+    onSynced: q.push,
+    intervalMs: 0,
+  });
   try {
     await svc.start();
     const r = await q.next();
