@@ -218,6 +218,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
       source: "/api/v1/fabrics",
       path: "fabrics",
       render: "table",
+      wide: true,
       columns: [
         { key: "id", label: "Fabric" },
         { key: "state", label: "State", format: "status" },
@@ -226,7 +227,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
         { key: "counts.drafts", label: "Drafts", format: "number" },
         { key: "counts.conflicts", label: "Conflicts", format: "number" },
         { key: "counts.drift", label: "Drift", format: "number" },
-        { key: "last_commit", label: "Last commit", format: "code" },
+        { key: "last_commit", label: "Last commit", format: "sha" },
         { key: "last_run.finished_at", label: "Last run", format: "age" },
         { key: "last_error", label: "Last error" },
       ],

@@ -70,8 +70,12 @@ export interface StatusColumn {
   /** Property of each row (dotted paths allowed: `status.score`). */
   key: string;
   label?: string;
-  /** `time` ISO → local time; `age` ISO/epoch-ms → "3m ago"; `status` → coloured badge; `percent` 0..1 → %. */
-  format?: "text" | "number" | "percent" | "time" | "age" | "status" | "code";
+  /**
+   * `time` ISO → local time; `age` ISO/epoch-ms → "3m ago"; `status` → coloured badge; `percent` 0..1 → %;
+   * `sha` → a commit id cut to 12 characters (the full id on hover). `text` (the default) wraps at spaces
+   * in narrow cards; every other format stays on one line.
+   */
+  format?: "text" | "number" | "percent" | "time" | "age" | "status" | "code" | "sha";
 }
 
 /**
@@ -92,6 +96,11 @@ export interface StatusSection {
   path?: string;
   /** `table`: array of objects; `kv`: one object; `list`: array of strings/objects; `score`: a number 0..1 or 0..100. */
   render: "table" | "kv" | "list" | "score";
+  /**
+   * Span the full width of the page's grid instead of one column: for tables with many or long columns
+   * (violations, fabrics). Default false. Tables scroll inside their card (both ways) whatever this says.
+   */
+  wide?: boolean;
   columns?: StatusColumn[];
   refreshOn?: string[];
   refreshMs?: number;

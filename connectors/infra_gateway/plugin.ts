@@ -202,6 +202,7 @@ export function infraGatewayPlugin(): GatewayPlugin {
         source: "/api/v1/violations?state=open&limit=200",
         path: "violations",
         render: "table",
+        wide: true,
         columns: [
           { key: "severity", format: "status" },
           { key: "rule_id", label: "rule" },

@@ -124,7 +124,10 @@ async function loadCommit() {
   sha.dataset.sha = String(c.sha ?? c.id ?? "");
   sha.title = sha.dataset.sha;
   add("commit", sha);
-  add("message", String(c.message ?? "").split("\n")[0]);
+  const subject = String(c.message ?? "").split("\n")[0];
+  const message = el("span", "clamp", subject);
+  message.title = subject;
+  add("message", message);
   if (c.author) {
     add("author", typeof c.author === "object" ? (c.author.name ?? JSON.stringify(c.author)) : c.author);
   }
@@ -172,7 +175,7 @@ async function loadGateway() {
   const host = $("plugin-sections");
   for (const def of body.sections) {
     if ($(`section-${def.id}`)) continue;
-    const sec = el("section", "panel");
+    const sec = el("section", def.wide ? "panel wide" : "panel");
     sec.id = `section-${def.id}`;
     sec.append(el("h2", null, def.title), el("div", "body"));
     host.append(sec);
@@ -216,6 +219,23 @@ function matches(ev) {
   return `${ev.topic} ${ev.type} ${ev.key ?? ""} ${JSON.stringify(ev.data)}`.toLowerCase().includes(text);
 }
 
+/**
+ * A record value as `key=value` pairs (nulls left out; strings bare, quoted when they hold spaces), cut to
+ * 400 characters: it wraps at spaces where raw JSON would not.
+ */
+function summary(data) {
+  if (data === null) return "(deleted)";
+  if (typeof data !== "object") return String(data);
+  const parts = [];
+  for (const [k, v] of Object.entries(data)) {
+    if (v === null || v === undefined) continue;
+    const s = typeof v === "string" ? (/\s/.test(v) || v === "" ? JSON.stringify(v) : v) : JSON.stringify(v);
+    parts.push(`${k}=${s}`);
+  }
+  const text = parts.join(" ");
+  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
+}
+
 function feedItem(ev) {
   const li = el("li", "fresh");
   li.dataset.topic = ev.topic;
@@ -223,11 +243,13 @@ function feedItem(ev) {
   li.dataset.key = ev.key ?? "";
   li.ev = ev;
   const t = new Date(ev.ts);
+  const type = el("span", "mono type", ev.type);
+  type.title = ev.topic;
   li.append(
-    el("span", "muted", Number.isNaN(t.getTime()) ? "" : t.toLocaleTimeString()),
-    el("span", "mono", ev.type),
-    el("span", "mono", ev.key ?? ""),
-    el("span", "data", ev.data === null ? "(deleted)" : JSON.stringify(ev.data).slice(0, 300)),
+    el("span", "muted time", Number.isNaN(t.getTime()) ? "" : t.toLocaleTimeString()),
+    type,
+    el("span", "mono key", ev.key ?? ""),
+    el("span", "data", summary(ev.data)),
   );
   li.hidden = !matches(ev);
   return li;
@@ -309,6 +331,7 @@ $("pause").onclick = () => {
 const refilter = () => {
   for (const li of $("feed").children) li.hidden = !matches(li.ev);
 };
+$("feed").onclick = (e) => e.target.closest?.("li")?.classList.toggle("open");
 $("topic-filter").onchange = refilter;
 $("text-filter").oninput = refilter;
 $("token-form").onsubmit = (e) => {

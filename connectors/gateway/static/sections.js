@@ -71,6 +71,13 @@ export function formatted(value, format) {
       return document.createTextNode(typeof value === "number" ? value.toLocaleString() : String(value));
     case "code":
       return el("code", null, typeof value === "string" ? value : JSON.stringify(value));
+    case "sha": {
+      const full = String(value);
+      const c = el("code", "sha", full.slice(0, 12));
+      c.dataset.sha = full;
+      c.title = full;
+      return c;
+    }
     default:
       return document.createTextNode(typeof value === "object" ? JSON.stringify(value) : String(value));
   }
@@ -88,6 +95,13 @@ export function freshness(v, now = Date.now()) {
   return Number.isNaN(t) ? "—" : duration(Math.max(0, now - t) / 1000);
 }
 
+/** Wraps a table so that it scrolls inside its card (sideways when too wide, down when too long). */
+function scroller(tableEl) {
+  const box = el("div", "table-scroll");
+  box.append(tableEl);
+  return box;
+}
+
 function table(rows, columns) {
   if (!Array.isArray(rows)) rows = rows && typeof rows === "object" ? Object.values(rows) : [];
   if (rows.length === 0) return el("p", "note", "nothing yet");
@@ -99,12 +113,16 @@ function table(rows, columns) {
   for (const r of rows.slice(0, 500)) {
     const tr = body.insertRow();
     for (const c of cols) {
-      tr.insertCell().append(formatted(typeof r === "object" ? at(r, c.key) : r, c.format));
+      const td = tr.insertCell();
+      // Only free text may wrap; badges, times, numbers and ids stay on one line (see style.css).
+      if (c.format && c.format !== "text") td.className = "nowrap";
+      td.append(formatted(typeof r === "object" ? at(r, c.key) : r, c.format));
     }
   }
   const out = document.createDocumentFragment();
-  out.append(t);
+  out.append(scroller(t));
   if (rows.length > 500) out.append(el("p", "note", `${rows.length - 500} more not shown`));
+  else if (rows.length > 12) out.append(el("p", "note", `${rows.length} rows`)); // more than fit unscrolled
   return out;
 }
 
