@@ -17,11 +17,13 @@ const args = (svc: any): Map<string, string> => {
   return m;
 };
 const listeners = (spec: string) =>
-  Object.fromEntries(spec.split(",").map((l) => {
-    const [name, hostPort] = l.split("://");
-    const [host, port] = hostPort.split(":");
-    return [name, { host, port: Number(port) }];
-  }));
+  Object.fromEntries(
+    spec.split(",").map((l) => {
+      const [name, hostPort] = l.split("://");
+      const [host, port] = hostPort.split(":");
+      return [name, { host, port: Number(port) }];
+    }),
+  );
 
 Deno.test("docker-compose.yml runs Redpanda in dev-container mode with internal and external listeners", () => {
   const rp = compose.services["redpanda-0"];
@@ -35,7 +37,10 @@ Deno.test("docker-compose.yml runs Redpanda in dev-container mode with internal 
   assert.equal(adv.internal.host, "redpanda-0", "internal listener advertises the compose service name");
   assert.equal(adv.internal.port, bind.internal.port);
   assert.equal(adv.external.port, bind.external.port);
-  assert.ok(["localhost", "127.0.0.1"].includes(adv.external.host), "external listener advertised to the host");
+  assert.ok(
+    ["localhost", "127.0.0.1"].includes(adv.external.host),
+    "external listener advertised to the host",
+  );
   assert.ok(
     (rp.ports as string[]).includes(`127.0.0.1:${bind.external.port}:${bind.external.port}`),
     "the external Kafka port is published on the host's loopback",
@@ -61,7 +66,9 @@ Deno.test("docker-compose.yml points Console and lzsync at Redpanda's internal l
   assert.equal(published[0], "127.0.0.1", "published on the host's loopback only");
   assert.equal(Number(published[2]), rt.config.gateway.port);
   for (const svc of Object.values(compose.services) as any[]) {
-    for (const dep of Object.keys(svc.depends_on ?? {})) assert.ok(compose.services[dep], `depends_on ${dep}`);
+    for (const dep of Object.keys(svc.depends_on ?? {})) {
+      assert.ok(compose.services[dep], `depends_on ${dep}`);
+    }
     for (const net of svc.networks ?? []) assert.ok(compose.networks[net], `network ${net}`);
   }
 });

@@ -24,7 +24,6 @@ export interface Feature {
   plugins: GatewayPlugin[];
 }
 
-
 /** Every topology of this build, for `describe`, `replay` and `digest` (built without starting anything). */
 export function allTopologies(): Topology[] {
   return FEATURES.flatMap((f) => f.topologies());
@@ -58,7 +57,9 @@ export function selectTopologies(runtime: Runtime, topologies: Topology[]): Topo
   if (unknown.length) {
     throw new LzError(
       "CONFIG",
-      `processors.enabled names unknown processor(s) ${unknown.join(", ")}; valid: all, ${[...names].join(", ")}`,
+      `processors.enabled names unknown processor(s) ${unknown.join(", ")}; valid: all, ${
+        [...names].join(", ")
+      }`,
     );
   }
   return topologies.filter((t) => enabled.includes(t.app));
@@ -72,7 +73,9 @@ function checkCoPartitioned(topologies: Topology[], specs: TopicSpec[]): void {
     if (counts.size > 1) {
       throw new LzError(
         "CONFIG",
-        `inputs of ${t.app} (${t.inputs.join(", ")}) must have the same partition count; check processors.topics`,
+        `inputs of ${t.app} (${
+          t.inputs.join(", ")
+        }) must have the same partition count; check processors.topics`,
       );
     }
   }

@@ -23,7 +23,9 @@ Deno.test("selectTopologies() rejects an unknown processor name and lists the va
 });
 
 Deno.test("declaredTopicSpecs() applies partition overrides and rejects unknown topic names", () => {
-  const specs = declaredTopicSpecs(resolveConfig({ processors: { topics: { "lz.dlq.v1": { partitions: 6 } } } }));
+  const specs = declaredTopicSpecs(
+    resolveConfig({ processors: { topics: { "lz.dlq.v1": { partitions: 6 } } } }),
+  );
   assert.equal(specs.find((s) => s.name === "lz.dlq.v1")?.partitions, 6);
   assert.throws(
     () => declaredTopicSpecs(resolveConfig({ processors: { topics: { "lz.typo.v1": { partitions: 2 } } } })),

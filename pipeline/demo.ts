@@ -16,7 +16,9 @@ export async function demoPushCommand(args: string[]): Promise<number> {
   const ok = r.status >= 200 && r.status < 300;
   console.log(
     ok
-      ? `committed ${r.commit.slice(0, 12)} and delivered webhook ${r.deliveryId} to ${r.url}: ${r.status}; watch it on the status page`
+      ? `committed ${
+        r.commit.slice(0, 12)
+      } and delivered webhook ${r.deliveryId} to ${r.url}: ${r.status}; watch it on the status page`
       : `committed ${r.commit.slice(0, 12)} but the gateway at ${r.url} answered ${r.status}: ${
         JSON.stringify(r.response)
       }`,

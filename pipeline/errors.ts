@@ -25,7 +25,11 @@ export class LzError extends Error {
 export class ValidationError extends LzError {
   /** Each problem with the JSON path of the offending field and what would be valid. */
   readonly issues: { path: string; message: string }[];
-  constructor(message: string, issues: { path: string; message: string }[], detail: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    issues: { path: string; message: string }[],
+    detail: Record<string, unknown> = {},
+  ) {
     super("VALIDATION", message, { retriable: false, detail });
     this.name = "ValidationError";
     this.issues = issues;

@@ -29,7 +29,12 @@ export const FEATURES: FeatureEntry[] = [
     topologies: () => [assetsTopology(), policyTopology(), governanceTopology()],
     build: (deps) => {
       const infra = buildInfraServices(deps);
-      return { name: "infrastructure", topologies: infra.topologies, services: infra.services, plugins: [infra.plugin] };
+      return {
+        name: "infrastructure",
+        topologies: infra.topologies,
+        services: infra.services,
+        plugins: [infra.plugin],
+      };
     },
   },
   {

@@ -18,7 +18,8 @@ export interface Logger {
 
 /** Creates a logger writing JSON lines to `sink` (stderr by default). */
 export function createLogger(
-  options: { level?: Level; ns?: string; fields?: Record<string, unknown>; sink?: (line: string) => void } = {},
+  options: { level?: Level; ns?: string; fields?: Record<string, unknown>; sink?: (line: string) => void } =
+    {},
 ): Logger {
   const level = ORDER[options.level ?? "info"];
   const sink = options.sink ?? ((line: string) => console.error(line));
@@ -38,7 +39,12 @@ export function createLogger(
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     child: (childNs, fields) =>
-      createLogger({ level: options.level, ns: `${ns}.${childNs}`, fields: { ...base, ...(fields ?? {}) }, sink }),
+      createLogger({
+        level: options.level,
+        ns: `${ns}.${childNs}`,
+        fields: { ...base, ...(fields ?? {}) },
+        sink,
+      }),
   };
 }
 

@@ -2,7 +2,7 @@
  * JSON serialization of topic values, validated against `schemas/` at produce and at consume. Validators are
  * compiled once per topic. Topics without a declaration (changelogs) are plain JSON.
  */
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { topicDef } from "../schemas/mod.ts";
 import { LzError, ValidationError } from "./errors.ts";
@@ -12,7 +12,9 @@ const FORMATS: Record<string, (v: string) => boolean> = {
   "date-time": (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
   "uri": (v) => URL.canParse(v),
 };
-for (const [name, check] of Object.entries(FORMATS)) if (!FormatRegistry.Has(name)) FormatRegistry.Set(name, check);
+for (const [name, check] of Object.entries(FORMATS)) {
+  if (!FormatRegistry.Has(name)) FormatRegistry.Set(name, check);
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -31,7 +33,10 @@ function checker(topic: string): TypeCheck<TSchema> | null {
 /** Validates `value` against `schema`, throwing a {@link ValidationError} listing each bad field's path. */
 export function validateAgainst(check: TypeCheck<TSchema>, value: unknown, what: string): void {
   if (check.Check(value)) return;
-  const issues = [...check.Errors(value)].slice(0, 10).map((e) => ({ path: e.path || "/", message: e.message }));
+  const issues = [...check.Errors(value)].slice(0, 10).map((e) => ({
+    path: e.path || "/",
+    message: e.message,
+  }));
   const first = issues[0];
   throw new ValidationError(`${what} is invalid at ${first?.path}: ${first?.message}`, issues);
 }

@@ -25,7 +25,11 @@ Deno.test("encode() names the bad field's path, including string formats", () =>
     assert.ok(err.issues.some((i) => i.path === "/failed_at"));
     return true;
   });
-  assert.throws(() => encode(DLQ_TOPIC.name, { ...dlq, extra: 1 }), ValidationError, "unknown fields rejected");
+  assert.throws(
+    () => encode(DLQ_TOPIC.name, { ...dlq, extra: 1 }),
+    ValidationError,
+    "unknown fields rejected",
+  );
 });
 
 Deno.test("decode() turns malformed bytes into a DECODE error, not a crash", () => {

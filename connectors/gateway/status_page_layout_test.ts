@@ -11,7 +11,8 @@ import { launchChromium, startTestGateway } from "./testing.ts";
 
 const EVENTS = "lz.test.layout.v1";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
-const long = (n: number) => `resource ${n} breaks policy because ${"the bucket is public and ".repeat(12)}end`;
+const long = (n: number) =>
+  `resource ${n} breaks policy because ${"the bucket is public and ".repeat(12)}end`;
 const rows = Array.from({ length: 60 }, (_, i) => ({
   id: `item-${i}`,
   rule: `cis-gcp-${i}.1-some-rather-long-rule-name`,

@@ -174,7 +174,9 @@ export const groupCases: ConformanceCase[] = [
       const byMember = () =>
         [a, b].map((c) => {
           const parts = new Map<string, number[]>();
-          for (const tp of c.assignment()) parts.set(tp.topic, [...(parts.get(tp.topic) ?? []), tp.partition]);
+          for (const tp of c.assignment()) {
+            parts.set(tp.topic, [...(parts.get(tp.topic) ?? []), tp.partition]);
+          }
           return [t1, t2].map((t) => (parts.get(t) ?? []).sort().join(","));
         });
       await waitFor(
@@ -183,7 +185,9 @@ export const groupCases: ConformanceCase[] = [
         undefined,
         byMember,
       );
-      for (const [p1, p2] of byMember()) assert.equal(p1, p2, "same partition numbers of both topics per member");
+      for (const [p1, p2] of byMember()) {
+        assert.equal(p1, p2, "same partition numbers of both topics per member");
+      }
     },
   },
   {

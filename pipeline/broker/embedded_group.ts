@@ -115,7 +115,10 @@ export function assignRoundRobin(
   members: { memberId: string; topics: string[] }[],
   partitionsOf: (topic: string) => number,
 ): Map<string, TopicPartition[]> {
-  const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  const sorted = [...members].sort((
+    a,
+    b,
+  ) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
   const plan = new Map<string, TopicPartition[]>(sorted.map((m) => [m.memberId, []]));
   const topics = [...new Set(sorted.flatMap((m) => m.topics))].sort();
   const maxPartitions = Math.max(0, ...topics.map(partitionsOf));

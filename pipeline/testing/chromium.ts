@@ -44,6 +44,8 @@ export async function ensureChromium(): Promise<string> {
     throw new Error(`${CHROMIUM_PATH} is missing; install it with: sudo apt-get install -y chromium`);
   }
   await sh("apt-get update -qq && apt-get install -y -qq chromium");
-  if (!(await exists(CHROMIUM_PATH))) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is absent`);
+  if (!(await exists(CHROMIUM_PATH))) {
+    throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is absent`);
+  }
   return CHROMIUM_PATH;
 }

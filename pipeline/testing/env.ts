@@ -27,7 +27,9 @@ export function needs(...components: Component[]): boolean {
   const missing = components.filter((c) => !present[c]());
   if (missing.length === 0 || CI) return false;
   console.error(
-    `\n!!! SKIPPING integration test: ${missing.join(", ")} not running. Run through \`deno task test\`. !!!\n`,
+    `\n!!! SKIPPING integration test: ${
+      missing.join(", ")
+    } not running. Run through \`deno task test\`. !!!\n`,
   );
   return true;
 }
@@ -35,7 +37,9 @@ export function needs(...components: Component[]): boolean {
 /** The Kafka bootstrap address, or a thrown error that says how to get one. */
 export function requireKafka(): string {
   if (!services.kafkaBrokers) {
-    throw new Error("Kafka is not running for this test: run it through `deno task test` (LZSYNC_TEST_KAFKA_BROKERS)");
+    throw new Error(
+      "Kafka is not running for this test: run it through `deno task test` (LZSYNC_TEST_KAFKA_BROKERS)",
+    );
   }
   return services.kafkaBrokers;
 }
@@ -43,7 +47,9 @@ export function requireKafka(): string {
 /** The Pub/Sub emulator address, or a thrown error that says how to get one. */
 export function requirePubsub(): string {
   if (!services.pubsubHost) {
-    throw new Error("The Pub/Sub emulator is not running: run the test through `deno task test` (PUBSUB_EMULATOR_HOST)");
+    throw new Error(
+      "The Pub/Sub emulator is not running: run the test through `deno task test` (PUBSUB_EMULATOR_HOST)",
+    );
   }
   return services.pubsubHost;
 }
@@ -51,7 +57,9 @@ export function requirePubsub(): string {
 /** The Chromium executable, or a thrown error that says how to get one. */
 export function requireChromium(): string {
   if (!services.chromium) {
-    throw new Error("Chromium is not available: run the test through `deno task test` (LZSYNC_TEST_CHROMIUM)");
+    throw new Error(
+      "Chromium is not available: run the test through `deno task test` (LZSYNC_TEST_CHROMIUM)",
+    );
   }
   return services.chromium;
 }

@@ -15,7 +15,15 @@ export async function startPubsubEmulator(): Promise<PubsubEmulator> {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-pubsub-" });
   const child = new Deno.Command("gcloud", {
-    args: ["beta", "emulators", "pubsub", "start", `--host-port=127.0.0.1:${port}`, `--data-dir=${dataDir}`, "--quiet"],
+    args: [
+      "beta",
+      "emulators",
+      "pubsub",
+      "start",
+      `--host-port=127.0.0.1:${port}`,
+      `--data-dir=${dataDir}`,
+      "--quiet",
+    ],
     stdout: "null",
     stderr: "null",
     // gcloud forks a Java process: put it in its own process group so stop() can end the whole tree.

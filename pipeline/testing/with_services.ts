@@ -17,7 +17,11 @@ const stops: (() => Promise<void>)[] = [];
 const failures: string[] = [];
 
 const t0 = performance.now();
-const [kafka, pubsub, chromium] = await Promise.allSettled([startKafka(), startPubsubEmulator(), ensureChromium()]);
+const [kafka, pubsub, chromium] = await Promise.allSettled([
+  startKafka(),
+  startPubsubEmulator(),
+  ensureChromium(),
+]);
 if (kafka.status === "fulfilled") {
   env.LZSYNC_TEST_KAFKA_BROKERS = kafka.value.brokers;
   stops.push(kafka.value.stop);
@@ -37,7 +41,9 @@ try {
   if (failures.length) {
     console.error(`[with_services] could not start:\n  ${failures.join("\n  ")}`);
     if (ci) throw new Error("CI=true: a required test component could not start; failing the run");
-    console.error("[with_services] integration tests that need these components will be SKIPPED (not passed)");
+    console.error(
+      "[with_services] integration tests that need these components will be SKIPPED (not passed)",
+    );
   }
   // Pass through extra test arguments: `deno task test path/to/file_test.ts`
   const [cmd, ...rest] = args;
