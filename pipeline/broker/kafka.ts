@@ -12,8 +12,9 @@
  * allocation-free varint encoder and a request queue without kafkajs's 1 ms idle timer.
  *
  * Files: kafka_admin.ts (topics, groups, offsets), kafka_producer.ts, kafka_consumer.ts (group member),
- * kafka_reader.ts (group-less reads), kafka_records.ts (record conversion), kafka_errors.ts (error
- * mapping), kafka_internals.ts and kafka_patches.ts (where lzsync reaches below kafkajs's public API).
+ * kafka_reader.ts (group-less reads from partition leaders), kafka_records.ts (record conversion),
+ * kafka_errors.ts (error mapping), kafka_internals.ts, kafka_fetch.ts and kafka_patches.ts (where lzsync
+ * reaches below kafkajs's public API).
  */
 import net from "node:net";
 import { type ISocketFactory, Kafka, type logCreator, logLevel } from "kafkajs";
@@ -245,7 +246,7 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     },
     async close() {
       if (closed) return;
-      // Consumers and readers still need the admin while they stop (readers delete their group).
+      // Consumers and readers still need the admin while they stop.
       await Promise.allSettled([...open].map((c) => c.stop()));
       closed = true;
       await adminHandle?.close();

@@ -32,7 +32,7 @@ import {
   decodeAssignment,
 } from "./kafka_internals.ts";
 
-/** Group ids of {@link import("./kafka_reader.ts").KafkaReader}s: hidden from `listGroups`. */
+/** Prefix of the throw-away groups readers joined before they read group-less: still hidden from `listGroups`. */
 export const READER_GROUP_PREFIX = "lzsync-reader-";
 
 /** The shared admin of one Kafka broker. */

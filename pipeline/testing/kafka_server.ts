@@ -53,8 +53,17 @@ export async function ensureKafkaJars(): Promise<string> {
   return lib;
 }
 
+/** Options of {@link startKafka}. */
+export interface StartKafkaOptions {
+  /**
+   * The broker's `group.initial.rebalance.delay.ms` (default 0, so tests do not wait for a new group's
+   * first join; Apache Kafka's own default is 3,000).
+   */
+  groupInitialRebalanceDelayMs?: number;
+}
+
 /** Starts a fresh single-node KRaft broker and waits until it answers. */
-export async function startKafka(): Promise<KafkaServer> {
+export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaServer> {
   const lib = await ensureKafkaJars();
   const port = freePort();
   const ctlPort = freePort();
@@ -72,7 +81,7 @@ export async function startKafka(): Promise<KafkaServer> {
     "offsets.topic.num.partitions=4",
     "transaction.state.log.replication.factor=1",
     "transaction.state.log.min.isr=1",
-    "group.initial.rebalance.delay.ms=0",
+    `group.initial.rebalance.delay.ms=${options.groupInitialRebalanceDelayMs ?? 0}`,
     "num.partitions=1",
     "auto.create.topics.enable=false",
     "log.cleaner.backoff.ms=1000",
