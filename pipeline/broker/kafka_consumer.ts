@@ -12,7 +12,7 @@
  * `stop()` stops delivery, lets the batch in flight finish, calls `onRevoked` (commits still work), then
  * disconnects, which leaves the group.
  */
-import { type Cluster, type Consumer as KafkaJsConsumer, type EachBatchPayload } from "kafkajs";
+import type { Consumer as KafkaJsConsumer, EachBatchPayload } from "kafkajs";
 import { describeError, LzError } from "../errors.ts";
 import type {
   Batch,
@@ -41,24 +41,12 @@ function byTopic(tps: TopicPartition[]): { topic: string; partitions: number[] }
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
-/** Internal options the {@link import("./kafka_reader.ts").KafkaReader} adds. */
-export interface KafkaConsumerInternals {
-  /** Runs after connecting and before joining (the reader writes its start offsets here). */
-  beforeRun?: (cluster: Cluster) => Promise<void>;
-  /** What `stop()` does after leaving the group (the reader deletes its throw-away group). */
-  afterStop?: () => Promise<void>;
-  /** Log namespace (default "consumer"). */
-  ns?: string;
-}
-
 /** A consumer-group member on Kafka. */
 export class KafkaConsumer implements Consumer {
   readonly #ctx: KafkaContext;
   readonly #opts: ConsumerOptions;
-  readonly #internals: KafkaConsumerInternals;
   readonly #log;
   #client: KafkaJsConsumer | null = null;
-  #cluster: Cluster | null = null;
   #unhook: (() => void) | null = null;
   #handlers: ConsumerHandlers | null = null;
   #state: State = "new";
@@ -75,11 +63,10 @@ export class KafkaConsumer implements Consumer {
   #stopping: Promise<void> | null = null;
   #firstJoin: { resolve: () => void; reject: (e: unknown) => void; done: boolean } | null = null;
 
-  constructor(ctx: KafkaContext, opts: ConsumerOptions, internals: KafkaConsumerInternals = {}) {
+  constructor(ctx: KafkaContext, opts: ConsumerOptions) {
     this.#ctx = ctx;
     this.#opts = opts;
-    this.#internals = internals;
-    this.#log = ctx.log.child(internals.ns ?? "consumer", { groupId: opts.groupId });
+    this.#log = ctx.log.child("consumer", { groupId: opts.groupId });
   }
 
   async run(handlers: ConsumerHandlers): Promise<void> {
@@ -122,7 +109,6 @@ export class KafkaConsumer implements Consumer {
     const client = this.#ctx.kafkaFor(this.#opts.clientId).consumer({
       groupId,
       partitionAssigners: [capturingAssigner((cluster) => {
-        this.#cluster = cluster;
         this.#unhook = hookBeforeJoin(cluster, () => this.#beforeJoin());
       })],
       sessionTimeout: session,
@@ -139,7 +125,6 @@ export class KafkaConsumer implements Consumer {
     client.on(client.events.GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
     client.on(client.events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart));
     await this.#ctx.connect(`connect consumer of group ${groupId}`, () => client.connect(), async () => {});
-    if (this.#internals.beforeRun) await this.#internals.beforeRun(this.#cluster!);
     await client.subscribe({ topics, fromBeginning: this.#opts.fromBeginning ?? true });
     const joined = new Promise<void>((resolve, reject) => {
       this.#firstJoin = { resolve, reject, done: false };
@@ -348,11 +333,6 @@ export class KafkaConsumer implements Consumer {
       await this.#shutdown();
       this.#state = "stopped";
       this.#ctx.untrack(this);
-      if (this.#internals.afterStop) {
-        await this.#internals.afterStop().catch((err) =>
-          this.#log.warn("clean-up after stop failed", { error: describeError(err) })
-        );
-      }
     })();
     return this.#stopping;
   }
