@@ -74,6 +74,33 @@ export function encodeJson(value: unknown): Uint8Array {
   return enc.encode(JSON.stringify(value));
 }
 
+/**
+ * Serializes many values (without validation) into one shared buffer: each result is a view of its bytes.
+ * One allocation and one native call per value instead of a fresh array per value; values with non-ASCII
+ * text that no longer fit fall back to their own array. The same bytes as {@link encodeJson} per value.
+ */
+export function encodeJsonAll(values: readonly unknown[]): Uint8Array[] {
+  const texts = new Array<string>(values.length);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const s = JSON.stringify(values[i]);
+    texts[i] = s;
+    total += s.length;
+  }
+  const buf = new Uint8Array(total);
+  const out = new Array<Uint8Array>(values.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const s = texts[i];
+    const { read, written } = enc.encodeInto(s, buf.subarray(at));
+    if (read === s.length) {
+      out[i] = buf.subarray(at, at + written);
+      at += written;
+    } else out[i] = enc.encode(s);
+  }
+  return out;
+}
+
 /** Parses without validation (internal topics such as changelogs). */
 export function decodeJson<T = unknown>(bytes: Uint8Array): T {
   return JSON.parse(dec.decode(bytes)) as T;

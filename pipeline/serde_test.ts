@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decode, encode } from "./serde.ts";
+import { decode, encode, encodeJson, encodeJsonAll } from "./serde.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { DLQ_TOPIC } from "../schemas/dlq.ts";
 
@@ -39,4 +39,21 @@ Deno.test("decode() turns malformed bytes into a DECODE error, not a crash", () 
     return true;
   });
   assert.throws(() => decode(DLQ_TOPIC.name, new Uint8Array([0xff, 0xfe])), /not valid UTF-8 JSON/);
+});
+
+Deno.test("encodeJsonAll: the same bytes as encodeJson per value, ASCII and not (fallback past the buffer)", () => {
+  const values = [
+    { a: 1, s: "plain" },
+    { s: "ünïcødé — 日本語 🚀" },
+    "x",
+    [1, 2, { k: null }],
+    { s: "é".repeat(50) },
+    { tail: "ascii after the overflow" },
+  ];
+  const got = encodeJsonAll(values);
+  assert.equal(got.length, values.length);
+  for (let i = 0; i < values.length; i++) {
+    assert.deepEqual([...got[i]], [...encodeJson(values[i])], `value ${i}`);
+  }
+  assert.deepEqual(encodeJsonAll([]), []);
 });

@@ -9,7 +9,7 @@
  */
 import type { KeyValueStore } from "./types.ts";
 import type { ProduceRecord } from "../broker/types.ts";
-import { encodeJson } from "../serde.ts";
+import { encodeJsonAll } from "../serde.ts";
 
 /** Changelog header holding the applied source offsets. */
 export const SRC_HEADER = "lz-src";
@@ -99,10 +99,18 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
   takeChangelog(partition: number, applied: Record<string, number>): ProduceRecord[] {
     const headers = { [SRC_HEADER]: JSON.stringify(applied) };
     const out: ProduceRecord[] = [];
+    const values: unknown[] = [];
+    const at: number[] = [];
     for (const key of this.#dirty) {
       const v = this.#map.get(key);
-      out.push({ key, value: v === undefined ? null : encodeJson(v), headers, partition });
+      if (v !== undefined) {
+        at.push(out.length);
+        values.push(v);
+      }
+      out.push({ key, value: null, headers, partition });
     }
+    const bytes = encodeJsonAll(values);
+    for (let j = 0; j < at.length; j++) out[at[j]].value = bytes[j];
     this.#dirty.clear();
     return out;
   }

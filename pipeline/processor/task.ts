@@ -8,7 +8,7 @@ import type { ConsumedRecord, GroupOffset, Headers, ProduceRecord } from "../bro
 import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topology } from "./types.ts";
 import { changelogTopic } from "./types.ts";
 import type { Logger } from "../log.ts";
-import { decode, encode, encodeJson, validate } from "../serde.ts";
+import { decode, encode, encodeJsonAll, validate } from "../serde.ts";
 import { describeError, LzError } from "../errors.ts";
 import { topicDef } from "../../schemas/mod.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
@@ -309,30 +309,40 @@ export class Task {
    */
   drain(): Checkpoint {
     const outputs: (PendingOutput & { raw?: unknown })[] = [];
-    const last = new Map<string, number>();
+    // Position of the last value per key, one map per compacted topic (undefined: not compacted).
+    const last = new Map<string, Map<string, number> | undefined>();
     for (const o of this.#pending) {
-      if (o.key !== null && topicDef(o.topic)?.compacted) {
-        const k = `${o.topic}\u0000${o.key}`;
-        const at = last.get(k);
-        if (at !== undefined) {
-          outputs[at] = o;
-          continue;
+      if (o.key !== null) {
+        let byKey = last.get(o.topic);
+        if (byKey === undefined && !last.has(o.topic)) {
+          last.set(o.topic, byKey = topicDef(o.topic)?.compacted ? new Map() : undefined);
         }
-        last.set(k, outputs.length);
+        if (byKey !== undefined) {
+          const at = byKey.get(o.key);
+          if (at !== undefined) {
+            outputs[at] = o;
+            continue;
+          }
+          byKey.set(o.key, outputs.length);
+        }
       }
       outputs.push(o);
     }
+    // Forwards kept their value: serialize the survivors of coalescing together, into one buffer.
+    const at: number[] = [];
+    const raws: unknown[] = [];
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i];
       if (o.raw !== undefined) {
-        outputs[i] = {
-          topic: o.topic,
-          key: o.key,
-          value: o.raw === null ? null : encodeJson(o.raw),
-          headers: o.headers,
-        };
+        if (o.raw !== null) {
+          at.push(i);
+          raws.push(o.raw);
+        }
+        outputs[i] = { topic: o.topic, key: o.key, value: null, headers: o.headers };
       }
     }
+    const bytes = encodeJsonAll(raws);
+    for (let j = 0; j < at.length; j++) outputs[at[j]].value = bytes[j];
     this.#pending = [];
     const applied = { ...this.applied };
     const changelog = new Map<string, ProduceRecord[]>();

@@ -101,6 +101,9 @@ function expand(name: string, s: SlimAsset): AssetRecord {
   };
 }
 
+/** An asset's results when it has none (never written to). */
+const NONE: Readonly<Record<string, RuleResult>> = Object.freeze({});
+
 const projectOfSlim = (s: SlimAsset) => s.p ?? (s.n ? `#${s.n}` : null);
 
 /** Creates one task's policy processor. */
@@ -109,6 +112,8 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
   let gov: Governance | undefined;
   let govByType = new Map<string, Rule[]>();
   let govIds = new Set<string>();
+  /** CIS then governance rules of an asset type (rebuilt when the governance changes). */
+  let rulesByType = new Map<string, Rule[]>();
   let loaded = false;
   let scores = new Scores();
 
@@ -124,6 +129,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
     const rules = governanceRules(g);
     govByType = indexByType(rules);
     govIds = new Set(rules.map((r) => r.id));
+    rulesByType = new Map();
   }
 
   function load(ctx: ProcessorContext): void {
@@ -178,15 +184,20 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
     at: string,
     gone: (rule: string) => Violation["resolution"],
   ): void {
-    const before = prev?.r ?? {};
-    const after = next?.r ?? {};
+    const before = prev?.r ?? NONE;
+    const after = next?.r ?? NONE;
     const pBefore = prev ? projectOfSlim(prev.a) : null;
     const pAfter = next ? projectOfSlim(next.a) : null;
-    let evalChanged = pBefore !== pAfter;
-    for (const [rule, b] of Object.entries(before)) {
+    const sameProject = pBefore === pAfter;
+    let evalChanged = !sameProject;
+    let scoredBefore = false;
+    for (const rule in before) {
+      const b = before[rule];
+      if (!b.lz) scoredBefore = true;
       const n = after[rule];
-      if (n && n.p === b.p && pBefore === pAfter) continue;
-      scores.change(counted(rule, b, pBefore), n && counted(rule, n, pAfter));
+      if (n && n.p === b.p && sameProject) continue;
+      scores.apply(rule, pBefore, !b.lz, b.p === 1, -1);
+      if (n) scores.apply(rule, pAfter, !n.lz, n.p === 1, 1);
       if (!b.lz) evalChanged = true;
       if (b.p === 0 && (!n || n.p === 1)) {
         const resolution = n ? "fixed" : gone(rule);
@@ -197,32 +208,38 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         );
       }
     }
-    for (const [rule, n] of Object.entries(after)) {
-      if (!(rule in before)) {
-        scores.change(undefined, counted(rule, n, pAfter));
+    let results: { rule_id: string; passed: boolean }[] | undefined;
+    let passed = 0;
+    for (const rule in after) {
+      const n = after[rule];
+      const b = before[rule];
+      if (b === undefined) {
+        scores.apply(rule, pAfter, !n.lz, n.p === 1, 1);
         if (!n.lz) evalChanged = true;
       }
-      const b = before[rule];
-      if (n.p === 0 && (!b || b.p === 1 || b.ls !== n.ls || b.msg !== n.msg || pBefore !== pAfter)) {
+      if (n.p === 0 && (!b || b.p === 1 || b.ls !== n.ls || b.msg !== n.msg || !sameProject)) {
         ctx.forward(
           VIOLATIONS_TOPIC.name,
           `${rule}|${name}`,
           violation(rule, name, next!.a, n, "open", at, null),
         );
       }
+      if (!n.lz) {
+        (results ??= []).push({ rule_id: rule, passed: n.p === 1 });
+        if (n.p === 1) passed++;
+      }
     }
     if (evalChanged) {
-      const scored = Object.entries(after).filter(([, r]) => !r.lz);
-      if (!next || scored.length === 0) {
-        if (prev && Object.values(before).some((r) => !r.lz)) ctx.forward(EVALUATIONS_TOPIC.name, name, null);
+      if (!next || results === undefined) {
+        if (prev && scoredBefore) ctx.forward(EVALUATIONS_TOPIC.name, name, null);
       } else {
         ctx.forward(EVALUATIONS_TOPIC.name, name, {
           asset_name: name,
           asset_type: next.a.t,
           project: pAfter,
-          results: scored.map(([rule_id, r]) => ({ rule_id, passed: r.p === 1 })),
-          passed: scored.filter(([, r]) => r.p === 1).length,
-          evaluated: scored.length,
+          results,
+          passed,
+          evaluated: results.length,
           evaluated_at: at,
         });
       }
@@ -290,7 +307,10 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       return;
     }
     const type = v.asset.asset_type;
-    const rules = [...(cis.get(type) ?? []), ...(govByType.get(type) ?? [])];
+    let rules = rulesByType.get(type);
+    if (rules === undefined) {
+      rulesByType.set(type, rules = [...(cis.get(type) ?? []), ...(govByType.get(type) ?? [])]);
+    }
     const r = evaluate(ctx, v.asset, rules, (id) => !id.startsWith(LZ_PREFIX), prev?.r ?? {}, v.observed_at);
     commit(
       ctx,

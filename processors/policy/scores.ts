@@ -23,28 +23,41 @@ export interface Counted {
 export class Scores {
   readonly #t = new Map<string, Tally>();
   readonly #dirty = new Set<string>();
+  /** Scope names by rule id and by project (built once: no string concatenation per result). */
+  readonly #ruleScope = new Map<string, string>();
+  readonly #projectScope = new Map<string, string>();
 
-  #bump(scope: string, r: Counted, sign: 1 | -1): void {
+  #bump(scope: string, scored: boolean, passed: boolean, sign: 1 | -1): void {
     let t = this.#t.get(scope);
     if (!t) this.#t.set(scope, t = { passed: 0, evaluated: 0, open: 0 });
-    if (r.scored) {
+    if (scored) {
       t.evaluated += sign;
-      if (r.passed) t.passed += sign;
+      if (passed) t.passed += sign;
     }
-    if (!r.passed) t.open += sign;
+    if (!passed) t.open += sign;
     this.#dirty.add(scope);
   }
 
-  #apply(r: Counted, sign: 1 | -1): void {
-    this.#bump("overall", r, sign);
-    this.#bump(`rule:${r.rule}`, r, sign);
-    if (r.project) this.#bump(`project:${r.project}`, r, sign);
+  /**
+   * Adds (`sign` 1) or removes (-1) one result: overall, its rule and its project (if any), in that order.
+   * The allocation-free form of {@link change}.
+   */
+  apply(rule: string, project: string | null, scored: boolean, passed: boolean, sign: 1 | -1): void {
+    this.#bump("overall", scored, passed, sign);
+    let rs = this.#ruleScope.get(rule);
+    if (rs === undefined) this.#ruleScope.set(rule, rs = `rule:${rule}`);
+    this.#bump(rs, scored, passed, sign);
+    if (project) {
+      let ps = this.#projectScope.get(project);
+      if (ps === undefined) this.#projectScope.set(project, ps = `project:${project}`);
+      this.#bump(ps, scored, passed, sign);
+    }
   }
 
   /** Accounts a result change: `before` removed, `after` added (either may be absent). */
   change(before: Counted | undefined, after: Counted | undefined): void {
-    if (before) this.#apply(before, -1);
-    if (after) this.#apply(after, 1);
+    if (before) this.apply(before.rule, before.project, before.scored, before.passed, -1);
+    if (after) this.apply(after.rule, after.project, after.scored, after.passed, 1);
   }
 
   /** Current tally of a scope. */
