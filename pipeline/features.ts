@@ -6,10 +6,8 @@ import type { AppDeps } from "./service.ts";
 import type { Topology } from "./processor/types.ts";
 import type { Feature } from "./app.ts";
 import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
-import { buildInfraServices } from "../connectors/infra_gateway/mod.ts";
+import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
-import { assetsTopology } from "../processors/assets/mod.ts";
-import { governanceTopology, policyTopology } from "../processors/policy/mod.ts";
 
 /** A sync layer: its topologies (static) and how it is built for a run. */
 export interface FeatureEntry {
@@ -24,19 +22,7 @@ export const FEATURES: FeatureEntry[] = [
     topologies: () => gitSyncTopologies(),
     build: (deps) => gitSyncFeature(deps),
   },
-  {
-    name: "infrastructure",
-    topologies: () => [assetsTopology(), policyTopology(), governanceTopology()],
-    build: (deps) => {
-      const infra = buildInfraServices(deps);
-      return {
-        name: "infrastructure",
-        topologies: infra.topologies,
-        services: infra.services,
-        plugins: [infra.plugin],
-      };
-    },
-  },
+  infraFeature,
   {
     name: "fabrics",
     topologies: () => [],

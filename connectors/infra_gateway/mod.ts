@@ -104,20 +104,21 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
       createIfMissing: emulatorHost ? { topic: layers.pubsub.topic } : undefined,
     }));
   }
-  return {
-    services,
-    topologies: [assetsTopology(), policyTopology(), governanceTopology()],
-    plugin: infraGatewayPlugin(),
-  };
+  return { services, topologies: infraTopologies(), plugin: infraGatewayPlugin() };
+}
+
+/** `lzsync-assets`, `lzsync-policy`, `lzsync-policy-governance` (static: no deps needed). */
+function infraTopologies(): Topology[] {
+  return [assetsTopology(), policyTopology(), governanceTopology()];
 }
 
 /**
- * The same parts as a pipeline feature (`pipeline/app.ts`: `{name, topologies(), build(deps)}` → `{name,
- * topologies, services, plugins}`), for the lead's feature list.
+ * The same parts as a pipeline feature (`pipeline/features.ts`: `{name, topologies(), build(deps)}` →
+ * `{name, topologies, services, plugins}`); `FEATURES` lists it.
  */
 export const infraFeature = {
   name: "infrastructure",
-  topologies: (): Topology[] => [assetsTopology(), policyTopology(), governanceTopology()],
+  topologies: infraTopologies,
   build(
     deps: AppDeps,
   ): { name: string; topologies: Topology[]; services: Service[]; plugins: GatewayPlugin[] } {
