@@ -10,6 +10,7 @@
  * A topic absent from `p` is "new" to the client: snapshot if compacted, live from now otherwise.
  */
 import { ValidationError } from "../../pipeline/errors.ts";
+import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
 
 /** Per topic, the next offset to deliver in each partition (index = partition). */
 export type Positions = Record<string, number[]>;
@@ -25,16 +26,15 @@ export interface Cursor {
 export const MAX_CURSOR_CHARS = 16_384;
 
 function toBase64Url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return bytesToBase64(new TextEncoder().encode(text)).replaceAll("+", "-").replaceAll("/", "_").replace(
+    /=+$/,
+    "",
+  );
 }
 
 function fromBase64Url(text: string): string {
   const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
-  const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+  const bytes = base64ToBytes(b64 + "===".slice((b64.length + 3) % 4));
   return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
 

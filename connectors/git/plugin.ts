@@ -17,6 +17,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { encode } from "../../pipeline/serde.ts";
+import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import {
   GIT_FILES_TOPIC,
@@ -34,7 +35,6 @@ import { trackedGlobs } from "./glob.ts";
 import { deriveRepoId, localGitdir } from "./repo.ts";
 import { sampleRepoPath } from "./sample.ts";
 import { requestPush } from "./service.ts";
-import { toBase64 } from "./syncer.ts";
 
 const MIME: Record<string, string> = {
   md: "text/markdown; charset=utf-8",
@@ -153,7 +153,7 @@ export function gitSyncPlugin(): GatewayPlugin {
         if (content === null && hit.content_ref) {
           const bytes = await readBlob(ctx, hit);
           if (bytes) {
-            content = toBase64(bytes);
+            content = bytesToBase64(bytes);
             encoding = "base64";
           }
         }
@@ -166,9 +166,7 @@ export function gitSyncPlugin(): GatewayPlugin {
             }, 409);
           }
           const ext = path.split(".").pop()?.toLowerCase() ?? "";
-          const body = encoding === "base64"
-            ? Uint8Array.from(atob(content), (ch) => ch.charCodeAt(0))
-            : content;
+          const body = encoding === "base64" ? base64ToBytes(content) : content;
           return c.body(body, 200, {
             "content-type": MIME[ext] ?? "application/octet-stream",
             "x-lzsync-commit": hit.commit,

@@ -16,6 +16,7 @@ import type { Clock } from "../../pipeline/processor/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
+import { bytesToBase64 } from "../../pipeline/base64.ts";
 import { fileKey, GIT_FILES_TOPIC, type GitCommitMarker, type GitFile } from "../../schemas/git_files.ts";
 import type { GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncPhase, type SyncProgress } from "../../schemas/sync_progress.ts";
@@ -65,13 +66,6 @@ export interface SyncResult {
   diff?: GitCommitMarker["diff"];
   error?: string;
 }
-
-/** Base64 of bytes of any size. */
-export const toBase64 = (b: Uint8Array) => {
-  let s = "";
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
-};
 
 /** Syncs one repo + branch; call {@link GitSyncer.restore} with the topic's records before the first sync. */
 export class GitSyncer {
@@ -331,7 +325,7 @@ export class GitSyncer {
         content = utf8.decode(bytes);
         encoding = "utf-8";
       } catch {
-        content = toBase64(bytes);
+        content = bytesToBase64(bytes);
         encoding = "base64";
       }
     }

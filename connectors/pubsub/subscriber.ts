@@ -17,6 +17,7 @@ import type { Producer } from "../../pipeline/broker/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
+import { bytesToBase64 } from "../../pipeline/base64.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
@@ -55,12 +56,6 @@ export interface SubscriberStats {
   malformed: number;
   skipped: number;
   nacked: number;
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 /**
@@ -160,7 +155,7 @@ export function createPubsubSubscriber(
           stage: "pubsub",
           attempts: 1,
           source: { topic: `pubsub:${fullName}`, partition: -1, offset: -1 },
-          original: { key: m.id, value_base64: base64(m.data), headers: { ...(m.attributes ?? {}) } },
+          original: { key: m.id, value_base64: bytesToBase64(m.data), headers: { ...(m.attributes ?? {}) } },
           failed_at: new Date(deps.clock.now()).toISOString(),
         }),
       });
