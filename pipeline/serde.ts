@@ -2,6 +2,7 @@
  * JSON serialization of topic values, validated against `schemas/` at produce and at consume. Validators are
  * compiled once per topic. Topics without a declaration (changelogs) are plain JSON.
  */
+import { Buffer } from "node:buffer";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { topicDef } from "../schemas/mod.ts";
@@ -19,6 +20,17 @@ for (const [name, check] of Object.entries(FORMATS)) {
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 const compiled = new Map<string, TypeCheck<TSchema> | null>();
+
+/**
+ * Strict UTF-8 decoding (a leading BOM dropped, invalid input throws a TypeError), as `dec.decode` but
+ * about twice as fast on the hot path: the lenient native decoder is only trusted when its output holds no
+ * U+FFFD (then the input was valid UTF-8 and both agree); otherwise the strict decoder decides.
+ */
+export function utf8(bytes: Uint8Array): string {
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  if (s.indexOf("\uFFFD") >= 0) return dec.decode(bytes);
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+}
 
 function checker(topic: string): TypeCheck<TSchema> | null {
   let c = compiled.get(topic);
@@ -59,7 +71,7 @@ export function decode<T = unknown>(topic: string, bytes: Uint8Array | null): T 
   if (bytes === null) return null;
   let value: unknown;
   try {
-    value = JSON.parse(dec.decode(bytes));
+    value = JSON.parse(utf8(bytes));
   } catch (err) {
     throw new LzError("DECODE", `record on ${topic} is not valid UTF-8 JSON: ${(err as Error).message}`, {
       cause: err,
@@ -103,5 +115,5 @@ export function encodeJsonAll(values: readonly unknown[]): Uint8Array[] {
 
 /** Parses without validation (internal topics such as changelogs). */
 export function decodeJson<T = unknown>(bytes: Uint8Array): T {
-  return JSON.parse(dec.decode(bytes)) as T;
+  return JSON.parse(utf8(bytes)) as T;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decode, encode, encodeJson, encodeJsonAll } from "./serde.ts";
+import { decode, decodeJson, encode, encodeJson, encodeJsonAll, utf8 } from "./serde.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { DLQ_TOPIC } from "../schemas/dlq.ts";
 
@@ -56,4 +56,25 @@ Deno.test("encodeJsonAll: the same bytes as encodeJson per value, ASCII and not 
     assert.deepEqual([...got[i]], [...encodeJson(values[i])], `value ${i}`);
   }
   assert.deepEqual(encodeJsonAll([]), []);
+});
+
+Deno.test("utf8: strict UTF-8 like a fatal TextDecoder (BOM dropped, U+FFFD kept, invalid bytes throw)", () => {
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const te = new TextEncoder();
+  for (const text of ["", "plain", "ünïcødé — 日本語 🚀", "a \uFFFD replacement char", '\uFEFF{"bom":1}']) {
+    const bytes = te.encode(text);
+    assert.equal(utf8(bytes), fatal.decode(bytes), JSON.stringify(text));
+  }
+  assert.deepEqual(decodeJson(te.encode('\uFEFF{"bom":1}')), { bom: 1 });
+  // A view into a larger buffer reads only its own bytes.
+  const big = te.encode("xx[1,2]yy");
+  assert.deepEqual(decodeJson(big.subarray(2, 7)), [1, 2]);
+  // Invalid: a lone continuation byte, an overlong encoding, a surrogate, a truncated sequence.
+  for (const bad of [[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0x22, 0xe6, 0x97, 0x22]]) {
+    assert.throws(() => utf8(new Uint8Array(bad)), TypeError, JSON.stringify(bad));
+    assert.throws(
+      () => decode(DLQ_TOPIC.name, new Uint8Array(bad)),
+      (e) => e instanceof LzError && e.code === "DECODE",
+    );
+  }
 });

@@ -101,6 +101,9 @@ function expand(name: string, s: SlimAsset): AssetRecord {
   };
 }
 
+/** A passing result: one shared, frozen object (results are never mutated, only replaced). */
+const PASSED: RuleResult = Object.freeze({ p: 1 });
+
 /** An asset's results when it has none (never written to). */
 const NONE: Readonly<Record<string, RuleResult>> = Object.freeze({});
 
@@ -275,7 +278,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         continue;
       }
       if (!f) continue;
-      if (f.passed) out[rule.id] = { p: 1 };
+      if (f.passed) out[rule.id] = PASSED;
       else {
         const b = prev[rule.id];
         out[rule.id] = {
