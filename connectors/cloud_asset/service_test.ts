@@ -3,19 +3,17 @@
  * and feed events interleaved through the assets processor, quota backoff, and sync-status reports.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import { encode } from "../../pipeline/serde.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
 import type { AssetState } from "../../schemas/assets.ts";
 import type { SyncEvent } from "../../schemas/sync_events.ts";
 import { createCloudAssetService } from "./service.ts";
 import { startAssetRestServer } from "./rest_test_server.ts";
 import { inventory } from "./test_inventory.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const TYPES = [
   "cloudresourcemanager.googleapis.com/Project",
@@ -25,13 +23,7 @@ const TYPES = [
 
 Deno.test("cloud asset service: polls and feed events interleave; a newer feed deletion is not undone by a poll", async () => {
   const broker = await createEmbeddedBroker();
-  const deps: AppDeps = {
-    runtime: resolveConfig({}, {}, "t"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker);
   const server = startAssetRestServer(inventory(12, "web-prod", "2024-05-01T10:00:00Z"));
   const host = createProcessorHost({ broker, log: silentLogger }, assetsTopology(), { tickMs: 20 });
   const svc = createCloudAssetService(deps, {

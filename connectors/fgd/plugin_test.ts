@@ -1,25 +1,16 @@
 /** The fabrics API's defined answers to bad requests, on the first-run sample fabric (a local git repo). */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test("fabrics API: 404/400/409/422 with a JSON reason for every bad request", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-api-" });
   const broker = await createEmbeddedBroker();
   const config = { data_dir: dataDir };
   const env = { LZSYNC_TOKEN: "adm" };
-  const deps: AppDeps = {
-    runtime: resolveConfig(config, env, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker, config, env);
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
   for (const s of fgd.services) await s.start();
   const gw = await startTestGateway({ plugins: [fgd.plugin], broker, config, env });

@@ -3,14 +3,10 @@
  * the API and open drafts come back from the compacted topics; a fabric's records vanish on unregistration.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
 import { decode } from "../../pipeline/serde.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import {
@@ -22,6 +18,7 @@ import {
 import { readTopicToEnd } from "../git/read_topic.ts";
 import { FabricManager } from "./manager.ts";
 import { crdRepoFiles, FABRIC_YAML } from "./_test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 async function table<V>(broker: Broker, topic: string): Promise<Map<string, V>> {
   const out = new Map<string, V>();
@@ -37,13 +34,7 @@ async function scenario(broker: Broker) {
   const git = await startGitServer();
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-restart-" });
   const id = `r-${crypto.randomUUID().slice(0, 8)}`;
-  const deps: AppDeps = {
-    runtime: resolveConfig({ data_dir: dataDir, landing_zone: { repo: git.url("lz") } }, {}, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker, { data_dir: dataDir, landing_zone: { repo: git.url("lz") } });
   const opts = { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false };
   let m = new FabricManager(deps, opts);
   try {

@@ -4,16 +4,13 @@
  * worktree stays consistent with the branch.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
 import { decode } from "../../pipeline/serde.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { type FabricStatus, FGD_STATUS_TOPIC } from "../../schemas/fgd.ts";
 import { readTopicToEnd } from "../git/read_topic.ts";
 import { commitLocal, sampleRepoPath } from "../git/sample.ts";
 import { buildFabricServices } from "./mod.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 async function git(args: string[], cwd: string): Promise<string> {
   const out = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).output();
@@ -23,13 +20,7 @@ async function git(args: string[], cwd: string): Promise<string> {
 Deno.test("first run: the sample fabric dc1 is registered and ingested into the sample Landing Zone", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-sample-" });
   const broker = await createEmbeddedBroker();
-  const deps: AppDeps = {
-    runtime: resolveConfig({ data_dir: dataDir }, {}, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker, { data_dir: dataDir });
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
   try {
     for (const s of fgd.services) await s.start();

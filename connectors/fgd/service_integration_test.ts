@@ -3,11 +3,7 @@
  * server (`git http-backend`), a real gateway (Hono) and a local server speaking the Kubernetes list API.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { deliverWebhook, pushPayload } from "../github/deliver.ts";
 import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";
@@ -15,6 +11,7 @@ import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices, FGD_PROGRESS } from "./mod.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteCommit, remoteFile, remoteTree } from "./_test_util.ts";
 import { startKubeTestServer } from "./_kube_test_server.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const ADMIN = "admin-token";
 const READER = "reader-token";
@@ -77,13 +74,7 @@ async function setup() {
     gateway: { port: 0, tokens: [{ name: "reader", token_env: "READ_TOKEN", scopes: ["read"] }] },
   };
   const broker = await createEmbeddedBroker();
-  const deps: AppDeps = {
-    runtime: resolveConfig(config, env, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker, config, env);
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0 });
   for (const s of fgd.services) await s.start();
   const gw = await startTestGateway({

@@ -1,13 +1,10 @@
 /** The fabrics section of the status page in a real headless Chromium, on the first-run sample fabric. */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { needs } from "../../pipeline/testing/env.ts";
 import { launchChromium, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test({
   name: "status page: the fabrics section shows the sample fabric's ingestion (Chromium)",
@@ -16,13 +13,7 @@ Deno.test({
     const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-page-" });
     const broker = await createEmbeddedBroker();
     const config = { data_dir: dataDir };
-    const deps: AppDeps = {
-      runtime: resolveConfig(config, {}, "test"),
-      broker,
-      log: silentLogger,
-      metrics: new Registry(),
-      clock: systemClock,
-    };
+    const deps = testDeps(broker, config);
     const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
     for (const s of fgd.services) await s.start();
     const gw = await startTestGateway({ plugins: [fgd.plugin], broker, config });

@@ -1,28 +1,8 @@
-/** Helpers of the git connector's tests: deps on a real broker, reading a topic back, waiting for syncs. */
-import { Registry } from "prom-client";
+/** Helpers of the git connector's tests: reading a topic back, waiting for syncs. */
 import type { Broker, ConsumedRecord } from "../../pipeline/broker/types.ts";
-import type { AppDeps } from "../../pipeline/service.ts";
-import { systemClock } from "../../pipeline/service.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { readTopicToEnd } from "./read_topic.ts";
 import type { SyncResult } from "./syncer.ts";
-
-/** AppDeps for a test: config from `raw` (plus `env`), a fresh registry, the wall clock. */
-export function testDeps(
-  broker: Broker,
-  raw: Record<string, unknown>,
-  env: Record<string, string> = {},
-): AppDeps {
-  return {
-    runtime: resolveConfig(raw, env, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
-}
 
 /** Every record of `topic` so far, decoded. */
 export async function readAll<V = unknown>(

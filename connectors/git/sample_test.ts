@@ -3,7 +3,8 @@ import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { GIT_FILES_TOPIC, type GitCommitMarker, type GitFilesValue } from "../../schemas/git_files.ts";
 import { commitLocal, ensureSampleLandingZone, sampleRepoPath } from "./sample.ts";
 import { createGitFetchService } from "./service.ts";
-import { readAll, syncQueue, testDeps } from "./_test_util.ts";
+import { readAll, syncQueue } from "./_test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test("ensureSampleLandingZone creates the same first commit everywhere, once", async () => {
   const a = await Deno.makeTempDir({ prefix: "lzsync-sample-" });

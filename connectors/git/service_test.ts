@@ -10,7 +10,8 @@ import {
 import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
 import { createGitFetchService } from "./service.ts";
-import { readAll, syncQueue, testDeps } from "./_test_util.ts";
+import { readAll, syncQueue } from "./_test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 import { COMMIT_HEADER } from "./syncer.ts";
 
 const LZ = {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
-import { testDeps } from "../git/_test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 import { createCommitStatusNotifier } from "./status_notifier.ts";
 import { startTestApiServer } from "./_test_api_server.ts";
 import { STATUS_CONTEXT } from "./client.ts";

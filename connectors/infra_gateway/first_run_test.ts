@@ -4,15 +4,14 @@
  * routes, live WebSocket frames and status-page sections; a pmo.yaml arriving from git re-evaluates.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
-import { type AppDeps, type Service, systemClock } from "../../pipeline/service.ts";
+import type { Service } from "../../pipeline/service.ts";
 import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildInfraServices } from "./mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 async function until<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -31,13 +30,7 @@ const getJson = async (url: string) => {
 
 Deno.test("first run: the sample export shows resources, violations and a score; pmo.yaml from git re-evaluates", async () => {
   const broker = await createEmbeddedBroker();
-  const deps: AppDeps = {
-    runtime: resolveConfig({}, {}, "defaults"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
+  const deps = testDeps(broker);
   const infra = buildInfraServices(deps);
   const running: Service[] = [];
   const gw = await startTestGateway({ plugins: [infra.plugin], broker });

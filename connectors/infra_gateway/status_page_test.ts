@@ -4,28 +4,21 @@
  * appears live (within 2 s) without a reload.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { needs } from "../../pipeline/testing/env.ts";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
-import { type AppDeps, type Service, systemClock } from "../../pipeline/service.ts";
+import type { Service } from "../../pipeline/service.ts";
 import { launchChromium, startTestGateway } from "../gateway/testing.ts";
 import { buildInfraServices } from "./mod.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test({
   name: "status page: resources, compliance score and open violations; a new violation appears live",
   ignore: needs("chromium"),
   fn: async () => {
     const broker = await createEmbeddedBroker();
-    const deps: AppDeps = {
-      runtime: resolveConfig({}, {}, "t"),
-      broker,
-      log: silentLogger,
-      metrics: new Registry(),
-      clock: systemClock,
-    };
+    const deps = testDeps(broker);
     const infra = buildInfraServices(deps);
     const running: Service[] = [];
     const gw = await startTestGateway({ plugins: [infra.plugin], broker });

@@ -15,7 +15,8 @@ import { assetsTopology } from "../../processors/assets/mod.ts";
 import { startTestGateway } from "../gateway/testing.ts";
 import { infraGatewayPlugin } from "../infra_gateway/plugin.ts";
 import { createPubsubSubscriber } from "./subscriber.ts";
-import { emulatorTopic, testDeps } from "./test_util.ts";
+import { emulatorTopic } from "./test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;

@@ -9,7 +9,9 @@ import type { Broker } from "../../pipeline/broker/types.ts";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
 import { createPubsubSubscriber, type PubsubSubscriberOptions } from "./subscriber.ts";
-import { collect, emulatorTopic, testDeps, until } from "./test_util.ts";
+import { collect, emulatorTopic } from "./test_util.ts";
+import { waitFor } from "../../pipeline/testing/wait.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const ignore = needs("kafka", "pubsub");
 const opts = {}; // sanitizers on: the subscriber closes every stream and timer it opens
@@ -77,16 +79,16 @@ Deno.test({
       const good = await s.t.publish(feedMessage("allow-ssh", "2024-05-01T10:00:00Z"));
       await s.t.publish("You have successfully configured real time feed 'lz' on project 'web-prod'");
       const bad = await s.t.publish("{this is not json", { source: "test" });
-      await until(
+      await waitFor(
         () => sub.stats().produced === 1 && sub.stats().malformed === 1 && sub.stats().skipped === 1,
         "3 messages handled",
       );
-      await until(() => s.mine().length === 1, "the event on Kafka");
+      await waitFor(() => s.mine().length === 1, "the event on Kafka");
       const ev = s.mine()[0];
       assert.equal(ev.type, "asset_feed");
       assert.equal(ev.message_id, good);
       assert.deepEqual(ev.asset.data.sourceRanges, ["0.0.0.0/0"]);
-      await until(() => s.dlq.json().some((d) => d.original.key === bad), "the DLQ record");
+      await waitFor(() => s.dlq.json().some((d) => d.original.key === bad), "the DLQ record");
       const d = s.dlq.json().find((x) => x.original.key === bad);
       assert.match(d.error, /not JSON/);
       assert.equal(d.source.topic, `pubsub:projects/${s.t.projectId}/subscriptions/${s.t.subscription}`);
@@ -118,7 +120,7 @@ Deno.test({
         },
       });
       const id = await s.t.publish(feedMessage("fw-redeliver", "2024-05-01T11:00:00Z"));
-      await until(() => sub.stats().produced === 1, "the redelivered message produced");
+      await waitFor(() => sub.stats().produced === 1, "the redelivered message produced");
       assert.equal(sub.stats().nacked, 1);
       assert.equal(sub.stats().received, 2, "delivered twice: once nacked, once produced");
       await new Promise((r) => setTimeout(r, 500));
@@ -148,18 +150,18 @@ Deno.test({
         },
       });
       const id1 = await s.t.publish(feedMessage("fw-dup", "2024-05-01T12:00:00Z"));
-      await until(() => a.stats().duplicates === 1, "the redelivery seen as a duplicate");
+      await waitFor(() => a.stats().duplicates === 1, "the redelivery seen as a duplicate");
       assert.equal(a.stats().produced, 1);
       await a.stop();
       // Another process: A produced but died before acking; B produces the redelivery again.
       const b1 = await s.start({ afterProduce: () => "drop" });
       const id2 = await s.t.publish(feedMessage("fw-dup2", "2024-05-01T12:05:00Z"));
-      await until(() => b1.stats().produced === 1, "first delivery produced");
+      await waitFor(() => b1.stats().produced === 1, "first delivery produced");
       await b1.stop(); // close nacks the unacked message
       const b2 = await s.start();
-      await until(() => b2.stats().produced === 1, "redelivery produced by the second process");
+      await waitFor(() => b2.stats().produced === 1, "redelivery produced by the second process");
       await b2.stop();
-      await until(() => s.mine().length === 3, "three events on Kafka");
+      await waitFor(() => s.mine().length === 3, "three events on Kafka");
       assert.deepEqual(s.mine().map((e) => e.message_id), [id1, id2, id2]);
       // The assets processor gives the duplicate no effect.
       const driver = createTestDriver(assetsTopology());
@@ -205,7 +207,7 @@ Deno.test({
           JSON.stringify(feedMessage(`fresh-${id}`, "2024-05-01T13:00:00Z")),
         ) as unknown as Buffer,
       });
-      await until(
+      await waitFor(
         () => events.json().some((e) => e?.message_id === msgId),
         "the event from the created subscription",
       );
@@ -231,7 +233,7 @@ Deno.test({
       // Produced but never acked: each stays outstanding, so the library must stop delivering at 3.
       const sub = await s.start({ maxMessages: 3, afterProduce: () => "drop" });
       for (let i = 0; i < 10; i++) await s.t.publish(feedMessage(`fc-${i}`, "2024-05-01T14:00:00Z"));
-      await until(() => sub.stats().received >= 3, "three deliveries");
+      await waitFor(() => sub.stats().received >= 3, "three deliveries");
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(sub.stats().received, 3);
       await sub.stop();
@@ -253,13 +255,13 @@ Deno.test({
       const mine = () =>
         reports.json().filter((r) => r?.layer === "pubsub" && r.ref?.endsWith(`/${s.t.subscription}`));
       await s.t.publish(feedMessage("fw-report", "2024-05-01T15:00:00Z"));
-      await until(() => mine().some((r) => r.items === 1), "a report with the message");
+      await waitFor(() => mine().some((r) => r.items === 1), "a report with the message");
       const r = mine().find((x) => x.items === 1);
       assert.equal(r.ok, true);
       assert.ok(r.event_time && r.received_at);
       assert.ok(r.event_time <= r.received_at && r.received_at <= r.finished_at, JSON.stringify(r));
       assert.ok(Date.parse(r.finished_at) - Date.parse(r.event_time) < 5_000, "publish → on Kafka latency");
-      await until(() => mine().some((x) => x.items === 0 && x.ok), "an idle heartbeat");
+      await waitFor(() => mine().some((x) => x.items === 0 && x.ok), "an idle heartbeat");
       await sub.stop();
     } finally {
       await reports.stop();

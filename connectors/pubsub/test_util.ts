@@ -1,13 +1,9 @@
 /**
  * Helpers for the Pub/Sub integration tests and the bench: a topic + subscription on the emulator with unique
- * names, AppDeps over a given broker, and a collector of one topic's records.
+ * names and a collector of one topic's records.
  */
 import { PubSub } from "@google-cloud/pubsub";
-import { Registry } from "prom-client";
 import type { Broker, ConsumedRecord } from "../../pipeline/broker/types.ts";
-import { resolveConfig } from "../../pipeline/config.ts";
-import { silentLogger } from "../../pipeline/log.ts";
-import { type AppDeps, systemClock } from "../../pipeline/service.ts";
 import { emulatorOptions } from "./subscriber.ts";
 
 /** A topic and a subscription on the emulator. */
@@ -47,17 +43,6 @@ export async function emulatorTopic(host: string, prefix = "lz"): Promise<Emulat
   };
 }
 
-/** AppDeps for a test over `broker` (silent logs, fresh metrics). */
-export function testDeps(broker: Broker): AppDeps {
-  return {
-    runtime: resolveConfig({}, {}, "test"),
-    broker,
-    log: silentLogger,
-    metrics: new Registry(),
-    clock: systemClock,
-  };
-}
-
 /** Reads `topic` from the beginning into `records` until `stop()`. */
 export async function collect(broker: Broker, topic: string) {
   const records: ConsumedRecord[] = [];
@@ -69,13 +54,4 @@ export async function collect(broker: Broker, topic: string) {
     json: () => records.map((r) => (r.value ? JSON.parse(new TextDecoder().decode(r.value)) : null)),
     stop: () => reader.stop(),
   };
-}
-
-/** Polls `cond` every 20 ms until true or `timeoutMs` passes (then throws with `what`). */
-export async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

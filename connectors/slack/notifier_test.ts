@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
-import { testDeps } from "../git/_test_util.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
 import { alertText, createAlertNotifier } from "./notifier.ts";
 
 const alert = (state: Alert["state"]): Alert => ({
