@@ -6,7 +6,8 @@ import { silentLogger } from "./log.ts";
 import { type CliDeps, runCli } from "./cli.ts";
 import { createProcessorHost } from "./processor/host.ts";
 import { counterTopology } from "../processors/counter/mod.ts";
-import { caughtUp, produceEvents, waitFor } from "./processor/_test_util.ts";
+import { caughtUp, produceEvents } from "./processor/_test_util.ts";
+import { waitFor } from "./testing/wait.ts";
 
 /** CLI deps over one shared in-memory broker (the CLI's close() leaves it open for the test). */
 function deps(broker: EmbeddedBroker, extra: Partial<CliDeps> = {}) {
@@ -78,7 +79,7 @@ Deno.test("lzsync lag, digest and replay operate on a processor group", async ()
     await produceEvents(broker, 2000, 40);
     const host = createProcessorHost({ broker, log: silentLogger }, topo);
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     assert.equal(await runCli(["replay", "--group", topo.app, "--to", "earliest"], d), 1);
     assert.match(err.at(-1)!, /active member.*stop them/);
     await host.stop();
@@ -107,7 +108,7 @@ Deno.test("lzsync lag, digest and replay operate on a processor group", async ()
 
     const again = createProcessorHost({ broker, log: silentLogger }, topo);
     await again.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     await again.stop();
     assert.equal(await runCli(["digest", "--group", topo.app], d), 0);
     assert.notEqual(out.at(-1)!.split("\n")[0], before); // 500 more events were counted

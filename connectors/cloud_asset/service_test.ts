@@ -14,6 +14,7 @@ import { createCloudAssetService } from "./service.ts";
 import { startAssetRestServer } from "./rest_test_server.ts";
 import { inventory } from "./test_inventory.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
+import { waitFor } from "../../pipeline/testing/wait.ts";
 
 const TYPES = [
   "cloudresourcemanager.googleapis.com/Project",
@@ -37,13 +38,7 @@ Deno.test("cloud asset service: polls and feed events interleave; a newer feed d
   const reports: SyncEvent[] = [];
   const dec = new TextDecoder();
   const reader = broker.reader({ topics: ["lz.assets.v1", "lz.sync.events.v1"], from: "earliest" });
-  const until = async (cond: () => boolean, what: string) => {
-    const end = Date.now() + 10_000;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (cond: () => boolean, what: string) => waitFor(cond, what, 10_000);
   try {
     await host.start();
     await svc.start(); // first poll at start

@@ -13,6 +13,7 @@ import type {
   Reader,
   ReaderOptions,
 } from "./types.ts";
+import { sleep, waitFor as waitUntil } from "../testing/wait.ts";
 
 /** One conformance case; `broker` is fresh from the suite's factory. */
 export interface ConformanceCase {
@@ -36,28 +37,18 @@ export function uniq(prefix: string): string {
 /** Default deadline of {@link waitFor}: generous, because Kafka group joins and rebalances take seconds. */
 export const WAIT_MS = 45_000;
 
-/** Resolves once `cond()` is true; rejects with `what` (and the last `detail()`) after `timeoutMs`. */
-export async function waitFor(
+/** {@link waitUntil} with the conformance deadline ({@link WAIT_MS}) as its default. */
+export function waitFor(
   cond: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = WAIT_MS,
   detail?: () => unknown,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${detail ? `: ${JSON.stringify(detail())}` : ""}`,
-      );
-    }
-    await sleep(25);
-  }
+  return waitUntil(cond, what, timeoutMs, detail);
 }
 
 /** A bounded pause, used only to show that something does NOT happen (paused partitions). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** Collects consumed records; `byOffset` dedupes redeliveries (at-least-once). */
 export class Collector {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker, type EmbeddedBroker } from "./embedded.ts";
 import type { Batch, ConsumedRecord, TopicPartition } from "./types.ts";
+import { waitFor } from "../testing/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -15,14 +16,6 @@ async function withBroker(
     await fn(b);
   } finally {
     await b.close();
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -10,6 +10,7 @@ import { createLogger } from "../log.ts";
 import { needs } from "../testing/env.ts";
 import { freePort } from "../testing/free_port.ts";
 import { startKafka } from "../testing/kafka_server.ts";
+import { waitFor } from "../testing/wait.ts";
 import { createKafkaBroker } from "./kafka.ts";
 import type { Producer } from "./types.ts";
 
@@ -25,14 +26,6 @@ async function rejection(p: Promise<unknown>): Promise<{ err: LzError; ms: numbe
     return { err, ms: Date.now() - t0 };
   }
   throw new Error("expected a rejection");
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test("kafka faults: a refused address fails with the address and what to check, within 20 s (defaults)", async () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { LzError } from "../errors.ts";
 import { needs, requireKafka } from "../testing/env.ts";
 import { brokerConformanceSuite } from "./conformance.ts";
+import { waitFor } from "./conformance_util.ts";
 import { createKafkaBroker, type KafkaBrokerOptions } from "./kafka.ts";
 import { createBroker } from "./mod.ts";
 import { kafkajsRequestQueue } from "./kafka_patches.ts";
@@ -19,18 +20,6 @@ const dec = new TextDecoder();
 
 function uniq(prefix: string): string {
   return `kt.${prefix}.${Date.now().toString(36)}${crypto.randomUUID().slice(0, 6)}`;
-}
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 45_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function withBroker<T>(

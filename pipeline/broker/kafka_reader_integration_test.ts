@@ -6,18 +6,11 @@
 import assert from "node:assert/strict";
 import { needs } from "../testing/env.ts";
 import { startKafka } from "../testing/kafka_server.ts";
+import { waitFor } from "../testing/wait.ts";
 import { createKafkaBroker } from "./kafka.ts";
 import type { Batch } from "./types.ts";
 
 const enc = new TextEncoder();
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Milliseconds from `run` to the first batch that holds `want` records in all, per start position. */
 async function firstRecordsMs(
@@ -96,7 +89,7 @@ Deno.test({
             }
             return Promise.resolve();
           });
-          await waitFor(() => seen.size >= 30, "30 records after a failed batch");
+          await waitFor(() => seen.size >= 30, "30 records after a failed batch", 30_000);
           assert.ok([...seen.values()].every((n) => n === 1), "each record once after the redelivery");
           await server.halt();
           await new Promise((r) => setTimeout(r, 500));

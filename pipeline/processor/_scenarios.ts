@@ -13,7 +13,8 @@ import { changelogTopic } from "./types.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
 import { TEST_COUNTS_TOPIC } from "../../schemas/test_events.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
-import { caughtUp, EVENTS, produceEvents, readCounts, sorted, waitFor } from "./_test_util.ts";
+import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
+import { waitFor } from "../testing/wait.ts";
 
 /** Deletes the counter's topics (shared by every scenario on one Kafka broker) and waits until they are gone. */
 export async function resetTestTopics(broker: Broker): Promise<void> {
@@ -22,10 +23,14 @@ export async function resetTestTopics(broker: Broker): Promise<void> {
   const existing = (await admin.listTopics()).filter((t) => names.includes(t));
   if (existing.length === 0) return;
   await admin.deleteTopics(existing);
-  await waitFor("test topics deleted", async () => {
-    const left = await admin.listTopics();
-    return !existing.some((t) => left.includes(t));
-  }, 30_000);
+  await waitFor(
+    async () => {
+      const left = await admin.listTopics();
+      return !existing.some((t) => left.includes(t));
+    },
+    "test topics deleted",
+    30_000,
+  );
 }
 
 const app = (name: string) => `it-${name}-${crypto.randomUUID().slice(0, 8)}`;
@@ -41,16 +46,16 @@ export async function twoMembersShareAndTakeOver(broker: Broker): Promise<void> 
   try {
     await a.start();
     await b.start();
-    await waitFor("both members own partitions", () => a.assigned().length > 0 && b.assigned().length > 0);
+    await waitFor(() => a.assigned().length > 0 && b.assigned().length > 0, "both members own partitions");
     assert.deepEqual([...a.assigned(), ...b.assigned()].sort(), [0, 1, 2, 3]);
     for (const [k, v] of await produceEvents(broker, 10_000, 200)) {
       expected.set(k, (expected.get(k) ?? 0) + v);
     }
-    await waitFor("caught up with two members", () => caughtUp(broker, topo.app), 30_000);
+    await waitFor(() => caughtUp(broker, topo.app), "caught up with two members", 30_000);
     await b.stop();
-    await waitFor("survivor owns every partition", () => a.assigned().length === 4, 30_000);
+    await waitFor(() => a.assigned().length === 4, "survivor owns every partition", 30_000);
     for (const [k, v] of await produceEvents(broker, 5_000, 200)) expected.set(k, (expected.get(k) ?? 0) + v);
-    await waitFor("caught up after takeover", () => caughtUp(broker, topo.app), 30_000);
+    await waitFor(() => caughtUp(broker, topo.app), "caught up after takeover", 30_000);
     assert.deepEqual(sorted(await readCounts(broker, topo.app)), sorted(expected));
     const fromChangelog = await digestGroup({ broker, group: topo.app, stores: [COUNTS_STORE] });
     assert.equal(a.digest(), fromChangelog.digest);
@@ -72,7 +77,7 @@ async function readDlq(broker: Broker, stage: string, want: number): Promise<Dlq
     return Promise.resolve();
   });
   try {
-    await waitFor(`${want} DLQ records of ${stage}`, () => out.length >= want);
+    await waitFor(() => out.length >= want, `${want} DLQ records of ${stage}`);
   } finally {
     await reader.stop();
   }
@@ -99,7 +104,7 @@ export async function poisonRecordsGoToDlq(broker: Broker): Promise<void> {
   const host = createProcessorHost({ broker, log: silentLogger }, topo, fast);
   try {
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     const dlq = await readDlq(broker, topo.app, 3);
     dlq.sort((x, y) => x.source.offset - y.source.offset);
     assert.deepEqual(dlq.map((d) => [d.error_code, d.source.topic, d.source.partition, d.source.offset]), [
@@ -128,7 +133,7 @@ export async function replayRebuildsTheSameState(broker: Broker): Promise<void> 
     const host = createProcessorHost({ broker, log: silentLogger }, topo, fast);
     await host.start();
     try {
-      await waitFor("caught up", until, 30_000);
+      await waitFor(until, "caught up", 30_000);
     } finally {
       await host.stop();
     }
@@ -137,7 +142,7 @@ export async function replayRebuildsTheSameState(broker: Broker): Promise<void> 
   const host = createProcessorHost({ broker, log: silentLogger }, topo, fast);
   await host.start();
   try {
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     await assert.rejects(replay({ broker, group: topo.app, to: "earliest" }), /active member/);
   } finally {
     await host.stop();
@@ -145,8 +150,8 @@ export async function replayRebuildsTheSameState(broker: Broker): Promise<void> 
   const before = await digestGroup({ broker, group: topo.app, stores: [COUNTS_STORE] });
   assert.equal(before.stores[0].keys, 300);
   await waitFor(
-    "group empty",
     async () => (await broker.admin().describeGroup(topo.app)).members.length === 0,
+    "group empty",
     30_000,
   );
   const r = await replay({
@@ -177,15 +182,15 @@ export async function restartAfterLostCommitDoesNotDoubleCount(broker: Broker): 
     const host = createProcessorHost({ broker, log: silentLogger }, topo, fast);
     await host.start();
     try {
-      await waitFor("caught up", () => caughtUp(broker, topo.app), 30_000);
+      await waitFor(() => caughtUp(broker, topo.app), "caught up", 30_000);
     } finally {
       await host.stop();
     }
     if (round === 0) {
       // Simulate the lost commit: rewind the group's offsets but keep the changelog.
       await waitFor(
-        "group empty",
         async () => (await broker.admin().describeGroup(topo.app)).members.length === 0,
+        "group empty",
       );
       const low = (await broker.admin().topicOffsets(EVENTS)).map((o) => ({
         topic: EVENTS,

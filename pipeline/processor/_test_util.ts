@@ -36,19 +36,6 @@ export async function produceEvents(
   return expected;
 }
 
-/** Polls `cond` every 50 ms until it holds, or throws `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** True when `group` has committed every partition of `topic` up to its high offset. */
 export async function caughtUp(broker: Broker, group: string, topic = EVENTS): Promise<boolean> {
   const admin = broker.admin();

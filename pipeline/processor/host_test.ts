@@ -11,7 +11,8 @@ import { FakeClock } from "./driver.ts";
 import type { Topology } from "./types.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
 import { TEST_COUNTS_TOPIC } from "../../schemas/test_events.ts";
-import { caughtUp, EVENTS, produceEvents, readCounts, sorted, waitFor } from "./_test_util.ts";
+import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
+import { waitFor } from "../testing/wait.ts";
 
 Deno.test("host counts every event exactly once; its digest equals the digest read from the changelog", async () => {
   const broker = await createEmbeddedBroker();
@@ -20,7 +21,7 @@ Deno.test("host counts every event exactly once; its digest equals the digest re
   const host = createProcessorHost({ broker, log: silentLogger }, topo);
   try {
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     assert.deepEqual(sorted(await readCounts(broker, topo.app)), sorted(expected));
     assert.deepEqual(host.assigned(), [0, 1, 2, 3]);
     const d = await digestGroup({ broker, group: topo.app });
@@ -39,7 +40,7 @@ Deno.test("host coalesces forwards to a compacted output to the last value per k
   const host = createProcessorHost({ broker, log: silentLogger }, topo);
   try {
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     const highs = await broker.admin().topicOffsets(TEST_COUNTS_TOPIC.name);
     const produced = highs.reduce((n, o) => n + o.high, 0);
     assert.ok(produced < 3000, `expected coalesced output, got ${produced} records for 3000 events`);
@@ -53,7 +54,7 @@ Deno.test("host coalesces forwards to a compacted output to the last value per k
       }
       return Promise.resolve();
     });
-    await waitFor("read outputs", () => seen >= produced);
+    await waitFor(() => seen >= produced, "read outputs");
     await reader.stop();
     assert.deepEqual(sorted(last), sorted(await readCounts(broker, topo.app)));
   } finally {
@@ -88,7 +89,7 @@ Deno.test("host fires punctuations on the injected clock at tick() and checkpoin
   const host = createProcessorHost({ broker, log: silentLogger, clock }, topo, { tickMs: 10_000 });
   try {
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     const outputs = async () =>
       (await broker.admin().topicOffsets(TEST_COUNTS_TOPIC.name)).reduce((n, o) => n + o.high, 0);
     await host.tick();
@@ -113,7 +114,7 @@ Deno.test("host exports processed, DLQ and lag metrics to a prom-client registry
   const host = createProcessorHost({ broker, log: silentLogger, metrics: registry }, topo);
   try {
     await host.start();
-    await waitFor("caught up", () => caughtUp(broker, topo.app));
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
     const text = await registry.metrics();
     assert.match(
       text,
@@ -186,11 +187,11 @@ Deno.test("host retries checkpoints through a broker outage and gives up a fence
   try {
     outage.sends = 4; // the first checkpoints fail to produce, then the broker is back
     await host.start();
-    await waitFor("caught up after the outage", () => caughtUp(inner, topo.app));
+    await waitFor(() => caughtUp(inner, topo.app), "caught up after the outage");
     assert.equal(outage.sends, 0);
     for (const [k, v] of await produceEvents(inner, 2000, 20)) expected.set(k, expected.get(k)! + v);
     outage.commits = 6; // more than the commit retries: one checkpoint's commit is abandoned, its batch redelivered
-    await waitFor("caught up after the lost commit", () => caughtUp(inner, topo.app), 20_000);
+    await waitFor(() => caughtUp(inner, topo.app), "caught up after the lost commit", 20_000);
     assert.equal(outage.commits, 0);
     assert.deepEqual(sorted(await readCounts(inner, topo.app)), sorted(expected));
   } finally {
