@@ -32,7 +32,7 @@ import {
 } from "../../schemas/fgd.ts";
 import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
-import { readTopicToEnd } from "../git/read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
 import { defaultFabrics } from "./defaults.ts";

@@ -15,7 +15,7 @@ import {
   FGD_OBJECTS_TOPIC,
   FGD_STATUS_TOPIC,
 } from "../../schemas/fgd.ts";
-import { readTopicToEnd } from "../git/read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { FabricManager } from "./manager.ts";
 import { crdRepoFiles, FABRIC_YAML } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { type FabricStatus, FGD_STATUS_TOPIC } from "../../schemas/fgd.ts";
-import { readTopicToEnd } from "../git/read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { commitLocal, sampleRepoPath } from "../git/sample.ts";
 import { buildFabricServices } from "./mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

@@ -1,7 +1,7 @@
 /** Helpers of the git connector's tests: reading a topic back, waiting for syncs. */
 import type { Broker, ConsumedRecord } from "../../pipeline/broker/types.ts";
 import { decode } from "../../pipeline/serde.ts";
-import { readTopicToEnd } from "./read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import type { SyncResult } from "./syncer.ts";
 
 /** Every record of `topic` so far, decoded. */

@@ -23,7 +23,7 @@ import { GIT_SYNCED_TOPIC } from "../../schemas/git_synced.ts";
 import { createMatcher, trackedGlobs } from "./glob.ts";
 import { openRepo, type RepoSource } from "./repo.ts";
 import { GitSyncer, type SyncResult } from "./syncer.ts";
-import { readTopicToEnd } from "./read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { landingZoneRepo } from "./sample.ts";
 import { gitMetrics } from "./metrics.ts";
 

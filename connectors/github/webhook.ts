@@ -14,7 +14,7 @@ import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { describeError, ValidationError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
-import { readTopicToEnd } from "../git/read_topic.ts";
+import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { verifySignature } from "./signature.ts";
 import { webhookSecrets } from "./secrets.ts";
 import { DeliveryDedupe } from "./dedupe.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { createEmbeddedBroker } from "./embedded.ts";
+import { readTopicToEnd } from "./read_topic.ts";
 import type { Broker, ConsumedRecord } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -12,21 +13,8 @@ async function tempDir(): Promise<string> {
 
 /** Every record of a topic, read with a reader from earliest up to the current high offsets. */
 async function readAll(broker: Broker, topic: string): Promise<ConsumedRecord[]> {
-  const ends = await broker.admin().topicOffsets(topic);
   const out: ConsumedRecord[] = [];
-  const reader = broker.reader({ topics: [topic], from: "earliest" });
-  const seen = new Map<number, number>();
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const complete = () => ends.every((e) => (seen.get(e.partition) ?? e.low) >= e.high);
-  await reader.run((b) => {
-    out.push(...b.records);
-    seen.set(b.partition, b.records[b.records.length - 1].offset + 1);
-    if (complete()) done();
-    return Promise.resolve();
-  });
-  if (!complete()) await finished;
-  await reader.stop();
+  await readTopicToEnd(broker, topic, (r) => out.push(r));
   return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 

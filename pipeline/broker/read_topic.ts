@@ -1,9 +1,10 @@
 /**
  * Reads a (compacted) topic from its earliest offset up to the high offsets seen at the call, then stops:
- * how the fetcher restores its resume point and how the webhook rebuilds its dedupe window.
+ * how the git fetcher restores its resume point, the webhook rebuilds its dedupe window and the FGD manager
+ * its registrations; tests read a topic back with it.
  */
-import type { Broker, ConsumedRecord, GroupOffset } from "../../pipeline/broker/types.ts";
-import { LzError } from "../../pipeline/errors.ts";
+import type { Broker, ConsumedRecord, GroupOffset } from "./types.ts";
+import { LzError } from "../errors.ts";
 
 /** Calls `onRecord` for every record of `topic` up to the current end; `tail` limits it to the last N per partition. */
 export async function readTopicToEnd(
