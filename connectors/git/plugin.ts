@@ -16,6 +16,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
+import { jsonError } from "../gateway/server.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
 import { describeError } from "../../pipeline/errors.ts";
@@ -137,17 +138,19 @@ export function gitSyncPlugin(): GatewayPlugin {
           path = decodeURIComponent(c.req.path.slice("/api/v1/docs/".length));
         } catch { /* malformed escape: answered below */ }
         if (!path || path.split("/").some((s) => s === ".." || s === "")) {
-          return c.json({
-            error: "bad_request",
-            reason: "give a repo-relative file path, e.g. /api/v1/docs/pmo.yaml",
-          }, 400);
+          return jsonError(
+            c,
+            400,
+            "bad_request",
+            "give a repo-relative file path, e.g. /api/v1/docs/pmo.yaml",
+          );
         }
         const repoQ = c.req.query("repo");
         const view = files();
         const hit = (repoQ ? [repoQ] : [configuredRepo, ...markers().map((m) => m.repo)])
           .map((r) => view.get(`${r}:${path}`))
           .find((v): v is GitFile => v?.kind === "file");
-        if (!hit) return c.json({ error: "not_found", reason: `${path} is not a synced tracked file` }, 404);
+        if (!hit) return jsonError(c, 404, "not_found", `${path} is not a synced tracked file`);
         let content = hit.content;
         let encoding = hit.encoding;
         if (content === null && hit.content_ref) {
@@ -159,11 +162,9 @@ export function gitSyncPlugin(): GatewayPlugin {
         }
         if (c.req.query("raw") === "1") {
           if (content === null) {
-            return c.json({
-              error: "unavailable",
-              reason: "content is not inline and not readable here",
+            return jsonError(c, 409, "unavailable", "content is not inline and not readable here", {
               content_ref: hit.content_ref,
-            }, 409);
+            });
           }
           const ext = path.split(".").pop()?.toLowerCase() ?? "";
           const body = encoding === "base64" ? base64ToBytes(content) : content;
@@ -201,10 +202,7 @@ export function gitSyncPlugin(): GatewayPlugin {
           }]);
         } catch (err) {
           ctx.log.error("cannot request a sync", { error: describeError(err) });
-          return c.json({
-            error: "unavailable",
-            reason: "the sync request could not be stored on the broker",
-          }, 503);
+          return jsonError(c, 503, "unavailable", "the sync request could not be stored on the broker");
         }
         return c.json({
           sync_id: syncId,
@@ -216,7 +214,7 @@ export function gitSyncPlugin(): GatewayPlugin {
 
       app.get("/api/v1/sync/syncs/:id", read, (c) => {
         const p = ctx.view<SyncProgress>(SYNC_PROGRESS_TOPIC.name).get(c.req.param("id"));
-        if (!p) return c.json({ error: "not_found", reason: "no sync with this id (yet)" }, 404);
+        if (!p) return jsonError(c, 404, "not_found", "no sync with this id (yet)");
         return c.json(p);
       });
     },
