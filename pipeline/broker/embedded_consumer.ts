@@ -5,15 +5,16 @@
  */
 import type { Logger } from "../log.ts";
 import { LzError } from "../errors.ts";
-import type {
-  Batch,
-  Consumer,
-  ConsumerHandlers,
-  ConsumerOptions,
-  GroupOffset,
-  Reader,
-  ReaderOptions,
-  TopicPartition,
+import {
+  type Batch,
+  type Consumer,
+  type ConsumerHandlers,
+  type ConsumerOptions,
+  DEFAULT_MAX_BATCH,
+  type GroupOffset,
+  type Reader,
+  type ReaderOptions,
+  type TopicPartition,
 } from "./types.ts";
 import type { EmbeddedTopic } from "./embedded_log.ts";
 import type { GroupCoordinator, GroupMemberHandle } from "./embedded_group.ts";
@@ -30,8 +31,6 @@ export interface BrokerCore {
   untrack(c: { stop(): Promise<void> }): void;
 }
 
-/** Default upper bound of records per batch. */
-export const DEFAULT_MAX_BATCH = 5_000;
 let memberSeq = 0;
 
 /** A member of an embedded consumer group. */

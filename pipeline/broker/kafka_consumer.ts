@@ -14,21 +14,19 @@
  */
 import type { Consumer as KafkaJsConsumer, EachBatchPayload } from "kafkajs";
 import { describeError, LzError } from "../errors.ts";
-import type {
-  Batch,
-  Consumer,
-  ConsumerHandlers,
-  ConsumerOptions,
-  GroupOffset,
-  TopicPartition,
+import {
+  type Batch,
+  type Consumer,
+  type ConsumerHandlers,
+  type ConsumerOptions,
+  DEFAULT_MAX_BATCH,
+  type GroupOffset,
+  type TopicPartition,
 } from "./types.ts";
 import type { KafkaContext } from "./kafka.ts";
 import { toLzError, withDeadline } from "./kafka_errors.ts";
 import { capturingAssigner, hookBeforeJoin } from "./kafka_internals.ts";
 import { toRecords } from "./kafka_records.ts";
-
-/** Default upper bound of records handed to one `eachBatch` call (same as the embedded broker). */
-export const DEFAULT_MAX_BATCH = 5_000;
 
 const tpKey = (topic: string, partition: number) => `${partition}\u0000${topic}`;
 

@@ -13,11 +13,10 @@
  * delivered again. `stop()` abandons a fetch in flight, waits for the batch being handled and closes every
  * connection.
  */
-import type { Batch, Reader, ReaderOptions } from "./types.ts";
+import { type Batch, DEFAULT_MAX_BATCH, type Reader, type ReaderOptions } from "./types.ts";
 import { describeError, LzError } from "../errors.ts";
 import type { KafkaContext } from "./kafka.ts";
 import { kafkaErrorType, toLzError } from "./kafka_errors.ts";
-import { DEFAULT_MAX_BATCH } from "./kafka_consumer.ts";
 import {
   createCluster,
   type FetchedPartition,

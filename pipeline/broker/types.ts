@@ -127,10 +127,13 @@ export interface ConsumerOptions {
   topics: string[];
   /** Where to start when the group has no committed offset: earliest (default) or latest. */
   fromBeginning?: boolean;
-  /** Upper bound on records per batch (a hint). */
+  /** Upper bound on records per batch (a hint; default {@link DEFAULT_MAX_BATCH}). */
   maxBatchSize?: number;
   clientId?: string;
 }
+
+/** Default upper bound of records handed to one `eachBatch` call, on both brokers (readers always use it). */
+export const DEFAULT_MAX_BATCH = 5_000;
 
 /** Callbacks of a running consumer. Offsets are never committed automatically: call {@link Consumer.commit}. */
 export interface ConsumerHandlers {
