@@ -95,11 +95,6 @@ spec:
   }
 }
 
-/** The 1,000 raw files of the ingestion bench (also for profiling). */
-export function rawFilesForProfile(): Record<string, string> {
-  return rawFiles();
-}
-
 function rawFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (let f = 0; f < FILES; f++) {

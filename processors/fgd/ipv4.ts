@@ -52,11 +52,6 @@ export function parseCidr(text: unknown): Cidr | undefined {
   return { text, addr, len, network, broadcast };
 }
 
-/** True when the address has no host bits set (e.g. `10.0.0.0/24`, not `10.0.0.1/24`). */
-export function isCanonical(c: Cidr): boolean {
-  return c.addr === c.network;
-}
-
 /** True when `ip` lies inside `c` (network and broadcast addresses included). */
 export function cidrContains(c: Cidr, ip: number): boolean {
   return ip >= c.network && ip <= c.broadcast;
