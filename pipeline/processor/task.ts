@@ -13,6 +13,7 @@ import { describeError, LzError } from "../errors.ts";
 import { topicDef } from "../../schemas/mod.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { MemoryStore } from "./store.ts";
+import { bytesToBase64 } from "../base64.ts";
 
 /** Retry policy of `process()` errors. */
 export interface RetryPolicy {
@@ -69,10 +70,7 @@ export function shouldRetry(err: unknown): boolean {
 }
 
 function base64(bytes: Uint8Array | null): string | null {
-  if (bytes === null) return null;
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  return bytes === null ? null : bytesToBase64(bytes);
 }
 
 /** One partition's worth of a topology. */

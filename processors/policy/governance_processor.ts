@@ -10,15 +10,13 @@ import type { GitFilesValue } from "../../schemas/git_files.ts";
 import { GOVERNANCE_TOPIC } from "../../schemas/compliance.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import { parsePmo } from "./governance.ts";
+import { base64ToBytes } from "../../pipeline/base64.ts";
 
 /** The tracked path read (repo root). */
 export const PMO_PATH = "pmo.yaml";
 
 function utf8FromBase64(b64: string): string {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(base64ToBytes(b64));
 }
 
 /** Creates the processor. */
