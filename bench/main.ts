@@ -1,9 +1,10 @@
 /**
  * `deno task bench [area ...]`: runs every `bench/<area>.ts` that exports `run(): Promise<BenchResult[]>`,
- * prints one table (figure, baseline, ratio, target, pass) and writes `bench/out/results.json`.
+ * prints one table (figure, baseline, ratio, target, pass), then one JSON line per figure
+ * (`{"bench", "value", "unit", "baseline", "ratio", "target", "pass"}`), and writes `bench/out/results.json`.
  * Machines are shared and noisy: read the ratios, not the absolute figures.
  */
-import type { BenchResult } from "./types.ts";
+import { benchLine, type BenchResult } from "./types.ts";
 
 const dir = new URL(".", import.meta.url).pathname;
 const wanted = new Set(Deno.args);
@@ -51,6 +52,9 @@ const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(
 console.log(line(head));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
+// One JSON line per figure, for scripts: `deno task bench | grep '^{"bench"'`.
+console.log("");
+for (const r of all) console.log(JSON.stringify(benchLine(r)));
 await Deno.mkdir(`${dir}out`, { recursive: true });
 await Deno.writeTextFile(`${dir}out/results.json`, JSON.stringify(all, null, 2));
 if (failures) Deno.exit(1);

@@ -10,3 +10,27 @@ export interface BenchResult {
   target?: string;
   pass?: boolean;
 }
+
+/** The machine-readable line of one figure that `deno task bench` prints (one JSON object per line). */
+export interface BenchLine {
+  bench: string;
+  value: number;
+  unit: string;
+  baseline: { name: string; value: number } | null;
+  ratio: number | null;
+  target: string | null;
+  pass: boolean | null;
+}
+
+/** Shapes a figure as its {@link BenchLine}; `bench` is `<area>: <name>`. */
+export function benchLine(r: BenchResult & { area?: string }): BenchLine {
+  return {
+    bench: r.area ? `${r.area}: ${r.name}` : r.name,
+    value: r.value,
+    unit: r.unit,
+    baseline: r.baseline ?? null,
+    ratio: r.ratio ?? null,
+    target: r.target ?? null,
+    pass: r.pass ?? null,
+  };
+}
