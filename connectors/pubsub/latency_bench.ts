@@ -99,7 +99,7 @@ export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<Ben
       broker.reader({ topics: ["lz.assets.v1"], from: "latest" }),
     ];
     const [eventsReader, assetsReader] = hopReaders;
-    const onTopic = (field: "produced" | "processed") => async (b: Batch) => {
+    const onTopic = (field: "produced" | "processed") => (b: Batch): Promise<void> => {
       const now = Date.now();
       for (const r of b.records) {
         if (!r.key || !r.key.startsWith(prefix)) continue;
@@ -111,6 +111,7 @@ export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<Ben
           if (at) h.pulled = Date.parse(String(at));
         }
       }
+      return Promise.resolve();
     };
     const readerRuns = [
       eventsReader.run(onTopic("produced")),
