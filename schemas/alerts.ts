@@ -16,6 +16,8 @@ export const AlertType = Type.Union([
   Type.Literal("DataFreshness"),
   /** `alerts.consecutive_failures` (3) failed attempts in a row. */
   Type.Literal("ConsecutiveFailures"),
+  /** The last sync could not read some source records (damaged export lines): its snapshot deleted nothing. */
+  Type.Literal("IncompleteSync"),
 ]);
 export type AlertType = Static<typeof AlertType>;
 
@@ -42,5 +44,5 @@ export const ALERTS_TOPIC = defineTopic({
   partitions: 1,
   key: "<type>:<layer>",
   description:
-    "Sync alerts (SyncFailure, SyncLatency, DataFreshness, ConsecutiveFailures), open or resolved.",
+    "Sync alerts (SyncFailure, SyncLatency, DataFreshness, ConsecutiveFailures, IncompleteSync), open or resolved.",
 });

@@ -44,6 +44,9 @@ export const AssetRecord = Type.Object({
     description: "resource.data as JSON; null when only the IAM policy is known",
   }),
   iam_policy: Type.Optional(Type.Union([IamPolicy, Type.Null()])),
+  org_policy: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+    description: "orgPolicy (content type ORG_POLICY): the organization policies set on this resource",
+  })),
 }, { additionalProperties: false });
 export type AssetRecord = Static<typeof AssetRecord>;
 
@@ -76,6 +79,7 @@ const SnapshotAssets = Type.Object({
   snapshot_id: Type.String({ minLength: 1 }),
   seq: Type.Integer({ minimum: 0, description: "chunk number within the snapshot" }),
   assets: Type.Array(AssetRecord),
+  read_time: Type.Optional(Nullable(DateTime())),
 }, { additionalProperties: false });
 
 const SnapshotCompleted = Type.Object({
@@ -87,6 +91,11 @@ const SnapshotCompleted = Type.Object({
   read_time: Nullable(DateTime()),
   completed_at: DateTime(),
   duration_ms: Type.Number({ minimum: 0 }),
+  unreadable: Type.Optional(Type.Integer({
+    minimum: 0,
+    description: "source records that could not be read (bad lines, oversized assets): when > 0 the " +
+      "snapshot is incomplete and deletes nothing",
+  })),
 }, { additionalProperties: false });
 
 const SnapshotFailed = Type.Object({

@@ -137,8 +137,16 @@ export const LayersConfig = obj({
     }),
     api_endpoint: Type.Optional(Type.String({ description: "override for tests (REST base URL)" })),
     export_file: Type.Optional(
-      Type.String({ description: "NDJSON Cloud Asset export (air-gapped / sample)" }),
+      Type.String({
+        description:
+          "Cloud Asset export: NDJSON (`gcloud asset export`) or a JSON array (air-gapped / sample)",
+      }),
     ),
+    max_asset_bytes: Type.Integer({
+      minimum: 1024,
+      default: 4 * 1024 * 1024,
+      description: "largest accepted asset in an export file or feed message; bigger ones go to lz.dlq.v1",
+    }),
   }),
   pubsub: obj({
     enabled: Type.Boolean({ default: false }),

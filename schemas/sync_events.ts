@@ -39,6 +39,11 @@ export const SyncEvent = Type.Object({
   event_time: Type.Optional(Type.Union([Time, Type.Null()])),
   received_at: Type.Optional(Type.Union([Time, Type.Null()])),
   next_sync: Type.Optional(Type.Union([Time, Type.Null()])),
+  /**
+   * Source records this attempt could not read (bad export lines, oversized assets), each sent to the DLQ.
+   * An `ok` attempt with `unreadable` > 0 is incomplete: the layer is `degraded` and IncompleteSync opens.
+   */
+  unreadable: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Free-form reference (commit sha, sync id, snapshot id) for humans. */
   ref: Type.Optional(Type.String()),
 }, { additionalProperties: false });

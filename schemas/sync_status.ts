@@ -22,7 +22,8 @@ export type LatencyStats = Static<typeof LatencyStats>;
 export const SyncStatus = Type.Object({
   layer: Layer,
   /**
-   * `ok`; `degraded` (success rate below the minimum, latency or freshness over the limit); `failing` (the
+   * `ok`; `degraded` (success rate below the minimum, latency or freshness over the limit, or the last sync
+   * was incomplete: `unreadable` > 0); `failing` (the
    * consecutive-failure limit reached); `idle` (enabled, nothing reported yet); `disabled`.
    */
   status: Type.Union([
@@ -55,6 +56,8 @@ export const SyncStatus = Type.Object({
   /** Successful / all attempts in the window; null when there were none. */
   success_rate: NullableNumber,
   attempts: Type.Integer({ minimum: 0 }),
+  /** Source records the last successful sync could not read (bad export lines, oversized assets). */
+  unreadable: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The window, e.g. `1h`. */
   window: Type.String(),
   computed_at: Time,

@@ -26,6 +26,57 @@ function str(v: unknown): string | null {
 
 const PROJECT_IN_NAME = /\/projects\/([^/]+)/;
 
+/**
+ * Legacy asset type names (Cloud Asset v1beta1, Forseti inventory dumps, older terraform-validator output)
+ * mapped to today's `<service>.googleapis.com/<Kind>`, so the rules of the current type apply to them.
+ */
+export const LEGACY_ASSET_TYPES: Readonly<Record<string, string>> = {
+  "google.cloud.resourcemanager.Organization": "cloudresourcemanager.googleapis.com/Organization",
+  "google.cloud.resourcemanager.Folder": "cloudresourcemanager.googleapis.com/Folder",
+  "google.cloud.resourcemanager.Project": "cloudresourcemanager.googleapis.com/Project",
+  "google.compute.Project": "compute.googleapis.com/Project",
+  "google.compute.Instance": "compute.googleapis.com/Instance",
+  "google.compute.Firewall": "compute.googleapis.com/Firewall",
+  "google.compute.Network": "compute.googleapis.com/Network",
+  "google.compute.Subnetwork": "compute.googleapis.com/Subnetwork",
+  "google.compute.Disk": "compute.googleapis.com/Disk",
+  "google.cloud.storage.Bucket": "storage.googleapis.com/Bucket",
+  "google.cloud.sql.Instance": "sqladmin.googleapis.com/Instance",
+  "google.container.Cluster": "container.googleapis.com/Cluster",
+  "google.iam.ServiceAccount": "iam.googleapis.com/ServiceAccount",
+  "google.cloud.kms.CryptoKey": "cloudkms.googleapis.com/CryptoKey",
+  "google.bigquery.Dataset": "bigquery.googleapis.com/Dataset",
+  "google.pubsub.Topic": "pubsub.googleapis.com/Topic",
+};
+
+/** Today's asset type of `t` (legacy `google.*` names mapped; unknown ones unchanged). */
+export function currentAssetType(t: string): string {
+  return LEGACY_ASSET_TYPES[t] ?? t;
+}
+
+const ANCESTRY_KINDS: Record<string, string> = {
+  organization: "organizations",
+  organizations: "organizations",
+  folder: "folders",
+  folders: "folders",
+  project: "projects",
+  projects: "projects",
+};
+
+/**
+ * `ancestors` from policy-library / terraform-validator's `ancestry_path` (`organizations/1/folders/2/
+ * projects/3`, singular kinds too): nearest first, as Cloud Asset lists them.
+ */
+export function ancestorsFromPath(path: string): string[] {
+  const parts = path.split("/").filter(Boolean);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const kind = ANCESTRY_KINDS[parts[i]];
+    if (kind) out.push(`${kind}/${parts[i + 1]}`);
+  }
+  return out.reverse();
+}
+
 /** The project id of an asset when its name or data tells it (never a bare project number). */
 export function projectIdOf(name: string, assetType: string, data: Obj | null): string | null {
   if (assetType === "cloudresourcemanager.googleapis.com/Project") return str(data?.projectId);
@@ -66,7 +117,8 @@ export function normalizeAsset(raw: unknown, where = "asset"): AssetRecord {
     }]);
   }
   const name = str(raw.name);
-  const assetType = str(field(raw, "assetType"));
+  const rawType = str(field(raw, "assetType"));
+  const assetType = rawType && currentAssetType(rawType);
   if (!name || !assetType) {
     const path = !name ? "/name" : "/assetType";
     throw new ValidationError(`${where} has no ${path.slice(1)}`, [
@@ -77,7 +129,12 @@ export function normalizeAsset(raw: unknown, where = "asset"): AssetRecord {
   const data = resource && resource.data !== undefined && resource.data !== null
     ? fromStruct(resource.data)
     : null;
-  const ancestors = Array.isArray(raw.ancestors) ? raw.ancestors.filter((a) => typeof a === "string") : [];
+  const path = field(raw, "ancestryPath");
+  const ancestors = Array.isArray(raw.ancestors)
+    ? raw.ancestors.filter((a) => typeof a === "string")
+    : typeof path === "string"
+    ? ancestorsFromPath(path)
+    : [];
   const rec: AssetRecord = {
     name,
     asset_type: assetType,
@@ -91,6 +148,9 @@ export function normalizeAsset(raw: unknown, where = "asset"): AssetRecord {
   };
   const iam = iamPolicyOf(field(raw, "iamPolicy"));
   if (iam) rec.iam_policy = iam;
+  // Content type ORG_POLICY: kept as its own part (never an empty resource).
+  const org = field(raw, "orgPolicy");
+  if (Array.isArray(org)) rec.org_policy = org.filter(isObj).map((p) => fromStruct(p) as Obj);
   return rec;
 }
 
@@ -107,6 +167,7 @@ export function mergeAssetParts(a: AssetRecord, b: AssetRecord): AssetRecord {
     out.project = b.project ?? a.project;
   }
   if (b.iam_policy !== undefined) out.iam_policy = b.iam_policy;
+  if (b.org_policy !== undefined) out.org_policy = b.org_policy;
   if (b.ancestors.length) out.ancestors = b.ancestors;
   out.project_number = b.project_number ?? a.project_number;
   if (b.update_time && (!a.update_time || b.update_time > a.update_time)) out.update_time = b.update_time;

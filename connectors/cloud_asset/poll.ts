@@ -70,6 +70,7 @@ export async function pollAssets(o: PollOptions): Promise<PollResult> {
       );
       pages++;
       readTime ??= page.readTime;
+      writer.readTime ??= page.readTime;
       yield page.assets;
       pageToken = page.nextPageToken ?? undefined;
     } while (pageToken);

@@ -36,6 +36,8 @@ export interface AssetRestServer {
   setAssets(assets: RestAsset[]): void;
   /** The next `n` requests answer HTTP 429 RESOURCE_EXHAUSTED with a RetryInfo delay of `retryDelayMs`. */
   failNext(n: number, retryDelayMs?: number): void;
+  /** The `readTime` the next listings answer (a lagging index); null: the time of the request. */
+  setReadTime(iso: string | null): void;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function startAssetRestServer(initial: RestAsset[] = [], opts: { defaultP
   let failures = 0;
   let failDelayMs = 0;
   let generation = 0;
+  let readTime: string | null = null;
   const requests: SeenRequest[] = [];
   const snapshots = new Map<number, { readTime: string; assets: RestAsset[] }>();
 
@@ -102,7 +105,7 @@ export function startAssetRestServer(initial: RestAsset[] = [], opts: { defaultP
       offset = off;
     } else {
       generation++;
-      snap = { readTime: new Date().toISOString(), assets };
+      snap = { readTime: readTime ?? new Date().toISOString(), assets };
       snapshots.set(generation, snap);
     }
     const gen = seen.pageToken ? Number(seen.pageToken.split(".")[0]) : generation;
@@ -148,6 +151,9 @@ export function startAssetRestServer(initial: RestAsset[] = [], opts: { defaultP
     requests,
     setAssets(a) {
       assets = a;
+    },
+    setReadTime(iso) {
+      readTime = iso;
     },
     failNext(n, retryDelayMs = 0) {
       failures = n;

@@ -30,6 +30,13 @@ export interface CloudAssetServiceOptions {
   intervalMs: number;
   pageSize?: number;
   backoff?: Omit<BackoffOptions, "signal">;
+  /** Largest accepted asset in an export file (default 4 MiB; beyond it the line goes to the DLQ). */
+  maxAssetBytes?: number;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function utf8Base64(text: string): string {
@@ -80,6 +87,9 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
   let lister: AssetLister | undefined;
   let loop: Promise<void> | undefined;
   let previous: string | null = null;
+  /** The export file version (SHA-256) last loaded, and what its load reported: an unchanged file is not
+   * re-emitted and its bad lines are not sent to the DLQ again. */
+  let lastFile: { hash: string; id: string; unreadable: number; error?: string } | null = null;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -111,6 +121,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
       let id: string;
       let items: number;
       let readTime: string | null;
+      let unreadable = 0;
       if (o.source.kind === "api") {
         const r = await pollAssets({
           lister: lister!,
@@ -134,17 +145,30 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
         log.info("poll complete", { snapshot_id: id, assets: items, pages: r.pages, retries: r.retries });
       } else {
         const path = o.source.path;
-        const r = await loadExportFile({
-          path,
-          sink,
-          clock: deps.clock,
-          assetTypes: o.assetTypes,
-          parent: o.source.parent,
-          previousSnapshotId: previous,
-          onBadLine: (e) => dlqLine(path, e),
-        });
-        [id, items, readTime] = [r.snapshot_id, r.asset_count, r.read_time];
-        log.info("export file loaded", { path, snapshot_id: id, assets: items, bad_lines: r.bad_lines });
+        const bytes = await Deno.readFile(path);
+        const hash = await sha256Hex(bytes);
+        if (lastFile?.hash === hash) {
+          // Same file version: nothing to emit, nothing new for the DLQ; the layer's report stands.
+          if (lastFile.error) throw new Error(lastFile.error);
+          [id, items, readTime, unreadable] = [lastFile.id, 0, null, lastFile.unreadable];
+          log.debug("export file unchanged; not re-emitted", { path, sha256: hash });
+        } else {
+          const r = await loadExportFile({
+            path,
+            onUnusable: (error) => void (lastFile = { hash, id: "", unreadable: 0, error }),
+            text: new TextDecoder().decode(bytes),
+            sink,
+            clock: deps.clock,
+            assetTypes: o.assetTypes,
+            parent: o.source.parent,
+            previousSnapshotId: previous,
+            maxAssetBytes: o.maxAssetBytes,
+            onBadLine: (e) => dlqLine(path, e),
+          });
+          [id, items, readTime, unreadable] = [r.snapshot_id, r.asset_count, r.read_time, r.bad_lines];
+          lastFile = { hash, id, unreadable };
+          log.info("export file loaded", { path, snapshot_id: id, assets: items, bad_lines: r.bad_lines });
+        }
       }
       previous = id;
       polls.inc({ source: o.source.kind, result: "ok" });
@@ -159,6 +183,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
         event_time: readTime,
         next_sync: next(),
         ref: id,
+        ...(unreadable ? { unreadable } : {}),
       });
     } catch (err) {
       if (abort.signal.aborted) return;

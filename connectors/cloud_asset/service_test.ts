@@ -26,6 +26,7 @@ Deno.test("cloud asset service: polls and feed events interleave; a newer feed d
   const broker = await createEmbeddedBroker();
   const deps = testDeps(broker);
   const server = startAssetRestServer(inventory(12, "web-prod", "2024-05-01T10:00:00Z"));
+  server.setReadTime("2024-05-01T10:05:00Z");
   const host = createProcessorHost({ broker, log: silentLogger }, assetsTopology(), { tickMs: 20 });
   const svc = createCloudAssetService(deps, {
     source: { kind: "api", parent: "projects/web-prod", apiEndpoint: server.url },
@@ -89,7 +90,8 @@ Deno.test("cloud asset service: polls and feed events interleave; a newer feed d
     assert.equal(changes[7].type, "resource_deleted");
     assert.equal(changes[7].source, "feed");
 
-    // Second poll: 429 twice first; fw-4 changed (newer updateTime), bucket-3 gone, fw-0 still listed (old).
+    // Second poll, read (readTime) before the deletion: 429 twice first; fw-4 changed (newer updateTime),
+    // bucket-3 gone, fw-0 still listed (old).
     const inv = inventory(12, "web-prod", "2024-05-01T10:00:00Z")
       .filter((a) => a.name !== "//storage.googleapis.com/bucket-3")
       .map((a) =>
@@ -102,6 +104,7 @@ Deno.test("cloud asset service: polls and feed events interleave; a newer feed d
           : a
       );
     server.setAssets(inv);
+    server.setReadTime("2024-05-01T10:30:00Z"); // the index lags: read before the feed's deletion
     server.failNext(2);
     await svc.pollNow();
     await until(() => changes.length === 10, "second poll diff");

@@ -50,6 +50,8 @@ export class SnapshotWriter {
   #seq = 0;
   #count = 0;
   #started = 0;
+  /** The source's read time (ListAssets `readTime`): written on every chunk as its observation time. */
+  readTime: string | null = null;
   readonly #maxAssets: number;
   readonly #maxBytes: number;
 
@@ -112,11 +114,14 @@ export class SnapshotWriter {
       snapshot_id: this.snapshotId,
       seq: this.#seq++,
       assets,
+      ...(this.readTime ? { read_time: this.readTime } : {}),
     }]);
   }
 
   /** Writes the last chunk and the completion marker with the counts. */
-  async complete(meta: { pages: number; read_time: string | null }): Promise<SnapshotSummary> {
+  async complete(
+    meta: { pages: number; read_time: string | null; unreadable?: number },
+  ): Promise<SnapshotSummary> {
     await this.#flush();
     const now = this.#clock.now();
     const summary = {
@@ -131,6 +136,7 @@ export class SnapshotWriter {
       ...summary,
       pages: meta.pages,
       completed_at: new Date(now).toISOString(),
+      ...(meta.unreadable ? { unreadable: meta.unreadable } : {}),
     }]);
     return summary;
   }

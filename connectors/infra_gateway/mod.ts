@@ -91,6 +91,7 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
       source: apiSource(deps),
       assetTypes: [...layers.api.asset_types],
       intervalMs: parseDuration(layers.api.interval),
+      maxAssetBytes: layers.api.max_asset_bytes,
     }));
   }
   if (layers.pubsub.enabled) {

@@ -14,7 +14,15 @@ import { type AssetRecord, ASSETS_TOPIC, type AssetSource, type AssetState } fro
 import type { SnapshotRecord } from "../../schemas/assets.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
 import { LzError } from "../../pipeline/errors.ts";
-import { applyDelete, applyUpsert, type AssetEntry, inScope, type MergeResult, ms } from "./merge.ts";
+import {
+  applyDelete,
+  applyUpsert,
+  type AssetEntry,
+  inScope,
+  lastSeen,
+  type MergeResult,
+  ms,
+} from "./merge.ts";
 
 /** Store names (persisted contract: changelog `assets-<store>-changelog`). */
 export const STORE_ASSETS = "assets";
@@ -38,6 +46,8 @@ interface OpenSnapshot {
   at: number;
   /** False when the start was not seen by this task. */
   whole: boolean;
+  /** False when the snapshot lists no RESOURCE content (an IAM- or org-policy-only export): it deletes nothing. */
+  resource: boolean;
 }
 
 const PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project";
@@ -105,7 +115,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     if (r.kind === "none") return;
     const store = ctx.store<AssetEntry>(STORE_ASSETS);
     store.put(name, r.entry);
-    if (r.kind === "touched" || r.kind === "tombstone") return;
+    if (r.kind !== "created" && r.kind !== "updated" && r.kind !== "deleted") return;
     const type = r.kind === "created"
       ? "resource_created"
       : r.kind === "updated"
@@ -129,7 +139,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     const store = ctx.store<AssetEntry>(STORE_ASSETS);
     record(
       ctx,
-      applyUpsert(store.get(asset.name), asset, ms(asset.update_time) || at, scope),
+      applyUpsert(store.get(asset.name), asset, at, scope),
       asset.name,
       source,
       ref,
@@ -159,6 +169,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
           seen: new Set(),
           at: ms(v.started_at),
           whole: true,
+          resource: !v.content_types.length || v.content_types.includes("RESOURCE"),
         };
         return;
       case "snapshot_assets": {
@@ -174,23 +185,31 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
             seen: new Set(),
             at: timestamp,
             whole: false,
+            resource: false,
           };
         }
         const s = open;
+        // Observed when the source read it (ListAssets readTime), else when the snapshot started.
+        const at = ms(v.read_time) || s.at;
         for (const a of v.assets) {
           s.seen.add(a.name);
-          upsert(ctx, a, s.at, s.parent, s.source, { snapshot_id: s.id });
+          upsert(ctx, a, at, s.parent, s.source, { snapshot_id: s.id });
         }
         return;
       }
       case "snapshot_completed": {
         const s = open;
         open = null;
-        if (!s || s.id !== v.snapshot_id || !s.whole || s.seen.size !== v.asset_count) {
+        const unreadable = v.unreadable ?? 0;
+        if (
+          !s || s.id !== v.snapshot_id || !s.whole || !s.resource || s.seen.size !== v.asset_count ||
+          unreadable > 0
+        ) {
           ctx.log.warn("incomplete snapshot: creates/updates applied, deletions skipped", {
             snapshot_id: v.snapshot_id,
             seen: s?.id === v.snapshot_id ? s.seen.size : 0,
             expected: v.asset_count,
+            unreadable,
           });
           return;
         }
@@ -198,7 +217,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
         const store = ctx.store<AssetEntry>(STORE_ASSETS);
         const gone: [string, AssetEntry][] = [];
         for (const [name, e] of store.entries()) {
-          if (e.del || s.seen.has(name) || e.u > asOf) continue;
+          if (e.del || s.seen.has(name) || lastSeen(e) > asOf) continue;
           if (inScope(name, e, s.parent, s.types)) gone.push([name, e]);
         }
         for (const [name, e] of gone) remove(ctx, name, e.ty, asOf, s.source, { snapshot_id: s.id });
@@ -215,8 +234,9 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     const published = ms(v.publish_time);
     switch (v.type) {
       case "asset_feed": {
-        const at = ms(v.asset.update_time) || ms(v.window_start) || published;
-        if (v.deleted) remove(ctx, v.asset.name, v.asset.asset_type, ms(v.window_start) || at, "feed", ref);
+        // The feed's observation time: the change's window, else its update_time, else publication.
+        const at = ms(v.window_start) || ms(v.asset.update_time) || published;
+        if (v.deleted) remove(ctx, v.asset.name, v.asset.asset_type, at, "feed", ref);
         else upsert(ctx, v.asset, at, "", "feed", ref);
         return;
       }

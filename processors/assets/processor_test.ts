@@ -121,7 +121,7 @@ Deno.test("assets: a second snapshot diffs into updated and deleted; unchanged a
   await d.close();
 });
 
-Deno.test("assets: a poll never resurrects an asset that a newer feed event deleted; a later re-creation counts", async () => {
+Deno.test("assets: a poll read before a feed deletion never resurrects the asset; one read after it does", async () => {
   const d = createTestDriver(assetsTopology());
   await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T01:00:00Z");
   await d.pipe(
@@ -130,12 +130,11 @@ Deno.test("assets: a poll never resurrects an asset that a newer feed event dele
     feed(fw("a", "2024-05-01T05:00:00Z"), { id: "m1", deleted: true, window: "2024-05-01T05:00:00Z" }),
   );
   d.clear();
-  // A poll read before the deletion, or listing the old version, must not bring it back.
+  // A poll read before the deletion must not bring it back.
   await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T04:59:00Z");
-  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T06:00:00Z");
   assert.deepEqual(changes(d), []);
-  // The asset really re-created later (newer update time) is created again.
-  await snapshot(d, [fw("a", "2024-05-01T07:00:00Z")], "2024-05-01T07:30:00Z");
+  // A poll read after it lists the asset: it exists (unchanged resources keep their old update_time).
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T06:00:00Z");
   assert.deepEqual(changes(d), ["created a"]);
   await d.close();
 });
@@ -286,5 +285,76 @@ Deno.test("assets: a task for a second partition refuses to start (the asset top
     }, { partition: 1 }),
     /exactly one partition/,
   );
+  await d.close();
+});
+
+const BUCKET: AssetRecord = {
+  name: "//storage.googleapis.com/web-prod-static-assets",
+  asset_type: "storage.googleapis.com/Bucket",
+  project: "web-prod",
+  project_number: "111",
+  location: "eu",
+  update_time: "2024-05-01T10:00:00.000Z",
+  ancestors: ["projects/111", "organizations/9"],
+  resource_parent: null,
+  data: { name: "web-prod-static-assets", labels: { team: "web" } },
+};
+const ALL_USERS = { bindings: [{ role: "roles/storage.objectViewer", members: ["allUsers"] }] };
+
+Deno.test("assets: a poll with the feed's update_time but new content (IAM made public) is an update", async () => {
+  const d = createTestDriver(assetsTopology());
+  // Resource-only feed (relabelled at 10:00), then a poll read at 11:00: same update_time, public IAM.
+  await d.pipe(EVENTS, BUCKET.name, feed(BUCKET, { id: "r1", window: "2024-05-01T10:00:00Z" }));
+  await snapshot(d, [{ ...BUCKET, iam_policy: ALL_USERS }], "2024-05-01T11:00:00Z");
+  assert.deepEqual(changes(d), ["created web-prod-static-assets", "updated web-prod-static-assets"]);
+  const last = d.forwarded("lz.assets.v1").at(-1)!.value as AssetState;
+  assert.deepEqual(last.asset.iam_policy, ALL_USERS);
+  await d.close();
+});
+
+Deno.test("assets: an IAM-only record of an unknown asset forwards nothing until its resource arrives", async () => {
+  const d = createTestDriver(assetsTopology());
+  const iamOnly = { ...BUCKET, data: null, location: null, iam_policy: ALL_USERS };
+  await d.pipe(EVENTS, BUCKET.name, feed(iamOnly, { id: "i1", window: "2024-05-01T10:00:00Z" }));
+  assert.deepEqual(changes(d), [], "no empty bucket");
+  await d.pipe(EVENTS, BUCKET.name, feed(BUCKET, { id: "r1", window: "2024-05-01T10:05:00Z" }));
+  assert.deepEqual(changes(d), ["created web-prod-static-assets"]);
+  const v = d.forwarded("lz.assets.v1")[0].value as AssetState;
+  assert.deepEqual(v.asset.iam_policy, ALL_USERS, "the IAM policy that came first is merged in");
+  await d.close();
+});
+
+Deno.test("assets: an IAM-only export snapshot deletes no resource", async () => {
+  const d = createTestDriver(assetsTopology());
+  await snapshot(d, [BUCKET, fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T01:00:00Z");
+  d.clear();
+  const id = "iam-only";
+  await d.pipe(SNAP, PARENT, {
+    type: "snapshot_started",
+    snapshot_id: id,
+    previous_snapshot_id: null,
+    source: "export",
+    parent: PARENT,
+    asset_types: TYPES,
+    content_types: ["IAM_POLICY"],
+    started_at: "2024-05-01T02:00:00Z",
+  });
+  await d.pipe(SNAP, PARENT, {
+    type: "snapshot_assets",
+    snapshot_id: id,
+    seq: 0,
+    assets: [{ ...BUCKET, data: null, location: null, iam_policy: ALL_USERS }],
+  });
+  await d.pipe(SNAP, PARENT, {
+    type: "snapshot_completed",
+    snapshot_id: id,
+    asset_count: 1,
+    chunk_count: 1,
+    pages: 0,
+    read_time: null,
+    completed_at: "2024-05-01T02:00:00Z",
+    duration_ms: 1,
+  });
+  assert.deepEqual(changes(d), ["updated web-prod-static-assets"], "the firewall is not deleted");
   await d.close();
 });

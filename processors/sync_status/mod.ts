@@ -10,7 +10,8 @@
  * - SyncLatency: the last sync's latency (source or receipt → materialized) > `alerts.latency_max`;
  * - DataFreshness (polled layers git, api, bigquery): no success for longer than
  *   max(`alerts.freshness_max`, interval + 5 min) — a 6 h poll must not alert just by running at 6 h;
- * - ConsecutiveFailures: `alerts.consecutive_failures` failed attempts in a row.
+ * - ConsecutiveFailures: `alerts.consecutive_failures` failed attempts in a row;
+ * - IncompleteSync: the last successful sync reported `unreadable` source records (the layer is degraded).
  */
 import type { InputRecord, Processor, ProcessorContext, Topology } from "../../pipeline/processor/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
@@ -130,6 +131,17 @@ export function conditions(
       });
     }
   }
+  if (s.unreadable) {
+    out.push({
+      type: "IncompleteSync",
+      value: s.unreadable,
+      threshold: 0,
+      severity: "warning",
+      message:
+        `${s.layer}: the last sync could not read ${s.unreadable} source record(s) (sent to lz.dlq.v1); ` +
+        "it deleted nothing; fix or re-export the source",
+    });
+  }
   if (s.consecutive_failures >= o.consecutiveFailures) {
     out.push({
       type: "ConsecutiveFailures",
@@ -144,7 +156,13 @@ export function conditions(
   return out;
 }
 
-const ALERT_TYPES: AlertType[] = ["SyncFailure", "SyncLatency", "DataFreshness", "ConsecutiveFailures"];
+const ALERT_TYPES: AlertType[] = [
+  "SyncFailure",
+  "SyncLatency",
+  "DataFreshness",
+  "ConsecutiveFailures",
+  "IncompleteSync",
+];
 
 type Stored = LayerState & { emitted_key?: string; emitted_at?: number };
 

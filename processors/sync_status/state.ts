@@ -32,6 +32,8 @@ export interface LayerState {
   last_latency: number | null;
   /** Recently applied event ids (a redelivered event counts once). */
   seen: string[];
+  /** Unreadable source records of the last successful sync (absent: 0): > 0 makes the layer degraded. */
+  unreadable?: number;
 }
 
 /** Per-layer settings from the config. */
@@ -99,6 +101,8 @@ export function applyEvent(s: LayerState, e: SyncEvent, intervalMs: number | nul
   s.last_sync = Math.max(s.last_sync ?? 0, finished);
   s.items_synced = e.items;
   s.items_total += e.items;
+  if (e.unreadable) s.unreadable = e.unreadable;
+  else delete s.unreadable;
   let latest: number | null = null;
   const source = ms(e.commit_time ?? e.event_time);
   if (!Number.isNaN(source)) {
@@ -173,6 +177,7 @@ export function statusOf(
     },
     success_rate: rate === null ? null : Math.round(rate * 10000) / 10000,
     attempts: s.outcomes.length,
+    ...(s.unreadable ? { unreadable: s.unreadable } : {}),
     window,
     computed_at: new Date(now).toISOString(),
   };
