@@ -386,3 +386,20 @@ export async function run(): Promise<BenchResult[]> {
 }
 
 if ((self as unknown as { name?: string }).name === WORKER_NAME) clientWorker();
+
+if (import.meta.main && Deno.args[0] === "slow") {
+  // `deno run -A bench/gateway.ts slow`: only the slow-client rounds.
+  const worker = new Worker(import.meta.url, { type: "module", name: WORKER_NAME });
+  try {
+    const s = await slowClientEffect(rpcTo(worker));
+    console.log(JSON.stringify({
+      ratio: s.ratio,
+      without: s.rounds.without.map((x) => x.p99),
+      with: s.rounds.withSlow.map((x) => x.p99),
+      alwaysLagging: s.alwaysLagging,
+      maxHeld: s.maxHeld,
+    }));
+  } finally {
+    worker.terminate();
+  }
+}
