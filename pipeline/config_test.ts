@@ -62,3 +62,13 @@ Deno.test("resolveConfig() explains a malformed value with an example of a valid
     /"6 hours" is not valid.*"6h"/,
   );
 });
+
+Deno.test("resolveConfig() gives the latency knobs defaults that meet the freshness targets", () => {
+  const { config } = resolveConfig({});
+  assert.equal(parseDuration(config.broker.fetch_max_wait), 100);
+  assert.equal(parseDuration(config.layers.pubsub.ack_max_delay), 10);
+  assert.throws(
+    () => resolveConfig({ broker: { fetch_max_wait: "fast" } }),
+    /\/broker\/fetch_max_wait/,
+  );
+});

@@ -3,7 +3,7 @@
  * Loads the config once, opens the broker it names, and either runs the whole pipeline (`start`) or one
  * operator command (see `pipeline/cli.ts`).
  */
-import { loadConfig, type Runtime } from "./config.ts";
+import { loadConfig, parseDuration, type Runtime } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createBroker } from "./broker/mod.ts";
 import { runCli } from "./cli.ts";
@@ -20,6 +20,7 @@ async function openBroker(runtime: Runtime) {
     clientId: config.broker.client_id,
     dataDir: `${config.data_dir}/broker`,
     logger: createLogger({ level: config.log_level, ns: "lzsync.broker" }),
+    kafka: { maxWaitTimeMs: parseDuration(config.broker.fetch_max_wait) },
   });
 }
 

@@ -41,6 +41,10 @@ export const BrokerConfig = obj({
     default: 3,
     description: "partitions of created topics",
   }),
+  fetch_max_wait: Duration(
+    "100ms",
+    "kind: kafka: longest a fetch waits for new records (a fetch returns as soon as one arrives; lower costs idle requests, higher adds nothing to latency under load)",
+  ),
 }, "the Kafka-compatible broker");
 
 const Scope = Type.Union([
@@ -154,6 +158,10 @@ export const LayersConfig = obj({
     topic: Type.String({ default: "lz-infrastructure-events" }),
     subscription: Type.String({ default: "portal-lz-events" }),
     max_messages: Type.Integer({ minimum: 1, default: 500, description: "flow control" }),
+    ack_max_delay: Duration(
+      "10ms",
+      "longest an ack waits to be batched with others (acks are sent only after the event is on the broker)",
+    ),
   }),
   bigquery: obj({
     enabled: Type.Boolean({ default: false }),

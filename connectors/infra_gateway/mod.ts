@@ -100,6 +100,7 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
       projectId: layers.pubsub.project,
       subscription: layers.pubsub.subscription,
       maxMessages: layers.pubsub.max_messages,
+      ackMaxDelayMs: parseDuration(layers.pubsub.ack_max_delay),
       emulatorHost,
       // Against the emulator lzsync provisions what it reads; in Google Cloud the Landing Zone does.
       createIfMissing: emulatorHost ? { topic: layers.pubsub.topic } : undefined,

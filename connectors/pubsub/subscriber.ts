@@ -31,6 +31,8 @@ export interface PubsubSubscriberOptions {
   subscription: string;
   /** Flow control: messages outstanding at once. */
   maxMessages: number;
+  /** Longest an ack waits to be sent with others, in ms (default 10; acks follow the broker ack). */
+  ackMaxDelayMs?: number;
   /** `host:port` of the emulator (from `PUBSUB_EMULATOR_HOST`); production endpoint when absent. */
   emulatorHost?: string;
   /** How often the layer reports into sync status (default 60 s). */
@@ -272,7 +274,7 @@ export function createPubsubSubscriber(
       if (o.createIfMissing) await ensureSubscription(client, o.createIfMissing.topic, fullName, log);
       sub = client.subscription(fullName, {
         flowControl: { maxMessages: o.maxMessages, allowExcessMessages: false },
-        batching: { maxMessages: 100, maxMilliseconds: 10 },
+        batching: { maxMessages: 100, maxMilliseconds: o.ackMaxDelayMs ?? 10 },
       });
       sub.on("message", onMessage);
       sub.on("error", (err: Error) => {
