@@ -8,6 +8,7 @@ import { Value } from "@sinclair/typebox/value";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Config } from "../schemas/config.ts";
 import { LzError, ValidationError } from "./errors.ts";
+import { repoPathProblem } from "./repo_path.ts";
 
 export type { Config, FabricConfig } from "../schemas/config.ts";
 
@@ -90,6 +91,16 @@ export function resolveConfig(
     throw new ValidationError(
       `${source} is invalid:\n  ${unique.map((i) => i.message).join("\n  ")}`,
       unique,
+    );
+  }
+  const badPaths = cfg.fabrics.flatMap((f, i) => {
+    const problem = repoPathProblem(f.path);
+    return problem ? [{ path: `/fabrics/${i}/path`, message: `/fabrics/${i}/path: ${problem}` }] : [];
+  });
+  if (badPaths.length) {
+    throw new ValidationError(
+      `${source} is invalid:\n  ${badPaths.map((i) => i.message).join("\n  ")}`,
+      badPaths,
     );
   }
   if (env.LZSYNC_DATA_DIR) cfg.data_dir = env.LZSYNC_DATA_DIR;

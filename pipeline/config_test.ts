@@ -72,3 +72,18 @@ Deno.test("resolveConfig() gives the latency knobs defaults that meet the freshn
     /\/broker\/fetch_max_wait/,
   );
 });
+
+Deno.test("resolveConfig() refuses a fabric path outside the repository with the field and the reason", () => {
+  assert.throws(
+    () =>
+      resolveConfig({
+        fabrics: [{ id: "ok", path: "fabrics/ok/" }, { id: "esc", path: "../escaped" }],
+      }),
+    (err: unknown) => {
+      assert.ok(err instanceof ValidationError);
+      assert.deepEqual(err.issues.map((i) => i.path), ["/fabrics/1/path"]);
+      assert.match(err.message, /\/fabrics\/1\/path: "\.\.\/escaped" has a "\.\." segment/);
+      return true;
+    },
+  );
+});

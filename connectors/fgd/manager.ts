@@ -33,6 +33,7 @@ import {
 import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
+import { repoPathProblem } from "../../pipeline/repo_path.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
 import { defaultFabrics } from "./defaults.ts";
@@ -233,7 +234,10 @@ export class FabricManager implements Service {
     });
   }
 
-  /** Registers a fabric from the API: validates, persists, ingests. Throws ValidationError / LzError(CONFLICT). */
+  /**
+   * Registers a fabric from the API: validates, persists, ingests. Throws ValidationError,
+   * LzError(INVALID_PATH) for a `path` that is not a clean directory inside the repo, LzError(CONFLICT).
+   */
   async register(input: unknown): Promise<{ fabric: FabricRegistration; syncId: string }> {
     if (!this.#started) {
       throw new LzError("NOT_READY", "the FGD service is still starting", { retriable: true });
@@ -248,6 +252,10 @@ export class FabricManager implements Service {
         `the fabric is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
         issues,
       );
+    }
+    const pathProblem = repoPathProblem(raw.path);
+    if (pathProblem) {
+      throw new LzError("INVALID_PATH", `/path: ${pathProblem}`, { detail: { path: "/path" } });
     }
     if (this.workers.has(raw.id)) throw new LzError("CONFLICT", `fabric ${raw.id} is already registered`);
     const reg: FabricRegistration = { ...raw, source: "api", registered_at: this.#now() };

@@ -3,7 +3,7 @@
  * them); writes go to the {@link FabricManager} of this process.
  *
  * - `GET    /api/v1/fabrics` (read): every fabric with its status
- * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential_env?, crd_dirs?, rule_packs?, kubernetes?}` → 201 `{fabric, sync_id, status_url, websocket_url}`
+ * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential_env?, crd_dirs?, rule_packs?, kubernetes?}` → 201 `{fabric, sync_id, status_url, websocket_url}`; 400 `invalid_path` when `path` is not a clean relative directory (`..`, `.`, `.git`, absolute)
  * - `GET    /api/v1/fabrics/:id` (read): status — counts (managed, unmanaged, drafts, conflicts, drift), last commit, last run, last error
  * - `DELETE /api/v1/fabrics/:id` (admin): remove lzsync's state of the fabric (never the repo)
  * - `POST   /api/v1/fabrics/:id/sync` (trigger): run ingestion now → 202 `{sync_id, status_url, websocket_url}`; progress frames on the WebSocket, topic `lz.fgd.progress`, key = sync id
@@ -54,6 +54,8 @@ function errorResponse(c: Context, err: unknown): Response {
       ? 404
       : err.code === "NOT_READY"
       ? 503
+      : err.code === "INVALID_PATH"
+      ? 400
       : 500;
     return jsonError(c, status, err.code.toLowerCase(), err.message);
   }
