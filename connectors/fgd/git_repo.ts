@@ -11,7 +11,7 @@
  *
  * A token (`credential_env`) is sent as HTTP Basic `x-access-token:<token>` and never logged.
  */
-import fs from "node:fs";
+import fs from "../git/fs.ts";
 import { dirname, join } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";

@@ -3,7 +3,7 @@
  * last synced commit and the new head. Subtrees with identical oids, and directories that cannot hold a
  * tracked path, are pruned, so a small push to a large repo reads only the trees it touched.
  */
-import fs from "node:fs";
+import fs from "./fs.ts";
 import git from "isomorphic-git";
 import type { PathMatcher } from "./glob.ts";
 

@@ -12,7 +12,7 @@
  *   websocket_url}`; progress arrives on `lz.sync.progress.v1` keyed by the sync id;
  * - `GET /api/v1/sync/syncs/<sync_id>` — the latest progress of one sync.
  */
-import fs from "node:fs";
+import fs from "./fs.ts";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";

@@ -9,7 +9,7 @@
  *   place — its gitdir (`<path>/.git`, or `<path>` when bare) is opened directly for refs and objects. No copy,
  *   no network; a commit made there is seen at the next sync (webhook, schedule or trigger).
  */
-import fs from "node:fs";
+import fs from "./fs.ts";
 import { join, resolve } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";

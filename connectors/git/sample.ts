@@ -3,7 +3,7 @@
  * (isomorphic-git, a fixed author and date, so the first commit's sha is the same on every machine). With no
  * `landing_zone.repo` configured the fetcher reads it as a local repo, so the Portal fills at once.
  */
-import fs from "node:fs";
+import fs from "./fs.ts";
 import { dirname, join, relative, resolve } from "node:path";
 import git from "isomorphic-git";
 import type { Config } from "../../pipeline/config.ts";
