@@ -7,7 +7,9 @@
  *   servers accept; it is never logged or put in the URL.
  * - **local** (a filesystem path, or `file://`): isomorphic-git has no file transport, so the repo is read in
  *   place — its gitdir (`<path>/.git`, or `<path>` when bare) is opened directly for refs and objects. No copy,
- *   no network; a commit made there is seen at the next sync (webhook, schedule or trigger).
+ *   no network; a commit made there is seen at the next sync (webhook, schedule or trigger). The gitdir is
+ *   looked up again at every fetch: a repo that was moved or deleted is a retriable `GIT_REPO` error, never
+ *   an empty branch.
  */
 import fs from "./fs.ts";
 import { join, resolve } from "node:path";
@@ -22,7 +24,7 @@ export interface RepoSource {
   readonly id: string;
   /** Secret-free location for logs and the API. */
   readonly location: string;
-  /** The git directory to read objects from. */
+  /** The git directory to read objects from (of the last {@link RepoSource.fetchHead}). */
   readonly gitdir: string;
   /** Brings the branch up to date (remote) and returns its head, or null when the branch does not exist. */
   fetchHead(branch: string): Promise<string | null>;
@@ -83,14 +85,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Finds the gitdir of a local repo (worktree or bare). */
-export async function localGitdir(path: string): Promise<string> {
+/**
+ * Finds the gitdir of a local repo (worktree or bare). Throws a retriable `GIT_REPO` error when `path` is not
+ * (or no longer) a git repository: the caller reports it, and nothing read from the repo before is dropped.
+ */
+export async function localGitdir(path: string, field = "landing_zone.repo"): Promise<string> {
   const abs = resolve(path.replace(/^file:\/\//, ""));
-  if (await exists(join(abs, ".git", "HEAD"))) return join(abs, ".git");
+  if (await exists(join(abs, ".git", "HEAD")) && await exists(join(abs, ".git", "objects"))) {
+    return join(abs, ".git");
+  }
   if (await exists(join(abs, "HEAD")) && await exists(join(abs, "objects"))) return abs;
   throw new LzError(
     "GIT_REPO",
-    `${abs} is not a git repository (no .git/HEAD and not bare); check landing_zone.repo`,
+    `${abs} cannot be opened: it is not a git repository (no .git/HEAD and not bare; moved or deleted?); ` +
+      `nothing is deleted until it is readable again. Check ${field}`,
+    { retriable: true },
   );
 }
 
@@ -104,13 +113,16 @@ export async function openRepo(o: OpenRepoOptions): Promise<RepoSource> {
   const cache = {};
   const id = o.id ?? deriveRepoId(o.repo);
   if (!isUrl(o.repo)) {
-    const gitdir = await localGitdir(o.repo);
+    let gitdir = await localGitdir(o.repo);
     return {
       kind: "local",
       id,
       location: resolve(o.repo.replace(/^file:\/\//, "")),
-      gitdir,
+      get gitdir() {
+        return gitdir;
+      },
       async fetchHead(branch) {
+        gitdir = await localGitdir(o.repo);
         try {
           return await git.resolveRef({ fs, gitdir, ref: `refs/heads/${branch}` });
         } catch (err) {

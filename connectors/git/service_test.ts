@@ -9,7 +9,9 @@ import {
 } from "../../schemas/git_files.ts";
 import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
-import { createGitFetchService } from "./service.ts";
+import { createGitFetchService, requestPush } from "./service.ts";
+import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
+import { encode } from "../../pipeline/serde.ts";
 import { readAll, syncQueue } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { COMMIT_HEADER } from "./syncer.ts";
@@ -87,7 +89,7 @@ Deno.test("git fetch: first sync emits every tracked file over smart-HTTP, then 
   }
 });
 
-Deno.test("git fetch: a push diffs trees (modify, delete, untrack), a force-push, then branch deletion", async () => {
+Deno.test("git fetch: a push diffs trees (modify, delete, untrack), a force-push, a vanished branch, then a branch deletion", async () => {
   const t = await setup();
   try {
     await t.svc.start();
@@ -146,11 +148,26 @@ Deno.test("git fetch: a push diffs trees (modify, delete, untrack), a force-push
     const m3 = markers(recs)[0];
     assert.deepEqual([m3.forced, m3.previous, m3.diff, m3.tracked], [true, second, "tree", 5]);
 
-    // branch deletion: a tombstone for every tracked file, marker with commit null
+    // the branch vanishes from the server, but no push event says it was deleted: a failed sync, no tombstone
     await t.server.commitAndPush("acme/lz", { "x.txt": "keep a branch" }, "other", { branch: "keep" });
     await t.server.deleteBranch("acme/lz", "main");
     const n2 = (await readAll(t.broker, GIT_FILES_TOPIC.name)).length;
     await t.svc.trigger();
+    const missing = await t.q.next();
+    assert.equal(missing.outcome, "failed");
+    assert.match(missing.error!, /branch main is not in .*nothing is deleted/);
+    assert.equal((await readAll(t.broker, GIT_FILES_TOPIC.name)).length, n2, "nothing produced");
+
+    // branch deletion by a push (webhook, deleted: true): a tombstone for every tracked file, marker commit null
+    const producer = await t.broker.producer();
+    const push = {
+      ...requestPush(t.svc.syncer.repo, "main", "trigger", "del-1", Date.now()),
+      source: "webhook" as const,
+      deleted: true,
+      delivery_id: "d-del-1",
+    };
+    await producer.send(GIT_PUSH_TOPIC.name, [{ key: push.repo, value: encode(GIT_PUSH_TOPIC.name, push) }]);
+    await producer.close();
     const r4 = await t.q.next();
     assert.deepEqual([r4.outcome, r4.commit, r4.removed], ["synced", null, 5]);
     recs = (await readAll<GitFilesValue>(t.broker, GIT_FILES_TOPIC.name)).slice(n2);

@@ -6,7 +6,9 @@
  * - normal and force-push: tree diff from the last synced commit (the mirror keeps old objects);
  * - the last synced commit is gone from the object store (mirror deleted, history rewritten in a local
  *   repo and gc'd): reconcile the new tree against the blob shas the topic holds, `diff: "reconcile"`;
- * - branch deleted: a tombstone for every file, then a marker with `commit: null`.
+ * - branch deleted by a push (a webhook with `deleted: true`, and the fetch finds no branch): a tombstone for
+ *   every file, then a marker with `commit: null`. A branch that is merely missing (no such push) or a repo
+ *   that cannot be opened or fetched is a failed sync: reported, retried at the next hint, nothing deleted.
  *
  * A sync whose records were all acknowledged is durable; a crash before the marker only repeats records
  * (same keys, same values) at the next sync.
@@ -14,7 +16,7 @@
 import type { Headers, Producer, ProduceRecord } from "../../pipeline/broker/types.ts";
 import type { Clock } from "../../pipeline/processor/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
-import { describeError } from "../../pipeline/errors.ts";
+import { describeError, LzError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { bytesToBase64 } from "../../pipeline/base64.ts";
 import { fileKey, GIT_FILES_TOPIC, type GitCommitMarker, type GitFile } from "../../schemas/git_files.ts";
@@ -160,7 +162,8 @@ export class GitSyncer {
     try {
       await this.#progress(ids, "fetching", `fetching ${this.#o.source.location} ${this.#o.branch}`);
       const head = await this.#o.source.fetchHead(this.#o.branch);
-      result = await this.#apply(ids, head, last, receivedAt, started);
+      const deletedByPush = pushes.some((p) => p.source === "webhook" && p.deleted);
+      result = await this.#apply(ids, head, deletedByPush, last, receivedAt, started);
     } catch (err) {
       const error = describeError(err);
       this.#o.log.error("git sync failed", { repo: this.repo, sync_ids: ids, error });
@@ -199,6 +202,7 @@ export class GitSyncer {
   async #apply(
     ids: string[],
     head: string | null,
+    deletedByPush: boolean,
     push: GitPush,
     receivedAt: string | null,
     started: string,
@@ -219,6 +223,14 @@ export class GitSyncer {
       changes = this.paths.map((path) => ({ path, op: "removed" as const }));
       if (this.#marker && this.#marker.commit === null && changes.length === 0) {
         return this.#skip(ids, null, "branch still deleted");
+      }
+      if (!deletedByPush) {
+        throw new LzError(
+          "GIT_BRANCH",
+          `branch ${this.#o.branch} is not in ${source.location}; nothing is deleted until a push deletes it ` +
+            `(webhook deleted: true). Check landing_zone.branch`,
+          { retriable: true },
+        );
       }
     } else if (prev === head && this.#marker) {
       changes = [];
