@@ -71,6 +71,8 @@ export function onlyPartitionZero(ctx: ProcessorContext): void {
 export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Processor<unknown> {
   const retention = opts.tombstoneRetentionMs ?? 7 * 86_400_000;
   let open: OpenSnapshot | null = null;
+  /** The timestamp of the record being processed: `observed_at` (never the wall clock, so replays agree). */
+  let recordAt = 0;
 
   function emit(
     ctx: ProcessorContext,
@@ -87,8 +89,8 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
       source,
       snapshot_id: ref.snapshot_id ?? null,
       message_id: ref.message_id ?? null,
-      changed_at: new Date(changedAt || ctx.now()).toISOString(),
-      observed_at: new Date(ctx.now()).toISOString(),
+      changed_at: new Date(changedAt || recordAt || ctx.now()).toISOString(),
+      observed_at: new Date(recordAt || ctx.now()).toISOString(),
     };
     ctx.forward(ASSETS_TOPIC.name, asset.name, value);
   }
@@ -266,6 +268,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     },
     process(rec: InputRecord<unknown>, ctx) {
       if (rec.value === null) return;
+      recordAt = rec.timestamp;
       if (rec.topic === "lz.assets.snapshot.v1") onSnapshot(ctx, rec.value as SnapshotRecord, rec.timestamp);
       else onEvent(ctx, rec.value as InfraEvent);
     },

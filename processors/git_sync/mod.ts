@@ -11,6 +11,10 @@
  * Latency "commit → materialized" counts only commits made after the previous sync finished (a commit that
  * predates lzsync's last look is not a delay of lzsync's making); "receipt → materialized" is measured from
  * the webhook receipt time carried by the marker.
+ *
+ * Times come from the records, never the wall clock: `materialized_at` is the marker record's timestamp (when
+ * the fetcher had every file of the sync on the topic), so a replay rebuilds byte-identical stores and reports
+ * the same latencies instead of "now − commit time" hours later (no false SyncLatency alert after a replay).
  */
 import type { InputRecord, Processor, ProcessorContext, Topology } from "../../pipeline/processor/types.ts";
 import {
@@ -34,12 +38,12 @@ const seconds = (
   to: number,
 ) => (from ? Math.max(0, (to - Date.parse(from)) / 1000) : null);
 
-function materialize(marker: GitCommitMarker, ctx: ProcessorContext): void {
+function materialize(marker: GitCommitMarker, at: number, ctx: ProcessorContext): void {
   const files = ctx.store<GitFile>(FILES_STORE);
   const commits = ctx.store<GitSynced>(COMMITS_STORE);
   let count = 0;
   for (const [, f] of files.entries()) if (f.repo === marker.repo) count++;
-  const now = ctx.now();
+  const now = at;
   const previous = commits.get(marker.repo);
   const changedAfterLastLook = marker.commit_time !== null && previous !== undefined &&
     Date.parse(marker.commit_time) >= Date.parse(previous.materialized_at);
@@ -114,7 +118,7 @@ export function createGitSync(): Processor<GitFilesValue> {
         return;
       }
       if (v.kind === "file") files.put(record.key ?? `${v.repo}:${v.path}`, v);
-      else materialize(v, ctx);
+      else materialize(v, record.timestamp, ctx);
     },
   };
 }

@@ -5,7 +5,8 @@
  * of outcomes and latencies (store `layers`) and forwards `lz.sync.status.v1` (compacted by layer) when the
  * status changes, and at least every `refreshMs` so freshness keeps moving. Alerts (store `alerts`) are
  * evaluated on every report and on a punctuation of the injected clock (`tickMs`), and forwarded to
- * `lz.alerts.v1` on each open/resolve transition:
+ * `lz.alerts.v1` on each open/resolve transition (stores hold only what the records imply: see
+ * {@link createSyncStatus}):
  * - SyncFailure: success rate over the window < `alerts.success_rate_min`;
  * - SyncLatency: the last sync's latency (source or receipt → materialized) > `alerts.latency_max`;
  * - DataFreshness (polled layers git, api, bigquery): no success for longer than
@@ -164,26 +165,78 @@ const ALERT_TYPES: AlertType[] = [
   "IncompleteSync",
 ];
 
+/** A layer state as older versions stored it (with emission bookkeeping, now kept in memory). */
 type Stored = LayerState & { emitted_key?: string; emitted_at?: number };
 
-/** Creates one task's processor. */
+function clean(s: Stored): LayerState {
+  const { emitted_key: _k, emitted_at: _a, ...rest } = s;
+  return rest;
+}
+
+/**
+ * When an alert opened. DataFreshness opens at the deadline the records fix (last success, or the first
+ * record seen, plus the limit), whoever notices it first (a punctuation or the next record), so the time is
+ * the same in a replay; the others open at the record that makes them hold.
+ */
+function openedAt(c: Condition, s: LayerState, at: number): number {
+  if (c.type !== "DataFreshness") return at;
+  return (s.last_sync ?? s.watch_since) + c.threshold * 1000;
+}
+
+/**
+ * Creates one task's processor.
+ *
+ * The stores (`layers`, `alerts`) are a function of the input records alone: a record is evaluated at its
+ * timestamp, never at the wall clock, so `replay --to earliest` rebuilds byte-identical state. Punctuations
+ * evaluate the same conditions at the wall clock (DataFreshness needs time to pass without records) and
+ * forward status and alert changes, but remember them only in memory: the next record re-evaluates at its own
+ * time and settles the store (and forwards a correction when what it finds differs from what was forwarded).
+ */
 export function createSyncStatus(o: SyncStatusOptions): Processor<SyncEvent> {
-  const evaluate = (ctx: ProcessorContext, layer: Layer, now: number) => {
+  /** Last status forwarded per layer (what, when), to re-emit only on change or every `refreshMs`. */
+  const emitted = new Map<Layer, { key: string; at: number }>();
+  /** Alert states forwarded by punctuations and not (yet) in the store. */
+  const shown = new Map<string, Alert>();
+  let startedAt: number | null = null;
+
+  const forwardStatus = (ctx: ProcessorContext, s: LayerState, status: SyncStatus["status"], now: number) => {
+    const record = statusOf(s, o.layers[s.layer], status, now, o.window);
+    const { computed_at: _c, freshness_seconds: _f, ...stable } = record;
+    const key = JSON.stringify(stable);
+    const last = emitted.get(s.layer);
+    if (!last || key !== last.key || now - last.at >= o.refreshMs) {
+      emitted.set(s.layer, { key, at: now });
+      ctx.forward(SYNC_STATUS_TOPIC.name, s.layer, record);
+    }
+  };
+
+  /**
+   * Evaluates `layer` at `now`. `persist`: `now` is a record's timestamp and the result goes to the stores;
+   * otherwise (a punctuation) the stores are left as they are.
+   */
+  const evaluate = (ctx: ProcessorContext, layer: Layer, now: number, persist: boolean) => {
     const layers = ctx.store<Stored>(LAYERS_STORE);
     const alerts = ctx.store<Alert>(ALERTS_STORE);
     const set = o.layers[layer];
-    const s: Stored = layers.get(layer) ?? newLayerState(layer, now);
+    const stored = layers.get(layer);
+    const s: LayerState = stored
+      ? (persist ? clean(stored) : structuredClone(clean(stored)))
+      : newLayerState(layer, startedAt ?? now);
     prune(s, now, o.windowMs);
     const nowIso = new Date(now).toISOString();
     const holding = new Map(conditions(s, set, o, now).map((c) => [c.type, c]));
     let open = 0;
     for (const type of ALERT_TYPES) {
       const id = `${type}:${layer}`;
-      const prev = alerts.get(id);
+      const base = alerts.get(id);
+      const visible = shown.get(id) ?? base;
       const c = holding.get(type);
       if (c) open++;
-      if (c && prev?.state !== "open") {
-        const a: Alert = {
+      const from = persist ? base : visible;
+      let next: Alert | undefined = from;
+      if (c && from?.state !== "open") {
+        const opened = new Date(openedAt(c, s, now)).toISOString();
+        next = {
           id,
           type,
           layer,
@@ -192,16 +245,32 @@ export function createSyncStatus(o: SyncStatusOptions): Processor<SyncEvent> {
           message: c.message,
           value: c.value,
           threshold: c.threshold,
-          opened_at: nowIso,
+          opened_at: opened,
           resolved_at: null,
           updated_at: nowIso,
         };
-        alerts.put(id, a);
-        ctx.forward(ALERTS_TOPIC.name, id, a);
-      } else if (!c && prev?.state === "open") {
-        const a: Alert = { ...prev, state: "resolved", resolved_at: nowIso, updated_at: nowIso };
-        alerts.put(id, a);
-        ctx.forward(ALERTS_TOPIC.name, id, a);
+      } else if (!c && from?.state === "open") {
+        next = { ...from, state: "resolved", resolved_at: nowIso, updated_at: nowIso };
+      }
+      if (persist) {
+        shown.delete(id);
+        if (next && next !== base) {
+          alerts.put(id, next);
+          ctx.forward(ALERTS_TOPIC.name, id, next);
+        } else if (visible !== base && visible?.state === "open" && next?.state !== "open") {
+          // a punctuation opened it; the records say it does not hold
+          ctx.forward(ALERTS_TOPIC.name, id, {
+            ...visible,
+            state: "resolved",
+            resolved_at: nowIso,
+            updated_at: nowIso,
+          });
+        } else if (visible !== base && next?.state === "open") {
+          ctx.forward(ALERTS_TOPIC.name, id, next);
+        }
+      } else if (next && next !== visible) {
+        shown.set(id, next);
+        ctx.forward(ALERTS_TOPIC.name, id, next);
       }
     }
     const status: SyncStatus["status"] = !set.enabled
@@ -213,32 +282,34 @@ export function createSyncStatus(o: SyncStatusOptions): Processor<SyncEvent> {
       : s.last_attempt === null
       ? "idle"
       : "ok";
-    const record = statusOf(s, set, status, now, o.window);
-    const { computed_at: _c, freshness_seconds: _f, ...stable } = record;
-    const key = JSON.stringify(stable);
-    if (key !== s.emitted_key || now - (s.emitted_at ?? 0) >= o.refreshMs) {
-      s.emitted_key = key;
-      s.emitted_at = now;
-      ctx.forward(SYNC_STATUS_TOPIC.name, layer, record);
-    }
-    layers.put(layer, s);
+    forwardStatus(ctx, s, status, now);
+    if (persist) layers.put(layer, s);
   };
 
   return {
     init(ctx) {
       ctx.schedule(o.tickMs, (now) => {
-        for (const layer of LAYERS) evaluate(ctx, layer, now);
+        startedAt ??= now;
+        for (const layer of LAYERS) evaluate(ctx, layer, now, false);
       });
     },
     process(record: InputRecord<SyncEvent>, ctx: ProcessorContext) {
       const e = record.value;
       if (e === null) return;
       const layers = ctx.store<Stored>(LAYERS_STORE);
-      const now = ctx.now();
-      const s = layers.get(e.layer) ?? newLayerState(e.layer, now);
-      if (!applyEvent(s, e, o.layers[e.layer].intervalMs)) return;
+      const at = record.timestamp;
+      // the first record starts the watch of every layer (DataFreshness of a layer that never reports)
+      if (layers.size === 0) { for (const l of LAYERS) layers.put(l, newLayerState(l, at)); }
+      const s = clean(layers.get(e.layer) ?? newLayerState(e.layer, at));
+      if (s.seen.includes(e.id)) return;
+      // the state just before this record, at its time: a stale layer opens DataFreshness here, as a
+      // punctuation would have, so a replay holds the same alert history
       layers.put(e.layer, s);
-      evaluate(ctx, e.layer, now);
+      evaluate(ctx, e.layer, at, true);
+      const fresh = clean(layers.get(e.layer)!);
+      applyEvent(fresh, e, o.layers[e.layer].intervalMs);
+      layers.put(e.layer, fresh);
+      evaluate(ctx, e.layer, at, true);
     },
   };
 }

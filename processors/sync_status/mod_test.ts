@@ -79,6 +79,14 @@ Deno.test("sync-status opens ConsecutiveFailures and SyncFailure, then resolves 
     ["ConsecutiveFailures", "resolved"],
     ["SyncFailure", "resolved"],
   ]);
+  assert.equal(
+    d.store<Alert>(ALERTS_STORE).get("SyncFailure:git")?.state,
+    "open",
+    "a punctuation runs on the wall clock and leaves the stores to the records",
+  );
+  d.clear();
+  await send();
+  assert.deepEqual(alerts().map((a) => [a.type, a.state]), [["SyncFailure", "resolved"]]);
   assert.equal(d.store<Alert>(ALERTS_STORE).get("SyncFailure:git")?.state, "resolved");
 });
 
