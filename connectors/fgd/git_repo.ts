@@ -12,6 +12,7 @@
  * A token (`credential_env`) is sent as HTTP Basic `x-access-token:<token>` and never logged.
  */
 import fs from "../git/fs.ts";
+import { readPackedBlob } from "../git/pack_reader.ts";
 import { dirname, join } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
@@ -233,7 +234,7 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
       return subtree(gitdir, cache, commit, dir);
     },
     async readBlob(oid) {
-      return (await git.readBlob({ fs, gitdir, oid, cache })).blob;
+      return readPackedBlob(gitdir, oid, cache) ?? (await git.readBlob({ fs, gitdir, oid, cache })).blob;
     },
     async writeCommit(parent, changes, message, author) {
       const objects: GitObject[] = [];

@@ -4,6 +4,7 @@
  * tracked path, are pruned, so a small push to a large repo reads only the trees it touched.
  */
 import fs from "./fs.ts";
+import { readPackedBlob } from "./pack_reader.ts";
 import git from "isomorphic-git";
 import type { PathMatcher } from "./glob.ts";
 
@@ -80,6 +81,8 @@ export async function listTracked(
 
 /** Reads a blob's bytes. */
 export async function readBlobBytes(gitdir: string, oid: string, cache: object = {}): Promise<Uint8Array> {
+  const packed = readPackedBlob(gitdir, oid, cache);
+  if (packed) return packed;
   const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
   return blob;
 }
