@@ -3,8 +3,8 @@
  * smart-HTTP server (`git http-backend`):
  *
  * 1. 10,000 CR documents in 1,000 raw files → one pushed ingestion commit (fetch, validate, normalize,
- *    plan, commit, push) plus the 10,000 object records on `lz.fgd.objects.v1`. Target < 10 s (the documents
- *    asked for 50 files/s; the aim is > 1,000 files/s). Baseline, same run: the git CLI making the same
+ *    plan, commit, push) plus the 10,000 object records on `lz.fgd.objects.v1`. Targets: >= 1,000 files/s
+ *    (the documents asked for 50) and no slower than the git CLI. Baseline, same run: the git CLI making the same
  *    commit (clone, write the 10,000 managed files the run produced, remove raw/, add, commit, push) — the
  *    cost of git alone, with no parsing or validation.
  * 2. A second run over the result (10,000 managed files, nothing to do).
@@ -184,15 +184,15 @@ async function ingestion(): Promise<BenchResult[]> {
         unit: "s",
         baseline: { name: "git CLI clone+write+commit+push of the same tree, s", value: cliMs / 1000 },
         ratio: ms / cliMs,
-        target: "< 10 s",
-        pass: ms < 10_000,
+        target: "<= 1.0x the git CLI",
+        pass: ms <= cliMs,
       },
       {
         name: "ingestion rate",
         value: FILES / (ms / 1000),
         unit: "files/s",
-        target: ">= 50 files/s (aim > 1,000)",
-        pass: FILES / (ms / 1000) >= 50,
+        target: ">= 1,000 files/s",
+        pass: FILES / (ms / 1000) >= 1000,
       },
       { name: "second run over 10,000 managed files (no change)", value: againMs / 1000, unit: "s" },
     ];
