@@ -22,6 +22,11 @@ export interface Feature {
   topologies: Topology[];
   services: Service[];
   plugins: GatewayPlugin[];
+  /**
+   * Started before the processor hosts and stopped after them: what their sinks write to (the analytics
+   * database), so a host's last checkpoint on stop still finds it open.
+   */
+  resources?: Service[];
 }
 
 /** Every topology of this build, for `describe`, `replay` and `digest` (built without starting anything). */
@@ -110,6 +115,7 @@ export async function runPipeline(
     const topologies = selectTopologies(runtime, features.flatMap((f) => f.topologies));
     checkCoPartitioned(topologies, specs);
     const services: Service[] = [
+      ...features.flatMap((f) => f.resources ?? []),
       ...topologies.map((t) =>
         createProcessorHost({ broker, log: log.child(t.app), metrics: deps.metrics, clock: deps.clock }, t, {
           retries: config.processors.retries,

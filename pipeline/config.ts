@@ -117,7 +117,15 @@ export function resolveConfig(
   if (env.LZSYNC_LOG_LEVEL) cfg.log_level = env.LZSYNC_LOG_LEVEL as Config["log_level"];
   if (env.LZSYNC_BROKER_KIND) cfg.broker.kind = env.LZSYNC_BROKER_KIND as "kafka" | "embedded";
   if (env.LZSYNC_KAFKA_BROKERS) cfg.broker.brokers = env.LZSYNC_KAFKA_BROKERS.split(",").map((s) => s.trim());
-  for (const dur of [cfg.layers.git.interval, cfg.layers.api.interval, cfg.alerts.latency_max]) {
+  for (
+    const dur of [
+      cfg.layers.git.interval,
+      cfg.layers.api.interval,
+      cfg.alerts.latency_max,
+      cfg.analytics.daily_interval,
+      cfg.analytics.parquet_interval,
+    ]
+  ) {
     parseDuration(dur);
   }
   const snapshot = { ...env };

@@ -8,6 +8,7 @@ import type { Feature } from "./app.ts";
 import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
+import { analyticsFeature } from "../connectors/analytics/mod.ts";
 
 /** A sync layer: its topologies (static) and how it is built for a run. */
 export interface FeatureEntry {
@@ -31,4 +32,5 @@ export const FEATURES: FeatureEntry[] = [
       return { name: "fabrics", topologies: [], services: fgd.services, plugins: [fgd.plugin] };
     },
   },
+  analyticsFeature,
 ];

@@ -18,13 +18,17 @@ export const AlertType = Type.Union([
   Type.Literal("ConsecutiveFailures"),
   /** The last sync could not read some source records (damaged export lines): its snapshot deleted nothing. */
   Type.Literal("IncompleteSync"),
+  /** The last day's billing cost above `analytics.cost_spike.ratio` × the trailing average (layer `analytics`). */
+  Type.Literal("CostSpike"),
 ]);
 export type AlertType = Static<typeof AlertType>;
 
 export const Alert = Type.Object({
   id: Type.String({ description: "<type>:<layer>" }),
   type: AlertType,
-  layer: Layer,
+  layer: Type.Union([Layer, Type.Literal("analytics")], {
+    description: "a sync layer, or analytics (costs)",
+  }),
   state: Type.Union([Type.Literal("open"), Type.Literal("resolved")]),
   severity: Type.Union([Type.Literal("warning"), Type.Literal("critical")]),
   message: Type.String(),

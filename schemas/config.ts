@@ -181,6 +181,19 @@ export const AlertsConfig = obj({
   ),
 }, "sync alerts");
 
+export const AnalyticsConfig = obj({
+  duckdb: obj({
+    enabled: Type.Boolean({ default: true, description: "local analytics tables in a DuckDB file" }),
+    path: Type.Optional(Type.String({ description: "database file; default <data_dir>/analytics.duckdb" })),
+  }),
+  daily_interval: Duration("1m", "how often daily_metrics and daily compliance are recomputed"),
+  parquet_interval: Duration("15m", "how often every table is exported to <data_dir>/analytics/*.parquet"),
+  cost_spike: obj({
+    ratio: Type.Number({ minimum: 1, default: 1.5, description: "alert above ratio x the trailing average" }),
+    trailing_days: Type.Integer({ minimum: 1, maximum: 90, default: 7 }),
+  }),
+}, "layer 5: DuckDB analytics, Parquet export, costs");
+
 export const FabricConfig = Type.Object({
   id: Type.String({
     pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
@@ -231,6 +244,7 @@ export const Config = Type.Object({
   layers: LayersConfig,
   alerts: AlertsConfig,
   processors: ProcessorsConfig,
+  analytics: AnalyticsConfig,
   fabrics: Type.Array(FabricConfig, { default: [] }),
 }, { additionalProperties: false });
 

@@ -17,6 +17,7 @@ import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
 import { VIOLATIONS_TOPIC } from "./violations.ts";
 import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "./test_events.ts";
 import { FGD_TOPICS } from "./fgd.ts";
+import { BILLING_TOPIC } from "./billing.ts";
 
 export type { TopicDef, ValueOf } from "./topic.ts";
 export { defineTopic } from "./topic.ts";
@@ -26,6 +27,7 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
   [
     ASSET_SNAPSHOTS_TOPIC,
     ASSETS_TOPIC,
+    BILLING_TOPIC,
     EVALUATIONS_TOPIC,
     GOVERNANCE_TOPIC,
     SCORES_TOPIC,

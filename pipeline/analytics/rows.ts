@@ -1,0 +1,123 @@
+/**
+ * Records → rows of the analytics tables (engine-neutral values: string, number, boolean, null; JSON columns
+ * as JSON text; timestamps as ISO-8601 text), and the validity intervals a batch opens and closes.
+ */
+import type { Column, ColumnType } from "./columns.ts";
+import type { IntervalSpec, TableDef } from "./tables.ts";
+
+/** A record as the analytics sink receives it (decoded, validated). */
+export interface AnalyticsRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Record timestamp, ms since the epoch. */
+  timestamp: number;
+  key: string | null;
+  value: unknown | null;
+}
+
+/** A row: one value per column of its table, in column order. */
+export type Row = (string | number | boolean | null)[];
+
+function cell(type: ColumnType, v: unknown): string | number | boolean | null {
+  if (v === undefined || v === null) return null;
+  switch (type) {
+    case "json":
+      return JSON.stringify(v);
+    case "int":
+      return typeof v === "number" && Number.isFinite(v) ? Math.trunc(v) : null;
+    case "float":
+      return typeof v === "number" && Number.isFinite(v) ? v : null;
+    case "bool":
+      return typeof v === "boolean" ? v : null;
+    default:
+      return typeof v === "string" ? v : JSON.stringify(v);
+  }
+}
+
+function read(value: unknown, path: string[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
+/** Fills the columns of `cols` from `meta` (by column name) or from the value (by path). */
+export function rowOf(cols: Column[], meta: Record<string, unknown>, value: unknown): Row {
+  return cols.map((c) =>
+    cell(c.type, c.name in meta && c.path.length === 0 ? meta[c.name] : read(value, c.path))
+  );
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The `raw_<topic>` row of a record. */
+export function rawRow(table: TableDef, r: AnalyticsRecord): Row {
+  return rowOf(table.columns, {
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    ts: iso(r.timestamp),
+    key: r.key,
+    tombstone: r.value === null,
+  }, r.value ?? {});
+}
+
+/** The `sync_runs` row of a `lz.sync.events.v1` record. */
+export function syncRunRow(table: TableDef, r: AnalyticsRecord): Row {
+  const v = (r.value ?? {}) as Record<string, unknown>;
+  const finished = Date.parse(String(v.finished_at));
+  const from = [v.commit_time, v.event_time, v.started_at].find((t) => typeof t === "string");
+  const latency = Number.isFinite(finished) && from ? (finished - Date.parse(from as string)) / 1000 : null;
+  return rowOf(table.columns, {
+    partition: r.partition,
+    offset: r.offset,
+    ts: iso(r.timestamp),
+    latency_seconds: latency !== null && Number.isFinite(latency) ? latency : null,
+  }, v);
+}
+
+/** What a batch does to an interval table: intervals it opens (valid_to set when closed in the batch). */
+export interface IntervalChanges {
+  opens: Row[];
+  /** Per key, the first record of the batch: it closes the key's open interval from an earlier offset. */
+  closes: { key: string; partition: number; offset: number; ts: string }[];
+}
+
+/**
+ * The intervals opened and closed by `records` (one topic partition's records of an interval topic, in any
+ * order). Applying the same changes twice leaves the table as applying them once (see the engines).
+ */
+export function intervalChanges(
+  table: TableDef,
+  spec: IntervalSpec,
+  records: AnalyticsRecord[],
+): IntervalChanges {
+  const byKey = new Map<string, AnalyticsRecord[]>();
+  for (const r of records) {
+    if (r.key === null) continue;
+    let l = byKey.get(r.key);
+    if (!l) byKey.set(r.key, l = []);
+    l.push(r);
+  }
+  const opens: Row[] = [];
+  const closes: IntervalChanges["closes"] = [];
+  for (const [key, list] of byKey) {
+    list.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    closes.push({ key, partition: list[0].partition, offset: list[0].offset, ts: iso(list[0].timestamp) });
+    for (const [i, r] of list.entries()) {
+      if (spec.closes(r.value)) continue;
+      const next = list[i + 1];
+      opens.push(rowOf(table.columns, {
+        key,
+        partition: r.partition,
+        offset: r.offset,
+        valid_from: iso(r.timestamp),
+        valid_to: next ? iso(next.timestamp) : null,
+      }, r.value));
+    }
+  }
+  return { opens, closes };
+}
