@@ -10,7 +10,7 @@ import { Config } from "../schemas/config.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { repoPathProblem } from "./repo_path.ts";
 
-export type { Config, FabricConfig } from "../schemas/config.ts";
+export type { Config, FabricConfig, PortalRepoConfig } from "../schemas/config.ts";
 
 /** Config plus the environment lookups the pipeline is allowed to make. */
 export interface Runtime {

@@ -9,6 +9,7 @@ import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
 import { analyticsFeature } from "../connectors/analytics/mod.ts";
+import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
 
 /** A sync layer: its topologies (static) and how it is built for a run. */
 export interface FeatureEntry {
@@ -33,4 +34,9 @@ export const FEATURES: FeatureEntry[] = [
     },
   },
   analyticsFeature,
+  {
+    name: "portal-repo",
+    topologies: () => [],
+    build: (deps) => portalRepoFeature(deps),
+  },
 ];

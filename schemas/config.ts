@@ -212,6 +212,61 @@ export const FabricConfig = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+const PortalPath = Type.Object({
+  from: Type.String({
+    minLength: 1,
+    description: "glob over tracked Landing Zone paths (layers.git.paths)",
+    examples: ["docs/**", "pmo.yaml"],
+  }),
+  to: Type.String({
+    minLength: 1,
+    description: "target: a directory ending in / (the glob's fixed prefix is replaced) or a file path",
+    examples: ["docs/lz-reference/", "config/lz-pmo.yaml"],
+  }),
+}, { additionalProperties: false });
+
+export const PortalRepoConfig = Type.Object({
+  enabled: Type.Boolean({ default: true }),
+  repo: Type.String({
+    minLength: 1,
+    description: "the Portal's repository: git URL (https/http smart-HTTP) or local path",
+    examples: ["https://github.com/acme/portal.git"],
+  }),
+  branch: Type.String({ default: "main", description: "the Portal's target branch" }),
+  token_env: Type.String({
+    default: "PORTAL_REPO_TOKEN",
+    description: "env var with a token that may push (and open pull requests)",
+  }),
+  mode: Type.Union([Type.Literal("direct"), Type.Literal("pull_request")], {
+    default: "direct",
+    description: "direct: commit to branch; pull_request: one long-lived branch and PR (GitHub)",
+  }),
+  auto_merge: Type.Boolean({
+    default: true,
+    description: "pull_request mode: enable GitHub auto-merge on the PR",
+  }),
+  merge_method: Type.Union([Type.Literal("squash"), Type.Literal("merge"), Type.Literal("rebase")], {
+    default: "squash",
+  }),
+  pr_branch: Type.String({ default: "lzsync/sync", description: "the pull request's head branch" }),
+  github: Type.Optional(Type.Object({
+    owner: Type.String({ minLength: 1 }),
+    repo: Type.String({ minLength: 1 }),
+    api_url: Type.String({ default: "https://api.github.com" }),
+  }, { additionalProperties: false, description: "default: owner/repo from a github.com repo URL" })),
+  paths: Type.Array(PortalPath, {
+    default: [
+      { from: "docs/**", to: "docs/lz-reference/" },
+      { from: "pmo.yaml", to: "config/lz-pmo.yaml" },
+    ],
+  }),
+  metadata_path: Type.String({ default: "config/lz-config/sync-metadata.json" }),
+  author: obj({
+    name: Type.String({ default: "lzsync" }),
+    email: Type.String({ default: "lzsync@users.noreply.github.com" }),
+  }),
+}, { additionalProperties: false, description: "the Portal's own repository (sink of the synced files)" });
+
 export const ProcessorsConfig = obj({
   enabled: Type.Array(Type.String({ minLength: 1 }), {
     default: ["all"],
@@ -246,8 +301,10 @@ export const Config = Type.Object({
   processors: ProcessorsConfig,
   analytics: AnalyticsConfig,
   fabrics: Type.Array(FabricConfig, { default: [] }),
+  portal_repo: Type.Optional(PortalRepoConfig),
 }, { additionalProperties: false });
 
 /** The validated, defaulted configuration (frozen at runtime). */
 export type Config = Static<typeof Config>;
 export type FabricConfig = Static<typeof FabricConfig>;
+export type PortalRepoConfig = Static<typeof PortalRepoConfig>;

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { testDeps } from "../../pipeline/testing/deps.ts";
+import { portalRepoFeature } from "./mod.ts";
+
+Deno.test("portalRepoFeature() runs nothing without portal_repo and refuses a working-copy path", async () => {
+  const broker = await createEmbeddedBroker();
+  try {
+    assert.deepEqual(portalRepoFeature(testDeps(broker)).services, []);
+    assert.throws(
+      () => portalRepoFeature(testDeps(broker, { portal_repo: { repo: "/home/me/portal" } })),
+      /must be an http\(s\) git URL/,
+    );
+    assert.throws(
+      () =>
+        portalRepoFeature(testDeps(broker, {
+          portal_repo: { repo: "https://git.example.com/p.git", paths: [{ from: "docs/**", to: "../x/" }] },
+        })),
+      /inside the repo/,
+    );
+    const ok = portalRepoFeature(
+      testDeps(broker, { portal_repo: { repo: "https://git.example.com/p.git" } }),
+    );
+    assert.deepEqual(ok.services.map((s) => s.name), ["portal-repo"]);
+  } finally {
+    await broker.close();
+  }
+});

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Broker } from "../../pipeline/broker/types.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { resolveConfig } from "../../pipeline/config.ts";
+import { needs, requireKafka } from "../../pipeline/testing/env.ts";
+import { sleep, waitFor } from "../../pipeline/testing/wait.ts";
+import { STACK_REPO, startGitStack } from "../git/testing.ts";
+import { createPortalRepoService, type PortalWrite } from "./service.ts";
+import { gitOut, treePaths } from "./_test_util.ts";
+
+const META = "config/lz-config/sync-metadata.json";
+const PORTAL = "acme/portal";
+
+/** The whole chain on real components: LZ git server → webhook → fetcher → broker → sink → Portal git server. */
+async function scenario(broker?: Broker) {
+  const s = await startGitStack({ broker });
+  const writes: PortalWrite[] = [];
+  try {
+    await s.git.createRepo(PORTAL, { "README.md": "# Portal\n", "docs/guide.md": "# not managed\n" });
+    const gitdir = join(s.git.root, `${PORTAL}.git`);
+    const cfg = resolveConfig({
+      portal_repo: {
+        repo: s.git.url(PORTAL),
+        paths: [
+          { from: "docs/**", to: "docs/lz-reference/" },
+          { from: "pmo.yaml", to: "config/lz-pmo.yaml" },
+        ],
+      },
+    }).config.portal_repo!;
+    const start = () => {
+      const sink = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+      return sink.start().then(() => sink);
+    };
+    let sink = await start();
+    const portalHead = () => s.git.head(PORTAL);
+    const commitsOf = async () => Number(await gitOut(gitdir, "rev-list", "--count", "main"));
+
+    // 1. The first sync lands as one commit naming the Landing Zone's initial commit.
+    await waitFor(
+      () => writes.some((w) => w.ok && w.marker.commit === s.first),
+      "first portal write",
+      30_000,
+    );
+    assert.deepEqual(await treePaths(gitdir), [
+      "README.md",
+      META,
+      "config/lz-pmo.yaml",
+      "docs/guide.md",
+      "docs/lz-reference/index.md",
+      "docs/lz-reference/networking.md",
+    ]);
+    assert.match(
+      await gitOut(gitdir, "log", "-1", "--format=%B", "main"),
+      new RegExp(`Landing-Zone-Commit: ${s.first}`),
+    );
+    assert.equal(await commitsOf(), 2);
+
+    // 2. A Landing Zone commit changing mapped files: one Portal commit; the deletion is mirrored.
+    const c2 = await s.git.commitAndPush(STACK_REPO, {
+      "docs/networking.md": null,
+      "docs/new/page.md": "# New page\n",
+    }, "docs: new page");
+    assert.equal((await s.deliverPush(c2, { deliveryId: "d-2" })).status, 202);
+    await waitFor(() => writes.some((w) => w.marker.commit === c2), "portal write of c2", 30_000);
+    const paths = await treePaths(gitdir);
+    assert.ok(paths.includes("docs/lz-reference/new/page.md"));
+    assert.ok(!paths.includes("docs/lz-reference/networking.md"));
+    assert.equal(await commitsOf(), 3);
+    const meta = JSON.parse(await gitOut(gitdir, "show", `main:${META}`));
+    assert.equal(meta.source.commit, c2);
+    assert.equal(meta.source.repo, STACK_REPO);
+
+    // 3. A Landing Zone commit that changes no mapped file commits nothing.
+    const headBefore = await portalHead();
+    const c3 = await s.git.commitAndPush(STACK_REPO, { "terraform/net.tf": "# net\n" }, "tf only");
+    await s.deliverPush(c3, { deliveryId: "d-3" });
+    await waitFor(() => writes.some((w) => w.marker.commit === c3), "portal write of c3", 30_000);
+    assert.equal(writes.find((w) => w.marker.commit === c3)!.result!.outcome, "unchanged");
+    assert.equal(await portalHead(), headBefore);
+
+    // 4. A restart re-reads the topic and commits nothing twice.
+    await sink.stop();
+    const n = writes.length;
+    sink = await start();
+    await waitFor(() => writes.length > n, "the restarted sink's write", 30_000);
+    await sleep(300);
+    assert.ok(writes.slice(n).every((w) => w.ok && w.result!.outcome === "unchanged"));
+    assert.equal(await portalHead(), headBefore);
+    await sink.stop();
+  } finally {
+    await s.stop();
+  }
+}
+
+Deno.test("portal sink on the embedded broker: webhook → fetch → one Portal commit per LZ commit, idempotent", async () => {
+  await scenario();
+});
+
+Deno.test({
+  name: "portal sink on Kafka: webhook → fetch → one Portal commit per LZ commit, idempotent",
+  ignore: needs("kafka"),
+  fn: async () => {
+    const broker = await createKafkaBroker({
+      brokers: requireKafka().split(","),
+      clientId: "lzsync-portal-test",
+    });
+    try {
+      await scenario(broker);
+    } finally {
+      await broker.close();
+    }
+  },
+});
