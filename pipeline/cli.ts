@@ -9,6 +9,10 @@
  *   replay --group G --to earliest|<ISO time>|<duration>
  *   digest --group G                             stable hash of every store of a group
  *   describe                                     the topologies of this build
+ *   repair                                       salvage a damaged embedded data directory (on purpose)
+ *
+ * Commands that only read (`topics list|describe`, `lag`, `digest`) open the broker read-only: on the
+ * embedded broker they take no lock and change no file.
  *
  * Every command takes `--json` for one JSON document on stdout instead of a table.
  */
@@ -22,13 +26,19 @@ import { groupLag } from "./lag.ts";
 import { replay } from "./replay.ts";
 import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
+import type { RepairReport } from "./broker/embedded_repair.ts";
 
 /** What the CLI needs from its caller. */
 export interface CliDeps {
   /** Loads and validates the config (`lzsync.yaml` + environment). */
   loadRuntime(): Promise<Runtime>;
-  /** Opens the broker the config names; the CLI closes it after the command. */
-  createBroker(runtime: Runtime): Promise<Broker>;
+  /**
+   * Opens the broker the config names; the CLI closes it after the command. `readOnly`: the command only
+   * reads (the embedded broker then neither locks nor changes its data directory).
+   */
+  createBroker(runtime: Runtime, opts?: { readOnly?: boolean }): Promise<Broker>;
+  /** `repair`: salvages the embedded broker's data directory (see `broker/embedded_repair.ts`). */
+  repair?(runtime: Runtime): Promise<RepairReport>;
   /** Runs the whole pipeline until it is stopped (the `start` command). */
   start(runtime: Runtime): Promise<void>;
   /** Topologies of this build: `describe` lists them; replay/digest take input and store names from them. */
@@ -50,6 +60,8 @@ commands:
                                                  reset a stopped group and drop its state
   digest --group G                               stable hash of every store of a group
   describe                                       topologies of this build
+  repair                                         embedded broker: keep every intact record of a damaged
+                                                 data directory, set damaged files aside (lzsync stopped)
 
 options: --json (machine-readable output), --help`;
 
@@ -100,6 +112,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     };
     const runtime = await deps.loadRuntime();
     const open = async () => (broker ??= await deps.createBroker(runtime));
+    const openReadOnly = async () => (broker ??= await deps.createBroker(runtime, { readOnly: true }));
 
     switch (cmd) {
       case "start":
@@ -118,7 +131,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         );
         return 0;
       case "topics": {
-        const admin = (await open()).admin();
+        const admin = (await (sub === "create" ? open() : openReadOnly())).admin();
         if (sub === "list") {
           const names = (await admin.listTopics()).sort();
           const rows = await Promise.all(names.map(async (n) => {
@@ -185,7 +198,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         );
       }
       case "lag": {
-        const rows = await groupLag({ broker: await open(), group: o.group });
+        const rows = await groupLag({ broker: await openReadOnly(), group: o.group });
         emit(
           rows,
           () =>
@@ -234,8 +247,33 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       case "digest": {
         const group = needGroup();
         const t = topologies.find((x) => x.app === group);
-        const d = await digestGroup({ broker: await open(), group, stores: t?.stores });
+        const d = await digestGroup({ broker: await openReadOnly(), group, stores: t?.stores });
         emit(d, () => `${d.digest}\n${table(d.stores, ["store", "topic", "partitions", "keys"])}`);
+        return 0;
+      }
+      case "repair": {
+        if (!deps.repair || runtime.config.broker.kind !== "embedded") {
+          throw new LzError(
+            "USAGE",
+            "repair works on the embedded broker's data directory only (broker.kind: embedded)",
+          );
+        }
+        const r = await deps.repair(runtime);
+        emit(r, () =>
+          [
+            `checked ${r.files_checked} partition files in ${r.dir}`,
+            ...r.repaired.map((f) =>
+              `repaired ${f.file}: kept ${f.kept} intact records` +
+              f.damaged.map((d) =>
+                `; skipped damaged bytes ${d.from_byte}..${d.to_byte} (offsets ${d.lost_offsets[0]}..${
+                  d.lost_offsets[1]
+                } at most)`
+              ).join("") +
+              (f.torn_bytes ? `; cut a torn tail of ${f.torn_bytes} bytes` : "") +
+              `; original saved as ${f.backup}`
+            ),
+            r.repaired.length ? "start lzsync again" : "no damage found; nothing changed",
+          ].join("\n"));
         return 0;
       }
       default:

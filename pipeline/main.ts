@@ -6,15 +6,17 @@
 import { loadConfig, parseDuration, type Runtime } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createBroker } from "./broker/mod.ts";
+import { repairDataDir } from "./broker/embedded_repair.ts";
 import { runCli } from "./cli.ts";
 import { describeError, LzError, ValidationError } from "./errors.ts";
 import { allTopologies, runPipeline } from "./app.ts";
 import { demoPushCommand } from "./demo.ts";
 
-async function openBroker(runtime: Runtime) {
+async function openBroker(runtime: Runtime, opts: { readOnly?: boolean } = {}) {
   const { config } = runtime;
-  await Deno.mkdir(config.data_dir, { recursive: true });
+  if (!opts.readOnly) await Deno.mkdir(config.data_dir, { recursive: true });
   return createBroker({
+    readOnly: opts.readOnly,
     kind: config.broker.kind,
     brokers: config.broker.brokers,
     clientId: config.broker.client_id,
@@ -29,7 +31,14 @@ async function main(argv: string[]): Promise<number> {
   return await runCli(argv.length ? argv : ["--help"], {
     loadRuntime: () => loadConfig(),
     createBroker: openBroker,
-    start: (runtime) => runPipeline(runtime, openBroker),
+    start: (runtime) => runPipeline(runtime, (r) => openBroker(r)),
+    repair: (runtime) =>
+      Promise.resolve(
+        repairDataDir(
+          `${runtime.config.data_dir}/broker`,
+          createLogger({ level: runtime.config.log_level, ns: "lzsync.repair" }),
+        ),
+      ),
     topologies: allTopologies(),
   });
 }

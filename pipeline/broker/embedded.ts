@@ -42,6 +42,11 @@ export interface EmbeddedBrokerOptions {
   logger?: Logger;
   /** Time source for record timestamps and tombstone expiry (tests inject a fake one). */
   clock?: Clock;
+  /**
+   * Open `dataDir` without locking or changing it (operator commands that only read: `topics describe`,
+   * `lag`, `digest`): a torn tail is skipped, not truncated; produce, topic changes and commits are refused.
+   */
+  readOnly?: boolean;
 }
 
 /** The embedded broker, plus helpers that only make sense in-process. */
@@ -62,8 +67,17 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
   const groups = new GroupCoordinator((t) => topics.get(t)?.partitions.length ?? 0);
   let disk: DiskStore | null = null;
 
+  const readOnly = options.readOnly === true && options.dataDir !== undefined;
   const checkOpen = () => {
     if (closed) throw new LzError("BROKER_CLOSED", "the embedded broker is closed");
+  };
+  const checkWritable = () => {
+    if (readOnly) {
+      throw new LzError(
+        "READ_ONLY",
+        `the embedded broker at ${options.dataDir} is open read-only; this command must not change it`,
+      );
+    }
   };
   const requireTopic = (name: string): EmbeddedTopic => {
     const t = topics.get(name);
@@ -79,6 +93,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
     return t;
   };
   const createTopic = (spec: TopicSpec) => {
+    checkWritable();
     if (!TOPIC_NAME.test(spec.name) || spec.name === "." || spec.name === "..") {
       throw new LzError(
         "INVALID_TOPIC",
@@ -106,6 +121,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
     topics.set(t.name, t);
   };
   const deleteTopic = (name: string) => {
+    checkWritable();
     const t = topics.get(name)!;
     disk?.deleteTopic(t);
     topics.delete(name);
@@ -135,7 +151,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
   };
 
   if (options.dataDir) {
-    disk = await openDiskStore(options.dataDir, log);
+    disk = await openDiskStore(options.dataDir, log, { readOnly });
     try {
       disk.load(topics, groups);
     } catch (err) {
@@ -150,6 +166,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
 
   function send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
     checkOpen();
+    checkWritable();
     const t = requireTopic(topic);
     const out = appendBatch(t, records, partitioner, clock.now());
     if (t.compacted) {
@@ -159,7 +176,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
   }
 
   const admin = createEmbeddedAdmin({ groups, topics, requireTopic, createTopic, deleteTopic, checkOpen });
-  if (disk) groups.persistence = disk;
+  if (disk) groups.persistence = readOnly ? { commit: checkWritable } : disk;
 
   return {
     kind: "embedded",

@@ -9,6 +9,12 @@
  *
  * Every acknowledged append and every commit is handed to the kernel with a write syscall before the call
  * returns, so a SIGKILL loses nothing acknowledged (no fsync: a power cut may).
+ *
+ * Each record carries a CRC-32C (see embedded_codec.ts). At open, a torn tail (a write cut short, nothing
+ * intact after it) is truncated; damage in the middle of a file stops the open with DATA_DIR_CORRUPT naming
+ * the file and the byte offset, and nothing is changed on disk until the operator runs `lzsync repair`
+ * (embedded_repair.ts). A read-only open (`topics describe`, `lag`, `digest`) takes no lock and writes
+ * nothing: no truncation, no compaction rewrite, no commit-log fold, no format migration.
  */
 import { join } from "node:path";
 import { LzError } from "../errors.ts";
@@ -16,7 +22,7 @@ import type { Logger } from "../log.ts";
 import type { GroupOffset } from "./types.ts";
 import { type EmbeddedTopic, type LogPersistence, type LogRecord, PartitionLog } from "./embedded_log.ts";
 import type { GroupCoordinator, GroupPersistence } from "./embedded_group.ts";
-import { decodeFile, encodeHeader, encodeRecords } from "./embedded_codec.ts";
+import { type Damage, decodeFile, encodeHeader, encodeRecords } from "./embedded_codec.ts";
 import { type DirLock, lockDataDir } from "./embedded_lock.ts";
 
 /** Fold the commit log once it holds this many lines. */
@@ -29,7 +35,7 @@ function writeAll(f: Deno.FsFile, data: Uint8Array): void {
 }
 
 /** Writes a file atomically (temp file, then rename). */
-function replaceFile(path: string, chunks: Uint8Array[]): void {
+export function replaceFile(path: string, chunks: Uint8Array[]): void {
   const tmp = `${path}.tmp`;
   const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
   try {
@@ -67,18 +73,29 @@ class PartitionFile implements LogPersistence {
   }
 }
 
+/** The message of a partition file damaged in the middle. */
+export function corruptionMessage(path: string, d: Damage): string {
+  return `partition file ${path} is corrupt at byte ${d.from}: ${d.to - d.from} damaged bytes ` +
+    `${d.afterOffset < 0 ? "before the first record" : `after offset ${d.afterOffset}`}, intact records ` +
+    `follow from offset ${d.nextOffset} (byte ${d.to}); lzsync will not start on a damaged log. Stop lzsync, ` +
+    `back up the data directory, then run \`deno task lzsync repair\` to keep every intact record and set ` +
+    `the damaged file aside`;
+}
+
 /** The data directory of one embedded broker. */
 export class DiskStore implements GroupPersistence {
   readonly dir: string;
+  readonly readOnly: boolean;
   readonly #log: Logger;
-  readonly #lock: DirLock;
+  readonly #lock: DirLock | null;
   #commits: Deno.FsFile | null = null;
   #commitLines = 0;
   #files = new Map<string, PartitionFile[]>();
   #groups: GroupCoordinator | null = null;
 
-  constructor(dir: string, log: Logger, lock: DirLock) {
+  constructor(dir: string, log: Logger, lock: DirLock | null) {
     this.dir = dir;
+    this.readOnly = lock === null;
     this.#log = log;
     this.#lock = lock;
   }
@@ -115,20 +132,30 @@ export class DiskStore implements GroupPersistence {
             cause: err,
           });
         }
+        if (decoded.damage.length) {
+          throw new LzError("DATA_DIR_CORRUPT", corruptionMessage(path, decoded.damage[0]), {
+            detail: { file: path, byte: decoded.damage[0].from },
+          });
+        }
         const { records, high, low, validBytes } = decoded;
         if (validBytes < buf.length) {
-          this.#log.warn("truncating an incomplete record at the end of a partition file", {
-            topic: meta.name,
-            partition: p,
-            bytes: buf.length - validBytes,
-          });
-          Deno.truncateSync(path, validBytes);
+          this.#log.warn(
+            this.readOnly
+              ? "ignoring an incomplete record at the end of a partition file (read-only: not truncated)"
+              : "truncating an incomplete record at the end of a partition file",
+            { topic: meta.name, partition: p, file: path, byte: validBytes, bytes: buf.length - validBytes },
+          );
+          if (!this.readOnly) Deno.truncateSync(path, validBytes);
+        }
+        if (decoded.version === 1 && !this.readOnly) {
+          replaceFile(path, [encodeHeader(high, low), encodeRecords(records)]);
+          this.#log.info("migrated a partition file to the checksummed format", { file: path });
         }
         log.load(records, high, low);
         count += records.length;
         t.partitions.push(log);
       }
-      this.#attach(t);
+      if (!this.readOnly) this.#attach(t);
       topics.set(t.name, t);
     }
     this.#loadCommits(groups);
@@ -210,7 +237,7 @@ export class DiskStore implements GroupPersistence {
         rec.o.map(([topic, partition, offset]) => ({ topic, partition, offset })),
       );
     }
-    this.rewriteCommits(groups);
+    if (!this.readOnly) this.rewriteCommits(groups);
   }
 
   close(): void {
@@ -218,12 +245,29 @@ export class DiskStore implements GroupPersistence {
     this.#files.clear();
     this.#commits?.close();
     this.#commits = null;
-    this.#lock.release();
+    this.#lock?.release();
   }
 }
 
-/** Opens (creating if needed) and locks a data directory. */
-export function openDiskStore(dir: string, log: Logger): Promise<DiskStore> {
+/**
+ * Opens (creating if needed) and locks a data directory. `readOnly` neither creates, locks nor writes
+ * anything (a missing directory reads as empty).
+ */
+export function openDiskStore(
+  dir: string,
+  log: Logger,
+  opts: { readOnly?: boolean } = {},
+): Promise<DiskStore> {
+  if (opts.readOnly) {
+    for (const sub of ["topics", "groups"]) {
+      try {
+        Deno.statSync(join(dir, sub));
+      } catch {
+        return Promise.resolve(new EmptyReadOnlyStore(dir, log));
+      }
+    }
+    return Promise.resolve(new DiskStore(dir, log, null));
+  }
   try {
     Deno.mkdirSync(join(dir, "topics"), { recursive: true });
     Deno.mkdirSync(join(dir, "groups"), { recursive: true });
@@ -239,4 +283,12 @@ export function openDiskStore(dir: string, log: Logger): Promise<DiskStore> {
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** A read-only open of a data directory that does not exist (yet): no topics, no commits. */
+class EmptyReadOnlyStore extends DiskStore {
+  constructor(dir: string, log: Logger) {
+    super(dir, log, null);
+  }
+  override load(): void {}
 }

@@ -21,6 +21,8 @@ export interface BrokerConfig {
   clientId?: string;
   /** Where the embedded broker persists its log (in memory when absent). */
   dataDir?: string;
+  /** Embedded: open `dataDir` without locking or changing it (read-only operator commands). */
+  readOnly?: boolean;
   logger?: Logger;
   /** Extra kafkajs tuning for `kafka` (timeouts, retries). */
   kafka?: Omit<KafkaBrokerOptions, "brokers" | "clientId" | "logger">;
@@ -33,7 +35,7 @@ export interface BrokerConfig {
 export function createBroker(cfg: BrokerConfig): Promise<Broker> {
   switch (cfg.kind) {
     case "embedded":
-      return createEmbeddedBroker({ dataDir: cfg.dataDir, logger: cfg.logger });
+      return createEmbeddedBroker({ dataDir: cfg.dataDir, logger: cfg.logger, readOnly: cfg.readOnly });
     case "kafka":
       if (!cfg.brokers || cfg.brokers.length === 0) {
         return Promise.reject(
