@@ -21,6 +21,10 @@ export const Evaluation = Type.Object({
   }, { additionalProperties: false })),
   passed: Type.Integer({ minimum: 0 }),
   evaluated: Type.Integer({ minimum: 0 }),
+  not_evaluated: Type.Optional(Type.Array(Type.String(), {
+    description:
+      "rules that apply but could not be evaluated (the data they need is missing): not in the score",
+  })),
   evaluated_at: DateTime(),
 }, { additionalProperties: false });
 export type Evaluation = Static<typeof Evaluation>;

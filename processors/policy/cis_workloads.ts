@@ -51,15 +51,15 @@ export const vmPublicIp: Rule = {
   },
 };
 
-/** CIS GCP 5.1 (needs the IAM_POLICY content type; not evaluated without it). */
+/** CIS GCP 5.1 (reads the IAM_POLICY content type only; not evaluated without it). */
 export const bucketPublic: Rule = {
   id: "cis-gcp-5.1-bucket-public",
   title: "Bucket publicly accessible",
   severity: "critical",
   benchmarks: ["CIS GCP 5.1"],
   assetTypes: ["storage.googleapis.com/Bucket"],
+  needs: ["iam_policy"],
   evaluate(a) {
-    if (a.iam_policy === undefined) return null;
     const d = dataOf(a);
     const open = (a.iam_policy?.bindings ?? []).filter((b) =>
       b.members.includes("allUsers") || b.members.includes("allAuthenticatedUsers")

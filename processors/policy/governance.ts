@@ -17,7 +17,7 @@ import { parse as parseYaml } from "yaml";
 import type { AssetRecord } from "../../schemas/assets.ts";
 import type { Governance } from "../../schemas/compliance.ts";
 import { ValidationError } from "../../pipeline/errors.ts";
-import { type Data, dataOf, fail, pass, type Rule } from "./rule.ts";
+import { type Data, dataOf, fail, notEvaluated, pass, type Rule } from "./rule.ts";
 
 type Issue = { path: string; message: string };
 
@@ -108,6 +108,15 @@ export function labelsOf(a: AssetRecord): Record<string, string> | undefined {
   }
 }
 
+/** A location from the resource data when `resource.location` is absent (older exports, Landing Zone events). */
+export function locationInData(a: AssetRecord): string | null {
+  const d = dataOf(a);
+  for (const v of [d.location, d.region, d.zone]) {
+    if (typeof v === "string" && v) return v.split("/").pop()!.toLowerCase();
+  }
+  return null;
+}
+
 /** The region of a location (`europe-west1-b` → `europe-west1`), lowercased; null for global/none. */
 export function regionOf(location: string | null): string | null {
   if (!location || location === "global") return null;
@@ -177,9 +186,14 @@ export function governanceRules(g: Governance | undefined): Rule[] {
       severity: "high",
       benchmarks: ["PMO governance (pmo.yaml allowed_regions)"],
       assetTypes: LOCATED_TYPES,
+      needs: [],
       evaluate(a) {
-        const region = regionOf(a.location);
-        if (!region) return null;
+        const location = a.location ?? locationInData(a);
+        if (location === "global") return null;
+        const region = regionOf(location);
+        if (!region) {
+          return notEvaluated("no resource.location (nor region/zone in the data): region unknown");
+        }
         return ok(region)
           ? pass(`${region} is an allowed region`)
           : fail(`located in ${region}; allowed: ${g.allowed_regions.join(", ")}`);

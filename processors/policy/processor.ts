@@ -20,8 +20,8 @@ import {
 } from "../../schemas/compliance.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
 import { type Severity, type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
-import { excepted, governanceRules, labelsOf } from "./governance.ts";
-import type { Rule } from "./rule.ts";
+import { excepted, governanceRules, labelsOf, locationInData } from "./governance.ts";
+import { missingPart, notEvaluated, type Rule } from "./rule.ts";
 import { CIS_RULES, indexByType } from "./rules.ts";
 import { onlyPartitionZero } from "../assets/processor.ts";
 import { type Counted, Scores } from "./scores.ts";
@@ -36,6 +36,8 @@ export interface RuleResult {
   p: 0 | 1;
   /** Landing Zone-reported (not a pass/fail evaluation: no denominator in scores). */
   lz?: 1;
+  /** Not evaluated: the data the rule needs is missing (shown, never counted in scores). */
+  ne?: 1;
   /** Failing only: first seen failing (this streak), last seen, message, and rule metadata. */
   fs?: string;
   ls?: string;
@@ -47,6 +49,8 @@ export interface RuleResult {
 
 /** Type, project id, project number, location and labels (when the type has labels) of an asset. */
 export interface SlimAsset {
+  /** 1 when the asset has no resource data (absent in older entries: it had). */
+  x?: 1;
   t: string;
   p: string | null;
   n: string | null;
@@ -73,9 +77,14 @@ export interface PolicyOptions {
 const LZ_PREFIX = "lz:";
 
 function slim(a: AssetRecord): SlimAsset {
-  const labels = labelsOf(a);
   const out: SlimAsset = { t: a.asset_type, p: a.project, n: a.project_number, l: a.location };
+  if (a.data === null) {
+    out.x = 1;
+    return out;
+  }
+  const labels = labelsOf(a);
   if (labels !== undefined) out.b = labels;
+  if (out.l === null) out.l = locationInData(a);
   return out;
 }
 
@@ -91,8 +100,10 @@ function expand(name: string, s: SlimAsset): AssetRecord {
     update_time: null,
     ancestors: [],
     resource_parent: null,
-    data: labels === undefined
+    data: s.x
       ? null
+      : labels === undefined
+      ? {}
       : s.t === "container.googleapis.com/Cluster"
       ? { resourceLabels: labels }
       : s.t === "sqladmin.googleapis.com/Instance"
@@ -103,6 +114,11 @@ function expand(name: string, s: SlimAsset): AssetRecord {
 
 /** A passing result: one shared, frozen object (results are never mutated, only replaced). */
 const PASSED: RuleResult = Object.freeze({ p: 1 });
+/** A not-evaluated result (shared, frozen). */
+const NOT_EVALUATED: RuleResult = Object.freeze({ p: 1, ne: 1 });
+
+/** True when a result counts in passed/evaluated. */
+const scored = (r: RuleResult) => !r.lz && !r.ne;
 
 /** An asset's results when it has none (never written to). */
 const NONE: Readonly<Record<string, RuleResult>> = Object.freeze({});
@@ -121,7 +137,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
   let scores = new Scores();
 
   const counted = (rule: string, r: RuleResult, project: string | null): Counted => ({
-    scored: !r.lz,
+    scored: scored(r),
     passed: r.p === 1,
     project,
     rule,
@@ -196,11 +212,11 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
     let scoredBefore = false;
     for (const rule in before) {
       const b = before[rule];
-      if (!b.lz) scoredBefore = true;
+      if (scored(b)) scoredBefore = true;
       const n = after[rule];
-      if (n && n.p === b.p && sameProject) continue;
-      scores.apply(rule, pBefore, !b.lz, b.p === 1, -1);
-      if (n) scores.apply(rule, pAfter, !n.lz, n.p === 1, 1);
+      if (n && n.p === b.p && !n.ne === !b.ne && sameProject) continue;
+      scores.apply(rule, pBefore, scored(b), b.p === 1, -1);
+      if (n) scores.apply(rule, pAfter, scored(n), n.p === 1, 1);
       if (!b.lz) evalChanged = true;
       if (b.p === 0 && (!n || n.p === 1)) {
         const resolution = n ? "fixed" : gone(rule);
@@ -212,12 +228,13 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       }
     }
     let results: { rule_id: string; passed: boolean }[] | undefined;
+    let notEvaluated: string[] | undefined;
     let passed = 0;
     for (const rule in after) {
       const n = after[rule];
       const b = before[rule];
       if (b === undefined) {
-        scores.apply(rule, pAfter, !n.lz, n.p === 1, 1);
+        scores.apply(rule, pAfter, scored(n), n.p === 1, 1);
         if (!n.lz) evalChanged = true;
       }
       if (n.p === 0 && (!b || b.p === 1 || b.ls !== n.ls || b.msg !== n.msg || !sameProject)) {
@@ -227,22 +244,24 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
           violation(rule, name, next!.a, n, "open", at, null),
         );
       }
-      if (!n.lz) {
+      if (n.ne) (notEvaluated ??= []).push(rule);
+      else if (!n.lz) {
         (results ??= []).push({ rule_id: rule, passed: n.p === 1 });
         if (n.p === 1) passed++;
       }
     }
     if (evalChanged) {
-      if (!next || results === undefined) {
+      if (!next || (results === undefined && notEvaluated === undefined)) {
         if (prev && scoredBefore) ctx.forward(EVALUATIONS_TOPIC.name, name, null);
       } else {
         ctx.forward(EVALUATIONS_TOPIC.name, name, {
           asset_name: name,
           asset_type: next.a.t,
           project: pAfter,
-          results,
+          results: results ?? [],
           passed,
-          evaluated: results.length,
+          evaluated: results?.length ?? 0,
+          ...(notEvaluated ? { not_evaluated: notEvaluated } : {}),
           evaluated_at: at,
         });
       }
@@ -267,7 +286,8 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       if (govIds.has(rule.id) && excepted(gov, rule.id, asset.name)) continue;
       let f;
       try {
-        f = rule.evaluate(asset);
+        const missing = missingPart(rule, asset);
+        f = missing ? notEvaluated(missing) : rule.evaluate(asset);
       } catch (err) {
         // A rule that cannot read an odd asset is a rule bug, not a reason to stop the partition.
         ctx.log.error("rule threw; treated as not applicable", {
@@ -278,7 +298,12 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         continue;
       }
       if (!f) continue;
-      if (f.passed) out[rule.id] = PASSED;
+      if (f.evaluated === false) {
+        // Missing data never resolves an open violation (it stays open, last_seen unchanged); any other
+        // result becomes "not evaluated": shown, never counted as a pass.
+        const b = prev[rule.id];
+        out[rule.id] = b && b.p === 0 ? b : NOT_EVALUATED;
+      } else if (f.passed) out[rule.id] = PASSED;
       else {
         const b = prev[rule.id];
         out[rule.id] = {

@@ -219,3 +219,81 @@ Deno.test("governance processor: pmo.yaml from git becomes governance; invalid g
   assert.match(d.dlq()[0].error, /required_labels\/0\/pattern/);
   await d.close();
 });
+
+const PMO: Governance = {
+  repo: "lz",
+  path: "pmo.yaml",
+  commit: null,
+  present: true,
+  ...parsePmo("required_labels: [owner]\nallowed_regions: [europe-west1]"),
+  updated_at: "2024-05-01T00:00:00.000Z",
+};
+const evaluations = (d: TestDriver) =>
+  d.forwarded("lz.compliance.evaluations.v1").map((r) => r.value as Evaluation | null);
+
+Deno.test("policy: rules never run on data an asset lacks — not evaluated, not in the score, no violation", async () => {
+  const d = createTestDriver(policyTopology({ scoreIntervalMs: 1000 }));
+  await d.pipe("lz.compliance.governance.v1", "pmo", PMO);
+  // A bucket known only from its RESOURCE line (no IAM_POLICY), in the allowed region.
+  const bucket = asset("storage.googleapis.com/Bucket", "web-static", {
+    labels: { owner: "web" },
+    iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
+  }, { location: "europe-west1" });
+  await pipeAsset(d, "resource_created", bucket, "2024-05-01T01:00:00.000Z");
+  // A subnet of an older export without resource.location (its data names the region).
+  const subnet = asset("compute.googleapis.com/Subnetwork", "legacy-sn", {
+    region: "https://www.googleapis.com/compute/v1/projects/p1/regions/asia-east1",
+    enableFlowLogs: true,
+  }, { location: null });
+  await pipeAsset(d, "resource_created", subnet, "2024-05-01T01:00:00.000Z");
+  // An instance with neither: its region cannot be told.
+  const vm = asset(VM, "vm-x", { labels: { owner: "a" } }, { location: null });
+  await pipeAsset(d, "resource_created", vm, "2024-05-01T01:00:00.000Z");
+  // A bucket whose resource part is missing (only its IAM policy is known; from an older state).
+  const iamOnly = asset("storage.googleapis.com/Bucket", "iam-only", {}, {
+    data: null,
+    location: null,
+    iam_policy: { bindings: [{ role: "roles/storage.admin", members: ["group:a@example.com"] }] },
+  });
+  await pipeAsset(d, "resource_created", iamOnly, "2024-05-01T01:00:00.000Z");
+  const ev = new Map(evaluations(d).map((e) => [e!.asset_name, e!]));
+  assert.deepEqual(ev.get(bucket.name)!.not_evaluated, ["cis-gcp-5.1-bucket-public"]);
+  assert.ok(!ev.get(bucket.name)!.results.some((r) => r.rule_id === "cis-gcp-5.1-bucket-public"));
+  assert.deepEqual(violations(d).map((v) => [v.rule_id, v.asset_name]), [
+    ["pmo-allowed-regions", subnet.name],
+  ], "the subnet's region comes from its data; nothing else fails");
+  assert.deepEqual(ev.get(vm.name)!.not_evaluated, ["pmo-allowed-regions"]);
+  assert.deepEqual(
+    ev.get(iamOnly.name)!.results.map((r) => r.rule_id),
+    ["cis-gcp-5.1-bucket-public"],
+    "the IAM rule runs on the IAM part; resource rules do not run on an empty resource",
+  );
+  assert.ok(ev.get(iamOnly.name)!.not_evaluated!.includes("pmo-required-labels"));
+  await d.advance(1000);
+  const overall = scores(d).get("overall")!;
+  const counted = [...ev.values()].reduce((n, e) => n + e.evaluated, 0);
+  assert.equal(overall.evaluated, counted, "not-evaluated results are not in the denominator");
+  await d.close();
+});
+
+Deno.test("policy: a resource update that loses its location keeps an open violation open and turns a pass into not evaluated", async () => {
+  const d = createTestDriver(policyTopology());
+  await d.pipe("lz.compliance.governance.v1", "pmo", PMO);
+  const far = asset(VM, "vm-far", { labels: { owner: "a" } }, { location: "asia-east1-a" });
+  const near = asset(VM, "vm-near", { labels: { owner: "a" } }, { location: "europe-west1-b" });
+  await pipeAsset(d, "resource_created", far, "2024-05-01T01:00:00.000Z");
+  await pipeAsset(d, "resource_created", near, "2024-05-01T01:00:00.000Z");
+  for (const a of [far, near]) {
+    await pipeAsset(d, "resource_updated", { ...a, location: null }, "2024-05-01T02:00:00.000Z");
+  }
+  const region = violations(d).filter((v) => v.rule_id === "pmo-allowed-regions");
+  assert.deepEqual(
+    region.map((v) => [v.asset_name, v.state]),
+    [[far.name, "open"]],
+    "never resolved by missing data",
+  );
+  const last = new Map(evaluations(d).map((e) => [e!.asset_name, e!]));
+  assert.deepEqual(last.get(near.name)!.not_evaluated, ["pmo-allowed-regions"]);
+  assert.ok(!last.get(near.name)!.results.some((r) => r.rule_id === "pmo-allowed-regions"));
+  await d.close();
+});

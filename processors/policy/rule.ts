@@ -11,7 +11,12 @@ export interface Finding {
   passed: boolean;
   /** What is wrong (or right) and, on failure, what would pass. */
   message: string;
+  /** False when the rule could not be evaluated (the data it needs is missing): not counted in scores. */
+  evaluated?: false;
 }
+
+/** Parts of an asset a rule reads: it is "not evaluated" (never passed or failed) when one is missing. */
+export type Needs = "resource" | "iam_policy";
 
 /** A policy rule. */
 export interface Rule {
@@ -22,6 +27,8 @@ export interface Rule {
   benchmarks: string[];
   /** Asset types the rule looks at. */
   assetTypes: readonly string[];
+  /** What the rule reads (default `["resource"]`). */
+  needs?: readonly Needs[];
   evaluate(asset: AssetRecord): Finding | null;
 }
 
@@ -37,3 +44,16 @@ export function dataOf(a: AssetRecord): Data {
 export const pass = (message: string): Finding => ({ passed: true, message });
 /** A failing finding. */
 export const fail = (message: string): Finding => ({ passed: false, message });
+/** The rule cannot tell (the data it needs is missing): shown, never counted as a pass or a failure. */
+export const notEvaluated = (message: string): Finding => ({ passed: false, message, evaluated: false });
+
+/** Why `rule` cannot be evaluated on `a` (a part it needs is missing), or null when it can. */
+export function missingPart(rule: Rule, a: AssetRecord): string | null {
+  for (const n of rule.needs ?? ["resource"]) {
+    if (n === "resource" && a.data === null) return "no resource data (content type RESOURCE) for this asset";
+    if (n === "iam_policy" && a.iam_policy === undefined) {
+      return "no IAM policy (content type IAM_POLICY) for this asset";
+    }
+  }
+  return null;
+}
