@@ -119,9 +119,7 @@ export function parseMessage(m: RawMessage): Parsed {
     if (type !== undefined) throw new Error(`unknown event type ${JSON.stringify(type)}`);
     if (isObj(body.asset)) {
       const asset = normalizeAsset(body.asset, "asset");
-      const prior = isObj(body.priorAsset ?? body.prior_asset)
-        ? normalizeAsset(body.priorAsset ?? body.prior_asset, "priorAsset")
-        : null;
+      const prior = priorOf(body.priorAsset ?? body.prior_asset, body.asset);
       const ps = body.priorAssetState ?? body.prior_asset_state;
       return {
         kind: "event",
@@ -144,5 +142,23 @@ export function parseMessage(m: RawMessage): Parsed {
     throw new Error("neither a Cloud Asset TemporalAsset (no `asset`) nor a Landing Zone event (no `type`)");
   } catch (err) {
     return { kind: "malformed", error: describeError(err).replace(/^(Error|ValidationError): /, "") };
+  }
+}
+
+/**
+ * The prior state of a feed message's asset. It is the same asset, so a `priorAsset` that omits `name` or
+ * `assetType` takes the asset's; prior state is informational, so one that still cannot be read is dropped
+ * (null), never the message carrying the current state.
+ */
+function priorOf(raw: unknown, asset: Record<string, unknown>): AssetRecord | null {
+  if (!isObj(raw)) return null;
+  try {
+    return normalizeAsset({
+      ...raw,
+      name: raw.name || asset.name,
+      assetType: raw.assetType ?? raw.asset_type ?? asset.assetType ?? asset.asset_type,
+    }, "priorAsset");
+  } catch {
+    return null;
   }
 }

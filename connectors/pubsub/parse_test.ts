@@ -118,3 +118,15 @@ Deno.test("parseMessage() gives a reason for every malformed message", () => {
     if (p.kind === "malformed") assert.match(p.error, re);
   }
 });
+
+Deno.test("parseMessage() keeps a feed message whose priorAsset has no name (it is the same asset)", () => {
+  const { name: _name, assetType: _type, ...unnamed } = FW;
+  const p = parseMessage(msg({ asset: FW, priorAssetState: "PRESENT", priorAsset: unnamed }));
+  assert.equal(p.kind, "event", "the current state is never dropped for its prior state");
+  if (p.kind !== "event" || p.event.type !== "asset_feed") throw new Error();
+  assert.equal(p.event.asset.name, FW.name);
+  assert.equal(p.event.prior_asset?.name, FW.name);
+  assert.deepEqual(p.event.prior_asset?.data?.sourceRanges, ["0.0.0.0/0"]);
+  const odd = parseMessage(msg({ asset: FW, priorAsset: { name: 7, resource: "x" } }));
+  assert.ok(odd.kind === "event" && odd.event.type === "asset_feed" && odd.event.asset.name === FW.name);
+});
