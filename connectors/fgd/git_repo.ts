@@ -1,19 +1,26 @@
 /**
- * Read and write access to a fabric's git repository with isomorphic-git.
+ * Read and write access to a fabric's git repository. lzsync always works in its own bare clone under
+ * `<data_dir>/fgd/<fabric>.git` and pushes from there; it never shares a worktree or an index with a user.
  *
- * - **remote** (http/https smart-HTTP): a bare clone under `<data_dir>/fgd/<fabric>.git`, fetched (single
- *   branch) before each run; commits are built directly as objects (blobs → trees → commit, only the
- *   touched subtrees are rewritten) and pushed without force. A rejected push (someone else pushed first)
- *   is reported as `non-fast-forward` so the caller can fetch, re-plan and retry.
- * - **local** (a path): objects are written into the repo's own gitdir and the branch ref is moved with a
- *   compare-and-swap against the expected head; when the branch is checked out in a worktree, the touched
- *   paths of the worktree and index are updated too, so a later commit made there does not undo ours.
+ * - **remote** (http/https smart-HTTP, isomorphic-git): the clone is fetched (single branch) before each
+ *   run; commits are built directly as objects (blobs → trees → commit, only the touched subtrees are
+ *   rewritten) and pushed without force. A rejected push (someone else pushed first) is reported as
+ *   `non-fast-forward` so the caller can fetch, re-plan and retry.
+ * - **local** (a path): fetched and pushed with the git command-line tool (`git_cli.ts`), so every write
+ *   into the user's repository is git's own: the branch moves by compare-and-swap under `<ref>.lock`
+ *   (`--force-with-lease` on the head the run was planned on), and when the branch is checked out git
+ *   updates the worktree and index under `index.lock` (`receive.denyCurrentBranch=updateInstead`) — only
+ *   if they hold no uncommitted change, else the push is refused and the run fails without touching
+ *   anything. A path that is not (or no longer) a git repository is a failed run, never an empty branch.
+ *
+ * Writes into lzsync's own clone are atomic too: packs are written to a temp file and renamed, `.pack`
+ * before `.idx`; refs through a `<ref>.lock` renamed over the ref.
  *
  * A token (`credential_env`) is sent as HTTP Basic `x-access-token:<token>` and never logged.
  */
 import fs from "../git/fs.ts";
 import { readPackedBlob } from "../git/pack_reader.ts";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { LzError } from "../../pipeline/errors.ts";
@@ -28,6 +35,8 @@ import {
   writePack,
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
+import { gitReason, runGit } from "./git_cli.ts";
+import { writeRefAtomic } from "./ref_file.ts";
 
 /** A blob in a listed tree. */
 export interface TreeFile {
@@ -75,17 +84,12 @@ export interface OpenFabricRepoOptions {
   /** URL (http/https) or local path. */
   repo: string;
   branch: string;
-  /** Directory for the bare clone of a remote repo. */
+  /** Directory of lzsync's own bare clone of the repo. */
   gitdir: string;
   token?: string;
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e?.code === "NotFoundError";
-}
 
 /**
  * Builds the tree of `base` with `changes` (blob oid, or null to delete) applied, adding new tree objects to
@@ -154,14 +158,15 @@ async function listBlobs(
 }
 
 /** Opens a fabric repository (see the module doc for local vs remote). */
-export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
+export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
   const remote = isUrl(o.repo);
-  const gitdir = remote ? o.gitdir : await localGitdir(o.repo);
-  const worktree = !remote && gitdir.endsWith("/.git") ? dirname(gitdir) : undefined;
-  const location = remote ? redactUrl(o.repo) : o.repo;
+  const gitdir = o.gitdir;
+  const localPath = remote ? "" : resolve(o.repo.replace(/^file:\/\//, ""));
+  const location = remote ? redactUrl(o.repo) : localPath;
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Basic ${btoa(`x-access-token:${o.token}`)}`;
   const ref = `refs/heads/${o.branch}`;
+  const tracking = `refs/remotes/origin/${o.branch}`;
   let cache: object = {};
   const packs = new Map<string, Pack>();
 
@@ -179,25 +184,104 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
     });
   };
 
-  const localHead = async () => {
-    try {
-      return await git.resolveRef({ fs, gitdir, ref });
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+  const ensureClone = async () => {
+    if (fs.existsSync(join(gitdir, "HEAD"))) return;
+    await Deno.mkdir(gitdir, { recursive: true });
+    await git.init({ fs, gitdir, bare: true, defaultBranch: o.branch });
+    if (remote) await git.addRemote({ fs, gitdir, remote: "origin", url: o.repo, force: true });
   };
 
-  return {
+  /** Local: fetches the branch of the user's repo into the own clone with git; its head or null. */
+  const fetchLocal = async (): Promise<string | null> => {
+    await localGitdir(o.repo, "the fabric's repo");
+    await ensureClone();
+    const run = await runGit([
+      `--git-dir=${gitdir}`,
+      // no auto-gc in the own clone: the pack reader holds its packs open across a run
+      "-c",
+      "gc.auto=0",
+      "-c",
+      "maintenance.auto=false",
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--no-write-fetch-head",
+      localPath,
+      `+${ref}:${tracking}`,
+    ]);
+    if (!run.ok) {
+      if (/couldn't find remote ref/i.test(run.stderr)) return null;
+      throw new LzError("GIT", `cannot fetch ${o.branch} from ${location}: ${gitReason(run)}`, {
+        retriable: true,
+      });
+    }
+    const head = await runGit([
+      `--git-dir=${gitdir}`,
+      "rev-parse",
+      "--verify",
+      "--quiet",
+      `${tracking}^{commit}`,
+    ]);
+    if (!head.ok) throw new LzError("GIT", `fetched ${o.branch} from ${location} but cannot read its head`);
+    return head.stdout.trim();
+  };
+
+  /** Local: pushes `commit` onto the user's branch with git (compare-and-swap on `expected`). */
+  const pushLocal = async (commit: string, expected: string | null): Promise<PushOutcome> => {
+    const userGitdir = await localGitdir(o.repo, "the fabric's repo");
+    const locked = (what: string) =>
+      new LzError(
+        "GIT_LOCKED",
+        `cannot update ${o.branch} in ${location}: another git command holds ${what}; ` +
+          "nothing was changed, the next trigger retries",
+        { retriable: true },
+      );
+    // git's own protocol: a held lock means a git command is running there; wait for it, touch nothing
+    if (fs.existsSync(join(userGitdir, "index.lock"))) throw locked("its index.lock");
+    if (fs.existsSync(join(userGitdir, `${ref}.lock`))) throw locked(`${ref}.lock`);
+    const run = await runGit([
+      `--git-dir=${gitdir}`,
+      "push",
+      "--porcelain",
+      "--no-verify",
+      "--receive-pack=git -c receive.denyCurrentBranch=updateInstead receive-pack",
+      `--force-with-lease=${ref}:${expected ?? ""}`,
+      localPath,
+      `${commit}:${ref}`,
+    ]);
+    if (run.ok) return { ok: true };
+    const text = `${run.stdout}\n${run.stderr}`;
+    const rejected = /\[(?:remote )?rejected\] \(([^)]*)\)/.exec(run.stdout)?.[1];
+    const reason = [rejected, gitReason(run)].filter(Boolean).join("; ");
+    if (/stale info|non-fast-forward|fetch first/i.test(text)) {
+      return { ok: false, reason: "non-fast-forward", detail: reason };
+    }
+    if (
+      /up-to-date check failed|unstaged changes|staged changes|would be overwritten|not uptodate/i.test(text)
+    ) {
+      // refused before git touched the worktree
+      if (fs.existsSync(join(userGitdir, "index.lock"))) throw locked("its index.lock");
+      throw new LzError(
+        "GIT_WORKTREE",
+        `cannot update ${o.branch} in ${location}: it is checked out and its worktree has uncommitted changes ` +
+          `(${reason}); commit or stash them — lzsync never overwrites them, the next trigger retries`,
+        { retriable: true },
+      );
+    }
+    if (/cannot lock ref|failed to update ref|incorrect old value/i.test(text)) {
+      // the ref moved or was locked after git updated a checked-out worktree: bring it back to the branch
+      await restoreWorktree(userGitdir, ref, commit);
+      return { ok: false, reason: "non-fast-forward", detail: reason };
+    }
+    throw new LzError("GIT_PUSH", `push to ${location} was rejected: ${reason}`, { retriable: true });
+  };
+
+  return Promise.resolve({
     kind: remote ? "remote" : "local",
     location,
     async fetch() {
-      if (!remote) return await localHead();
-      if (!fs.existsSync(join(gitdir, "HEAD"))) {
-        await Deno.mkdir(gitdir, { recursive: true });
-        await git.init({ fs, gitdir, bare: true, defaultBranch: o.branch });
-        await git.addRemote({ fs, gitdir, remote: "origin", url: o.repo, force: true });
-      }
+      if (!remote) return await fetchLocal();
+      await ensureClone();
       let refs;
       try {
         refs = await git.listServerRefs({ http, url: o.repo, headers, prefix: ref, protocolVersion: 1 });
@@ -267,17 +351,12 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
     },
     async push(commit, expected) {
       if (!remote) {
-        const current = await localHead();
-        if (current !== expected) {
-          return {
-            ok: false,
-            reason: "non-fast-forward",
-            detail: `${o.branch} moved to ${current ?? "nothing"}`,
-          };
+        const pushed = await pushLocal(commit, expected);
+        if (pushed.ok) {
+          packs.delete(commit);
+          for (const r of [ref, tracking]) await writeRefAtomic(gitdir, r, commit);
         }
-        await git.writeRef({ fs, gitdir, ref, value: commit, force: true });
-        if (worktree) await syncWorktree(worktree, gitdir, expected, commit, o.branch, cache);
-        return { ok: true };
+        return pushed;
       }
       const pack = packs.get(commit);
       if (!pack) throw new RangeError(`push of ${commit}: the commit was not written by this repo handle`);
@@ -313,58 +392,26 @@ export async function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRe
       } finally {
         packs.delete(commit);
       }
-      for (const r of [ref, `refs/remotes/origin/${o.branch}`]) {
-        await git.writeRef({ fs, gitdir, ref: r, value: commit, force: true });
-      }
+      for (const r of [ref, tracking]) await writeRefAtomic(gitdir, r, commit);
       return { ok: true };
     },
     close() {
       cache = {};
     },
-  };
+  });
 }
 
-/** Brings the worktree and index of a checked-out branch to `to` for the paths that differ from `from`. */
-async function syncWorktree(
-  dir: string,
-  gitdir: string,
-  from: string | null,
-  to: string,
-  branch: string,
-  cache: object,
-): Promise<void> {
-  const head = await git.currentBranch({ fs, gitdir, fullname: false }).catch(() => undefined);
-  if (head !== branch) return;
-  const before = new Map<string, TreeFile>();
-  if (from) {
-    await listBlobs(
-      gitdir,
-      cache,
-      (await git.readCommit({ fs, gitdir, oid: from, cache })).commit.tree,
-      "",
-      before,
-    );
-  }
-  const after = new Map<string, TreeFile>();
-  await listBlobs(
-    gitdir,
-    cache,
-    (await git.readCommit({ fs, gitdir, oid: to, cache })).commit.tree,
-    "",
-    after,
-  );
-  const added: string[] = [];
-  for (const [path, f] of after) {
-    if (before.get(path)?.oid === f.oid) continue;
-    const full = join(dir, path);
-    await Deno.mkdir(dirname(full), { recursive: true });
-    await Deno.writeFile(full, (await git.readBlob({ fs, gitdir, oid: f.oid, cache })).blob);
-    added.push(path);
-  }
-  if (added.length) await git.add({ fs, dir, gitdir, filepath: added, cache });
-  for (const path of before.keys()) {
-    if (after.has(path)) continue;
-    await Deno.remove(join(dir, path)).catch(() => {});
-    await git.remove({ fs, dir, gitdir, filepath: path, cache });
-  }
+/**
+ * After a push that updated a checked-out worktree (`updateInstead`) but lost the ref update, moves the
+ * worktree and index from `ours` back to the branch's head — only when the index still holds exactly `ours`
+ * (nobody changed anything since), through git's two-way `read-tree` under `index.lock`.
+ */
+async function restoreWorktree(userGitdir: string, ref: string, ours: string): Promise<void> {
+  if (!userGitdir.endsWith("/.git")) return; // bare: no worktree
+  const dir = ["--git-dir", userGitdir, "--work-tree", dirname(userGitdir)];
+  const head = await runGit([...dir, "symbolic-ref", "-q", "HEAD"]);
+  if (head.stdout.trim() !== ref) return;
+  const same = await runGit([...dir, "diff-index", "--cached", "--quiet", ours, "--"]);
+  if (!same.ok) return;
+  await runGit([...dir, "read-tree", "-u", "-m", ours, "HEAD"]);
 }

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { join } from "node:path";
+import { writeFileAtomic } from "./ref_file.ts";
 
 /** Object types of the pack format. */
 export type ObjectType = "commit" | "tree" | "blob";
@@ -215,6 +216,7 @@ export async function writePack(gitdir: string, pack: Pack): Promise<void> {
   const dir = join(gitdir, "objects", "pack");
   await Deno.mkdir(dir, { recursive: true });
   const base = join(dir, `pack-${pack.sha}`);
-  await Deno.writeFile(`${base}.pack`, pack.pack);
-  await Deno.writeFile(`${base}.idx`, pack.idx);
+  // like git's tmp_pack_*: readers only look at pack-*.idx, so a kill leaves at most a stray temp file
+  await writeFileAtomic(dir, `${base}.pack`, pack.pack);
+  await writeFileAtomic(dir, `${base}.idx`, pack.idx);
 }

@@ -1,0 +1,207 @@
+/**
+ * A fabric in a local repository (a path, often a checked-out worktree of the user) is written only the way
+ * git writes it: lzsync works in its own bare clone and pushes with the git CLI, so the ref moves by
+ * compare-and-swap under `<ref>.lock`, the worktree and index are updated by git under `index.lock` and
+ * only when they hold no uncommitted change, and a repository that cannot be read is a failed run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openFabricRepo } from "./git_repo.ts";
+import { FabricGit, runIngestion } from "./ingest.ts";
+import { crdRepoFiles, FABRIC_YAML } from "./_test_util.ts";
+
+const AUTHOR = { name: "lzsync", email: "lzsync@example.invalid" };
+const SPEC = {
+  id: "dc1",
+  branch: "main",
+  path: "fabrics/dc1",
+  crd_dirs: ["fabrics/crds/hedgehog"],
+  rule_packs: ["hedgehog"],
+};
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "user",
+  GIT_AUTHOR_EMAIL: "user@example.invalid",
+  GIT_COMMITTER_NAME: "user",
+  GIT_COMMITTER_EMAIL: "user@example.invalid",
+};
+
+async function git(args: string[], cwd: string): Promise<string> {
+  const out = await new Deno.Command("git", { args, cwd, env: GIT_ENV, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+async function setup() {
+  const root = await Deno.makeTempDir({ prefix: "lzsync-fgd-local-" });
+  const dir = join(root, "lz");
+  await git(["init", "-q", "--initial-branch=main", dir], root);
+  const files: Record<string, string> = { ...crdRepoFiles(), "fabrics/dc1/raw/fabric.yaml": FABRIC_YAML };
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(dir, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir, path), text);
+  }
+  await git(["add", "-A"], dir);
+  await git(["commit", "-qm", "initial"], dir);
+  const repo = await openFabricRepo({ repo: dir, branch: "main", gitdir: join(root, "data", "dc1.git") });
+  const fg = new FabricGit(SPEC, repo, AUTHOR);
+  return {
+    root,
+    dir,
+    fg,
+    head: () => git(["rev-parse", "main"], dir),
+    async stop() {
+      repo.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+async function fsck(dir: string): Promise<void> {
+  await git(["fsck", "--strict", "--no-progress"], dir);
+}
+
+Deno.test("local fabric repo: a held index.lock (a git command running) is respected; the run fails and writes nothing", async () => {
+  const t = await setup();
+  try {
+    const before = await t.head();
+    const index = await Deno.readFile(join(t.dir, ".git", "index"));
+    await Deno.writeTextFile(join(t.dir, ".git", "index.lock"), "");
+    const r = await runIngestion(t.fg, { maxAttempts: 2 });
+    assert.equal(r.outcome, "failed");
+    assert.match(r.error!, /index\.lock/);
+    assert.equal(await t.head(), before, "the branch did not move");
+    assert.deepEqual(await Deno.readFile(join(t.dir, ".git", "index")), index, "the index is untouched");
+    assert.ok(Deno.statSync(join(t.dir, ".git", "index.lock")).isFile, "someone else's lock is left alone");
+
+    await Deno.remove(join(t.dir, ".git", "index.lock"));
+    const ok = await runIngestion(t.fg);
+    assert.equal(ok.outcome, "committed", ok.error ?? "");
+    assert.equal(await t.head(), ok.commit);
+    assert.equal(await git(["status", "--porcelain"], t.dir), "", "worktree and index follow the commit");
+    assert.ok(Deno.statSync(join(t.dir, "fabrics/dc1/managed/vpcs/vpc-1.yaml")).isFile);
+    await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: a held <ref>.lock is respected; the ref moves only by compare-and-swap", async () => {
+  const t = await setup();
+  try {
+    const before = await t.head();
+    const lock = join(t.dir, ".git", "refs", "heads", "main.lock");
+    await Deno.writeTextFile(lock, "");
+    const r = await runIngestion(t.fg, { maxAttempts: 2 });
+    assert.equal(r.outcome, "failed");
+    assert.equal(await t.head(), before, "the branch did not move");
+    assert.ok(Deno.statSync(lock).isFile, "someone else's lock is left alone");
+    await Deno.remove(lock);
+
+    // compare-and-swap: a commit made after lzsync fetched makes its push a non-fast-forward
+    const base = await t.fg.repo.fetch();
+    const commit = await t.fg.repo.writeCommit(
+      base,
+      {
+        writes: new Map([["docs/lzsync.md", "x\n"]]),
+        deletes: new Set(),
+      },
+      "lzsync commit",
+      AUTHOR,
+    );
+    await Deno.writeTextFile(join(t.dir, "docs.md"), "user\n");
+    await git(["add", "docs.md"], t.dir);
+    await git(["commit", "-qm", "user commit"], t.dir);
+    const user = await t.head();
+    const pushed = await t.fg.repo.push(commit, base);
+    assert.equal(pushed.ok, false);
+    assert.equal(await t.head(), user, "the user's commit stays");
+    const again = await runIngestion(t.fg);
+    assert.equal(again.outcome, "committed", again.error ?? "");
+    assert.deepEqual(
+      (await git(["log", "--format=%s", "-2", "main"], t.dir)).split("\n")[1],
+      "user commit",
+      "the ingestion is built on the user's commit",
+    );
+    await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: a user's uncommitted change is never overwritten; the run waits for the commit", async () => {
+  const t = await setup();
+  try {
+    const before = await t.head();
+    const mine = FABRIC_YAML.replaceAll("vpc-2", "vpc-5");
+    await Deno.writeTextFile(join(t.dir, "fabrics/dc1/raw/fabric.yaml"), mine);
+    await git(["add", "fabrics/dc1/raw/fabric.yaml"], t.dir);
+    const r = await runIngestion(t.fg, { maxAttempts: 2 });
+    assert.equal(r.outcome, "failed");
+    assert.match(r.error!, /uncommitted|changes/);
+    assert.equal(await t.head(), before);
+    assert.equal(
+      await git(["show", ":fabrics/dc1/raw/fabric.yaml"], t.dir),
+      mine.trim(),
+      "staged version kept",
+    );
+    assert.equal(await Deno.readTextFile(join(t.dir, "fabrics/dc1/raw/fabric.yaml")), mine, "worktree kept");
+
+    await git(["commit", "-qm", "user edits the raw file"], t.dir);
+    const ok = await runIngestion(t.fg);
+    assert.equal(ok.outcome, "committed", ok.error ?? "");
+    assert.equal(await git(["status", "--porcelain"], t.dir), "");
+    assert.ok(Deno.statSync(join(t.dir, "fabrics/dc1/managed/vpcs/vpc-5.yaml")).isFile);
+    await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: a repository moved away is a failed run that names it, and nothing is recreated there", async () => {
+  const t = await setup();
+  try {
+    await Deno.rename(t.dir, `${t.dir}.moved`);
+    const r = await runIngestion(t.fg);
+    assert.equal(r.outcome, "failed");
+    assert.match(r.error!, /cannot be opened.*not a git repository/);
+    assert.equal(
+      await Deno.stat(t.dir).then(() => true, () => false),
+      false,
+      "nothing written at the old path",
+    );
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: when the ref update is lost after git updated the worktree, the worktree goes back to the branch", async () => {
+  const t = await setup();
+  try {
+    const before = await t.head();
+    // git updates the worktree (as updateInstead does), then another writer takes the ref lock
+    const hook = join(t.dir, ".git", "hooks", "push-to-checkout");
+    await Deno.writeTextFile(
+      hook,
+      '#!/bin/sh\ngit read-tree -u -m HEAD "$1" && : > "$GIT_DIR/refs/heads/main.lock"\n',
+    );
+    await Deno.chmod(hook, 0o755);
+    const r = await runIngestion(t.fg, { maxAttempts: 1 });
+    assert.equal(r.outcome, "failed");
+    assert.equal(await t.head(), before);
+    await Deno.remove(join(t.dir, ".git", "refs", "heads", "main.lock"));
+    await Deno.remove(hook);
+    assert.equal(
+      await git(["status", "--porcelain"], t.dir),
+      "",
+      "worktree and index are the branch's again",
+    );
+    assert.ok(Deno.statSync(join(t.dir, "fabrics/dc1/raw/fabric.yaml")).isFile);
+    const ok = await runIngestion(t.fg);
+    assert.equal(ok.outcome, "committed", ok.error ?? "");
+    assert.equal(await git(["status", "--porcelain"], t.dir), "");
+    await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});

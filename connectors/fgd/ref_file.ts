@@ -1,0 +1,67 @@
+/**
+ * Crash-safe writes into lzsync's own git clones, the way git makes them: a file is written to a temp file
+ * in the same directory, fsynced and renamed over the target; a ref is written to `<ref>.lock` (created
+ * exclusively, so it never races git or another lzsync) and renamed over the ref. After a SIGKILL at any
+ * instant the target holds either its old or its new content, never a torn one.
+ */
+import { dirname, join } from "node:path";
+import { LzError } from "../../pipeline/errors.ts";
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch { /* not every platform can fsync a directory; the rename is still atomic */ }
+}
+
+async function writeAndRename(tmp: string, dest: string, data: Uint8Array, createNew: boolean) {
+  const f = await Deno.open(tmp, { write: true, createNew, create: !createNew, truncate: !createNew });
+  try {
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, dest);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(dest));
+}
+
+/** Writes `data` to `dest` atomically through a temp file in `dir` (the directory of `dest`). */
+export async function writeFileAtomic(dir: string, dest: string, data: Uint8Array): Promise<void> {
+  const tmp = join(dir, `tmp_lzsync_${crypto.randomUUID().slice(0, 12)}`);
+  await writeAndRename(tmp, dest, data, true);
+}
+
+/**
+ * Points `ref` (e.g. `refs/heads/main`) of `gitdir` at `value` through git's `<ref>.lock` protocol. Throws a
+ * retriable `GIT_LOCKED` error when the lock is held (git or another writer is updating the ref).
+ */
+export async function writeRefAtomic(gitdir: string, ref: string, value: string): Promise<void> {
+  const path = join(gitdir, ref);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  try {
+    await writeAndRename(`${path}.lock`, path, new TextEncoder().encode(`${value}\n`), true);
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new LzError(
+        "GIT_LOCKED",
+        `${ref} of ${gitdir} is locked by another writer (${ref}.lock exists)`,
+        {
+          retriable: true,
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LzError } from "../../pipeline/errors.ts";
+import { writeFileAtomic, writeRefAtomic } from "./ref_file.ts";
+
+Deno.test("writeRefAtomic() writes the ref through <ref>.lock and leaves no lock behind", async () => {
+  const gitdir = await Deno.makeTempDir();
+  try {
+    await writeRefAtomic(gitdir, "refs/heads/main", "a".repeat(40));
+    assert.equal(await Deno.readTextFile(join(gitdir, "refs/heads/main")), `${"a".repeat(40)}\n`);
+    assert.deepEqual([...Deno.readDirSync(join(gitdir, "refs/heads"))].map((e) => e.name), ["main"]);
+  } finally {
+    await Deno.remove(gitdir, { recursive: true });
+  }
+});
+
+Deno.test("writeRefAtomic() refuses while another writer holds the lock, and leaves its lock alone", async () => {
+  const gitdir = await Deno.makeTempDir();
+  try {
+    await writeRefAtomic(gitdir, "refs/heads/main", "a".repeat(40));
+    await Deno.writeTextFile(join(gitdir, "refs/heads/main.lock"), "theirs");
+    await assert.rejects(
+      () => writeRefAtomic(gitdir, "refs/heads/main", "b".repeat(40)),
+      (err: unknown) => err instanceof LzError && err.code === "GIT_LOCKED" && err.retriable,
+    );
+    assert.equal(await Deno.readTextFile(join(gitdir, "refs/heads/main")), `${"a".repeat(40)}\n`);
+    assert.equal(await Deno.readTextFile(join(gitdir, "refs/heads/main.lock")), "theirs");
+  } finally {
+    await Deno.remove(gitdir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic() replaces the file whole and leaves no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dest = join(dir, "pack-1.idx");
+    await Deno.writeTextFile(dest, "old");
+    await writeFileAtomic(dir, dest, new TextEncoder().encode("new content"));
+    assert.equal(await Deno.readTextFile(dest), "new content");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["pack-1.idx"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
