@@ -112,6 +112,10 @@ export const LayersConfig = obj({
       default: "GITHUB_WEBHOOK_SECRET_PREVIOUS",
       description: "accepted during rotation",
     }),
+    produce_timeout: Duration(
+      "8s",
+      "a delivery not acknowledged by the broker this long after receipt answers 503 (GitHub allows 10 s)",
+    ),
   }),
   git: obj({
     enabled: Type.Boolean({ default: true }),

@@ -2,7 +2,7 @@
  * The lzsync gateway: Hono on `Deno.serve`, the one HTTP entry every sync layer plugs into (see
  * `plugin.ts`). It materializes the plugins' compacted topics as global tables, streams them and their
  * event topics to WebSocket/SSE clients with resumable cursors, checks bearer tokens, serves `/metrics`,
- * `/healthz`, `/readyz` and the status page at `/`.
+ * `/healthz`, `/readyz` (views caught up and the broker reachable) and the status page at `/`.
  *
  * ```ts
  * const gateway = createGateway(deps, [gitPlugin, assetsPlugin]);
@@ -14,6 +14,7 @@ import type { Producer } from "../../pipeline/broker/types.ts";
 import { describeError, LzError } from "../../pipeline/errors.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { Auth } from "./auth.ts";
+import { BrokerHealth } from "./broker_health.ts";
 import { LiveHub } from "./live.ts";
 import { gatewayMetrics } from "./metrics.ts";
 import type { GatewayContext, GatewayPlugin, StatusSection } from "./plugin.ts";
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   lagTimeoutMs?: number;
   /** SSE heartbeat period (default 15 s). */
   heartbeatMs?: number;
+  /** Broker probe for `/readyz` (default every 2 s, failed after 1.5 s without an answer). */
+  brokerHealth?: { intervalMs?: number; timeoutMs?: number };
 }
 
 /** A running (or startable) gateway. */
@@ -96,6 +99,7 @@ export function createGateway(
   let producer: Promise<Producer> | null = null;
   let server: Deno.HttpServer | null = null;
   let started = false;
+  const health = new BrokerHealth(deps.broker, log.child("broker"), options.brokerHealth);
 
   const app = createApp({
     log,
@@ -107,7 +111,11 @@ export function createGateway(
     budget: cfg.client_buffer_bytes,
     ready: () => {
       const lagging = views!.lagging();
-      return { ready: started && lagging.length === 0, detail: started ? { lagging } : "starting" };
+      const b = health.state();
+      return {
+        ready: started && lagging.length === 0 && b.reachable,
+        detail: started ? { lagging, broker: b } : "starting",
+      };
     },
     sections: () => sections,
     beforeScrape: () => {
@@ -145,7 +153,7 @@ export function createGateway(
     get url() {
       return url;
     },
-    ready: () => started && views!.ready(),
+    ready: () => started && views!.ready() && health.state().reachable,
     async start() {
       if (started) return;
       try {
@@ -161,6 +169,7 @@ export function createGateway(
         );
       }
       hub.start();
+      health.start();
       const listening = Promise.withResolvers<Deno.NetAddr>();
       server = Deno.serve({
         hostname: cfg.host,
@@ -177,6 +186,7 @@ export function createGateway(
       if (!started && !server) return;
       started = false;
       await hub.close();
+      await health.stop();
       if (server) await server.shutdown();
       server = null;
       await views!.stop();

@@ -6,7 +6,10 @@
  * before anything is parsed); no `X-GitHub-Event` → 400; `ping` → 200; events other than `push` → 202
  * `ignored` (counted); malformed JSON or a payload without the documented fields → 400; a delivery id
  * already produced → 200 `duplicate`; otherwise the record is produced and the answer is 202 only after the
- * broker acknowledged it (503 if it did not). Every error body is `{error, reason}`.
+ * broker acknowledged it, 503 if it failed or did not within `layers.webhook.produce_timeout` (8 s) of
+ * receipt — inside GitHub's 10 s, so GitHub marks the delivery failed instead of timing out, and a redelivery
+ * or the safety-net poll picks the push up (a produce that lands late is harmless: the payload is a hint and
+ * git is re-read at `after`). Every error body is `{error, reason}`.
  */
 import type { Context, Hono } from "hono";
 import { Counter, type Registry } from "prom-client";
@@ -20,6 +23,7 @@ import { webhookSecrets } from "./secrets.ts";
 import { DeliveryDedupe } from "./dedupe.ts";
 import { needsCompare, pushFromPayload } from "./payload.ts";
 import { createGitHubClient, type GitHubClient } from "./client.ts";
+import { parseDuration } from "../../pipeline/config.ts";
 
 /** The webhook route. */
 export const WEBHOOK_PATH = "/webhooks/github";
@@ -140,7 +144,9 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
         return c.json(body, status as 200);
       };
 
+      const budgetMs = parseDuration(cfg.layers.webhook.produce_timeout);
       app.post(WEBHOOK_PATH, async (c) => {
+        const started = Date.now();
         const receivedAt = new Date(ctx.deps.clock.now()).toISOString();
         const event = c.req.header("x-github-event") ?? "";
         const ev = /^[a-z_]{1,64}$/.test(event) ? event : "unknown";
@@ -195,13 +201,14 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
             : `body is not valid JSON: ${(err as Error).message}`;
           return answer(c, ev, "bad_request", 400, { error: "bad_request", reason });
         }
-        await rebuild;
+        const deadline = started + budgetMs;
+        await withTimeout(rebuild ?? Promise.resolve(), Math.max(0, deadline - Date.now())).catch(() => {});
         try {
           const res = await dedupe.once(deliveryId, async () => {
             if (github && needsCompare(push) && push.before && push.after) {
               push.paths = await withTimeout(
                 github.compare(push.before, push.after),
-                options.compareTimeoutMs ?? 3000,
+                Math.min(options.compareTimeoutMs ?? 3000, Math.max(0, deadline - Date.now() - 1000)),
               ).catch((err) => {
                 ctx.log.warn("compare API unavailable; keeping the payload's lists", {
                   delivery_id: deliveryId,
@@ -210,13 +217,24 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
                 return push.paths;
               });
             }
-            const producer = await ctx.producer();
-            const [md] = await producer.send(GIT_PUSH_TOPIC.name, [{
-              key: push.repo,
-              value: encode(GIT_PUSH_TOPIC.name, push),
-              headers: { [DELIVERY_HEADER]: deliveryId },
-            }]);
-            return md;
+            const produced = (async () => {
+              const producer = await ctx.producer();
+              const [md] = await producer.send(GIT_PUSH_TOPIC.name, [{
+                key: push.repo,
+                value: encode(GIT_PUSH_TOPIC.name, push),
+                headers: { [DELIVERY_HEADER]: deliveryId },
+              }]);
+              return md;
+            })();
+            return await withTimeout(produced, Math.max(0, deadline - Date.now())).catch((err) => {
+              if (err instanceof BudgetExceeded) {
+                throw new BudgetExceeded(
+                  `the broker did not acknowledge the event within ${cfg.layers.webhook.produce_timeout} of ` +
+                    `receipt (layers.webhook.produce_timeout)`,
+                );
+              }
+              throw err;
+            });
           });
           if (res.duplicate) {
             return answer(c, ev, "duplicate", 200, { status: "duplicate", delivery_id: deliveryId });
@@ -239,7 +257,9 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
           ctx.log.error("cannot produce the push", { delivery_id: deliveryId, error: describeError(err) });
           return answer(c, ev, "unavailable", 503, {
             error: "unavailable",
-            reason: "the event could not be stored on the broker; GitHub does not retry, redeliver it",
+            reason: `${
+              err instanceof BudgetExceeded ? err.message : "the event could not be stored on the broker"
+            }; GitHub does not retry: redeliver it, or the safety-net poll picks the change up`,
           });
         }
       });
@@ -250,10 +270,16 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
   };
 }
 
+/** A step that did not finish within the delivery's budget. */
+class BudgetExceeded extends Error {}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     p,
-    new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms))),
+    new Promise<T>((
+      _,
+      rej,
+    ) => (timer = setTimeout(() => rej(new BudgetExceeded(`no answer within ${ms} ms`)), ms))),
   ]).finally(() => clearTimeout(timer));
 }
