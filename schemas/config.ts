@@ -58,7 +58,30 @@ export const GatewayConfig = obj({
   enabled: Type.Boolean({ default: true }),
   host: Type.String({ default: "127.0.0.1", description: "bind address (LZSYNC_HOST overrides)" }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "LZSYNC_PORT overrides" }),
-  public_url: Type.Optional(Type.String({ description: "external base URL for status_url/websocket_url" })),
+  public_url: Type.Optional(Type.String({
+    pattern: "^https?://[^/?#\\s@]+(/[^?#\\s]*)?$",
+    description: "external base URL for status_url/websocket_url; its host is one the gateway answers to",
+    examples: ["https://portal-sync.example.com"],
+  })),
+  allowed_hosts: Type.Array(
+    Type.String({
+      pattern: "^(\\*|\\.?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)$",
+      examples: ["sync.internal", ".corp.example"],
+    }),
+    {
+      default: [],
+      description:
+        "Host names the gateway answers to besides IP addresses, localhost, *.localhost, the bind host and public_url's host (DNS-rebinding guard); `.example.com` also matches its subdomains; `*` turns the check off",
+    },
+  ),
+  allowed_origins: Type.Array(
+    Type.String({ pattern: "^https?://[^/?#\\s*@]+$", examples: ["https://portal.example.com"] }),
+    {
+      default: [],
+      description:
+        "browser origins (scheme://host[:port], no `*`) that may call the gateway from another origin: CORS, WebSocket, SSE and state-changing requests; the gateway's own origin is always allowed",
+    },
+  ),
   tokens: Type.Array(
     Type.Object({
       name: Type.String({ minLength: 1 }),

@@ -102,6 +102,7 @@ export function createGateway(
   const health = new BrokerHealth(deps.broker, log.child("broker"), options.brokerHealth);
 
   const app = createApp({
+    config: cfg,
     log,
     auth,
     hub,

@@ -1,5 +1,5 @@
 /**
- * The Hono app: request metrics, body limit, JSON errors (400/401/403/404/405/413/500, never a stack trace),
+ * The Hono app: request metrics, Host/Origin guards and CORS (`origin.ts`), body limit, JSON errors (400/401/403/404/405/413/500, never a stack trace),
  * health and readiness, `/metrics`, the live feed endpoints (WebSocket and SSE), the status page, and the
  * plugins' routes.
  */
@@ -19,9 +19,13 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { SseSink, WsSink } from "./sinks.ts";
 import { serveStatic } from "./static.ts";
 import type { StatusSection } from "./plugin.ts";
+import { originGuards } from "./origin.ts";
+import type { Config } from "../../schemas/config.ts";
 
 /** What the app is built from. */
 export interface AppParts {
+  /** `gateway` section of the config (Host/Origin guards, CORS). */
+  config: Config["gateway"];
   log: Logger;
   auth: Auth;
   hub: LiveHub;
@@ -57,6 +61,7 @@ export function createApp(p: AppParts): Hono {
     p.metrics.httpRequests.inc({ route, method, status: String(c.res.status) });
     p.metrics.httpSeconds.observe({ route, method }, (performance.now() - t0) / 1000);
   });
+  for (const guard of originGuards(p.config)) app.use("*", guard);
   app.use(
     "*",
     methodNotAllowed({

@@ -24,6 +24,7 @@ import { createGateway, type Gateway, type GatewayOptions } from "./mod.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
 
 export { type RawFrame, RawWsClient } from "./testing_raw_ws.ts";
+export { type RawAnswer, rawHttp } from "./testing_raw_http.ts";
 
 /** A started gateway and what a test needs around it. */
 export interface TestGateway {

@@ -1,0 +1,169 @@
+/**
+ * Security probes against a real gateway over HTTP and WebSocket on 127.0.0.1 (issue 10): what a web page in
+ * the user's browser or an attacker on the network would try.
+ */
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../pipeline/config.ts";
+import type { GatewayPlugin } from "./plugin.ts";
+import { openSse, rawHttp, startTestGateway } from "./testing.ts";
+
+const plugin: GatewayPlugin = {
+  name: "probe",
+  eventTopics: ["gw.probe.events"],
+  routes(app, ctx) {
+    app.get("/api/v1/probe/file", ctx.requireScope("read"), (c) => c.json({ content: "secret plans" }));
+    app.post("/api/v1/probe/trigger", ctx.requireScope("trigger"), (c) => c.json({ ok: true }, 202));
+  },
+};
+
+const WS_HEADERS = {
+  Upgrade: "websocket",
+  Connection: "Upgrade",
+  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+  "Sec-WebSocket-Version": "13",
+};
+
+const json = (body: string) => body.trim().startsWith("{") ? JSON.parse(body) : null;
+
+Deno.test("security: DNS rebinding — a Host the gateway does not answer to gets 403, IPs and loopback names pass", async () => {
+  const t = await startTestGateway({
+    plugins: [plugin],
+    config: {
+      gateway: {
+        public_url: "https://sync.example.com",
+        allowed_hosts: ["portal.internal", ".corp.example"],
+      },
+    },
+  });
+  try {
+    const port = new URL(t.url).port;
+    const get = (host: string) => rawHttp(t.url, "GET", "/api/v1/probe/file", { Host: host });
+    const evil = await get(`evil.example:${port}`);
+    assert.equal(evil.status, 403, evil.body);
+    assert.equal(json(evil.body).error, "host_not_allowed");
+    assert.match(json(evil.body).reason, /gateway\.allowed_hosts/);
+    assert.ok(!evil.body.includes("secret plans"));
+    for (const host of ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "corp.example.evil"]) {
+      assert.equal((await get(host)).status, 403, host);
+    }
+    const ws = await rawHttp(t.url, "GET", "/ws/sync-events", {
+      Host: `evil.example:${port}`,
+      ...WS_HEADERS,
+    });
+    assert.equal(ws.status, 403, "no WebSocket for a rebound host");
+    for (
+      const host of [
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        "LOCALHOST",
+        "app.localhost",
+        `[::1]:${port}`,
+        "10.1.2.3:8080",
+        "sync.example.com",
+        "portal.internal:8080",
+        "a.corp.example",
+      ]
+    ) {
+      const r = await get(host);
+      assert.equal(r.status, 200, `${host}: ${r.body}`);
+      assert.equal(json(r.body).content, "secret plans");
+    }
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("security: a foreign Origin cannot open the WebSocket or SSE feed nor send a state-changing request", async () => {
+  const env = { LZSYNC_TOKEN: "admin-Secret-0001" };
+  const t = await startTestGateway({ plugins: [plugin], env });
+  try {
+    const host = new URL(t.url).host;
+    const ws = await rawHttp(t.url, "GET", "/ws/sync-events?access_token=admin-Secret-0001", {
+      Host: host,
+      Origin: "http://evil.example",
+      ...WS_HEADERS,
+    });
+    assert.equal(ws.status, 403, ws.body);
+    assert.equal(json(ws.body).error, "origin_not_allowed");
+    assert.match(json(ws.body).reason, /gateway\.allowed_origins/);
+    const sameWs = await rawHttp(t.url, "GET", "/ws/sync-events?access_token=admin-Secret-0001", {
+      Host: host,
+      Origin: t.url,
+      ...WS_HEADERS,
+    });
+    assert.equal(sameWs.status, 101, "same-origin WebSocket opens");
+    const sse = await openSse(`${t.url}/api/v1/events?access_token=admin-Secret-0001`, {
+      origin: "http://evil.example",
+    });
+    assert.equal(sse.status, 403);
+    await sse.stop();
+    const nullOrigin = await openSse(`${t.url}/api/v1/events`, { origin: "null" });
+    assert.equal(nullOrigin.status, 403, "Origin: null (sandboxed frame, file://) is foreign");
+    await nullOrigin.stop();
+    // A state-changing request carrying a valid token (a page that stole nothing can still try a CSRF with
+    // whatever a browser attaches): refused on the Origin alone.
+    const post = await fetch(`${t.url}/api/v1/probe/trigger`, {
+      method: "POST",
+      headers: { origin: "http://evil.example", authorization: "Bearer admin-Secret-0001" },
+    });
+    assert.equal(post.status, 403);
+    assert.equal((await post.json()).error, "origin_not_allowed");
+    const same = await fetch(`${t.url}/api/v1/probe/trigger`, {
+      method: "POST",
+      headers: { origin: t.url, authorization: "Bearer admin-Secret-0001" },
+    });
+    assert.equal(same.status, 202, "same origin");
+    await same.body?.cancel();
+    const noOrigin = await fetch(`${t.url}/api/v1/probe/trigger`, {
+      method: "POST",
+      headers: { authorization: "Bearer admin-Secret-0001" },
+    });
+    assert.equal(noOrigin.status, 202, "no Origin: not a browser (curl, GitHub, a service)");
+    await noOrigin.body?.cancel();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("security: CORS answers only the allow-listed origins, never `*`", async () => {
+  const portal = "https://portal.example.com";
+  const t = await startTestGateway({ plugins: [plugin], config: { gateway: { allowed_origins: [portal] } } });
+  try {
+    const pre = await fetch(`${t.url}/api/v1/probe/trigger`, {
+      method: "OPTIONS",
+      headers: {
+        origin: portal,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    await pre.body?.cancel();
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), portal);
+    assert.match(pre.headers.get("access-control-allow-headers") ?? "", /authorization/i);
+    assert.match(pre.headers.get("access-control-allow-methods") ?? "", /POST/);
+    assert.equal(pre.headers.get("access-control-allow-credentials"), null);
+    const read = await fetch(`${t.url}/api/v1/probe/file`, { headers: { origin: portal } });
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get("access-control-allow-origin"), portal);
+    assert.match(read.headers.get("vary") ?? "", /origin/i);
+    await read.body?.cancel();
+    const sse = await openSse(`${t.url}/api/v1/events`, { origin: portal });
+    assert.equal(sse.status, 200, "an allow-listed origin may open the feed");
+    await sse.stop();
+    const other = await fetch(`${t.url}/api/v1/probe/file`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
+    assert.equal(other.status, 403);
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    await other.body?.cancel();
+  } finally {
+    await t.stop();
+  }
+  assert.throws(() => resolveConfig({ gateway: { allowed_origins: ["*"] } }, {}), /allowed_origins/);
+  assert.throws(
+    () => resolveConfig({ gateway: { allowed_origins: ["https://a.example/path"] } }, {}),
+    /allowed_origins/,
+  );
+});
