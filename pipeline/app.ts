@@ -15,6 +15,8 @@ import { TOPICS } from "../schemas/mod.ts";
 import type { GatewayPlugin } from "../connectors/gateway/plugin.ts";
 import { createGateway } from "../connectors/gateway/mod.ts";
 import { FEATURES } from "./features.ts";
+import { type AdminApi, startAdminApi } from "./admin_api.ts";
+import { runCli } from "./cli.ts";
 
 /** What one sync layer adds to a running pipeline. */
 export interface Feature {
@@ -86,6 +88,40 @@ function checkCoPartitioned(topologies: Topology[], specs: TopicSpec[]): void {
   }
 }
 
+/** The running broker lent to one CLI command: its `close()` leaves the broker open. */
+function lent(broker: Broker): Broker {
+  return {
+    kind: broker.kind,
+    address: broker.address,
+    admin: () => broker.admin(),
+    producer: () => broker.producer(),
+    consumer: (o) => broker.consumer(o),
+    reader: (o) => broker.reader(o),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Serves the CLI's live commands against this process's broker (see `admin_api.ts`). */
+function serveAdmin(runtime: Runtime, broker: Broker, log: Logger): Promise<AdminApi> {
+  return startAdminApi({
+    dataDir: runtime.config.data_dir,
+    log: log.child("admin"),
+    run: async (argv) => {
+      const stdout: string[] = [];
+      const stderr: string[] = [];
+      const code = await runCli(argv, {
+        loadRuntime: () => Promise.resolve(runtime),
+        createBroker: () => Promise.resolve(lent(broker)),
+        start: () => Promise.reject(new LzError("USAGE", "lzsync is already running")),
+        topologies: allTopologies(),
+        stdout: (s) => stdout.push(s),
+        stderr: (s) => stderr.push(s),
+      });
+      return { code, stdout, stderr };
+    },
+  });
+}
+
 async function stopAll(services: Service[], log: Logger): Promise<void> {
   for (const s of [...services].reverse()) {
     try {
@@ -108,6 +144,7 @@ export async function runPipeline(
   const broker = await openBroker(runtime);
   const deps: AppDeps = { runtime, broker, log, metrics: new Registry(), clock: systemClock };
   const started: Service[] = [];
+  let admin: AdminApi | null = null;
   try {
     await broker.admin().createTopics(specs);
     const features: Feature[] = [];
@@ -129,6 +166,7 @@ export async function runPipeline(
       await s.start();
       started.push(s);
     }
+    if (broker.kind === "embedded") admin = await serveAdmin(runtime, broker, log);
     log.info("lzsync is running", {
       broker: broker.address,
       data_dir: config.data_dir,
@@ -148,6 +186,7 @@ export async function runPipeline(
       signal?.addEventListener("abort", onSignal, { once: true });
     });
   } finally {
+    await admin?.stop();
     await stopAll(started, log);
     await broker.close();
   }

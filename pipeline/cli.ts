@@ -12,7 +12,9 @@
  *   repair                                       salvage a damaged embedded data directory (on purpose)
  *
  * Commands that only read (`topics list|describe`, `lag`, `digest`) open the broker read-only: on the
- * embedded broker they take no lock and change no file.
+ * embedded broker they take no lock and change no file. While lzsync runs on the embedded broker (its data
+ * directory locked), `topics`, `lag`, `replay` and `digest` run inside it through its admin API
+ * (`admin_api.ts`), against the live broker.
  *
  * Every command takes `--json` for one JSON document on stdout instead of a table.
  */
@@ -27,6 +29,7 @@ import { replay } from "./replay.ts";
 import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
 import type { RepairReport } from "./broker/embedded_repair.ts";
+import { type CliOutcome, LIVE_COMMANDS } from "./admin_api.ts";
 
 /** What the CLI needs from its caller. */
 export interface CliDeps {
@@ -41,6 +44,11 @@ export interface CliDeps {
   repair?(runtime: Runtime): Promise<RepairReport>;
   /** Runs the whole pipeline until it is stopped (the `start` command). */
   start(runtime: Runtime): Promise<void>;
+  /**
+   * Runs `argv` in the lzsync that holds the data directory (its admin API, see `admin_api.ts`); null when
+   * none runs, and the CLI opens the broker itself. Consulted for `topics`, `lag`, `replay` and `digest`.
+   */
+  remote?(runtime: Runtime, argv: string[]): Promise<CliOutcome | null>;
   /** Topologies of this build: `describe` lists them; replay/digest take input and store names from them. */
   topologies?: Topology[];
   /** Output sinks (default: console). */
@@ -111,6 +119,14 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       return o.group;
     };
     const runtime = await deps.loadRuntime();
+    if (LIVE_COMMANDS.has(cmd) && deps.remote) {
+      const r = await deps.remote(runtime, argv);
+      if (r) {
+        for (const line of r.stdout) out(line);
+        for (const line of r.stderr) err(line);
+        return r.code;
+      }
+    }
     const open = async () => (broker ??= await deps.createBroker(runtime));
     const openReadOnly = async () => (broker ??= await deps.createBroker(runtime, { readOnly: true }));
 

@@ -11,6 +11,7 @@ import { runCli } from "./cli.ts";
 import { describeError, LzError, ValidationError } from "./errors.ts";
 import { allTopologies, runPipeline } from "./app.ts";
 import { demoPushCommand } from "./demo.ts";
+import { findRunningAdmin, runRemoteCli } from "./admin_api.ts";
 
 async function openBroker(runtime: Runtime, opts: { readOnly?: boolean } = {}) {
   const { config } = runtime;
@@ -32,6 +33,11 @@ async function main(argv: string[]): Promise<number> {
     loadRuntime: () => loadConfig(),
     createBroker: openBroker,
     start: (runtime) => runPipeline(runtime, (r) => openBroker(r)),
+    remote: async (runtime, args) => {
+      if (runtime.config.broker.kind !== "embedded") return null;
+      const ep = await findRunningAdmin(runtime.config.data_dir);
+      return ep ? await runRemoteCli(ep, args) : null;
+    },
     repair: (runtime) =>
       Promise.resolve(
         repairDataDir(
