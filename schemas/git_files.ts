@@ -31,8 +31,9 @@ export const GitFile = Type.Object({
   kind: Type.Literal("file"),
   repo: Type.String({ minLength: 1 }),
   path: Type.String({ minLength: 1, description: "repo-relative, forward slashes" }),
-  /** Commit of the sync that last changed this file. */
+  /** The commit that last changed this file (first-parent history, like `git log -1 --first-parent -- path`). */
   commit: Sha,
+  /** Committer time of `commit`. */
   commit_time: Type.String({ format: "date-time" }),
   size: Type.Integer({ minimum: 0 }),
   blob_sha: Sha,

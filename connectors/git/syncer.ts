@@ -34,6 +34,7 @@ import {
   type PathChange,
   readBlobBytes,
 } from "./diff.ts";
+import { lastChanges } from "./last_change.ts";
 
 /** Header names on `lz.git.files.v1` records (tombstones carry them too). */
 export const SYNC_ID_HEADER = "lz-sync-id";
@@ -256,6 +257,14 @@ export class GitSyncer {
     }
 
     const info = head ? await commitInfo(gitdir, head, this.#cache) : null;
+    const written = changes.filter((c) => c.op !== "removed").map((c) => c.path);
+    const lastCommit = head && written.length
+      ? await lastChanges(gitdir, head, written, this.#cache)
+      : new Map<string, string>();
+    const times = new Map<string, string>(head && info ? [[head, info.time]] : []);
+    for (const c of new Set(lastCommit.values())) {
+      if (!times.has(c)) times.set(c, (await commitInfo(gitdir, c, this.#cache)).time);
+    }
     const syncId = ids[ids.length - 1];
     const headers: Headers = { [SYNC_ID_HEADER]: syncId, [COMMIT_HEADER]: head ?? "" };
     const syncedAt = this.#now();
@@ -268,7 +277,10 @@ export class GitSyncer {
       }
       records.push({
         key,
-        value: encode(GIT_FILES_TOPIC.name, await this.#fileValue(c, head!, info!.time, syncId, syncedAt)),
+        value: encode(
+          GIT_FILES_TOPIC.name,
+          await this.#fileValue(c, lastCommit.get(c.path) ?? head!, times, syncId, syncedAt),
+        ),
         headers,
       });
     }
@@ -328,7 +340,14 @@ export class GitSyncer {
     return { syncIds: ids, outcome: "skipped", commit, changed: 0, removed: 0 };
   }
 
-  async #fileValue(c: PathChange, commit: string, commitTime: string, syncId: string, syncedAt: string) {
+  /** A file record; `commit` is the commit that last changed the file (`times`: commit times by sha). */
+  async #fileValue(
+    c: PathChange,
+    commit: string,
+    times: ReadonlyMap<string, string>,
+    syncId: string,
+    syncedAt: string,
+  ) {
     const bytes = await readBlobBytes(this.#o.source.gitdir, c.oid!, this.#cache);
     let content: string | null = null;
     let encoding: GitFile["encoding"] = null;
@@ -346,7 +365,7 @@ export class GitSyncer {
       repo: this.repo,
       path: c.path,
       commit,
-      commit_time: commitTime,
+      commit_time: times.get(commit)!,
       size: bytes.length,
       blob_sha: c.oid!,
       mode: c.mode!,
