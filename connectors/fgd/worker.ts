@@ -148,6 +148,7 @@ export class FabricWorker {
     this.o.metrics.activeRuns.inc();
     try {
       if (this.#closed) throw new Error("fabric unregistered");
+      await this.#publishQuietly(); // state: running
       const r = await runIngestion(this.fg, {
         lastTree: this.#lastTree,
         onPhase: (phase, detail) => this.progress(syncId, phase, detail),
@@ -187,6 +188,7 @@ export class FabricWorker {
         if (r.commit) this.lastCommit = r.commit;
         if (plan) this.#absorb(plan, r.commit ?? r.base);
       }
+      this.#running = false;
       await this.publish();
       await this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
@@ -199,6 +201,8 @@ export class FabricWorker {
       return run;
     } catch (err) {
       this.lastError = describeError(err);
+      this.#running = false;
+      if (!this.#closed) await this.#publishQuietly();
       this.progress(syncId, "failed", this.lastError, true);
       throw err;
     } finally {
@@ -225,6 +229,15 @@ export class FabricWorker {
         this.drafts.set(key, { ...next, meta: d.meta });
         this.log.info("fgd draft conflicted by a git change", { fabric: this.id, object: key });
       }
+    }
+  }
+
+  /** {@link publish}, logging instead of throwing (a status update must not fail the run it describes). */
+  async #publishQuietly(): Promise<void> {
+    try {
+      await this.publish();
+    } catch (err) {
+      this.log.warn("fgd status not published", { fabric: this.id, error: describeError(err) });
     }
   }
 
