@@ -17,6 +17,7 @@ import { createGateway } from "../connectors/gateway/mod.ts";
 import { FEATURES } from "./features.ts";
 import { type AdminApi, startAdminApi } from "./admin_api.ts";
 import { runCli } from "./cli.ts";
+import { checkPortFree } from "./port_check.ts";
 
 /** What one sync layer adds to a running pipeline. */
 export interface Feature {
@@ -141,6 +142,7 @@ export async function runPipeline(
   const { config } = runtime;
   const log = createLogger({ level: config.log_level });
   const specs = declaredTopicSpecs(runtime);
+  if (config.gateway.enabled) checkPortFree(config.gateway.host, config.gateway.port);
   const broker = await openBroker(runtime);
   const deps: AppDeps = { runtime, broker, log, metrics: new Registry(), clock: systemClock };
   const started: Service[] = [];

@@ -9,6 +9,7 @@
  * await gateway.start(); // listening on gateway.url (config gateway.host/port, default 127.0.0.1:8080)
  * ```
  */
+import { listenError } from "../../pipeline/port_check.ts";
 import type { Hono } from "hono";
 import type { Producer } from "../../pipeline/broker/types.ts";
 import { describeError, LzError } from "../../pipeline/errors.ts";
@@ -172,11 +173,15 @@ export function createGateway(
       hub.start();
       health.start();
       const listening = Promise.withResolvers<Deno.NetAddr>();
-      server = Deno.serve({
-        hostname: cfg.host,
-        port: cfg.port,
-        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-      }, app.fetch);
+      try {
+        server = Deno.serve({
+          hostname: cfg.host,
+          port: cfg.port,
+          onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+        }, app.fetch);
+      } catch (err) {
+        throw listenError(err, cfg.host, cfg.port);
+      }
       const addr = await listening.promise;
       const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
       url = `http://${host}:${addr.port}`;
