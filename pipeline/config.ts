@@ -124,9 +124,26 @@ export function resolveConfig(
       cfg.alerts.latency_max,
       cfg.analytics.daily_interval,
       cfg.analytics.parquet_interval,
+      cfg.layers.bigquery.interval,
     ]
   ) {
     parseDuration(dur);
+  }
+  const bq = cfg.layers.bigquery;
+  const bqProblems = !bq.enabled ? [] : [
+    ...(bq.project
+      ? []
+      : [{ path: "/layers/bigquery/project", message: "is required when the layer is enabled" }]),
+    ...(cfg.analytics.duckdb.enabled ? [] : [{
+      path: "/analytics/duckdb/enabled",
+      message: "must be true when layers.bigquery is enabled (BigQuery is loaded from the DuckDB tables)",
+    }]),
+  ];
+  if (bqProblems.length) {
+    throw new ValidationError(
+      `${source} is invalid:\n  ${bqProblems.map((i) => `${i.path}: ${i.message}`).join("\n  ")}`,
+      bqProblems,
+    );
   }
   const snapshot = { ...env };
   return { config: deepFreeze(cfg), source, secret: (name) => snapshot[name] || undefined };

@@ -191,9 +191,17 @@ export const LayersConfig = obj({
     ),
   }),
   bigquery: obj({
-    enabled: Type.Boolean({ default: false }),
-    project: Type.Optional(Type.String()),
+    enabled: Type.Boolean({
+      default: false,
+      description: "copy the analytics tables from DuckDB to BigQuery (needs analytics.duckdb.enabled)",
+    }),
+    project: Type.Optional(Type.String({ description: "required when enabled" })),
     dataset: Type.String({ default: "lz_portal" }),
+    location: Type.Optional(Type.String({ description: "dataset location when lzsync creates it, e.g. EU" })),
+    interval: Duration("5m", "how often committed rows are loaded (load jobs, then MERGE)"),
+    endpoint: Type.Optional(Type.String({
+      description: "http://host:port of a BigQuery emulator (then no credentials are used)",
+    })),
   }),
 }, "the five sync layers");
 

@@ -14,6 +14,7 @@ import type { AnalyticsReader, AnalyticsSink } from "../../pipeline/analytics/si
 import { type Logger, silentLogger } from "../../pipeline/log.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";
 import { type DuckDbAnalytics, openDuckDb } from "../duckdb/engine.ts";
+import { createBigQueryService } from "../bigquery/service.ts";
 
 /** The DuckDB file of a config (`analytics.duckdb.path`, default `<data_dir>/analytics.duckdb`). */
 export function duckDbPath(config: Config): string {
@@ -103,9 +104,9 @@ export function createDuckDbResource(opts: DuckDbResourceOptions): DuckDbResourc
 function engines(config: Config, log: Logger) {
   const resources: Service[] = [];
   const sinks: AnalyticsSink[] = [];
-  let reader: AnalyticsReader | null = null;
+  let duck: DuckDbResource | null = null;
   if (config.analytics.duckdb.enabled) {
-    const duck = createDuckDbResource({
+    duck = createDuckDbResource({
       path: duckDbPath(config),
       log,
       parquetDir: parquetDir(config),
@@ -113,31 +114,52 @@ function engines(config: Config, log: Logger) {
     });
     resources.push(duck.service);
     sinks.push(duck.sink);
-    reader = duck.sink;
   }
-  return { resources, sinks, reader };
+  return { resources, sinks, duck };
+}
+
+/** Layer 5 of a config, and its DuckDB resource (null when disabled). */
+export interface AnalyticsParts extends Feature {
+  duck: DuckDbResource | null;
 }
 
 /** Builds layer 5 from a config (nothing is opened until its resources start). */
-export function buildAnalytics(config: Config, log: Logger): Feature {
-  const { resources, sinks, reader } = engines(config, log);
+export function buildAnalytics(config: Config, log: Logger): AnalyticsParts {
+  const { resources, sinks, duck } = engines(config, log);
   const topologies = sinks.length === 0 ? [] : analyticsTopologies({
     sinks,
     dailyEveryMs: parseDuration(config.analytics.daily_interval),
-    costs: reader
+    costs: duck
       ? {
-        reader,
+        reader: duck.sink,
         ratio: config.analytics.cost_spike.ratio,
         trailingDays: config.analytics.cost_spike.trailing_days,
       }
       : undefined,
   });
-  return { name: "analytics", topologies, services: [], plugins: [], resources };
+  return { name: "analytics", topologies, services: [], plugins: [], resources, duck };
 }
 
-/** The analytics layer's entry in `pipeline/features.ts`. */
+/** The analytics layer's entry in `pipeline/features.ts` (with the `bigquery` layer when enabled). */
 export const analyticsFeature: FeatureEntry = {
   name: "analytics",
   topologies: () => buildAnalytics(resolveConfig({}).config, silentLogger).topologies,
-  build: (deps) => buildAnalytics(deps.runtime.config, deps.log.child("analytics")),
+  build: (deps) => {
+    const config = deps.runtime.config;
+    const log = deps.log.child("analytics");
+    const parts = buildAnalytics(config, log);
+    const bq = config.layers.bigquery;
+    if (bq.enabled && parts.duck) {
+      const duck = parts.duck;
+      parts.services.push(createBigQueryService({
+        target: { project: bq.project!, dataset: bq.dataset, location: bq.location, endpoint: bq.endpoint },
+        db: () => duck.engine(),
+        broker: deps.broker,
+        log,
+        clock: deps.clock,
+        intervalMs: parseDuration(bq.interval),
+      }));
+    }
+    return parts;
+  },
 };

@@ -12,7 +12,7 @@ export const DUCKDB_TYPES: Record<ColumnType, string> = {
   int: "BIGINT",
   float: "DOUBLE",
   bool: "BOOLEAN",
-  timestamp: "TIMESTAMPTZ",
+  timestamp: "TIMESTAMP WITH TIME ZONE",
   date: "DATE",
   json: "JSON",
 };
@@ -35,9 +35,9 @@ export function stageType(c: Column): string {
 /** Name of the staging table of `t`. */
 export const stageName = (t: TableDef) => `_stage_${t.name}`;
 
-/** `CREATE TABLE IF NOT EXISTS` of the staging table of `t` (no constraints). */
+/** `CREATE OR REPLACE TABLE` of the staging table of `t` (no constraints; staging holds nothing between flushes). */
 export function createStageSql(t: TableDef): string {
-  return `CREATE TABLE IF NOT EXISTS ${q(stageName(t))} (${
+  return `CREATE OR REPLACE TABLE ${q(stageName(t))} (${
     t.columns.map((c) => `${q(c.name)} ${stageType(c)}`).join(", ")
   })`;
 }

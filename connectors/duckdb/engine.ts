@@ -16,8 +16,14 @@ import {
   type Row,
   syncRunRow,
 } from "../../pipeline/analytics/rows.ts";
-import { analyticsTables, INTERVALS, OFFSETS_TABLE, type TableDef } from "../../pipeline/analytics/tables.ts";
-import { castList, createStageSql, createTableSql, q, stageName, stageType } from "./ddl.ts";
+import {
+  analyticsTables,
+  EXPORT_MARKS_TABLE,
+  INTERVALS,
+  OFFSETS_TABLE,
+  type TableDef,
+} from "../../pipeline/analytics/tables.ts";
+import { castList, createStageSql, createTableSql, DUCKDB_TYPES, q, stageName, stageType } from "./ddl.ts";
 import { dailySql } from "./daily.ts";
 
 /** How to open the database. */
@@ -36,9 +42,25 @@ export interface DuckDbAnalytics extends AnalyticsSink, AnalyticsReader {
   applied(): ReadonlyMap<string, number>;
   /** Counters since open: flushes committed, records written, re-delivered records ignored. */
   stats(): { flushes: number; records: number; redelivered: number };
+  /** Runs `COPY (<select>) TO <path> (FORMAT parquet)` for an exporter; returns the row count. */
+  copyToParquet(select: string, path: string): Promise<number>;
+  /** The BigQuery exporter's marks (see `bigquery_marks`). */
+  exportMarks(): Promise<ExportMark[]>;
+  /** Upserts one mark. */
+  setExportMark(mark: ExportMark): Promise<void>;
   /** Writes every analytics table as `<dir>/<table>.parquet` (atomically per file); returns the paths. */
   exportParquet(dir: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** A row of `bigquery_marks`. */
+export interface ExportMark {
+  table: string;
+  partition: number;
+  nextOffset: number;
+  /** The end (exclusive) of the load in flight, or null. */
+  pendingTo: number | null;
+  attempt: number;
 }
 
 const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -52,6 +74,33 @@ function jsonSafe(v: unknown): unknown {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
   }
   return v;
+}
+
+/**
+ * Brings an existing table to its declaration: a declared nullable column it lacks is added (older files);
+ * any other difference is an error that says how to rebuild the file from the topics.
+ */
+async function migrate(conn: DuckDBConnection, t: TableDef, path: string): Promise<void> {
+  const r = await conn.runAndReadAll(
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+    [t.name],
+  );
+  const have = new Map(r.getRows().map(([n, ty]) => [String(n), String(ty)]));
+  for (const c of t.columns) {
+    const want = DUCKDB_TYPES[c.type];
+    const got = have.get(c.name);
+    if (got === undefined && c.nullable) {
+      await conn.run(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(c.name)} ${want}`);
+    } else if (got !== want) {
+      throw new LzError(
+        "DUCKDB_SCHEMA",
+        `table ${t.name} in ${path} has column ${c.name} ${
+          got ?? "missing"
+        }, the declaration says ${want}: ` +
+          `move the file away and rebuild it from the topics (lzsync replay --group lzsync-analytics --to earliest)`,
+      );
+    }
+  }
 }
 
 /** Opens (creating tables when writable) the DuckDB analytics database at `opts.path`. */
@@ -82,11 +131,12 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   if (!opts.readOnly) {
     for (const t of tables) {
       await conn.run(createTableSql(t));
+      await migrate(conn, t, opts.path);
       if (t.kind !== "daily" && t.kind !== "internal") await conn.run(createStageSql(t));
     }
     for (const { table } of intervals) {
       await conn.run(
-        `CREATE TABLE IF NOT EXISTS ${
+        `CREATE OR REPLACE TABLE ${
           q(closeStage(table))
         } ("key" VARCHAR, "partition" BIGINT, "offset" BIGINT, "ts" VARCHAR)`,
       );
@@ -138,7 +188,11 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   async function upsert(t: TableDef, rows: Row[], conflict: string): Promise<void> {
     if (rows.length === 0) return;
     await stage(t, rows);
-    await conn.run(`INSERT INTO ${q(t.name)} SELECT ${castList(t)} FROM ${q(stageName(t))} ${conflict}`);
+    await conn.run(
+      `INSERT INTO ${q(t.name)} (${t.columns.map((c) => q(c.name)).join(", ")}) SELECT ${castList(t)} FROM ${
+        q(stageName(t))
+      } ${conflict}`,
+    );
   }
 
   async function write(batch: Map<string, Map<string, AnalyticsRecord>>): Promise<Map<string, number>> {
@@ -161,7 +215,7 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
           "VARCHAR",
         ]);
         await conn.run(
-          `UPDATE ${q(table.name)} h SET valid_to = CAST(c.ts AS TIMESTAMPTZ) FROM ${
+          `UPDATE ${q(table.name)} h SET valid_to = CAST(c.ts AS TIMESTAMPTZ), closed_by = c."offset" FROM ${
             q(closeStage(table))
           } c ` +
             `WHERE h."key" = c."key" AND h."partition" = c."partition" AND h.valid_to IS NULL AND h."offset" < c."offset"`,
@@ -169,7 +223,8 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
         await upsert(
           table,
           ch.opens,
-          `ON CONFLICT ("partition", "offset") DO UPDATE SET valid_to = COALESCE(EXCLUDED.valid_to, valid_to)`,
+          `ON CONFLICT ("partition", "offset") DO UPDATE SET valid_to = COALESCE(EXCLUDED.valid_to, valid_to), ` +
+            `closed_by = COALESCE(EXCLUDED.closed_by, closed_by)`,
         );
       }
       if (topic === runs.topic) {
@@ -275,6 +330,40 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
         }
         const reader = await prepared.runAndReadAll();
         return reader.getRowObjectsJS().map((r) => jsonSafe(r) as ResultRow);
+      });
+    },
+    copyToParquet(select, path) {
+      return serial(async () => {
+        const r = await conn.runAndReadAll(
+          `COPY (${select}) TO '${path.replaceAll("'", "''")}' (FORMAT parquet)`,
+        );
+        return Number(r.getRows()[0]?.[0] ?? 0);
+      });
+    },
+    exportMarks() {
+      return serial(async () => {
+        const r = await conn.runAndReadAll(
+          `SELECT table_name, "partition", next_offset, pending_to, attempt FROM ${
+            q(EXPORT_MARKS_TABLE.name)
+          }`,
+        );
+        return r.getRows().map(([t, p, n, pt, a]) => ({
+          table: String(t),
+          partition: Number(p),
+          nextOffset: Number(n),
+          pendingTo: pt === null ? null : Number(pt),
+          attempt: Number(a),
+        }));
+      });
+    },
+    setExportMark(m) {
+      return serial(async () => {
+        await conn.run(
+          `INSERT OR REPLACE INTO ${
+            q(EXPORT_MARKS_TABLE.name)
+          } VALUES ($1, $2, $3, $4, $5, CAST($6 AS TIMESTAMPTZ))`,
+          [m.table, m.partition, m.nextOffset, m.pendingTo, m.attempt, new Date().toISOString()],
+        );
       });
     },
     exportParquet(dir) {

@@ -45,12 +45,12 @@ Deno.test("duckdb engine writes raw history, validity intervals and sync runs; r
     const count = async (t: string) => (await db.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n;
     assert.equal(await count("raw_lz_assets_v1"), 4);
     const hist = await db.query(
-      `SELECT key, "offset", valid_from, valid_to, type FROM assets_history ORDER BY "offset"`,
+      `SELECT key, "offset", valid_from, valid_to, closed_by, type FROM assets_history ORDER BY "offset"`,
     );
-    assert.deepEqual(hist.map((h) => [h.key, h.offset, h.valid_to !== null]), [
-      ["a", 0, true],
-      ["b", 1, true],
-      ["a", 2, false],
+    assert.deepEqual(hist.map((h) => [h.key, h.offset, h.valid_to !== null, h.closed_by]), [
+      ["a", 0, true, 2],
+      ["b", 1, true, 3],
+      ["a", 2, false, null],
     ]);
     assert.equal(hist[1].valid_to, new Date(T0 + 2 * DAY).toISOString());
     const runs = await db.query(`SELECT id, layer, items, latency_seconds FROM sync_runs`);
@@ -70,6 +70,9 @@ Deno.test("duckdb engine writes raw history, validity intervals and sync runs; r
     await db.flush();
     const open = await db.query(`SELECT COUNT(*) AS n FROM assets_history WHERE valid_to IS NULL`);
     assert.equal(open[0].n, 0);
+    assert.deepEqual(await db.query(`SELECT closed_by FROM assets_history WHERE "offset" = 2`), [{
+      closed_by: 4,
+    }]);
     await db.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -159,6 +162,46 @@ Deno.test("duckdb query() refuses statements that write, and Parquet export is r
     assert.equal(rows[0].n, 3);
   } finally {
     await db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("duckdb engine adds a declared nullable column an older file lacks, and refuses a changed type", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.duckdb`;
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const alter = async (sql: string) => {
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run(sql);
+    c.closeSync();
+    inst.closeSync();
+  };
+  try {
+    await (await openDuckDb({ path, log: silentLogger })).close();
+    // An older file: assets_history without closed_by.
+    await alter(`ALTER TABLE assets_history DROP COLUMN closed_by`);
+    let db = await openDuckDb({ path, log: silentLogger });
+    const cols = await db.query(
+      `SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'assets_history'`,
+    );
+    assert.ok(cols.some((r) => r.c === "closed_by"));
+    db.add(assetRecord(0, "a", "resource_created", T0));
+    db.add(assetRecord(1, "a", "resource_updated", T0 + 1));
+    await db.flush();
+    assert.deepEqual(await db.query(`SELECT closed_by FROM assets_history ORDER BY "offset"`), [
+      { closed_by: 1 },
+      { closed_by: null },
+    ]);
+    await db.close();
+    // A column whose type changed: a clear error that says how to rebuild.
+    await alter(`ALTER TABLE sync_runs ALTER items TYPE VARCHAR`);
+    await assert.rejects(
+      openDuckDb({ path, log: silentLogger }),
+      /sync_runs .* items VARCHAR, the declaration says BIGINT.*replay/,
+    );
+    db = null as never;
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -116,6 +116,7 @@ export function intervalChanges(
         offset: r.offset,
         valid_from: iso(r.timestamp),
         valid_to: next ? iso(next.timestamp) : null,
+        closed_by: next ? next.offset : null,
       }, r.value));
     }
   }

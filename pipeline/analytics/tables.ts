@@ -84,6 +84,7 @@ const INTERVAL_META = [
   meta("offset", "int", false, "offset of the record that opened the interval"),
   meta("valid_from", "timestamp"),
   meta("valid_to", "timestamp", true, "null while this is the current state"),
+  meta("closed_by", "int", true, "offset of the record that ended the interval; null while current"),
 ];
 const INTERVAL_RESERVED = new Set(INTERVAL_META.map((c) => c.name));
 
@@ -162,6 +163,28 @@ export const OFFSETS_TABLE: TableDef = {
   clusterBy: [],
 };
 
+/**
+ * Per table and topic partition, what the BigQuery exporter has loaded: `next_offset` (everything below is in
+ * BigQuery) and the load in flight (`pending_to`, `attempt`), written before the load job is submitted so a
+ * restart finds the job by its deterministic id instead of loading the rows again.
+ */
+export const EXPORT_MARKS_TABLE: TableDef = {
+  name: "bigquery_marks",
+  kind: "internal",
+  description: "per table and topic partition, the rows the BigQuery exporter has loaded",
+  columns: [
+    meta("table_name", "string"),
+    meta("partition", "int"),
+    meta("next_offset", "int"),
+    meta("pending_to", "int", true),
+    meta("attempt", "int"),
+    meta("updated_at", "timestamp"),
+  ],
+  primaryKey: ["table_name", "partition"],
+  partitionBy: null,
+  clusterBy: [],
+};
+
 /** The topics analytics reads (every declared topic but the test topics). */
 export function analyticsTopics(): TopicDef[] {
   return [...TOPICS.values()].filter((t) => !SKIPPED(t.name));
@@ -186,6 +209,7 @@ export function analyticsTables(): TableDef[] {
       "compliance per project and per rule at the end of each day",
     ),
     OFFSETS_TABLE,
+    EXPORT_MARKS_TABLE,
   ];
 }
 

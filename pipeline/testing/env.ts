@@ -10,13 +10,15 @@ export const services = {
   kafkaBrokers: Deno.env.get("LZSYNC_TEST_KAFKA_BROKERS"),
   pubsubHost: Deno.env.get("PUBSUB_EMULATOR_HOST"),
   chromium: Deno.env.get("LZSYNC_TEST_CHROMIUM"),
+  bigqueryEmulator: Deno.env.get("LZSYNC_TEST_BIGQUERY_EMULATOR"),
 };
 
-type Component = "kafka" | "pubsub" | "chromium";
+type Component = "kafka" | "pubsub" | "chromium" | "bigquery";
 const present: Record<Component, () => boolean> = {
   kafka: () => !!services.kafkaBrokers,
   pubsub: () => !!services.pubsubHost,
   chromium: () => !!services.chromium,
+  bigquery: () => !!services.bigqueryEmulator,
 };
 
 /**
@@ -62,4 +64,14 @@ export function requireChromium(): string {
     );
   }
   return services.chromium;
+}
+
+/** The bigquery-emulator binary, or a thrown error that says how to get one. */
+export function requireBigQueryEmulator(): string {
+  if (!services.bigqueryEmulator) {
+    throw new Error(
+      "The BigQuery emulator was not built: run the test through `deno task test` (LZSYNC_TEST_BIGQUERY_EMULATOR)",
+    );
+  }
+  return services.bigqueryEmulator;
 }

@@ -3,12 +3,14 @@
  * Pub/Sub emulator), exports their addresses, runs the given command (`deno test ...`), then stops them.
  *
  * Exported to the tests: `LZSYNC_TEST_KAFKA_BROKERS`, `PUBSUB_EMULATOR_HOST`, `LZSYNC_TEST_CHROMIUM` (Debian's
- * Chromium, installed with apt-get when missing). A component that cannot start
+ * Chromium, installed with apt-get when missing), `LZSYNC_TEST_BIGQUERY_EMULATOR` (the bigquery-emulator
+ * binary, built once with `go build` into the cache; tests start their own instance). A component that cannot start
  * is reported; under `CI=true` that fails the run before any test runs (a skipped suite is not a passed one).
  */
 import { startKafka } from "./kafka_server.ts";
 import { startPubsubEmulator } from "./pubsub_emulator.ts";
 import { ensureChromium } from "./chromium.ts";
+import { ensureBigQueryEmulator } from "./bigquery_emulator.ts";
 
 const ci = Deno.env.get("CI") === "true";
 const args = Deno.args.length ? Deno.args : ["deno", "test", "-A"];
@@ -17,10 +19,11 @@ const stops: (() => Promise<void>)[] = [];
 const failures: string[] = [];
 
 const t0 = performance.now();
-const [kafka, pubsub, chromium] = await Promise.allSettled([
+const [kafka, pubsub, chromium, bigquery] = await Promise.allSettled([
   startKafka(),
   startPubsubEmulator(),
   ensureChromium(),
+  ensureBigQueryEmulator(),
 ]);
 if (kafka.status === "fulfilled") {
   env.LZSYNC_TEST_KAFKA_BROKERS = kafka.value.brokers;
@@ -32,6 +35,8 @@ if (pubsub.status === "fulfilled") {
 } else failures.push(`Pub/Sub emulator: ${pubsub.reason?.message ?? pubsub.reason}`);
 if (chromium.status === "fulfilled") env.LZSYNC_TEST_CHROMIUM = chromium.value;
 else failures.push(`Chromium: ${chromium.reason?.message ?? chromium.reason}`);
+if (bigquery.status === "fulfilled") env.LZSYNC_TEST_BIGQUERY_EMULATOR = bigquery.value;
+else failures.push(`BigQuery emulator: ${bigquery.reason?.message ?? bigquery.reason}`);
 console.error(
   `[with_services] started in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(env)}`,
 );
