@@ -78,3 +78,20 @@ Deno.test("the analytics topology writes DuckDB through the processor host; stop
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("layers.bigquery.enabled needs a project and the DuckDB tables it is loaded from", () => {
+  assert.throws(
+    () => resolveConfig({ layers: { bigquery: { enabled: true } } }),
+    /\/layers\/bigquery\/project: is required/,
+  );
+  assert.throws(
+    () =>
+      resolveConfig({
+        layers: { bigquery: { enabled: true, project: "p" } },
+        analytics: { duckdb: { enabled: false } },
+      }),
+    /\/analytics\/duckdb\/enabled: must be true/,
+  );
+  const ok = resolveConfig({ layers: { bigquery: { enabled: true, project: "p" } } }).config.layers.bigquery;
+  assert.deepEqual([ok.dataset, ok.interval], ["lz_portal", "5m"]);
+});
