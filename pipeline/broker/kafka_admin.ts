@@ -44,6 +44,11 @@ export interface KafkaAdminHandle {
   topicNames(): Promise<Set<string>>;
   /** Partition counts of the topics that exist now. */
   partitionCounts(): Promise<Map<string, number>>;
+  /**
+   * The effective `max.message.bytes` of each topic (its override, else the broker's `message.max.bytes`):
+   * the largest record batch the broker accepts for one of its partitions.
+   */
+  maxMessageBytes(topics: string[]): Promise<Map<string, number>>;
   /** Deletes a group that has no members (a missing group is fine). */
   deleteGroup(groupId: string): Promise<void>;
   close(): Promise<void>;
@@ -339,6 +344,24 @@ export function createKafkaAdmin(ctx: KafkaContext): KafkaAdminHandle {
     topicNames,
     async partitionCounts() {
       return new Map((await allTopics("list topics")).map((t) => [t.name, t.partitions.length]));
+    },
+    async maxMessageBytes(topics: string[]) {
+      const out = new Map<string, number>();
+      if (topics.length === 0) return out;
+      const res = await call(`read max.message.bytes of ${topics.join(", ")}`, (a) =>
+        a.describeConfigs({
+          includeSynonyms: false,
+          resources: topics.map((name) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name,
+            configNames: ["max.message.bytes"],
+          })),
+        }));
+      for (const r of res.resources) {
+        const v = Number(r.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue);
+        if (Number.isInteger(v) && v > 0) out.set(r.resourceName, v);
+      }
+      return out;
     },
     async deleteGroup(groupId: string) {
       try {

@@ -12,14 +12,25 @@
  * resending the same records with the same sequence numbers lets the broker drop a copy that did land. When
  * a send finally fails, the kafkajs producer is replaced, so later records can never reuse the sequence
  * numbers of a write whose outcome is unknown (the broker would take them for duplicates and drop them).
+ *
+ * Requests are split by bytes so that no partition's batch exceeds its topic's `max.message.bytes` (read
+ * from the broker with the partition counts, re-read after a MESSAGE_TOO_LARGE). A send holding a record
+ * that can never fit is refused before anything of it is written: {@link RECORD_TOO_LARGE} with the
+ * indices of those records in `detail.indices`, so the caller can route them to the DLQ and send the rest.
  */
 import { Buffer } from "node:buffer";
-import type { Message, PartitionerArgs, Producer as KafkaJsProducer } from "kafkajs";
+import type {
+  Message,
+  PartitionerArgs,
+  Producer as KafkaJsProducer,
+  RecordMetadata as SentBatch,
+} from "kafkajs";
 import { LzError } from "../errors.ts";
-import type { Producer, ProduceRecord, RecordMetadata } from "./types.ts";
+import { type Producer, type ProduceRecord, RECORD_TOO_LARGE, type RecordMetadata } from "./types.ts";
 import type { KafkaContext } from "./kafka.ts";
 import { backoffMs, isUnreachable, kafkaErrorType, sleep, toLzError } from "./kafka_errors.ts";
 import { DefaultPartitioner, partitionForKey } from "./murmur2.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, neverFits, recordBytes, splitByBytes } from "./kafka_sizes.ts";
 
 /**
  * Records per kafkajs `send`. kafkajs groups a send's messages per partition by copying the partition's
@@ -125,6 +136,9 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
   let client: KafkaJsProducer = await open();
   /** Partition counts of topics we have sent to (checked once; refreshed when a partition is missing). */
   const partitionCounts = new Map<string, number>();
+  /** Effective `max.message.bytes` per topic (read with the partition counts). */
+  const limits = new Map<string, number>();
+  const limitOf = (topic: string) => limits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
   let countsAt = 0; // re-read at most every minute, so added partitions are used (as kafkajs's metadata does)
   const queue: SendJob[] = [];
   let draining: Promise<void> | null = null;
@@ -157,6 +171,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
           countsAt = Date.now();
           partitionCounts.clear();
           for (const [t, n] of fresh) partitionCounts.set(t, n);
+          await readLimits([...new Set(jobs.map((j) => j.topic))].filter((t) => fresh.has(t)), true);
           break;
         } catch (err) {
           // Counts we already have stay good enough while the broker is away; unknown ones must wait for it.
@@ -172,6 +187,10 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         }
       }
     }
+    const unread = [...new Set(jobs.map((j) => j.topic))].filter((t) =>
+      partitionCounts.has(t) && !limits.has(t)
+    );
+    await readLimits(unread, false);
     return jobs.filter((j) => {
       const count = partitionCounts.get(j.topic);
       if (count === undefined) {
@@ -190,8 +209,43 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         );
         return false;
       }
+      const limit = limitOf(j.topic);
+      const indices: number[] = [];
+      let largest = 0;
+      j.records.forEach((r, i) => {
+        const b = recordBytes(r);
+        if (neverFits(b, limit)) indices.push(i), largest = Math.max(largest, b);
+      });
+      if (indices.length) {
+        j.reject(
+          new LzError(
+            RECORD_TOO_LARGE,
+            `${indices.length} record(s) for ${j.topic} can never be written: the largest takes ${largest} ` +
+              `bytes, over the topic's max.message.bytes of ${limit} on Kafka at ${ctx.address}; nothing of ` +
+              `this send was written (raise max.message.bytes of ${j.topic}, or send smaller records)`,
+            { retriable: false, detail: { topic: j.topic, indices, limit } },
+          ),
+        );
+        return false;
+      }
       return true;
     });
+  };
+
+  /** Reads `max.message.bytes` of `topics`; a failure keeps what we had (or the broker default). */
+  const readLimits = async (topics: string[], all: boolean): Promise<void> => {
+    const want = all ? topics : topics.filter((t) => !limits.has(t));
+    if (!want.length) return;
+    try {
+      for (const [t, v] of await ctx.admin().maxMessageBytes(want)) limits.set(t, v);
+    } catch (err) {
+      ctx.log.warn("cannot read max.message.bytes; assuming the broker default", {
+        topics: want,
+        default: DEFAULT_MAX_MESSAGE_BYTES,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    for (const t of want) if (!limits.has(t)) limits.set(t, DEFAULT_MAX_MESSAGE_BYTES);
   };
 
   /**
@@ -200,6 +254,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
    * deleted meanwhile (its jobs are rejected; the caller sends the others again).
    */
   const sendTogether = async (jobs: SendJob[]): Promise<RecordMetadata[][]> => {
+    const sizes = new Map<Message, number>();
     const perJob = jobs.map((j) => {
       const count = partitionCounts.get(j.topic)!;
       return j.records.map((r) => {
@@ -207,6 +262,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         m.partition ??= r.key === null
           ? roundRobin.partition(j.topic, null, count)
           : partitionForKey(r.key, count);
+        sizes.set(m, recordBytes(r));
         return m;
       });
     });
@@ -217,24 +273,38 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
       else byTopic.set(jobs[i].topic, [...perJob[i]]);
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    const what = `send ${jobs.reduce((n, j) => n + j.records.length, 0)} record(s) to ${
-      [...byTopic.keys()].join(", ")
+    const metaByTopic = new Map<string, RecordMetadata[]>();
+    for (const request of splitByBytes(topicMessages, (m) => sizes.get(m)!, limitOf)) {
+      const res = await sendRequest(request, jobs);
+      for (const { topic, messages } of request) {
+        const bases = res.filter((r) => r.topicName === topic);
+        const metas = assignOffsets(topic, messages.map((m) => m.partition!), bases);
+        const l = metaByTopic.get(topic);
+        if (l) l.push(...metas);
+        else metaByTopic.set(topic, metas);
+      }
+    }
+    const cursor = new Map<string, number>();
+    return jobs.map((j) => {
+      const at = cursor.get(j.topic) ?? 0;
+      cursor.set(j.topic, at + j.records.length);
+      return metaByTopic.get(j.topic)!.slice(at, at + j.records.length);
+    });
+  };
+
+  /** Sends one request (its batches within the byte limits), retrying as {@link sendTogether} says. */
+  const sendRequest = async (
+    topicMessages: { topic: string; messages: Message[] }[],
+    jobs: SendJob[],
+  ): Promise<SentBatch[]> => {
+    const topics = topicMessages.map((t) => t.topic);
+    const what = `send ${topicMessages.reduce((n, t) => n + t.messages.length, 0)} record(s) to ${
+      topics.join(", ")
     }`;
     const deadline = Date.now() + ctx.deliveryTimeoutMs;
     for (let attempt = 0;; attempt++) {
       try {
-        const res = await client.sendBatch({ topicMessages, acks: -1 });
-        const metaByTopic = new Map<string, RecordMetadata[]>();
-        for (const { topic, messages } of topicMessages) {
-          const bases = res.filter((r) => r.topicName === topic);
-          metaByTopic.set(topic, assignOffsets(topic, messages.map((m) => m.partition!), bases));
-        }
-        const cursor = new Map<string, number>();
-        return jobs.map((j) => {
-          const at = cursor.get(j.topic) ?? 0;
-          cursor.set(j.topic, at + j.records.length);
-          return metaByTopic.get(j.topic)!.slice(at, at + j.records.length);
-        });
+        return await client.sendBatch({ topicMessages, acks: -1 });
       } catch (err) {
         const range = err instanceof RangeError ? err : (err as { cause?: unknown }).cause;
         if (range instanceof RangeError) {
@@ -253,7 +323,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         ) {
           const wait = backoffMs(attempt);
           ctx.log.warn("send failed, retrying", {
-            topics: [...byTopic.keys()],
+            topics,
             attempt,
             retryInMs: wait,
             error: toLzError(err, ctx.address, what).message,
@@ -269,6 +339,16 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
         }
         // The outcome is unknown: never let later records reuse these sequence numbers.
         await replaceClient().catch(() => {});
+        if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") {
+          // The topic's limit changed under us: re-read it, and let the caller retry with the new split.
+          for (const t of topics) limits.delete(t);
+          throw new LzError(
+            "KAFKA_MESSAGE_TOO_LARGE",
+            `${what}: the broker refused a batch as larger than max.message.bytes; the limits are re-read ` +
+              `and the next attempt splits by them`,
+            { cause: err, retriable: true, detail: { topics } },
+          );
+        }
         throw toLzError(err, ctx.address, what);
       }
     }

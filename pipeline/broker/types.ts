@@ -106,6 +106,13 @@ export interface Admin {
   listGroups(): Promise<string[]>;
 }
 
+/**
+ * Error code (an {@link import("../errors.ts").LzError}) of a `send` refused because some of its records
+ * can never fit the topic's batch limit (Kafka's `max.message.bytes`): nothing of the send was written and
+ * `detail.indices` lists those records, so the caller can route them to the DLQ and send the rest.
+ */
+export const RECORD_TOO_LARGE = "RECORD_TOO_LARGE";
+
 /** Sends records; `send` resolves only after the broker acknowledged every record (acks=all). */
 export interface Producer {
   send(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]>;

@@ -9,16 +9,19 @@
  * finds the applied source offsets in the changelog and skips records at or below them). Outputs may repeat
  * after a crash: at-least-once, with downstream effects idempotent by key.
  */
-import type {
-  Broker,
-  Consumer,
-  ConsumerHandlers,
-  GroupOffset,
-  Producer,
-  ProduceRecord,
-  TopicPartition,
-  TopicSpec,
+import {
+  type Broker,
+  type Consumer,
+  type ConsumerHandlers,
+  type GroupOffset,
+  type Producer,
+  type ProduceRecord,
+  RECORD_TOO_LARGE,
+  type RecordMetadata,
+  type TopicPartition,
+  type TopicSpec,
 } from "../broker/types.ts";
+import { encode } from "../serde.ts";
 import type { Clock, Topology } from "./types.ts";
 import { changelogTopic } from "./types.ts";
 import type { Logger } from "../log.ts";
@@ -226,6 +229,51 @@ export function createProcessorHost(
     return e.ready;
   }
 
+  /**
+   * Sends `recs` to `topic`. Records the broker can never accept ({@link RECORD_TOO_LARGE}: larger than the
+   * topic's max.message.bytes) go to the DLQ with the reason and their key and headers (not their bytes,
+   * which do not fit either), and the others are sent: one oversized record never wedges the partition.
+   */
+  async function sendOrDlq(e: Entry, topic: string, recs: ProduceRecord[]): Promise<RecordMetadata[]> {
+    try {
+      return await producer!.send(topic, recs);
+    } catch (err) {
+      const indices = err instanceof LzError && err.code === RECORD_TOO_LARGE
+        ? err.detail?.indices
+        : undefined;
+      if (!Array.isArray(indices) || indices.length === 0) throw err;
+      const bad = new Set(indices as number[]);
+      const failedAt = new Date(clock.now()).toISOString();
+      const dead: ProduceRecord[] = recs.filter((_, i) => bad.has(i)).map((r) => {
+        log.error("output record too large for the broker; sent to the DLQ", {
+          partition: e.partition,
+          topic,
+          key: r.key,
+          bytes: r.value?.byteLength ?? 0,
+          error: (err as Error).message,
+        });
+        metrics.dlq(topic);
+        totals.dlq++;
+        return {
+          key: `${topic}/${r.key ?? ""}`,
+          value: encode(DLQ_TOPIC.name, {
+            error: `a ${r.value?.byteLength ?? 0}-byte record of ${app} (task ${e.partition}) for ${topic} ` +
+              `(key ${JSON.stringify(r.key)}) was not written: ${(err as Error).message}`,
+            error_code: RECORD_TOO_LARGE,
+            stage: app,
+            attempts: 1,
+            source: { topic, partition: -1, offset: -1 },
+            original: { key: r.key, value_base64: null, headers: { ...r.headers } },
+            failed_at: failedAt,
+          }),
+        };
+      });
+      await producer!.send(DLQ_TOPIC.name, dead);
+      const rest = recs.filter((_, i) => !bad.has(i));
+      return rest.length ? await sendOrDlq(e, topic, rest) : [];
+    }
+  }
+
   async function writeCheckpoint(e: Entry, cp: Checkpoint & { stage?: number }): Promise<void> {
     if (!producer || !consumer) throw new LzError("NOT_RUNNING", `host ${app} is not running`);
     cp.stage ??= 0;
@@ -240,11 +288,11 @@ export function createProcessorHost(
         if (!l) byTopic.set(o.topic, l = []);
         l.push({ key: o.key, value: o.value, headers: o.headers });
       }
-      await Promise.all([...byTopic].map(([t, recs]) => producer!.send(t, recs)));
+      await Promise.all([...byTopic].map(([t, recs]) => sendOrDlq(e, t, recs)));
       cp.stage = 2;
     }
     if (cp.stage === 2) {
-      const sent = await Promise.all([...cp.changelog].map(([t, recs]) => producer!.send(t, recs)));
+      const sent = await Promise.all([...cp.changelog].map(([t, recs]) => sendOrDlq(e, t, recs)));
       for (const metas of sent) {
         for (const m of metas) {
           const store = m.topic.slice(app.length + 1, -"-changelog".length);
