@@ -8,6 +8,7 @@
  *   lag [--group G]                              per group and partition, in records and seconds
  *   replay --group G --to earliest|<ISO time>|<duration>
  *   digest --group G                             stable hash of every store of a group
+ *   audit --month YYYY-MM                        monthly report of the audit trail (lz.audit.v1)
  *   describe                                     the topologies of this build
  *   repair                                       salvage a damaged embedded data directory (on purpose)
  *
@@ -26,6 +27,7 @@ import { LzError } from "./errors.ts";
 import { topicDef } from "../schemas/mod.ts";
 import { groupLag } from "./lag.ts";
 import { replay } from "./replay.ts";
+import { auditReplay, auditReport } from "./audit_cli.ts";
 import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
 import type { RepairReport } from "./broker/embedded_repair.ts";
@@ -67,6 +69,7 @@ commands:
   replay --group G --to earliest|<ISO time>|<duration>
                                                  reset a stopped group and drop its state
   digest --group G                               stable hash of every store of a group
+  audit --month YYYY-MM                          monthly report of the audit trail (syncs, writes, replays)
   describe                                       topologies of this build
   repair                                         embedded broker: keep every intact record of a damaged
                                                  data directory, set damaged files aside (lzsync stopped)
@@ -92,6 +95,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           help: { type: "boolean", short: "h" },
           group: { type: "string" },
           to: { type: "string" },
+          month: { type: "string" },
           partitions: { type: "string" },
           compacted: { type: "boolean" },
         },
@@ -247,6 +251,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           inputs: t?.inputs,
           stores: t?.stores,
         });
+        await auditReplay(await open(), r);
         emit(r, () =>
           [
             `group ${group} reset to ${o.to}${
@@ -290,6 +295,25 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
             ),
             r.repaired.length ? "start lzsync again" : "no damage found; nothing changed",
           ].join("\n"));
+        return 0;
+      }
+      case "audit": {
+        if (!o.month) throw usage("audit needs --month YYYY-MM, e.g. --month 2026-11");
+        const r = await auditReport(await openReadOnly(), o.month);
+        emit(r, () => {
+          const rows = Object.entries(r.counts).flatMap(([kind, t]) =>
+            Object.entries(t).flatMap(([trigger, outs]) =>
+              Object.entries(outs).map(([outcome, count]) => ({ kind, trigger, outcome, count }))
+            )
+          );
+          return [
+            `audit ${r.month}: ${r.total} record(s)`,
+            rows.length ? table(rows, ["kind", "trigger", "outcome", "count"]) : "nothing audited this month",
+            `tokens: ${Object.entries(r.tokens).map(([n, c]) => `${n} (${c})`).join(", ") || "none"}`,
+            `Portal commits: ${r.portal_commits.length}`,
+            ...r.failures.map((f) => `failed ${f.at} ${f.kind} ${f.subject}: ${f.error ?? ""}`),
+          ].join("\n");
+        });
         return 0;
       }
       default:

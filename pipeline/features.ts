@@ -10,6 +10,7 @@ import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
 import { analyticsFeature } from "../connectors/analytics/mod.ts";
 import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
+import { auditFeature } from "../connectors/audit/mod.ts";
 
 /** A sync layer: its topologies (static) and how it is built for a run. */
 export interface FeatureEntry {
@@ -34,6 +35,7 @@ export const FEATURES: FeatureEntry[] = [
     },
   },
   analyticsFeature,
+  auditFeature,
   {
     name: "portal-repo",
     topologies: () => [],

@@ -21,6 +21,8 @@ import { gitSyncTopology } from "../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../processors/sync_status/mod.ts";
 import { policyTopology } from "../processors/policy/mod.ts";
 import { assetsTopology } from "../processors/assets/mod.ts";
+import { auditTopology } from "../processors/audit/mod.ts";
+import type { AuditRecord } from "../schemas/audit.ts";
 import { asset } from "../processors/policy/test_assets.ts";
 import type { GitCommitMarker, GitFile } from "../schemas/git_files.ts";
 import type { SyncEvent } from "../schemas/sync_events.ts";
@@ -266,6 +268,51 @@ function assetsInputs(): Input[] {
   ];
 }
 
+function auditInputs(repo: string): Input[] {
+  const push = (syncId: string, at: number, source: string, delivery: string | null): Input => ({
+    topic: "lz.git.push.v1",
+    key: repo,
+    at,
+    value: {
+      repo,
+      ref: "refs/heads/main",
+      before: null,
+      after: null,
+      forced: false,
+      created: false,
+      deleted: false,
+      commit_count: 0,
+      head_commit: null,
+      paths: { added: [], modified: [], removed: [], truncated: true, from: "none" },
+      delivery_id: delivery,
+      received_at: iso(at),
+      source,
+      sync_id: syncId,
+    },
+  });
+  return [
+    push("a1", T0, "webhook", "delivery-a1"),
+    {
+      topic: "lz.sync.progress.v1",
+      key: "a1",
+      at: T0 + 500,
+      value: {
+        sync_id: "a1",
+        layer: "git",
+        phase: "completed",
+        done: true,
+        repo,
+        commit: sha("a"),
+        changed: 1,
+        removed: 0,
+        message: "synced",
+        at: iso(T0 + 500),
+      },
+    },
+    push("a2", T0 + 1000, "schedule", null), // coalesced: waits in the store
+  ];
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -334,6 +381,24 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
       assert.deepEqual([r.value!.type, r.value!.observed_at], ["resource_created", iso(inputs[1].at)]);
     }
   }],
+  [
+    "lzsync-audit: digest after replay equals the digest before; the rebuilt record is the recorded one",
+    async (b) => {
+      const topo = auditTopology(`it-audit-${suffix()}`);
+      const repo = `acme/lz-${suffix()}`;
+      const { before, after } = await replayProof(b, topo, auditInputs(repo));
+      assert.equal(after.digest, before.digest);
+      const recs = (await readAll<AuditRecord>(b, "lz.audit.v1")).filter((r) => r.value?.subject === repo);
+      assert.ok(recs.length >= 1);
+      for (const r of recs) {
+        assert.deepEqual([r.key, r.value!.delivery_id, r.value!.at], [
+          "sync:a1",
+          "delivery-a1",
+          iso(T0 + 500),
+        ]);
+      }
+    },
+  ],
 ];
 
 for (const [name, fn] of scenarios) {

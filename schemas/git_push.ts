@@ -60,6 +60,8 @@ export const GitPush = Type.Object({
   /** Identifies the sync this push starts; progress on `lz.sync.progress.v1` is keyed by it. */
   sync_id: Type.String({ minLength: 1 }),
   pusher: Type.Optional(Type.String()),
+  /** Config name of the gateway token that asked for a manual trigger (never the token itself). */
+  token_name: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 export type GitPush = Static<typeof GitPush>;
 

@@ -5,6 +5,7 @@
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
 import { ALERTS_TOPIC } from "./alerts.ts";
+import { AUDIT_TOPIC } from "./audit.ts";
 import { GIT_FILES_TOPIC } from "./git_files.ts";
 import { GIT_PUSH_TOPIC } from "./git_push.ts";
 import { GIT_SYNCED_TOPIC } from "./git_synced.ts";
@@ -37,6 +38,7 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
     TEST_COUNTS_TOPIC,
     TEST_EVENTS_TOPIC,
     ALERTS_TOPIC,
+    AUDIT_TOPIC,
     GIT_FILES_TOPIC,
     GIT_PUSH_TOPIC,
     GIT_SYNCED_TOPIC,

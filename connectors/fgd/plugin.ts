@@ -19,6 +19,9 @@ import { parse as parseYaml } from "yaml";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { tokenName } from "../gateway/auth.ts";
+import { auditRecord, produceAudit } from "../audit/record.ts";
+import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import {
   type FabricObject,
   type FabricRegistration,
@@ -71,12 +74,43 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
       FGD_STATUS_TOPIC.name,
       FGD_OBJECTS_TOPIC.name,
       FGD_UNMANAGED_TOPIC.name,
+      AUDIT_TOPIC.name, // fabric writes are audited there
     ],
     eventTopics: [FGD_RESULTS_TOPIC.name],
     localTopics: [FGD_PROGRESS],
     routes(app: Hono, ctx: GatewayContext) {
       manager.progressSink = (p) =>
         ctx.publish({ topic: FGD_PROGRESS, key: p.sync_id, type: p.phase, data: p });
+      /** One `fabric_write` audit record per accepted or refused write request, naming the token. */
+      const audit = async (
+        c: Context,
+        fabric: string,
+        what: string,
+        status: number,
+        f: {
+          sync_id?: string;
+          commit?: string | null;
+          target?: string | null;
+          error?: string | null;
+          outcome?: "ok" | "unchanged" | "failed";
+        },
+      ) => {
+        const at = new Date(ctx.deps.clock.now()).toISOString();
+        await produceAudit(await ctx.producer(), [auditRecord({
+          id: `fabric:${fabric}:${crypto.randomUUID()}`,
+          kind: "fabric_write",
+          at,
+          trigger: "api",
+          token_name: tokenName(c),
+          subject: fabric,
+          outcome: f.outcome ?? "ok",
+          sync_id: f.sync_id ?? null,
+          commit: f.commit ?? null,
+          error: f.error ?? null,
+          target: f.target ?? null,
+          message: `${what} → HTTP ${status}`,
+        })], ctx.log);
+      };
       const statuses = () => ctx.view<FabricStatus>(FGD_STATUS_TOPIC.name);
       const objects = () => ctx.view<FabricObject>(FGD_OBJECTS_TOPIC.name);
       const known = (id: string) => statuses().has(id) || manager.workers.has(id);
@@ -101,6 +135,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
       app.post("/api/v1/fabrics", ctx.requireScope("admin"), async (c) => {
         try {
           const { fabric, syncId } = await manager.register(await readBody(c));
+          await audit(c, fabric.id, "register", 201, { sync_id: syncId, target: fabric.path ?? null });
           return c.json({ fabric, ...links(fabric.id, syncId) }, 201);
         } catch (err) {
           return errorResponse(c, err);
@@ -118,6 +153,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
       app.delete("/api/v1/fabrics/:id", ctx.requireScope("admin"), async (c) => {
         try {
           await manager.unregister(c.req.param("id"));
+          await audit(c, c.req.param("id"), "unregister", 200, {});
           return c.json({ deleted: c.req.param("id"), repository: "untouched" });
         } catch (err) {
           return errorResponse(c, err);
@@ -197,6 +233,13 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
           ifMatch,
           draftOnly: c.req.query("draft") === "true",
           author: c.req.header("x-lzsync-author") ?? "portal",
+        });
+        const b = res.body as { commit?: string | null; unchanged?: boolean; reason?: string; path?: string };
+        await audit(c, id, `${op} ${kind}/${name}`, res.status, {
+          commit: b.commit ?? null,
+          target: b.path ?? `${kind}/${name}`,
+          error: res.status >= 300 ? b.reason ?? `HTTP ${res.status}` : null,
+          outcome: res.status >= 300 ? "failed" : b.unchanged ? "unchanged" : "ok",
         });
         return c.json(res.body, res.status as 200);
       };

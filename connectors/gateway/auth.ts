@@ -18,6 +18,16 @@ interface TokenEntry {
   digest: Uint8Array;
 }
 
+const TOKEN_NAME = "lzsync.token_name";
+
+/**
+ * The config name of the token that passed `requireScope` for this request (e.g. `portal`, `LZSYNC_TOKEN`),
+ * or null for an anonymous read. For audit records; never the token itself.
+ */
+export function tokenName(c: Context): string | null {
+  return (c.get(TOKEN_NAME as never) as string | undefined) ?? null;
+}
+
 const digest = (s: string) => new Uint8Array(createHash("sha256").update(s, "utf8").digest());
 
 /** True for addresses only this machine can reach. */
@@ -90,6 +100,7 @@ export class Auth {
       if (!entry.scopes.has(scope) && !entry.scopes.has("admin")) {
         return deny(c, 403, "forbidden", `token "${entry.name}" lacks the "${scope}" scope`);
       }
+      c.set(TOKEN_NAME as never, entry.name as never);
       await next();
     };
   }

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { tokenName } from "../gateway/auth.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
 import { describeError } from "../../pipeline/errors.ts";
@@ -181,6 +182,8 @@ export function gitSyncPlugin(): GatewayPlugin {
         const syncId = crypto.randomUUID();
         const now = ctx.deps.clock.now();
         const push = requestPush(configuredRepo, cfg.landing_zone.branch, "trigger", syncId, now);
+        const asker = tokenName(c);
+        if (asker) push.token_name = asker;
         const queued: SyncProgress = {
           sync_id: syncId,
           layer: "git",

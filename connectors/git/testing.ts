@@ -16,6 +16,7 @@ import type { Broker } from "../../pipeline/broker/types.ts";
 import { createProcessorHost, type ProcessorHost } from "../../pipeline/processor/host.ts";
 import { type GitServer, startGitServer } from "../../pipeline/testing/git_server.ts";
 import { startTestGateway, type TestGateway } from "../gateway/testing.ts";
+import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
 import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";
@@ -59,9 +60,18 @@ export interface GitStack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack; `broker` is not closed by `stop()` when given; `token` becomes the admin `LZSYNC_TOKEN`. */
+/**
+ * Starts the stack; `broker` is not closed by `stop()` when given; `token` becomes the admin `LZSYNC_TOKEN`;
+ * `plugins` are served next to the git ones; `env` adds variables (e.g. for `gateway.tokens`).
+ */
 export async function startGitStack(
-  o: { broker?: Broker; config?: Record<string, unknown>; token?: string } = {},
+  o: {
+    broker?: Broker;
+    config?: Record<string, unknown>;
+    token?: string;
+    plugins?: GatewayPlugin[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<GitStack> {
   const git = await startGitServer();
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-stack-" });
@@ -76,8 +86,8 @@ export async function startGitStack(
     const first = await git.createRepo(STACK_REPO, STACK_FILES);
     const gw = await startTestGateway({
       broker: o.broker,
-      plugins: [gitSyncPlugin(), githubWebhookPlugin()],
-      env: { GITHUB_WEBHOOK_SECRET: STACK_SECRET, ...(o.token ? { LZSYNC_TOKEN: o.token } : {}) },
+      plugins: [gitSyncPlugin(), githubWebhookPlugin(), ...(o.plugins ?? [])],
+      env: { GITHUB_WEBHOOK_SECRET: STACK_SECRET, ...(o.token ? { LZSYNC_TOKEN: o.token } : {}), ...o.env },
       config: {
         data_dir: dataDir,
         landing_zone: { repo: git.url(STACK_REPO) },

@@ -10,7 +10,7 @@
  * serialized; markers that arrive during a write collapse into the newest. A failed write is retried with
  * backoff (up to a minute apart) until a newer marker replaces it.
  */
-import type { Reader } from "../../pipeline/broker/types.ts";
+import type { Producer, Reader } from "../../pipeline/broker/types.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { PortalRepoConfig } from "../../pipeline/config.ts";
@@ -24,6 +24,39 @@ import { writeDirect, type WriteResult } from "./direct.ts";
 import { PortalClone } from "./repo.ts";
 import { FilesTable } from "./table.ts";
 import { mirrorReader } from "./content.ts";
+import { AUDIT_TOPIC, auditPaths, type AuditRecord } from "../../schemas/audit.ts";
+import { auditRecord, produceAudit } from "../audit/record.ts";
+
+/** The audit record of one write (ids are deterministic: a repeated write rewrites its record). */
+export function portalAudit(w: PortalWrite, location: string): AuditRecord {
+  const m = w.marker;
+  const r = w.result;
+  const outcome = w.skipped ? "skipped" : !w.ok ? "failed" : r!.outcome === "unchanged" ? "unchanged" : "ok";
+  const id = outcome === "ok"
+    ? `portal:commit:${r!.commit}`
+    : outcome === "failed"
+    ? `portal:${m.sync_id}:failed:${w.started_at}`
+    : `portal:${m.sync_id}:${outcome}`;
+  const message = outcome === "ok"
+    ? `${r!.outcome} ${r!.commit?.slice(0, 12)} on the Portal after ${r!.attempts} attempt(s)`
+    : outcome === "unchanged"
+    ? "the Portal already holds the mapped files"
+    : w.error ?? "";
+  return auditRecord({
+    id,
+    kind: "portal_write",
+    at: w.finished_at,
+    trigger: "sync",
+    subject: location,
+    sync_id: m.sync_id,
+    commit: m.commit,
+    outcome,
+    error: w.ok ? null : w.error ?? null,
+    ...(r ? auditPaths(r.written, r.removed) : {}),
+    target: r?.commit ?? null,
+    message,
+  });
+}
 
 /** One finished write attempt, as the sink reports it (audit, status, tests). */
 export interface PortalWrite {
@@ -105,6 +138,7 @@ export function createPortalRepoService(
     consecutive_failures: 0,
   };
   let reader: Reader | null = null;
+  let producer: Producer | null = null;
   let live = false;
   let stopped = false;
   let pending: GitCommitMarker | null = null;
@@ -146,6 +180,7 @@ export function createPortalRepoService(
       log.warn("portal repository write failed", { commit: marker.commit, error: w.error });
     }
     try {
+      if (producer) await produceAudit(producer, [portalAudit(w, clone.location)], log);
       await o.onWrite?.(w);
     } catch (err) {
       log.warn("portal write report failed", { error: describeError(err) });
@@ -186,7 +221,11 @@ export function createPortalRepoService(
     status: () => structuredClone(status),
     async start() {
       const admin = deps.broker.admin();
-      await admin.createTopics([{ name: GIT_FILES_TOPIC.name, partitions: 1, compacted: true }]);
+      await admin.createTopics([
+        { name: GIT_FILES_TOPIC.name, partitions: 1, compacted: true },
+        { name: AUDIT_TOPIC.name, partitions: 1, compacted: true },
+      ]);
+      producer = await deps.broker.producer();
       const from = (await admin.topicOffsets(GIT_FILES_TOPIC.name)).map((p) => ({
         topic: GIT_FILES_TOPIC.name,
         partition: p.partition,
@@ -223,6 +262,8 @@ export function createPortalRepoService(
       await reader?.stop();
       reader = null;
       await running;
+      await producer?.close();
+      producer = null;
       clone.close();
     },
   };

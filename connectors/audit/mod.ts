@@ -1,0 +1,24 @@
+/**
+ * The audit trail: the `audit` processor (one record per Landing Zone sync run) and `GET /api/v1/audit`.
+ * Writers elsewhere (the Portal repository sink, the fabrics API, `lzsync replay`) add their records with
+ * {@link produceAudit}.
+ */
+import type { FeatureEntry } from "../../pipeline/features.ts";
+import type { Topology } from "../../pipeline/processor/types.ts";
+import { auditTopology } from "../../processors/audit/mod.ts";
+import { auditPlugin } from "./plugin.ts";
+
+export { auditRecord, produceAudit } from "./record.ts";
+export { auditPlugin, queryAudit } from "./plugin.ts";
+
+/** The audit layer for `pipeline/features.ts`. */
+export const auditFeature: FeatureEntry = {
+  name: "audit",
+  topologies: () => [auditTopology() as Topology],
+  build: () => ({
+    name: "audit",
+    topologies: [auditTopology() as Topology],
+    services: [],
+    plugins: [auditPlugin()],
+  }),
+};

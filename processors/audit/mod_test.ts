@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { createTestDriver } from "../../pipeline/processor/driver.ts";
+import { requestPush } from "../../connectors/git/service.ts";
+import type { GitPush } from "../../schemas/git_push.ts";
+import type { SyncProgress } from "../../schemas/sync_progress.ts";
+import type { AuditRecord } from "../../schemas/audit.ts";
+import { AUDIT_WAIT_MS, auditTopology, RUNS_STORE } from "./mod.ts";
+
+const REPO = "acme/landing-zone";
+const C = "c".repeat(40);
+const push = (syncId: string, o: Partial<GitPush> = {}): GitPush => ({
+  ...requestPush(REPO, "main", "trigger", syncId, Date.UTC(2026, 10, 2)),
+  ...o,
+});
+const done = (syncId: string, o: Partial<SyncProgress> = {}): SyncProgress => ({
+  sync_id: syncId,
+  layer: "git",
+  phase: "completed",
+  done: true,
+  repo: REPO,
+  commit: C,
+  changed: 2,
+  removed: 1,
+  message: "synced 2 changed and 1 removed path(s)",
+  at: "2026-11-02T10:00:05.000Z",
+  ...o,
+});
+const audits = (d: ReturnType<typeof createTestDriver>) =>
+  d.forwarded("lz.audit.v1").map((r) => r.value as AuditRecord);
+
+Deno.test("audit: a sync run names the webhook delivery or the trigger's token, whichever side comes first", async () => {
+  const d = createTestDriver(auditTopology());
+  try {
+    await d.pipe("lz.git.push.v1", REPO, push("s1", { source: "webhook", delivery_id: "gh-123" }));
+    await d.pipe("lz.sync.progress.v1", "s1", done("s1", { phase: "fetching", done: false }));
+    assert.equal(audits(d).length, 0);
+    await d.pipe("lz.sync.progress.v1", "s1", done("s1"));
+    // progress first (a replay may read that topic's backlog before the pushes)
+    await d.pipe("lz.sync.progress.v1", "s2", done("s2", { phase: "failed", message: "GIT: cannot fetch" }));
+    await d.pipe("lz.git.push.v1", REPO, push("s2", { token_name: "portal-ci" }));
+    const [a1, a2] = audits(d);
+    assert.deepEqual(
+      [
+        a1.id,
+        a1.kind,
+        a1.trigger,
+        a1.delivery_id,
+        a1.token_name,
+        a1.commit,
+        a1.outcome,
+        a1.changed,
+        a1.removed,
+      ],
+      ["sync:s1", "sync", "webhook", "gh-123", null, C, "ok", 2, 1],
+    );
+    assert.deepEqual([a2.id, a2.trigger, a2.token_name, a2.outcome, a2.error], [
+      "sync:s2",
+      "trigger",
+      "portal-ci",
+      "failed",
+      "GIT: cannot fetch",
+    ]);
+    assert.equal(d.store(RUNS_STORE).size, 0);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("audit: a run whose push never comes is audited as unknown after the wait; an orphan push is dropped", async () => {
+  const d = createTestDriver(auditTopology());
+  try {
+    const t0 = Date.UTC(2026, 10, 2);
+    await d.pipe("lz.sync.progress.v1", "lost", done("lost", { changed: 0, removed: 0 }), { timestamp: t0 });
+    await d.pipe("lz.git.push.v1", REPO, push("coalesced", { source: "schedule" }), { timestamp: t0 });
+    assert.equal(audits(d).length, 0);
+    await d.pipe("lz.git.push.v1", REPO, push("later"), { timestamp: t0 + AUDIT_WAIT_MS + 1 });
+    const [a] = audits(d);
+    assert.deepEqual([a.id, a.trigger, a.outcome], ["sync:lost", "unknown", "unchanged"]);
+    assert.deepEqual([...d.store(RUNS_STORE).entries()].map(([k]) => k), ["later"]);
+  } finally {
+    await d.close();
+  }
+});
