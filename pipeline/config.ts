@@ -125,6 +125,7 @@ export function resolveConfig(
       cfg.analytics.daily_interval,
       cfg.analytics.parquet_interval,
       cfg.layers.bigquery.interval,
+      cfg.analytics.billing.interval,
     ]
   ) {
     parseDuration(dur);

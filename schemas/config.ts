@@ -223,6 +223,16 @@ export const AnalyticsConfig = obj({
   }),
   daily_interval: Duration("1m", "how often daily_metrics and daily compliance are recomputed"),
   parquet_interval: Duration("15m", "how often every table is exported to <data_dir>/analytics/*.parquet"),
+  billing: obj({
+    enabled: Type.Boolean({
+      default: true,
+      description: "read a Cloud Billing export file into lz.billing.costs.v1",
+    }),
+    export_file: Type.Optional(Type.String({
+      description: "standard billing export rows as NDJSON; default: the sample Landing Zone's",
+    })),
+    interval: Duration("1h", "how often the file is read again (an unchanged file is skipped)"),
+  }),
   cost_spike: obj({
     ratio: Type.Number({ minimum: 1, default: 1.5, description: "alert above ratio x the trailing average" }),
     trailing_days: Type.Integer({ minimum: 1, maximum: 90, default: 7 }),

@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from "../../pipeline/log.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";
 import { type DuckDbAnalytics, openDuckDb } from "../duckdb/engine.ts";
 import { createBigQueryService } from "../bigquery/service.ts";
+import { createBillingService, SAMPLE_BILLING_EXPORT } from "../billing/service.ts";
 
 /** The DuckDB file of a config (`analytics.duckdb.path`, default `<data_dir>/analytics.duckdb`). */
 export function duckDbPath(config: Config): string {
@@ -148,6 +149,16 @@ export const analyticsFeature: FeatureEntry = {
     const config = deps.runtime.config;
     const log = deps.log.child("analytics");
     const parts = buildAnalytics(config, log);
+    const billing = config.analytics.billing;
+    if (billing.enabled && parts.topologies.length) {
+      parts.services.push(createBillingService({
+        path: billing.export_file ?? SAMPLE_BILLING_EXPORT,
+        broker: deps.broker,
+        log,
+        clock: deps.clock,
+        intervalMs: parseDuration(billing.interval),
+      }));
+    }
     const bq = config.layers.bigquery;
     if (bq.enabled && parts.duck) {
       const duck = parts.duck;
