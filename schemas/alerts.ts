@@ -20,14 +20,19 @@ export const AlertType = Type.Union([
   Type.Literal("IncompleteSync"),
   /** The last day's billing cost above `analytics.cost_spike.ratio` × the trailing average (layer `analytics`). */
   Type.Literal("CostSpike"),
+  /**
+   * `alerts.consecutive_failures` ingestion runs of one fabric failed in a row, e.g. its repository cannot be
+   * read or written (layer `fgd`, id `FabricFailure:fgd:<fabric>`; raised by the FGD service).
+   */
+  Type.Literal("FabricFailure"),
 ]);
 export type AlertType = Static<typeof AlertType>;
 
 export const Alert = Type.Object({
-  id: Type.String({ description: "<type>:<layer>" }),
+  id: Type.String({ description: "<type>:<layer>, or <type>:fgd:<fabric>" }),
   type: AlertType,
-  layer: Type.Union([Layer, Type.Literal("analytics")], {
-    description: "a sync layer, or analytics (costs)",
+  layer: Type.Union([Layer, Type.Literal("analytics"), Type.Literal("fgd")], {
+    description: "a sync layer, analytics (costs) or fgd (fabric GitOps directories)",
   }),
   state: Type.Union([Type.Literal("open"), Type.Literal("resolved")]),
   severity: Type.Union([Type.Literal("warning"), Type.Literal("critical")]),
@@ -46,7 +51,7 @@ export const ALERTS_TOPIC = defineTopic({
   schema: Alert,
   compacted: true,
   partitions: 1,
-  key: "<type>:<layer>",
+  key: "<type>:<layer> (FabricFailure: <type>:fgd:<fabric>)",
   description:
-    "Sync alerts (SyncFailure, SyncLatency, DataFreshness, ConsecutiveFailures, IncompleteSync), open or resolved.",
+    "Sync alerts (SyncFailure, SyncLatency, DataFreshness, ConsecutiveFailures, IncompleteSync, CostSpike, FabricFailure), open or resolved.",
 });

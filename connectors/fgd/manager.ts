@@ -40,6 +40,8 @@ import { defaultFabrics } from "./defaults.ts";
 import { type Author, openFabricRepo } from "./git_repo.ts";
 import { KubeSource } from "./kube_source.ts";
 import { fgdMetrics } from "./metrics.ts";
+import { FabricAlerts } from "./alerts.ts";
+import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
 import { FabricWorker, type Progress } from "./worker.ts";
 
 const checkInput = TypeCompiler.Compile(FabricConfig);
@@ -83,11 +85,17 @@ export class FabricManager implements Service {
   #lzRepo = "";
   #started = false;
   readonly #metrics;
+  readonly #alerts: FabricAlerts;
 
   constructor(deps: AppDeps, options: FabricManagerOptions = {}) {
     this.#deps = deps;
     this.#o = options;
     this.#metrics = fgdMetrics(deps.metrics);
+    this.#alerts = new FabricAlerts(
+      deps.runtime.config.alerts.consecutive_failures,
+      () => this.#producerOnce(),
+      () => this.#now(),
+    );
   }
 
   get #log() {
@@ -106,7 +114,7 @@ export class FabricManager implements Service {
   async start(): Promise<void> {
     const { broker, runtime } = this.#deps;
     await broker.admin().createTopics(
-      [...FGD_TOPICS, GIT_PUSH_TOPIC, GIT_FILES_TOPIC].map((t) => ({
+      [...FGD_TOPICS, GIT_PUSH_TOPIC, GIT_FILES_TOPIC, ALERTS_TOPIC].map((t) => ({
         name: t.name,
         partitions: t.partitions,
         compacted: t.compacted,
@@ -138,6 +146,12 @@ export class FabricManager implements Service {
         const v = decode<FabricObject>(FGD_OBJECTS_TOPIC.name, r.value);
         if (v) objects.set(r.key, v);
         else objects.delete(r.key);
+      })
+    );
+    await retrying(() =>
+      readTopicToEnd(broker, ALERTS_TOPIC.name, (r) => {
+        const a = decode<Alert>(ALERTS_TOPIC.name, r.value);
+        if (a) this.#alerts.restore(a);
       })
     );
     const regs = defaultFabrics(runtime.config, this.#now());
@@ -191,6 +205,7 @@ export class FabricManager implements Service {
       now: () => this.#deps.clock.now(),
       kube,
       onProgress: (p) => this.progressSink?.(p),
+      onRunEnd: (failed, error) => this.#alerts.run(reg.id, failed, error),
     });
     this.workers.set(reg.id, w);
     return w;
@@ -280,6 +295,7 @@ export class FabricManager implements Service {
     }
     this.workers.delete(id);
     await w.close();
+    await this.#alerts.run(id, false, null); // resolves an open FabricFailure alert
     await w.publisher.clear();
     const p = await this.#producerOnce();
     await p.send(FGD_FABRICS_TOPIC.name, [{ key: id, value: null }]);

@@ -50,6 +50,8 @@ export interface WorkerOptions {
   now: () => number;
   kube?: KubeSource;
   onProgress?(p: Progress): void;
+  /** Called after every ingestion run (alerts); a failure here is logged, never fails the run. */
+  onRunEnd?(failed: boolean, error: string | null): Promise<void>;
 }
 
 /** The state of one fabric and the queue of operations on it. */
@@ -191,6 +193,7 @@ export class FabricWorker {
       this.#running = false;
       await this.publish();
       await this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
+      await this.#runEnded(r.outcome === "failed", this.lastError);
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
       this.progress(
         syncId,
@@ -202,7 +205,10 @@ export class FabricWorker {
     } catch (err) {
       this.lastError = describeError(err);
       this.#running = false;
-      if (!this.#closed) await this.#publishQuietly();
+      if (!this.#closed) {
+        await this.#publishQuietly();
+        await this.#runEnded(true, this.lastError);
+      }
       this.progress(syncId, "failed", this.lastError, true);
       throw err;
     } finally {
@@ -229,6 +235,14 @@ export class FabricWorker {
         this.drafts.set(key, { ...next, meta: d.meta });
         this.log.info("fgd draft conflicted by a git change", { fabric: this.id, object: key });
       }
+    }
+  }
+
+  async #runEnded(failed: boolean, error: string | null): Promise<void> {
+    try {
+      await this.o.onRunEnd?.(failed, error);
+    } catch (err) {
+      this.log.warn("fgd run outcome not reported", { fabric: this.id, error: describeError(err) });
     }
   }
 
