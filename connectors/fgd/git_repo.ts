@@ -65,8 +65,17 @@ export interface FabricRepo {
   /** Tree id of `dir` at `commit`, or null when absent. */
   treeOid(commit: string, dir: string): Promise<string | null>;
   readBlob(oid: string): Promise<Uint8Array>;
-  /** Creates a commit on `parent` (null: a root commit) with `changes`; does not move any ref. */
-  writeCommit(parent: string | null, changes: Changes, message: string, author: Author): Promise<string>;
+  /**
+   * Creates a commit on `parent` (null: a root commit) with `changes` applied to `parent`'s tree; does not
+   * move any ref. `mergeParents` are further parents (a merge commit that keeps their history reachable).
+   */
+  writeCommit(
+    parent: string | null,
+    changes: Changes,
+    message: string,
+    author: Author,
+    mergeParents?: readonly string[],
+  ): Promise<string>;
   /** Moves the remote branch from `expected` (null: must not exist) to `commit`, never forcing. */
   push(commit: string, expected: string | null): Promise<PushOutcome>;
   /** Releases the object cache. */
@@ -320,7 +329,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     async readBlob(oid) {
       return readPackedBlob(gitdir, oid, cache) ?? (await git.readBlob({ fs, gitdir, oid, cache })).blob;
     },
-    async writeCommit(parent, changes, message, author) {
+    async writeCommit(parent, changes, message, author, mergeParents = []) {
       const objects: GitObject[] = [];
       const byPath = new Map<string, string | null>();
       for (const [path, content] of changes.writes) {
@@ -338,7 +347,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       }
       const commit = commitObject({
         tree,
-        parents: parent ? [parent] : [],
+        parents: parent ? [parent, ...mergeParents] : [...mergeParents],
         author,
         timestamp: Math.floor(Date.now() / 1000),
         message,

@@ -18,6 +18,17 @@ Deno.test("portalRepoFeature() runs nothing without portal_repo and refuses a wo
         })),
       /inside the repo/,
     );
+    assert.throws(
+      () =>
+        portalRepoFeature(testDeps(broker, {
+          portal_repo: { repo: "https://git.example.com/p.git", mode: "pull_request" },
+        })),
+      /needs GitHub: set portal_repo.github/,
+    );
+    const pr = portalRepoFeature(testDeps(broker, {
+      portal_repo: { repo: "https://github.com/acme/portal.git", mode: "pull_request" },
+    }));
+    assert.equal(pr.services.length, 1);
     const ok = portalRepoFeature(
       testDeps(broker, { portal_repo: { repo: "https://git.example.com/p.git" } }),
     );

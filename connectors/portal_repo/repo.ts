@@ -35,10 +35,10 @@ export function checkPortalUrl(repo: string): void {
   }
 }
 
-/** Opens (and on demand re-creates) the clone of one Portal branch. */
+/** Opens (and on demand re-creates) the clone of the Portal's branches (one handle per branch, one clone). */
 export class PortalClone {
   readonly gitdir: string;
-  #repo: FabricRepo | null = null;
+  readonly #repos = new Map<string, FabricRepo>();
 
   constructor(readonly o: PortalCloneOptions) {
     checkPortalUrl(o.repo);
@@ -50,28 +50,26 @@ export class PortalClone {
     return redactUrl(this.o.repo);
   }
 
-  /** The handle of the clone (opened once). */
-  async open(): Promise<FabricRepo> {
-    this.#repo ??= await openFabricRepo({
-      repo: this.o.repo,
-      branch: this.o.branch,
-      gitdir: this.gitdir,
-      token: this.o.token,
-    });
-    return this.#repo;
+  /** The handle of `branch` (default: the target branch), opened once. */
+  async open(branch = this.o.branch): Promise<FabricRepo> {
+    let repo = this.#repos.get(branch);
+    if (!repo) {
+      repo = await openFabricRepo({ repo: this.o.repo, branch, gitdir: this.gitdir, token: this.o.token });
+      this.#repos.set(branch, repo);
+    }
+    return repo;
   }
 
   /** Drops the clone from disk; the next {@link open} clones again. */
   async discard(): Promise<void> {
-    this.#repo?.close();
-    this.#repo = null;
+    this.close();
     await Deno.remove(this.gitdir, { recursive: true }).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     });
   }
 
   close(): void {
-    this.#repo?.close();
-    this.#repo = null;
+    for (const r of this.#repos.values()) r.close();
+    this.#repos.clear();
   }
 }

@@ -23,6 +23,8 @@ import { desiredState, type ReadContent } from "./plan.ts";
 import { writeDirect, type WriteResult } from "./direct.ts";
 import { PortalClone } from "./repo.ts";
 import { FilesTable } from "./table.ts";
+import { createPortalPulls, type PortalPulls } from "./pulls.ts";
+import { writePullRequest } from "./pull_request.ts";
 import { mirrorReader } from "./content.ts";
 import { AUDIT_TOPIC, auditPaths, type AuditRecord } from "../../schemas/audit.ts";
 import { auditRecord, produceAudit } from "../audit/record.ts";
@@ -33,12 +35,16 @@ export function portalAudit(w: PortalWrite, location: string): AuditRecord {
   const r = w.result;
   const outcome = w.skipped ? "skipped" : !w.ok ? "failed" : r!.outcome === "unchanged" ? "unchanged" : "ok";
   const id = outcome === "ok"
-    ? `portal:commit:${r!.commit}`
+    ? `portal:${r!.outcome}:${r!.outcome === "pr_closed" ? m.sync_id : r!.commit}`
     : outcome === "failed"
     ? `portal:${m.sync_id}:failed:${w.started_at}`
     : `portal:${m.sync_id}:${outcome}`;
   const message = outcome === "ok"
-    ? `${r!.outcome} ${r!.commit?.slice(0, 12)} on the Portal after ${r!.attempts} attempt(s)`
+    ? `${r!.outcome} ${r!.commit?.slice(0, 12)} on the Portal after ${r!.attempts} attempt(s)${
+      r!.pr
+        ? `; pull request #${r!.pr.number} ${r!.pr.state}${r!.pr.auto_merge ? ", auto-merge on" : ""}`
+        : ""
+    }`
     : outcome === "unchanged"
     ? "the Portal already holds the mapped files"
     : w.error ?? "";
@@ -53,7 +59,7 @@ export function portalAudit(w: PortalWrite, location: string): AuditRecord {
     outcome,
     error: w.ok ? null : w.error ?? null,
     ...(r ? auditPaths(r.written, r.removed) : {}),
-    target: r?.commit ?? null,
+    target: r?.pr?.url ?? r?.commit ?? null,
     message,
   });
 }
@@ -86,6 +92,8 @@ export interface PortalRepoServiceOptions {
   lzRepo?: string;
   read?: ReadContent;
   onWrite?(w: PortalWrite): void | Promise<void>;
+  /** Pull-request mode's GitHub client (default: `@octokit/rest` per `portal_repo.github`). */
+  pulls?: PortalPulls;
   /** First retry delay after a failed write (doubles up to 60 s; default 1 s). */
   retryMs?: number;
 }
@@ -103,18 +111,25 @@ export function landingZoneId(deps: AppDeps): string {
     : deriveRepoId(lz.repo ?? sampleRepoPath(deps.runtime.config.data_dir));
 }
 
+/** The GitHub repository of pull-request mode: `portal_repo.github`, else owner/repo of a github.com URL. */
+export function githubRepo(cfg: PortalRepoConfig): { owner: string; repo: string; baseUrl: string } {
+  if (cfg.github) return { owner: cfg.github.owner, repo: cfg.github.repo, baseUrl: cfg.github.api_url };
+  const m = /^https:\/\/github\.com\/([^/]+)\/([^/]+?)(\.git)?\/?$/i.exec(cfg.repo);
+  if (!m) {
+    throw new LzError(
+      "CONFIG",
+      `portal_repo.mode pull_request needs GitHub: set portal_repo.github {owner, repo, api_url} for ${cfg.repo}`,
+    );
+  }
+  return { owner: m[1], repo: m[2], baseUrl: "https://api.github.com" };
+}
+
 /** Builds the sink from `portal_repo` (the caller checks that it is configured and enabled). */
 export function createPortalRepoService(
   deps: AppDeps,
   cfg: PortalRepoConfig,
   o: PortalRepoServiceOptions = {},
 ): PortalRepoService {
-  if (cfg.mode !== "direct") {
-    throw new LzError(
-      "CONFIG",
-      `portal_repo.mode "${cfg.mode}" is not available in this build; use "direct"`,
-    );
-  }
   const config = deps.runtime.config;
   const log = deps.log.child("portal_repo", { repo: cfg.repo });
   const mapping = compileMapping(cfg.paths, cfg.metadata_path);
@@ -124,6 +139,9 @@ export function createPortalRepoService(
     dataDir: config.data_dir,
     token: deps.runtime.secret(cfg.token_env),
   });
+  const pulls = cfg.mode === "pull_request"
+    ? o.pulls ?? createPortalPulls({ ...githubRepo(cfg), token: deps.runtime.secret(cfg.token_env) })
+    : null;
   const lzRepo = o.lzRepo ?? landingZoneId(deps);
   const read = o.read ??
     mirrorReader(config.landing_zone.repo ?? sampleRepoPath(config.data_dir), config.data_dir);
@@ -154,7 +172,22 @@ export function createPortalRepoService(
     }
     try {
       const desired = desiredState(table.files(lzRepo), marker, mapping, cfg.metadata_path, read);
-      const result = await writeDirect(await clone.open(), mapping, desired, cfg.author, log);
+      const result = pulls
+        ? await writePullRequest(
+          {
+            base: await clone.open(),
+            head: await clone.open(cfg.pr_branch),
+            gitdir: clone.gitdir,
+            baseBranch: cfg.branch,
+            prBranch: cfg.pr_branch,
+          },
+          pulls,
+          mapping,
+          desired,
+          { author: cfg.author, autoMerge: cfg.auto_merge, mergeMethod: cfg.merge_method },
+          log,
+        )
+        : await writeDirect(await clone.open(), mapping, desired, cfg.author, log);
       return { marker, ok: true, result, started_at, finished_at: iso() };
     } catch (err) {
       if (!(err instanceof LzError && err.code === "PORTAL_CONFLICT")) await clone.discard().catch(() => {});
