@@ -13,7 +13,7 @@ import type { Logger } from "./log.ts";
 import { pidAlive } from "./broker/embedded_lock.ts";
 
 /** The commands the admin API runs; anything else (start, repair, topics create) stays local. */
-export const LIVE_COMMANDS: ReadonlySet<string> = new Set(["topics", "lag", "replay", "digest"]);
+export const LIVE_COMMANDS: ReadonlySet<string> = new Set(["topics", "lag", "replay", "digest", "sql"]);
 
 /** What one CLI run produced: its exit code and the lines it wrote. */
 export interface CliOutcome {

@@ -15,6 +15,7 @@ import { TOPICS } from "../schemas/mod.ts";
 import type { GatewayPlugin } from "../connectors/gateway/plugin.ts";
 import { createGateway } from "../connectors/gateway/mod.ts";
 import { FEATURES } from "./features.ts";
+import type { AnalyticsReader } from "./analytics/sink.ts";
 import { type AdminApi, startAdminApi } from "./admin_api.ts";
 import { runCli } from "./cli.ts";
 import { checkPortFree } from "./port_check.ts";
@@ -30,6 +31,8 @@ export interface Feature {
    * database), so a host's last checkpoint on stop still finds it open.
    */
   resources?: Service[];
+  /** The analytics tables of this process (`lzsync sql` through the admin API reads them). */
+  analytics?: AnalyticsReader;
 }
 
 /** Every topology of this build, for `describe`, `replay` and `digest` (built without starting anything). */
@@ -103,7 +106,12 @@ function lent(broker: Broker): Broker {
 }
 
 /** Serves the CLI's live commands against this process's broker (see `admin_api.ts`). */
-function serveAdmin(runtime: Runtime, broker: Broker, log: Logger): Promise<AdminApi> {
+function serveAdmin(
+  runtime: Runtime,
+  broker: Broker,
+  log: Logger,
+  analytics: AnalyticsReader | undefined,
+): Promise<AdminApi> {
   return startAdminApi({
     dataDir: runtime.config.data_dir,
     log: log.child("admin"),
@@ -115,6 +123,9 @@ function serveAdmin(runtime: Runtime, broker: Broker, log: Logger): Promise<Admi
         createBroker: () => Promise.resolve(lent(broker)),
         start: () => Promise.reject(new LzError("USAGE", "lzsync is already running")),
         topologies: allTopologies(),
+        analytics: analytics
+          ? () => Promise.resolve({ reader: analytics, close: () => Promise.resolve() })
+          : undefined,
         stdout: (s) => stdout.push(s),
         stderr: (s) => stderr.push(s),
       });
@@ -168,7 +179,9 @@ export async function runPipeline(
       await s.start();
       started.push(s);
     }
-    if (broker.kind === "embedded") admin = await serveAdmin(runtime, broker, log);
+    if (broker.kind === "embedded") {
+      admin = await serveAdmin(runtime, broker, log, features.find((f) => f.analytics)?.analytics);
+    }
     log.info("lzsync is running", {
       broker: broker.address,
       data_dir: config.data_dir,

@@ -10,6 +10,7 @@
  *   digest --group G                             stable hash of every store of a group
  *   audit --month YYYY-MM                        monthly report of the audit trail (lz.audit.v1)
  *   describe                                     the topologies of this build
+ *   sql "<query>"                                one read-only statement on the analytics tables
  *   repair                                       salvage a damaged embedded data directory (on purpose)
  *
  * Commands that only read (`topics list|describe`, `lag`, `digest`) open the broker read-only: on the
@@ -32,6 +33,7 @@ import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
 import type { RepairReport } from "./broker/embedded_repair.ts";
 import { type CliOutcome, LIVE_COMMANDS } from "./admin_api.ts";
+import type { AnalyticsReader } from "./analytics/sink.ts";
 
 /** What the CLI needs from its caller. */
 export interface CliDeps {
@@ -51,6 +53,11 @@ export interface CliDeps {
    * none runs, and the CLI opens the broker itself. Consulted for `topics`, `lag`, `replay` and `digest`.
    */
   remote?(runtime: Runtime, argv: string[]): Promise<CliOutcome | null>;
+  /**
+   * `sql`: the analytics tables to query — the running pipeline's (through the admin API) or the DuckDB file
+   * opened read-only when no pipeline holds it.
+   */
+  analytics?(runtime: Runtime): Promise<{ reader: AnalyticsReader; close(): Promise<void> }>;
   /** Topologies of this build: `describe` lists them; replay/digest take input and store names from them. */
   topologies?: Topology[];
   /** Output sinks (default: console). */
@@ -71,6 +78,8 @@ commands:
   digest --group G                               stable hash of every store of a group
   audit --month YYYY-MM                          monthly report of the audit trail (syncs, writes, replays)
   describe                                       topologies of this build
+  sql "<SELECT ...>"                             one read-only statement on the analytics tables (DuckDB),
+                                                 through the running lzsync or on the file when stopped
   repair                                         embedded broker: keep every intact record of a damaged
                                                  data directory, set damaged files aside (lzsync stopped)
 
@@ -295,6 +304,28 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
             ),
             r.repaired.length ? "start lzsync again" : "no damage found; nothing changed",
           ].join("\n"));
+        return 0;
+      }
+      case "sql": {
+        if (!sub || name !== undefined) {
+          throw usage('sql needs one quoted statement, e.g. sql "SELECT * FROM daily_metrics"');
+        }
+        if (!deps.analytics) throw new LzError("NOT_RUNNING", "this build has no analytics tables");
+        const db = await deps.analytics(runtime);
+        try {
+          const rows = await db.reader.query(sub);
+          emit(
+            rows,
+            () =>
+              rows.length === 0
+                ? "(no rows)"
+                : `${table(rows.slice(0, 1000), Object.keys(rows[0]))}\n(${rows.length} row${
+                  rows.length === 1 ? "" : "s"
+                }${rows.length > 1000 ? ", first 1000 shown" : ""})`,
+          );
+        } finally {
+          await db.close();
+        }
         return 0;
       }
       case "audit": {

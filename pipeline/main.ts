@@ -12,6 +12,8 @@ import { describeError, LzError, ValidationError } from "./errors.ts";
 import { allTopologies, runPipeline } from "./app.ts";
 import { demoPushCommand } from "./demo.ts";
 import { findRunningAdmin, runRemoteCli } from "./admin_api.ts";
+import { openDuckDb } from "../connectors/duckdb/engine.ts";
+import { duckDbPath } from "../connectors/analytics/mod.ts";
 
 async function openBroker(runtime: Runtime, opts: { readOnly?: boolean } = {}) {
   const { config } = runtime;
@@ -46,6 +48,14 @@ async function main(argv: string[]): Promise<number> {
         ),
       ),
     topologies: allTopologies(),
+    analytics: async (runtime) => {
+      const db = await openDuckDb({
+        path: duckDbPath(runtime.config),
+        log: createLogger({ level: "error" }),
+        readOnly: true,
+      });
+      return { reader: db, close: () => db.close() };
+    },
   });
 }
 

@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from "../../pipeline/log.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";
 import { type DuckDbAnalytics, openDuckDb } from "../duckdb/engine.ts";
 import { createBigQueryService } from "../bigquery/service.ts";
+import { analyticsPlugin } from "./plugin.ts";
 import { createBillingService, SAMPLE_BILLING_EXPORT } from "../billing/service.ts";
 
 /** The DuckDB file of a config (`analytics.duckdb.path`, default `<data_dir>/analytics.duckdb`). */
@@ -138,7 +139,8 @@ export function buildAnalytics(config: Config, log: Logger): AnalyticsParts {
       }
       : undefined,
   });
-  return { name: "analytics", topologies, services: [], plugins: [], resources, duck };
+  const plugins = duck ? [analyticsPlugin(() => duck.engine())] : [];
+  return { name: "analytics", topologies, services: [], plugins, resources, duck, analytics: duck?.sink };
 }
 
 /** The analytics layer's entry in `pipeline/features.ts` (with the `bigquery` layer when enabled). */

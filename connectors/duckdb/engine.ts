@@ -114,8 +114,9 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
     throw new LzError(
       "DUCKDB_OPEN",
       /lock/i.test(msg)
-        ? `the analytics database ${opts.path} is held by a running pipeline; query it through the pipeline ` +
-          `(lzsync sql talks to the gateway) or stop the pipeline first (${msg})`
+        ? `the analytics database ${opts.path} is held by a running lzsync: query it through its gateway ` +
+          `(POST /api/v1/analytics/sql with an admin token, GET /api/v1/analytics/query for the named queries), ` +
+          `read the Parquet export (<data_dir>/analytics/*.parquet), or stop it first (${msg})`
         : `cannot open the analytics database ${opts.path}: ${msg}`,
       { cause: err },
     );
