@@ -14,7 +14,10 @@ import { LzError } from "../../pipeline/errors.ts";
 import type { AnalyticsReader } from "../../pipeline/analytics/sink.ts";
 import { NAMED_QUERIES, queryParams, runNamedQuery, trends } from "./queries.ts";
 
-const MODULE = new URL("./static/trends.js", import.meta.url);
+const FILES: Record<string, [URL, string]> = {
+  "trends.js": [new URL("./static/trends.js", import.meta.url), "text/javascript; charset=utf-8"],
+  "trends.css": [new URL("./static/trends.css", import.meta.url), "text/css; charset=utf-8"],
+};
 const MAX_ROWS = 10_000;
 
 function fail(c: Context, err: unknown): Response {
@@ -39,17 +42,23 @@ export function analyticsPlugin(reader: () => AnalyticsReader | null): GatewayPl
     if (!r) throw new LzError("NOT_RUNNING", "the analytics database is not open in this process");
     return r;
   };
-  let script: Uint8Array | null = null;
+  const cache = new Map<string, Uint8Array>();
   return {
     name: "analytics",
     routes(app: Hono, ctx: GatewayContext) {
       const now = () => ctx.deps.clock.now();
-      app.get("/analytics/trends.js", () => {
-        script ??= Deno.readFileSync(MODULE);
-        return new Response(script.slice(), {
-          headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" },
+      for (const [name, [url, type]] of Object.entries(FILES)) {
+        app.get(`/analytics/${name}`, () => {
+          if (!cache.has(name)) cache.set(name, Deno.readFileSync(url));
+          return new Response(cache.get(name)!.slice(), {
+            headers: {
+              "Content-Type": type,
+              "Cache-Control": "no-cache",
+              "X-Content-Type-Options": "nosniff",
+            },
+          });
         });
-      });
+      }
       app.get("/api/v1/analytics/queries", ctx.requireScope("read"), (c) =>
         c.json({
           queries: Object.entries(NAMED_QUERIES).map(([name, q]) => ({

@@ -105,6 +105,9 @@ Deno.test("analytics API: named queries (read), trends with forecasts, SQL for a
     );
     const js = await fetch(`${gw.url}/analytics/trends.js`);
     assert.match(await js.text(), /export function render/);
+    const css = await fetch(`${gw.url}/analytics/trends.css`);
+    assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+    await css.body?.cancel();
   } finally {
     await gw.stop();
     await db.close();

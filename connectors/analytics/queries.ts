@@ -185,9 +185,9 @@ export async function trends(reader: AnalyticsReader, p: QueryParams): Promise<T
     })),
     sync_latency: [...layers.values()],
     forecasts: {
-      resources: linearForecast(series("resources")),
-      compliance_score: linearForecast(series("compliance_score")),
-      cost: linearForecast(series("cost")),
+      resources: linearForecast(series("resources"), 30, [7, 30], [0, Infinity]),
+      compliance_score: linearForecast(series("compliance_score"), 30, [7, 30], [0, 100]),
+      cost: linearForecast(series("cost"), 30, [7, 30], [0, Infinity]),
     },
   };
 }

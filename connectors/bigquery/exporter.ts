@@ -41,6 +41,8 @@ export interface ExportResult {
   rows: number;
   loads: number;
   merges: number;
+  /** Record time (ISO) of the oldest raw row loaded this round: its latency is the layer's lag. */
+  oldest: string | null;
 }
 
 /** The exporter. */
@@ -127,6 +129,8 @@ export function createBigQueryExporter(opts: ExporterOptions): BigQueryExporter 
     }
   }
 
+  let oldest: string | null = null;
+
   /** Loads `[from, to)` of one partition of an append table, once, whatever happened before. */
   async function appendRange(t: TableDef, mark: ExportMark, to: number): Promise<number> {
     const fields = bigQueryTable(t).schema.fields;
@@ -146,6 +150,10 @@ export function createBigQueryExporter(opts: ExporterOptions): BigQueryExporter 
         return n;
       });
       rows = n;
+      if (n > 0 && t.kind === "raw") {
+        const [r] = await db.query(`SELECT MIN(ts) AS t FROM (${select})`);
+        if (typeof r?.t === "string" && (oldest === null || r.t < oldest)) oldest = r.t;
+      }
       break;
     }
     if (opts.afterLoad) await opts.afterLoad(t.name, mark.partition);
@@ -187,7 +195,8 @@ export function createBigQueryExporter(opts: ExporterOptions): BigQueryExporter 
     },
     async syncOnce() {
       const t0 = performance.now();
-      const result: ExportResult = { rows: 0, loads: 0, merges: 0 };
+      const result: ExportResult = { rows: 0, loads: 0, merges: 0, oldest: null };
+      oldest = null;
       const marks = new Map((await db.exportMarks()).map((m) => [`${m.table}:${m.partition}`, m]));
       const applied = db.applied();
       const partitionsOf = (topic: string) =>
@@ -236,6 +245,7 @@ export function createBigQueryExporter(opts: ExporterOptions): BigQueryExporter 
           }
         }
       }
+      result.oldest = oldest;
       log.info("bigquery export", { ...result, ms: Math.round(performance.now() - t0) });
       return result;
     },

@@ -69,6 +69,7 @@ export function createBigQueryService(o: BigQueryServiceOptions): BigQueryServic
         started_at: new Date(started).toISOString(),
         finished_at: new Date(o.clock.now()).toISOString(),
         next_sync: next,
+        event_time: r.oldest,
         ref: `${r.loads} load jobs, ${r.merges} merges`,
       });
       return r;

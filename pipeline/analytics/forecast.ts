@@ -73,9 +73,15 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /**
  * Fits the last `window` points of `series` (sorted by date, gaps allowed: x is the day number) and
- * projects `horizons` days after the last one.
+ * projects `horizons` days after the last one; projections are clamped to `bounds` (a score stays 0..100).
  */
-export function linearForecast(series: DailyPoint[], window = 30, horizons: number[] = [7, 30]): Forecast {
+export function linearForecast(
+  series: DailyPoint[],
+  window = 30,
+  horizons: number[] = [7, 30],
+  bounds: [number, number] = [-Infinity, Infinity],
+): Forecast {
+  const clamp = (v: number) => Math.min(bounds[1], Math.max(bounds[0], v));
   const pts = series.filter((p) => Number.isFinite(p.value)).slice(-window);
   const method = `ordinary least squares over the last ${pts.length} daily values (window ${window} days), ` +
     `95% prediction interval (Student t, n - 2 degrees of freedom)`;
@@ -114,9 +120,9 @@ export function linearForecast(series: DailyPoint[], window = 30, horizons: numb
     const half = t * s * Math.sqrt(1 + 1 / n + (sxx === 0 ? 0 : (x - mx) ** 2 / sxx));
     return {
       date: new Date(x0 + x * DAY).toISOString().slice(0, 10),
-      value: round(y),
-      low: round(y - half),
-      high: round(y + half),
+      value: round(clamp(y)),
+      low: round(clamp(y - half)),
+      high: round(clamp(y + half)),
     };
   });
   return {

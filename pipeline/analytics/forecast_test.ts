@@ -43,3 +43,8 @@ Deno.test("forecast: only the last `window` days count, gaps use the real day nu
   assert.deepEqual([none.points, none.note], [[], "fewer than 3 days of data"]);
   assert.equal(linearForecast(days([5, 5, 5, 5])).r2, null);
 });
+
+Deno.test("forecast: projections stay within bounds (a score never above 100)", () => {
+  const f = linearForecast(days([90, 94, 98]), 30, [30], [0, 100]);
+  assert.deepEqual(f.points.map((p) => [p.value, p.high]), [[100, 100]]);
+});

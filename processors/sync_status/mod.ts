@@ -63,7 +63,7 @@ export function syncStatusOptions(
       git: { enabled: l.git.enabled, intervalMs: parseDuration(l.git.interval), polled: true },
       api: { enabled: l.api.enabled, intervalMs: parseDuration(l.api.interval), polled: true },
       pubsub: { enabled: l.pubsub.enabled, intervalMs: null, polled: false },
-      bigquery: { enabled: l.bigquery.enabled, intervalMs: null, polled: true },
+      bigquery: { enabled: l.bigquery.enabled, intervalMs: parseDuration(l.bigquery.interval), polled: true },
     },
     successRateMin: config.alerts.success_rate_min,
     latencyMaxSeconds: parseDuration(config.alerts.latency_max) / 1000,

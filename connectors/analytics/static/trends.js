@@ -85,8 +85,19 @@ function chart(id, title, dates, lines, forecast) {
   return box;
 }
 
+/** Adds the charts' stylesheet once (same origin: the page's CSP allows it, inline styles it does not). */
+function stylesheet() {
+  if (document.querySelector("link[data-analytics-trends]")) return;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = "/analytics/trends.css";
+  link.dataset.analyticsTrends = "";
+  document.head.append(link);
+}
+
 /** Renders the `/api/v1/analytics/trends` answer into `root`. */
 export function render(root, data) {
+  stylesheet();
   root.replaceChildren();
   if (!data || !Array.isArray(data.days)) {
     root.append(el("p", "note", "analytics is not available"));
