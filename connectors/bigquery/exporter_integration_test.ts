@@ -190,7 +190,11 @@ Deno.test({
       await running;
       assert.deepEqual(events.map((e) => [e.layer, e.ok]), [["bigquery", true], ["bigquery", false]]);
       assert.equal(events[0].items, r!.rows);
-      assert.equal(events[0].event_time, new Date(T0).toISOString(), "lag measured from the oldest loaded record");
+      assert.equal(
+        events[0].event_time,
+        new Date(T0).toISOString(),
+        "lag measured from the oldest loaded record",
+      );
       assert.ok(
         events[0].next_sync && events[1].error && events[1].error.length > 0,
         JSON.stringify(events[1]),
