@@ -6,12 +6,12 @@
  *   run; commits are built directly as objects (blobs → trees → commit, only the touched subtrees are
  *   rewritten) and pushed without force. A rejected push (someone else pushed first) is reported as
  *   `non-fast-forward` so the caller can fetch, re-plan and retry.
- * - **local** (a path): fetched and pushed with the git command-line tool (`git_cli.ts`), so every write
- *   into the user's repository is git's own: the branch moves by compare-and-swap under `<ref>.lock`
- *   (`--force-with-lease` on the head the run was planned on), and when the branch is checked out git
- *   updates the worktree and index under `index.lock` (`receive.denyCurrentBranch=updateInstead`) — only
- *   if they hold no uncommitted change, else the push is refused and the run fails without touching
- *   anything. A path that is not (or no longer) a git repository is a failed run, never an empty branch.
+ * - **local** (a path): fetched and pushed with the git command-line tool (`git_cli.ts`, `local_push.ts`),
+ *   so every write into the user's repository is git's own: the branch moves by compare-and-swap under
+ *   `<ref>.lock` on the head the run was planned on, and when the branch is checked out its worktree
+ *   fast-forwards with `git merge --ff-only` under `index.lock` — keeping the user's changes in paths the
+ *   run does not write, refusing (a failed run that touched nothing) when the run writes a path the user
+ *   changed. A path that is not (or no longer) a git repository is a failed run, never an empty branch.
  *
  * Writes into lzsync's own clone are atomic too: packs are written to a temp file and renamed, `.pack`
  * before `.idx`; refs through a `<ref>.lock` renamed over the ref.
@@ -20,7 +20,7 @@
  */
 import fs from "../git/fs.ts";
 import { readPackedBlob } from "../git/pack_reader.ts";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { LzError } from "../../pipeline/errors.ts";
@@ -36,6 +36,7 @@ import {
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
 import { gitReason, runGit } from "./git_cli.ts";
+import { pushToLocal } from "./local_push.ts";
 import { writeRefAtomic } from "./ref_file.ts";
 
 /** A blob in a listed tree. */
@@ -248,41 +249,15 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     // git's own protocol: a held lock means a git command is running there; wait for it, touch nothing
     if (fs.existsSync(join(userGitdir, "index.lock"))) throw locked("its index.lock");
     if (fs.existsSync(join(userGitdir, `${ref}.lock`))) throw locked(`${ref}.lock`);
-    const run = await runGit([
-      `--git-dir=${gitdir}`,
-      "push",
-      "--porcelain",
-      "--no-verify",
-      "--receive-pack=git -c receive.denyCurrentBranch=updateInstead receive-pack",
-      `--force-with-lease=${ref}:${expected ?? ""}`,
+    return await pushToLocal({
+      ownGitdir: gitdir,
       localPath,
-      `${commit}:${ref}`,
-    ]);
-    if (run.ok) return { ok: true };
-    const text = `${run.stdout}\n${run.stderr}`;
-    const rejected = /\[(?:remote )?rejected\] \(([^)]*)\)/.exec(run.stdout)?.[1];
-    const reason = [rejected, gitReason(run)].filter(Boolean).join("; ");
-    if (/stale info|non-fast-forward|fetch first/i.test(text)) {
-      return { ok: false, reason: "non-fast-forward", detail: reason };
-    }
-    if (
-      /up-to-date check failed|unstaged changes|staged changes|would be overwritten|not uptodate/i.test(text)
-    ) {
-      // refused before git touched the worktree
-      if (fs.existsSync(join(userGitdir, "index.lock"))) throw locked("its index.lock");
-      throw new LzError(
-        "GIT_WORKTREE",
-        `cannot update ${o.branch} in ${location}: it is checked out and its worktree has uncommitted changes ` +
-          `(${reason}); commit or stash them — lzsync never overwrites them, the next trigger retries`,
-        { retriable: true },
-      );
-    }
-    if (/cannot lock ref|failed to update ref|incorrect old value/i.test(text)) {
-      // the ref moved or was locked after git updated a checked-out worktree: bring it back to the branch
-      await restoreWorktree(userGitdir, ref, commit);
-      return { ok: false, reason: "non-fast-forward", detail: reason };
-    }
-    throw new LzError("GIT_PUSH", `push to ${location} was rejected: ${reason}`, { retriable: true });
+      userGitdir,
+      branch: o.branch,
+      commit,
+      expected,
+      location,
+    });
   };
 
   return Promise.resolve({
@@ -408,19 +383,4 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       cache = {};
     },
   });
-}
-
-/**
- * After a push that updated a checked-out worktree (`updateInstead`) but lost the ref update, moves the
- * worktree and index from `ours` back to the branch's head — only when the index still holds exactly `ours`
- * (nobody changed anything since), through git's two-way `read-tree` under `index.lock`.
- */
-async function restoreWorktree(userGitdir: string, ref: string, ours: string): Promise<void> {
-  if (!userGitdir.endsWith("/.git")) return; // bare: no worktree
-  const dir = ["--git-dir", userGitdir, "--work-tree", dirname(userGitdir)];
-  const head = await runGit([...dir, "symbolic-ref", "-q", "HEAD"]);
-  if (head.stdout.trim() !== ref) return;
-  const same = await runGit([...dir, "diff-index", "--cached", "--quiet", ours, "--"]);
-  if (!same.ok) return;
-  await runGit([...dir, "read-tree", "-u", "-m", ours, "HEAD"]);
 }

@@ -179,17 +179,17 @@ Deno.test("local fabric repo: when the ref update is lost after git updated the 
   const t = await setup();
   try {
     const before = await t.head();
-    // git updates the worktree (as updateInstead does), then another writer takes the ref lock
-    const hook = join(t.dir, ".git", "hooks", "push-to-checkout");
+    // git updates the worktree and index, then the ref update is refused (as when another writer wins it)
+    const hook = join(t.dir, ".git", "hooks", "reference-transaction");
     await Deno.writeTextFile(
       hook,
-      '#!/bin/sh\ngit read-tree -u -m HEAD "$1" && : > "$GIT_DIR/refs/heads/main.lock"\n',
+      '#!/bin/sh\n[ "$1" = prepared ] || exit 0\ngrep -qE " (HEAD|refs/heads/main)$" && exit 1\nexit 0\n',
     );
     await Deno.chmod(hook, 0o755);
     const r = await runIngestion(t.fg, { maxAttempts: 1 });
     assert.equal(r.outcome, "failed");
+    assert.match(r.error!, /aborted by hook/);
     assert.equal(await t.head(), before);
-    await Deno.remove(join(t.dir, ".git", "refs", "heads", "main.lock"));
     await Deno.remove(hook);
     assert.equal(
       await git(["status", "--porcelain"], t.dir),
@@ -201,6 +201,35 @@ Deno.test("local fabric repo: when the ref update is lost after git updated the 
     assert.equal(ok.outcome, "committed", ok.error ?? "");
     assert.equal(await git(["status", "--porcelain"], t.dir), "");
     await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: the user's changes in paths the run does not write are kept, staged and unstaged", async () => {
+  const t = await setup();
+  try {
+    await Deno.writeTextFile(join(t.dir, "notes.md"), "staged\n");
+    await git(["add", "notes.md"], t.dir);
+    await Deno.writeTextFile(join(t.dir, "scratch.txt"), "untracked\n");
+    const crd = join(
+      t.dir,
+      "fabrics/crds/hedgehog",
+      [...Deno.readDirSync(join(t.dir, "fabrics/crds/hedgehog"))][0].name,
+    );
+    const edited = `${await Deno.readTextFile(crd)}# user edit\n`;
+    await Deno.writeTextFile(crd, edited);
+    const r = await runIngestion(t.fg);
+    assert.equal(r.outcome, "committed", r.error ?? "");
+    assert.equal(await t.head(), r.commit);
+    assert.equal(await git(["show", ":notes.md"], t.dir), "staged", "staged change kept");
+    assert.equal(await Deno.readTextFile(crd), edited, "unstaged change kept");
+    assert.equal(await Deno.readTextFile(join(t.dir, "scratch.txt")), "untracked\n");
+    assert.ok(Deno.statSync(join(t.dir, "fabrics/dc1/managed/vpcs/vpc-1.yaml")).isFile);
+    const status = (await git(["status", "--porcelain=v2"], t.dir)).split("\n").map((l) =>
+      l.split(" ").slice(0, 2).join(" ")
+    );
+    assert.deepEqual(status.sort(), ["1 .M", "1 A.", "? scratch.txt"], "exactly the user's three changes");
   } finally {
     await t.stop();
   }
