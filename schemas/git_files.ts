@@ -76,6 +76,8 @@ export const GitCommitMarker = Type.Object({
   tracked: Type.Integer({ minimum: 0 }),
   sync_id: Type.String(),
   source: Type.String({ description: "source of the push that started the sync" }),
+  /** The GitHub pusher (webhook) or gateway token name (manual trigger) of that push. */
+  triggered_by: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   /** Webhook receipt time of the push, when the sync was started by a webhook. */
   received_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   started_at: Type.String({ format: "date-time" }),

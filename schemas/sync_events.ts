@@ -9,7 +9,8 @@
  * - `commit_time` (git) or the source event time (`event_time`, e.g. Pub/Sub publish time) gives the
  *   "source change → materialized" latency; `received_at` (webhook receipt, Pub/Sub receipt) gives
  *   "receipt → materialized"; both measured to `finished_at`;
- * - `next_sync` when the layer knows when it runs next (polled layers).
+ * - `next_sync` when the layer knows when it runs next (polled layers);
+ * - `trigger` and `triggered_by`: what started the attempt and who asked (analytics' `sync_runs`).
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
@@ -44,6 +45,18 @@ export const SyncEvent = Type.Object({
    * An `ok` attempt with `unreadable` > 0 is incomplete: the layer is `degraded` and IncompleteSync opens.
    */
   unreadable: Type.Optional(Type.Integer({ minimum: 0 })),
+  trigger: Type.Optional(Type.Union([
+    Type.Literal("webhook"),
+    Type.Literal("schedule"),
+    Type.Literal("start"),
+    Type.Literal("trigger"),
+    Type.Literal("event"),
+  ], {
+    description:
+      "what started the attempt: a webhook, the schedule, start-up, a manual trigger, an event stream",
+  })),
+  /** Who asked: the GitHub pusher of a webhook, the gateway token name of a manual trigger; null otherwise. */
+  triggered_by: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   /** Free-form reference (commit sha, sync id, snapshot id) for humans. */
   ref: Type.Optional(Type.String()),
 }, { additionalProperties: false });

@@ -64,6 +64,7 @@ export function createBigQueryService(o: BigQueryServiceOptions): BigQueryServic
       await report({
         id: `bigquery-${started}-${crypto.randomUUID().slice(0, 8)}`,
         layer: "bigquery",
+        trigger: "schedule",
         ok: true,
         items: r.rows,
         started_at: new Date(started).toISOString(),
@@ -79,6 +80,7 @@ export function createBigQueryService(o: BigQueryServiceOptions): BigQueryServic
       await report({
         id: `bigquery-failed-${started}-${crypto.randomUUID().slice(0, 8)}`,
         layer: "bigquery",
+        trigger: "schedule",
         ok: false,
         items: 0,
         error: error.slice(0, 2000),

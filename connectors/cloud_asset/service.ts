@@ -176,6 +176,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
       await report({
         id,
         layer: "api",
+        trigger: "schedule",
         ok: true,
         items,
         started_at: new Date(started).toISOString(),
@@ -193,6 +194,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
       await report({
         id: `api-failed-${started}-${crypto.randomUUID().slice(0, 8)}`,
         layer: "api",
+        trigger: "schedule",
         ok: false,
         items: 0,
         error: error.slice(0, 2000),

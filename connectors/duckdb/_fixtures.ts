@@ -124,6 +124,8 @@ export function syncEventRecord(offset: number, id: string, at: number, seconds 
       started_at: iso(at),
       finished_at: iso(at + seconds * 1000),
       commit_time: iso(at - 500),
+      trigger: "webhook",
+      triggered_by: "octocat",
     },
   };
 }

@@ -53,8 +53,19 @@ Deno.test("duckdb engine writes raw history, validity intervals and sync runs; r
       ["a", 2, false, null],
     ]);
     assert.equal(hist[1].valid_to, new Date(T0 + 2 * DAY).toISOString());
-    const runs = await db.query(`SELECT id, layer, items, latency_seconds FROM sync_runs`);
-    assert.deepEqual(runs, [{ id: "s1", layer: "git", items: 3, latency_seconds: 3 }]);
+    const runs = await db.query(
+      `SELECT id, layer, ok, items, error, latency_seconds, "trigger", triggered_by FROM sync_runs`,
+    );
+    assert.deepEqual(runs, [{
+      id: "s1",
+      layer: "git",
+      ok: true,
+      items: 3,
+      error: null,
+      latency_seconds: 3,
+      trigger: "webhook",
+      triggered_by: "octocat",
+    }]);
     // The same records again, in the same process and after a reopen: nothing is added.
     for (const r of scenario()) db.add(r);
     await db.flush();

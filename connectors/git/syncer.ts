@@ -170,13 +170,19 @@ export class GitSyncer {
       this.#o.log.error("git sync failed", { repo: this.repo, sync_ids: ids, error });
       result = { syncIds: ids, outcome: "failed", commit: null, changed: 0, removed: 0, error };
       await this.#progress(ids, "failed", error);
-      await this.#reportFailure(ids[ids.length - 1], error, started, receivedAt);
+      await this.#reportFailure(ids[ids.length - 1], error, started, receivedAt, last);
     }
     this.#o.onSynced?.(result);
     return result;
   }
 
-  async #reportFailure(syncId: string, error: string, started: string, receivedAt: string | null) {
+  async #reportFailure(
+    syncId: string,
+    error: string,
+    started: string,
+    receivedAt: string | null,
+    push: GitPush,
+  ) {
     const finished = this.#now();
     const events: SyncEvent[] = [{
       id: `${syncId}:git`,
@@ -184,6 +190,8 @@ export class GitSyncer {
       ok: false,
       items: 0,
       error,
+      trigger: push.source,
+      triggered_by: push.pusher ?? push.token_name ?? null,
       started_at: started,
       finished_at: finished,
       received_at: receivedAt,
@@ -306,6 +314,7 @@ export class GitSyncer {
       tracked,
       sync_id: syncId,
       source: push.source,
+      triggered_by: push.pusher ?? push.token_name ?? null,
       received_at: receivedAt,
       started_at: started,
       synced_at: this.#now(),

@@ -232,6 +232,7 @@ export function createPubsubSubscriber(
       event_time: window.newestPublish,
       received_at: window.receivedAt,
       next_sync: new Date(now + (o.reportIntervalMs ?? 60_000)).toISOString(),
+      trigger: "event",
       ref: fullName,
     };
     if (streamError) ev.error = streamError.slice(0, 2000);

@@ -87,6 +87,8 @@ function materialize(marker: GitCommitMarker, at: number, ctx: ProcessorContext)
     finished_at: synced.materialized_at,
     commit_time: changedAfterLastLook ? marker.commit_time : null,
     received_at: marker.received_at,
+    ...(isTrigger(marker.source) ? { trigger: marker.source } : {}),
+    triggered_by: marker.triggered_by ?? null,
     ref: marker.commit ?? `deleted ${marker.branch}`,
     ...(consistent
       ? {}
@@ -106,6 +108,9 @@ function materialize(marker: GitCommitMarker, at: number, ctx: ProcessorContext)
     );
   }
 }
+
+const TRIGGERS = new Set(["webhook", "schedule", "start", "trigger"]);
+const isTrigger = (s: string): s is "webhook" | "schedule" | "start" | "trigger" => TRIGGERS.has(s);
 
 /** One task's processor. */
 export function createGitSync(): Processor<GitFilesValue> {
