@@ -103,7 +103,10 @@ Deno.test("git-sync materializes files and reports a synced commit once its mark
   const evs = d.forwarded(SYNC_EVENTS_TOPIC.name).map((r) => r.value as SyncEvent);
   assert.deepEqual(evs.map((e) => [e.layer, e.ok, e.items]), [["git", true, 2], ["webhook", true, 2]]);
   assert.equal(evs[1].received_at, iso(d.clock.now() - 1000));
-  assert.deepEqual(evs.map((e) => [e.trigger, e.triggered_by]), [["webhook", "octocat"], ["webhook", "octocat"]]);
+  assert.deepEqual(evs.map((e) => [e.trigger, e.triggered_by]), [["webhook", "octocat"], [
+    "webhook",
+    "octocat",
+  ]]);
   assert.equal(d.store<GitSynced>(COMMITS_STORE).get("acme/lz")?.commit, sha("2"));
   assert.equal(d.store(FILES_STORE).has("acme/lz:pmo.yaml"), false);
 });
