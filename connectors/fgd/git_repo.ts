@@ -37,7 +37,7 @@ import {
 import { discover, receivePack } from "./receive_pack.ts";
 import { gitReason, runGit } from "./git_cli.ts";
 import { pushToLocal } from "./local_push.ts";
-import { writeRefAtomic } from "./ref_file.ts";
+import { clearStaleLocks, writeRefAtomic } from "./ref_file.ts";
 
 /** A blob in a listed tree. */
 export interface TreeFile {
@@ -194,7 +194,12 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     });
   };
 
+  let swept = false;
   const ensureClone = async () => {
+    if (!swept) {
+      swept = true;
+      await clearStaleLocks(gitdir);
+    }
     if (fs.existsSync(join(gitdir, "HEAD"))) return;
     await Deno.mkdir(gitdir, { recursive: true });
     await git.init({ fs, gitdir, bare: true, defaultBranch: o.branch });

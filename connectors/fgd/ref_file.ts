@@ -65,3 +65,29 @@ export async function writeRefAtomic(gitdir: string, ref: string, value: string)
     throw err;
   }
 }
+
+/**
+ * Removes the `*.lock` and `tmp_lzsync_*` files a killed lzsync left in one of its own clones (only lzsync
+ * writes there, and a fabric's clone is opened by one handle at a time), so a crash never wedges the clone.
+ * Never called on a user's repository, whose locks belong to git.
+ */
+export async function clearStaleLocks(gitdir: string): Promise<void> {
+  const sweep = async (dir: string, depth: number) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory && depth > 0) await sweep(path, depth - 1);
+      else if (e.isFile && (e.name.endsWith(".lock") || e.name.startsWith("tmp_lzsync_"))) {
+        await Deno.remove(path).catch(() => {});
+      }
+    }
+  };
+  await sweep(gitdir, 0);
+  await sweep(join(gitdir, "refs"), 16);
+  await sweep(join(gitdir, "objects", "pack"), 0);
+}

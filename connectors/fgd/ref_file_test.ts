@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
-import { writeFileAtomic, writeRefAtomic } from "./ref_file.ts";
+import { clearStaleLocks, writeFileAtomic, writeRefAtomic } from "./ref_file.ts";
 
 Deno.test("writeRefAtomic() writes the ref through <ref>.lock and leaves no lock behind", async () => {
   const gitdir = await Deno.makeTempDir();
@@ -40,5 +40,23 @@ Deno.test("writeFileAtomic() replaces the file whole and leaves no temp file", a
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["pack-1.idx"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("clearStaleLocks() removes what a killed writer left in an own clone, and nothing else", async () => {
+  const gitdir = await Deno.makeTempDir();
+  try {
+    await writeRefAtomic(gitdir, "refs/remotes/origin/main", "a".repeat(40));
+    await Deno.writeTextFile(join(gitdir, "refs/remotes/origin/main.lock"), "");
+    await Deno.writeTextFile(join(gitdir, "packed-refs.lock"), "");
+    await Deno.mkdir(join(gitdir, "objects/pack"), { recursive: true });
+    await Deno.writeTextFile(join(gitdir, "objects/pack/tmp_lzsync_abc"), "");
+    await Deno.writeTextFile(join(gitdir, "objects/pack/pack-1.idx"), "");
+    await clearStaleLocks(gitdir);
+    assert.deepEqual([...Deno.readDirSync(join(gitdir, "refs/remotes/origin"))].map((e) => e.name), ["main"]);
+    assert.deepEqual([...Deno.readDirSync(join(gitdir, "objects/pack"))].map((e) => e.name), ["pack-1.idx"]);
+    assert.throws(() => Deno.statSync(join(gitdir, "packed-refs.lock")));
+  } finally {
+    await Deno.remove(gitdir, { recursive: true });
   }
 });
