@@ -14,6 +14,8 @@ import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
 import { readAll, syncQueue } from "./_test_util.ts";
 import { createGitFetchService, requestPush } from "./service.ts";
+import { STACK_FILES, startGitStack } from "./testing.ts";
+import { waitFor } from "../../pipeline/testing/wait.ts";
 
 async function git(args: string[], cwd: string): Promise<string> {
   const out = await new Deno.Command("git", {
@@ -32,11 +34,12 @@ async function git(args: string[], cwd: string): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-async function localRepo(dir: string): Promise<void> {
+async function localRepo(
+  dir: string,
+  files: Record<string, string> = { "docs/a.md": "# A\n", "docs/b.md": "# B\n", "pmo.yaml": "x: 1\n" },
+): Promise<void> {
   await git(["init", "-q", "--initial-branch=main", dir], "/");
-  for (
-    const [path, text] of Object.entries({ "docs/a.md": "# A\n", "docs/b.md": "# B\n", "pmo.yaml": "x: 1\n" })
-  ) {
+  for (const [path, text] of Object.entries(files)) {
     await Deno.mkdir(join(dir, path, ".."), { recursive: true });
     await Deno.writeTextFile(join(dir, path), text);
   }
@@ -120,6 +123,47 @@ Deno.test("git fetch: a local repo moved away or a vanished branch fails the syn
     await svc.stop();
     await producer.close();
     await broker.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("git sync end to end: a local Landing Zone moved away keeps the Portal's files, the layer fails and alerts", async () => {
+  const root = await Deno.makeTempDir({ prefix: "lzsync-vanish-e2e-" });
+  const repoDir = join(root, "lz");
+  await localRepo(repoDir, STACK_FILES);
+  const s = await startGitStack({
+    config: { landing_zone: { repo: repoDir }, alerts: { consecutive_failures: 2 } },
+  });
+  const get = async (path: string) => await (await fetch(`${s.gw.url}${path}`)).json();
+  try {
+    let before: { path: string }[] = [];
+    await waitFor(async () => (before = (await get("/api/v1/sync/git")).files).length > 0, "first sync");
+    await Deno.rename(repoDir, `${repoDir}.moved`);
+    await s.fetcher.trigger();
+    await s.fetcher.trigger();
+    let alerts: { id: string; state: string; message: string }[] = [];
+    await waitFor(
+      async () =>
+        (alerts = (await get("/api/v1/sync/alerts")).alerts).some((a: { id: string }) =>
+          a.id === "ConsecutiveFailures:git"
+        ),
+      "the ConsecutiveFailures alert of the git layer",
+      15_000,
+      () => alerts,
+    );
+    const git = await get("/api/v1/sync/git");
+    assert.deepEqual(
+      git.files.map((f: { path: string }) => f.path),
+      before.map((f) => f.path),
+      "nothing deleted",
+    );
+    assert.ok(git.commit?.sha, "the Portal still serves the last synced commit");
+    const layers = (await get("/api/v1/sync/sync-status")).layers;
+    const layer = layers.find((l: { layer: string }) => l.layer === "git");
+    assert.notEqual(layer.status, "ok", JSON.stringify(layer));
+    assert.match(JSON.stringify(layer), /cannot be opened/);
+  } finally {
+    await s.stop();
     await Deno.remove(root, { recursive: true });
   }
 });
