@@ -69,6 +69,18 @@ Deno.test("analytics API: named queries (read), trends with forecasts, SQL for a
     assert.equal(lat.body.rows.length, 10);
     const tr = await call("/api/v1/analytics/trends?date=2026-11-10&days=30", "r-token");
     assert.equal(tr.body.days.length, 10);
+    assert.deepEqual(tr.body.days.map((d: { open_violations: number }) => d.open_violations), [
+      0,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
     assert.equal(tr.body.forecasts.resources.slope_per_day, 1);
     assert.match(tr.body.forecasts.cost.method, /least squares/);
     assert.equal(tr.body.sync_latency[0].layer, "git");

@@ -144,17 +144,22 @@ export interface Trends {
 
 /** Reads the trend series and fits the forecasts. */
 export async function trends(reader: AnalyticsReader, p: QueryParams): Promise<Trends> {
+  // Open violations at the end of each day in one scan: +1 on the day an interval starts, -1 on the day it
+  // ends, summed up to the day (an interval is open at the end of day D when valid_from < D+1 <= valid_to).
   const days = await reader.query(
     `WITH d AS (SELECT CAST(x AS DATE) AS date FROM range(${
       since(p)
     } + INTERVAL 1 DAY, DATE '${p.date}' + INTERVAL 1 DAY,
-                INTERVAL 1 DAY) r(x))
+                INTERVAL 1 DAY) r(x)),
+     ev AS (SELECT CAST(valid_from AS DATE) AS day, 1 AS delta FROM violations_history
+            UNION ALL SELECT CAST(valid_to AS DATE), -1 FROM violations_history WHERE valid_to IS NOT NULL),
+     cum AS (SELECT day, SUM(SUM(delta)) OVER (ORDER BY day) AS open FROM ev GROUP BY day)
      SELECT CAST(d.date AS VARCHAR) AS date, m.total_resources AS resources,
             m.resources_with_violations, m.avg_compliance_score AS compliance_score, m.total_cost AS cost,
-            (SELECT COUNT(*) FROM violations_history v
-             WHERE v.valid_from < CAST(d.date + 1 AS TIMESTAMPTZ)
-               AND (v.valid_to IS NULL OR v.valid_to >= CAST(d.date + 1 AS TIMESTAMPTZ))) AS open_violations
-     FROM d JOIN daily_metrics m ON m.date = d.date AND m.source = 'all' ORDER BY d.date`,
+            COALESCE(c.open, 0) AS open_violations
+     FROM d JOIN daily_metrics m ON m.date = d.date AND m.source = 'all'
+     ASOF LEFT JOIN cum c ON c.day <= d.date
+     ORDER BY d.date`,
   );
   const lat = await reader.query(NAMED_QUERIES.sync_latency.sql(p));
   const layers = new Map<string, Trends["sync_latency"][number]>();

@@ -40,8 +40,11 @@ export interface DuckDbAnalytics extends AnalyticsSink, AnalyticsReader {
   readonly path: string;
   /** Next offset to apply per `topic:partition` (what the last committed flush recorded). */
   applied(): ReadonlyMap<string, number>;
-  /** Counters since open: flushes committed, records written, re-delivered records ignored. */
-  stats(): { flushes: number; records: number; redelivered: number };
+  /**
+   * Counters since open: flushes committed, records written, re-delivered records ignored, flushes that met
+   * rows already written and went through the upsert path.
+   */
+  stats(): { flushes: number; records: number; redelivered: number; upserted: number };
   /** Runs `COPY (<select>) TO <path> (FORMAT parquet)` for an exporter; returns the row count. */
   copyToParquet(select: string, path: string): Promise<number>;
   /** The BigQuery exporter's marks (see `bigquery_marks`). */
@@ -80,7 +83,7 @@ function jsonSafe(v: unknown): unknown {
  * Brings an existing table to its declaration: a declared nullable column it lacks is added (older files);
  * any other difference is an error that says how to rebuild the file from the topics.
  */
-async function migrate(conn: DuckDBConnection, t: TableDef, path: string): Promise<void> {
+async function migrate(conn: DuckDBConnection, t: TableDef, path: string): Promise<number[] | null> {
   const r = await conn.runAndReadAll(
     `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
     [t.name],
@@ -101,6 +104,12 @@ async function migrate(conn: DuckDBConnection, t: TableDef, path: string): Promi
       );
     }
   }
+  // The physical column order, as indexes into the declaration (an appender fills columns by position).
+  const order = (await conn.runAndReadAll(
+    `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+    [t.name],
+  )).getRows().map(([n]) => t.columns.findIndex((c) => c.name === String(n)));
+  return order.includes(-1) ? null : order;
 }
 
 /** Opens (creating tables when writable) the DuckDB analytics database at `opts.path`. */
@@ -124,6 +133,8 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   const conn: DuckDBConnection = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
   const tables = analyticsTables();
+  /** Per table, its physical column order (null: an undeclared column, so only the staged path writes it). */
+  const physical = new Map<string, number[] | null>();
   const byTopic = new Map<string, TableDef>();
   for (const t of tables) if (t.kind === "raw") byTopic.set(t.topic!, t);
   const runs = tables.find((t) => t.kind === "runs")!;
@@ -132,7 +143,7 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   if (!opts.readOnly) {
     for (const t of tables) {
       await conn.run(createTableSql(t));
-      await migrate(conn, t, opts.path);
+      physical.set(t.name, await migrate(conn, t, opts.path));
       if (t.kind !== "daily" && t.kind !== "internal") await conn.run(createStageSql(t));
     }
     for (const { table } of intervals) {
@@ -156,7 +167,7 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   let pending = new Map<string, Map<string, AnalyticsRecord>>();
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const counters = { flushes: 0, records: 0, redelivered: 0 };
+  const counters = { flushes: 0, records: 0, redelivered: 0, upserted: 0 };
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const r = chain.then(fn);
     chain = r.catch(() => {});
@@ -186,8 +197,37 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
     }
   }
 
+  /** Appends rows straight into `t` (the fast path: a duplicate key fails the transaction). */
+  async function appendDirect(t: TableDef, rows: Row[], order: number[]): Promise<void> {
+    const kinds = t.columns.map((c) => DUCKDB_TYPES[c.type]);
+    const app = await conn.createAppender(t.name);
+    try {
+      for (const row of rows) {
+        for (const i of order) {
+          const v = row[i];
+          if (v === null) app.appendNull();
+          else if (kinds[i] === "BIGINT") app.appendBigInt(BigInt(v as number));
+          else if (kinds[i] === "DOUBLE") app.appendDouble(v as number);
+          else if (kinds[i] === "BOOLEAN") app.appendBoolean(v as boolean);
+          else app.appendVarchar(String(v)); // the appender casts text to TIMESTAMPTZ, DATE, JSON
+        }
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      try {
+        app.closeSync();
+      } catch { /* the flush error (e.g. a duplicate key) is the one to report */ }
+    }
+  }
+
+  /** Set for the flush in progress: append rows directly instead of staging and upserting. */
+  let fast = false;
+
   async function upsert(t: TableDef, rows: Row[], conflict: string): Promise<void> {
     if (rows.length === 0) return;
+    const order = physical.get(t.name);
+    if (fast && order) return await appendDirect(t, rows, order);
     await stage(t, rows);
     await conn.run(
       `INSERT INTO ${q(t.name)} (${t.columns.map((c) => q(c.name)).join(", ")}) SELECT ${castList(t)} FROM ${
@@ -287,7 +327,21 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
         let n = 0;
         for (const m of batch.values()) n += m.size;
         try {
-          const next = await transaction(() => write(batch));
+          let next: Map<string, number>;
+          try {
+            // Fast path: records past the committed offsets are new rows, appended directly.
+            fast = true;
+            next = await transaction(() => write(batch));
+          } catch (err) {
+            if (!/Duplicate key|violates primary key/i.test((err as Error).message)) throw err;
+            // Rows already there (offsets lost, or a sync attempt reported twice): upsert on the keys.
+            log.debug("duplicate keys in a flush; writing it again with upserts", { records: n });
+            counters.upserted++;
+            fast = false;
+            next = await transaction(() => write(batch));
+          } finally {
+            fast = false;
+          }
           for (const [tp, o] of next) if (!(applied.get(tp)! >= o)) applied.set(tp, o);
           counters.flushes++;
           counters.records += n;

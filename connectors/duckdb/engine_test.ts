@@ -116,6 +116,7 @@ Deno.test("duckdb engine upserts on the key when the offsets table does not know
               (SELECT COUNT(*) FROM violations_history) AS viol, (SELECT COUNT(*) FROM sync_runs) AS runs`,
     );
     assert.deepEqual(n, [{ raw: 4, hist: 3, viol: 1, runs: 1 }]);
+    assert.equal(db.stats().upserted, 1, "the direct append met the existing rows and fell back to upserts");
     const v = await db.query(`SELECT valid_to FROM violations_history`);
     assert.equal(v[0].valid_to, new Date(T0 + DAY + 1000).toISOString());
     await db.close();
