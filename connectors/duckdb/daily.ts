@@ -1,7 +1,8 @@
 /**
  * The scheduled SQL step of the DuckDB engine: recomputes `daily_metrics` and `daily_compliance` for every
  * day from the first recorded asset to the day of `now` (UTC), from the history tables alone, so a replay of
- * the topics back-fills them. Run in one transaction; running it twice gives the same rows.
+ * the topics back-fills them. Run in one transaction; running it twice gives the same rows. The engine runs
+ * it from the earliest day its flushes touched since the last run (all days after a restart).
  */
 import { rawTableName } from "../../pipeline/analytics/tables.ts";
 import { SCORES_TOPIC } from "../../schemas/compliance.ts";
@@ -10,25 +11,29 @@ import { BILLING_TOPIC } from "../../schemas/billing.ts";
 const SCORES = rawTableName(SCORES_TOPIC.name);
 const BILLING = rawTableName(BILLING_TOPIC.name);
 
-/** Days from the first history row to today, as a CTE body. */
-const days = (today: string) => `
+/** Days from the first history row (or `from`, when later) to today, as a CTE body. */
+const days = (today: string, from: string | null) => `
   SELECT CAST(d AS DATE) AS date FROM (
     SELECT LEAST(
       (SELECT MIN(valid_from) FROM assets_history),
       (SELECT MIN(ts) FROM ${SCORES}),
       (SELECT MIN(usage_start_time) FROM ${BILLING})
     )::DATE AS d0
-  ) b, range(b.d0, DATE '${today}' + 1, INTERVAL 1 DAY) r(d)
+  ) b, range(${from ? `GREATEST(b.d0, DATE '${from}')` : "b.d0"}, DATE '${today}' + 1, INTERVAL 1 DAY) r(d)
   WHERE b.d0 IS NOT NULL`;
 
-/** The statements, in order. `now` is ms since the epoch. */
-export function dailySql(now: number): string[] {
+/**
+ * The statements, in order. `now` is ms since the epoch; `from` (YYYY-MM-DD) recomputes only the days from it
+ * on (the days records changed since the last run: intervals open and close at record times).
+ */
+export function dailySql(now: number, from: string | null = null): string[] {
   const today = new Date(now).toISOString().slice(0, 10);
   const created = new Date(now).toISOString();
+  const where = from ? ` WHERE date >= DATE '${from}'` : "";
   return [
-    `DELETE FROM daily_metrics`,
+    `DELETE FROM daily_metrics${where}`,
     `INSERT INTO daily_metrics
-     WITH days AS (${days(today)}),
+     WITH days AS (${days(today, from)}),
      alive AS (
        SELECT d.date, h.source, h.key AS asset
        FROM days d JOIN assets_history h
@@ -70,9 +75,9 @@ export function dailySql(now: number): string[] {
      LEFT JOIN cost k ON k.date = g.date
      LEFT JOIN score s ON s.date = g.date
      WHERE g.is_all OR g.source <> 'all'`,
-    `DELETE FROM daily_compliance`,
+    `DELETE FROM daily_compliance${where}`,
     `INSERT INTO daily_compliance
-     WITH days AS (${days(today)}),
+     WITH days AS (${days(today, from)}),
      scopes AS (SELECT DISTINCT key AS scope FROM ${SCORES} WHERE kind IN ('project', 'rule')),
      grid AS (SELECT d.date, s.scope, CAST(d.date + 1 AS TIMESTAMPTZ) AS day_end FROM days d, scopes s)
      SELECT g.date, r.kind, r.name, r.passed, r.evaluated, r.score, r.open_violations, TIMESTAMPTZ '${created}'

@@ -25,6 +25,7 @@ import {
 } from "../../pipeline/analytics/tables.ts";
 import { castList, createStageSql, createTableSql, DUCKDB_TYPES, q, stageName, stageType } from "./ddl.ts";
 import { dailySql } from "./daily.ts";
+import { BILLING_TOPIC } from "../../schemas/billing.ts";
 
 /** How to open the database. */
 export interface DuckDbOptions {
@@ -168,6 +169,15 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
   const counters = { flushes: 0, records: 0, redelivered: 0, upserted: 0 };
+  /** The earliest time (ms) flushed records touched since the last daily step; the day it last ran. */
+  let dirtyFrom: number | null = null;
+  let refreshedDay: string | null = null;
+  const touched = (r: AnalyticsRecord): number => {
+    const usage = r.topic === BILLING_TOPIC.name
+      ? Date.parse(String((r.value as { usage_start_time?: string } | null)?.usage_start_time))
+      : NaN;
+    return Number.isFinite(usage) ? Math.min(usage, r.timestamp) : r.timestamp;
+  };
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const r = chain.then(fn);
     chain = r.catch(() => {});
@@ -345,6 +355,12 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
           for (const [tp, o] of next) if (!(applied.get(tp)! >= o)) applied.set(tp, o);
           counters.flushes++;
           counters.records += n;
+          for (const m of batch.values()) {
+            for (const r of m.values()) {
+              const t = touched(r);
+              if (dirtyFrom === null || t < dirtyFrom) dirtyFrom = t;
+            }
+          }
           log.debug("flushed", { records: n, ms: Math.round(performance.now() - t0) });
         } catch (err) {
           // Keep the records for the retry of this checkpoint (newer ones added meanwhile win).
@@ -364,11 +380,28 @@ export async function openDuckDb(opts: DuckDbOptions): Promise<DuckDbAnalytics> 
       });
     },
     refreshDaily(now) {
-      return serial(() =>
-        transaction(async () => {
-          for (const sql of dailySql(now)) await conn.run(sql);
-        })
-      );
+      return serial(async () => {
+        const today = new Date(now).toISOString().slice(0, 10);
+        if (dirtyFrom === null && refreshedDay === today) return;
+        // Days from the earliest change since the last run, and the last run's day (a new day needs its row);
+        // everything after a restart.
+        let from: string | null = null;
+        if (refreshedDay !== null) {
+          const dirty = dirtyFrom === null ? today : new Date(dirtyFrom).toISOString().slice(0, 10);
+          from = dirty < refreshedDay ? dirty : refreshedDay;
+        }
+        const was = dirtyFrom;
+        dirtyFrom = null;
+        try {
+          await transaction(async () => {
+            for (const sql of dailySql(now, from)) await conn.run(sql);
+          });
+          refreshedDay = today;
+        } catch (err) {
+          if (was !== null && (dirtyFrom === null || was < dirtyFrom)) dirtyFrom = was;
+          throw err;
+        }
+      });
     },
     query(sql) {
       return serial(async () => {

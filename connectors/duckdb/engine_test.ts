@@ -217,3 +217,45 @@ Deno.test("duckdb engine adds a declared nullable column an older file lacks, an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("duckdb daily step: incremental runs (changed days only, skipped when nothing changed) equal a full run", async () => {
+  const inc = await openDuckDb({ path: ":memory:", log: silentLogger });
+  const full = await openDuckDb({ path: ":memory:", log: silentLogger });
+  const later: AnalyticsRecord[] = [
+    assetRecord(4, "a", "resource_deleted", T0 + 3 * DAY),
+    assetRecord(5, "c", "resource_created", T0 + 3 * DAY),
+    violationRecord(2, "c", "open", T0 + 3 * DAY),
+    scoreRecord(4, "project:p1", 40, T0 + 3 * DAY),
+    // A billing row arriving late for an earlier usage day.
+    { ...billingRecord(1, "c2", T0 + DAY, 7), timestamp: T0 + 3 * DAY },
+  ];
+  const rows = async (db: typeof inc) => [
+    await db.query(
+      `SELECT * EXCLUDE (created_at) FROM daily_metrics ORDER BY date, source`,
+    ),
+    await db.query(`SELECT * EXCLUDE (created_at) FROM daily_compliance ORDER BY date, kind, name`),
+  ];
+  try {
+    for (const r of scenario()) inc.add(r);
+    await inc.flush();
+    await inc.refreshDaily(T0 + 3 * DAY);
+    const before = await inc.query(`SELECT MAX(created_at) AS c FROM daily_metrics`);
+    await inc.refreshDaily(T0 + 3 * DAY + 1000); // nothing changed, same day: skipped
+    assert.deepEqual(await inc.query(`SELECT MAX(created_at) AS c FROM daily_metrics`), before);
+    for (const r of later) inc.add(r);
+    await inc.flush();
+    await inc.refreshDaily(T0 + 3 * DAY + 2000);
+    await inc.refreshDaily(T0 + 5 * DAY); // a new day, no new records: its rows appear
+    for (const r of [...scenario(), ...later]) full.add(r);
+    await full.flush();
+    await full.refreshDaily(T0 + 5 * DAY);
+    const [a, b] = [await rows(inc), await rows(full)];
+    assert.equal(a[0].length, 12);
+    assert.deepEqual(a, b);
+    const nov2 = a[0].find((r) => String(r.date).startsWith("2026-11-02") && r.source === "all");
+    assert.equal(nov2?.total_cost, 7, "the late billing row counts on its usage day");
+  } finally {
+    await inc.close();
+    await full.close();
+  }
+});
