@@ -81,6 +81,11 @@ export interface FabricRepo {
   push(commit: string, expected: string | null): Promise<PushOutcome>;
   /** Releases the object cache. */
   close(): void;
+  /**
+   * Drops lzsync's own clone (a cache of the repository: the next fetch rebuilds it), after a failure that
+   * says the clone itself is damaged, e.g. a pack index a kill cut short. Never touches the user's repo.
+   */
+  reset(): Promise<void>;
 }
 
 /** Commit author/committer. */
@@ -226,9 +231,16 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     ]);
     if (!run.ok) {
       if (/couldn't find remote ref/i.test(run.stderr)) return null;
-      throw new LzError("GIT", `cannot fetch ${o.branch} from ${location}: ${gitReason(run)}`, {
-        retriable: true,
-      });
+      const clone = /objects\/pack|index file|bad object|corrupt|unable to read|not a git repository/i.test(
+        run.stderr.replaceAll(localPath, ""),
+      );
+      throw new LzError(
+        clone ? "GIT_CLONE" : "GIT",
+        `cannot fetch ${o.branch} from ${location}: ${gitReason(run)}`,
+        {
+          retriable: true,
+        },
+      );
     }
     const head = await runGit([
       `--git-dir=${gitdir}`,
@@ -383,6 +395,12 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       }
       for (const r of [ref, tracking]) await writeRefAtomic(gitdir, r, commit);
       return { ok: true };
+    },
+    async reset() {
+      cache = {};
+      packs.clear();
+      swept = false;
+      await Deno.remove(gitdir, { recursive: true }).catch(() => {});
     },
     close() {
       cache = {};

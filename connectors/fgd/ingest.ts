@@ -5,7 +5,7 @@
  * change is never overwritten. Raw files are only ever deleted by the same commit that writes their
  * content elsewhere; when the final push fails the remote is untouched and nothing is lost.
  */
-import { describeError } from "../../pipeline/errors.ts";
+import { describeError, LzError } from "../../pipeline/errors.ts";
 import { commitMessage } from "../../processors/fgd/plan_message.ts";
 import { planIngestion } from "../../processors/fgd/plan.ts";
 import type { Plan } from "../../processors/fgd/plan_types.ts";
@@ -117,6 +117,27 @@ export interface IngestOptions {
 
 /** Runs one ingestion of the fabric (see the module doc). Never throws: failures are an outcome. */
 export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): Promise<IngestResult> {
+  const r = await _ingest(fg, options);
+  if (r.outcome !== "failed" || !r.cloneDamaged) return r;
+  // lzsync's own clone is a cache: drop it and run once more from a fresh fetch
+  await options.onPhase?.("retrying", `own clone of ${fg.repo.location} is damaged; fetching it again`);
+  await fg.repo.reset();
+  fg.cache = newPlanCache();
+  const again = await _ingest(fg, options);
+  delete again.cloneDamaged;
+  return again;
+}
+
+/** True when `err` says that lzsync's own clone (not the user's repository or the network) is damaged. */
+function _cloneDamaged(err: unknown): boolean {
+  if (err instanceof LzError) return err.code === "GIT_CLONE";
+  return true; // a parse failure inside the clone (RangeError, isomorphic-git's InternalError, ...)
+}
+
+async function _ingest(
+  fg: FabricGit,
+  options: IngestOptions,
+): Promise<IngestResult & { cloneDamaged?: boolean }> {
   const maxAttempts = options.maxAttempts ?? 5;
   const phase = options.onPhase ?? (() => {});
   let base: string | null = null;
@@ -193,6 +214,7 @@ export async function runIngestion(fg: FabricGit, options: IngestOptions = {}): 
       attempts,
       plan,
       error: `${describeError(err)}; nothing was changed or deleted in the repository`,
+      cloneDamaged: _cloneDamaged(err),
     };
   }
 }
