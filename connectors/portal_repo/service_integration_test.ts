@@ -112,3 +112,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test("portal sink: files above the inline limit are read from the fetcher's mirror, byte for byte", async () => {
+  const s = await startGitStack({ config: { layers: { git: { inline_max_bytes: 64 } } } });
+  const writes: PortalWrite[] = [];
+  try {
+    await s.git.createRepo(PORTAL, { "README.md": "# Portal\n" });
+    const gitdir = join(s.git.root, `${PORTAL}.git`);
+    const cfg = resolveConfig({ portal_repo: { repo: s.git.url(PORTAL) } }).config.portal_repo!;
+    const big = new Uint8Array(5000).map((_, i) => (i * 7) % 256); // binary, well above the limit
+    const c2 = await s.git.commitAndPush(STACK_REPO, { "docs/diagram.bin": big }, "docs: diagram");
+    const sink = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+    await sink.start();
+    try {
+      await s.deliverPush(c2, { deliveryId: "d-big" });
+      await waitFor(
+        () => writes.some((w) => w.ok && w.marker.commit === c2),
+        "the write of c2",
+        30_000,
+        () => writes,
+      );
+      const out = await new Deno.Command("git", {
+        args: ["--git-dir", gitdir, "show", "main:docs/lz-reference/diagram.bin"],
+        stdout: "piped",
+      }).output();
+      assert.deepEqual(out.stdout, big);
+    } finally {
+      await sink.stop();
+    }
+  } finally {
+    await s.stop();
+  }
+});
