@@ -15,16 +15,17 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
 
-/** The five sync layers of the design. */
+/** The five sync layers of the design, plus `portal`: the Portal repository sink (`portal_repo`). */
 export const Layer = Type.Union([
   Type.Literal("webhook"),
   Type.Literal("git"),
   Type.Literal("api"),
   Type.Literal("pubsub"),
   Type.Literal("bigquery"),
+  Type.Literal("portal"),
 ]);
 export type Layer = Static<typeof Layer>;
-export const LAYERS: readonly Layer[] = ["webhook", "git", "api", "pubsub", "bigquery"];
+export const LAYERS: readonly Layer[] = ["webhook", "git", "api", "pubsub", "bigquery", "portal"];
 
 const Time = Type.String({ format: "date-time" });
 

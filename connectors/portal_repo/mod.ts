@@ -6,7 +6,9 @@
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { createPortalRepoService, type PortalRepoServiceOptions } from "./service.ts";
+import { portalRepoPlugin } from "./plugin.ts";
 
+export { portalRepoPlugin, portalRepoStatus } from "./plugin.ts";
 export { compileMapping, type PortalMapping } from "./mapping.ts";
 export {
   createPortalRepoService,
@@ -22,5 +24,5 @@ export function portalRepoFeature(
 ): { name: string; topologies: []; services: Service[]; plugins: GatewayPlugin[] } {
   const cfg = deps.runtime.config.portal_repo;
   const services = cfg?.enabled ? [createPortalRepoService(deps, cfg, o)] : [];
-  return { name: "portal-repo", topologies: [], services, plugins: [] };
+  return { name: "portal-repo", topologies: [], services, plugins: [portalRepoPlugin(cfg)] };
 }

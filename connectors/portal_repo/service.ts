@@ -28,6 +28,27 @@ import { writePullRequest } from "./pull_request.ts";
 import { mirrorReader } from "./content.ts";
 import { AUDIT_TOPIC, auditPaths, type AuditRecord } from "../../schemas/audit.ts";
 import { auditRecord, produceAudit } from "../audit/record.ts";
+import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
+import { encode } from "../../pipeline/serde.ts";
+
+/** The `portal` layer's report of one write, for the sync-status processor (none for a skipped write). */
+export function portalSyncEvent(w: PortalWrite): SyncEvent | null {
+  if (w.skipped) return null;
+  const r = w.result;
+  const ev: SyncEvent = {
+    id: portalAudit(w, "").id,
+    layer: "portal",
+    ok: w.ok,
+    items: r ? r.written.length + r.removed.length : 0,
+    ...(w.ok ? {} : { error: (w.error ?? "failed").slice(0, 2000) }),
+    started_at: w.started_at,
+    finished_at: w.finished_at,
+    commit_time: w.marker.commit_time,
+    received_at: w.marker.received_at,
+  };
+  const ref = r?.pr?.url ?? r?.commit ?? w.marker.commit;
+  return ref ? { ...ev, ref } : ev;
+}
 
 /** The audit record of one write (ids are deterministic: a repeated write rewrites its record). */
 export function portalAudit(w: PortalWrite, location: string): AuditRecord {
@@ -213,7 +234,16 @@ export function createPortalRepoService(
       log.warn("portal repository write failed", { commit: marker.commit, error: w.error });
     }
     try {
-      if (producer) await produceAudit(producer, [portalAudit(w, clone.location)], log);
+      if (producer) {
+        await produceAudit(producer, [portalAudit(w, clone.location)], log);
+        const ev = portalSyncEvent(w);
+        if (ev) {
+          await producer.send(SYNC_EVENTS_TOPIC.name, [{
+            key: "portal",
+            value: encode(SYNC_EVENTS_TOPIC.name, ev),
+          }]);
+        }
+      }
       await o.onWrite?.(w);
     } catch (err) {
       log.warn("portal write report failed", { error: describeError(err) });
@@ -257,6 +287,7 @@ export function createPortalRepoService(
       await admin.createTopics([
         { name: GIT_FILES_TOPIC.name, partitions: 1, compacted: true },
         { name: AUDIT_TOPIC.name, partitions: 1, compacted: true },
+        { name: SYNC_EVENTS_TOPIC.name, partitions: 1, compacted: false },
       ]);
       producer = await deps.broker.producer();
       const from = (await admin.topicOffsets(GIT_FILES_TOPIC.name)).map((p) => ({

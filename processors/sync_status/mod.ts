@@ -1,5 +1,5 @@
 /**
- * `sync-status`: the health of every sync layer (webhook, git, api, pubsub, bigquery) and its alerts.
+ * `sync-status`: the health of every sync layer (webhook, git, api, pubsub, bigquery, portal) and its alerts.
  *
  * Input `lz.sync.events.v1` (how layers report: see `schemas/sync_events.ts`). Per layer it keeps a window
  * of outcomes and latencies (store `layers`) and forwards `lz.sync.status.v1` (compacted by layer) when the
@@ -64,6 +64,7 @@ export function syncStatusOptions(
       api: { enabled: l.api.enabled, intervalMs: parseDuration(l.api.interval), polled: true },
       pubsub: { enabled: l.pubsub.enabled, intervalMs: null, polled: false },
       bigquery: { enabled: l.bigquery.enabled, intervalMs: parseDuration(l.bigquery.interval), polled: true },
+      portal: { enabled: config.portal_repo?.enabled ?? false, intervalMs: null, polled: false },
     },
     successRateMin: config.alerts.success_rate_min,
     latencyMaxSeconds: parseDuration(config.alerts.latency_max) / 1000,
