@@ -6,7 +6,7 @@
  *   run; commits are built directly as objects (blobs → trees → commit, only the touched subtrees are
  *   rewritten) and pushed without force. A rejected push (someone else pushed first) is reported as
  *   `non-fast-forward` so the caller can fetch, re-plan and retry.
- * - **local** (a path): fetched and pushed with the git command-line tool (`git_cli.ts`, `local_push.ts`),
+ * - **local** (a path): fetched and pushed with the git command-line tool (`../git/cli.ts`, `local_push.ts`),
  *   so every write into the user's repository is git's own: the branch moves by compare-and-swap under
  *   `<ref>.lock` on the head the run was planned on, and when the branch is checked out its worktree
  *   fast-forwards with `git merge --ff-only` under `index.lock` — keeping the user's changes in paths the
@@ -35,7 +35,7 @@ import {
   writePack,
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
-import { gitReason, runGit } from "./git_cli.ts";
+import { gitReason, runGit } from "../git/cli.ts";
 import { pushToLocal } from "./local_push.ts";
 import { clearStaleLocks, writeRefAtomic } from "./ref_file.ts";
 

@@ -17,7 +17,7 @@
 import { dirname } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
 import type { PushOutcome } from "./git_repo.ts";
-import { gitReason, type GitRun, runGit, runGitScript } from "./git_cli.ts";
+import { gitReason, type GitRun, runGit, runGitScript } from "../git/cli.ts";
 
 /** What {@link pushToLocal} needs. */
 export interface LocalPush {

@@ -7,6 +7,8 @@ import fs from "./fs.ts";
 import { dirname, join, relative, resolve } from "node:path";
 import git from "isomorphic-git";
 import type { Config } from "../../pipeline/config.ts";
+import { LzError } from "../../pipeline/errors.ts";
+import { gitReason, type GitRun, runGit } from "./cli.ts";
 
 /** The directory holding the sample Landing Zone's files. */
 export const SAMPLE_LZ_DIR = new URL("../../deploy/sample-lz/", import.meta.url).pathname;
@@ -77,8 +79,9 @@ export async function landingZoneRepo(config: Readonly<Config>): Promise<string>
 }
 
 /**
- * Commits file changes (string = write, null = delete) to a local worktree repo such as the sample, with
- * isomorphic-git; returns the new commit sha.
+ * Commits file changes (string = write, null = delete) to a local worktree repo such as the sample, with the
+ * git command-line tool, so the commit takes git's own `index.lock` and `<ref>.lock` (a git command running
+ * there makes it fail, with nothing changed); returns the new commit sha.
  */
 export async function commitLocal(
   dir: string,
@@ -86,16 +89,45 @@ export async function commitLocal(
   message: string,
   author: { name: string; email: string } = SAMPLE_AUTHOR,
 ): Promise<string> {
+  const fail = (what: string, run: GitRun) =>
+    new LzError("GIT", `cannot commit to ${dir}: ${what} (${gitReason(run)})`, { retriable: true });
+  if (fs.existsSync(join(dir, ".git", "index.lock"))) {
+    throw new LzError("GIT_LOCKED", `cannot commit to ${dir}: another git command holds its index.lock`, {
+      retriable: true,
+    });
+  }
+  const paths = Object.keys(files);
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, path);
-    if (content === null) {
-      await Deno.remove(full).catch(() => {});
-      await git.remove({ fs, dir, filepath: path });
-    } else {
+    if (content === null) await Deno.remove(full).catch(() => {});
+    else {
       await Deno.mkdir(dirname(full), { recursive: true });
       await Deno.writeTextFile(full, content);
-      await git.add({ fs, dir, filepath: path });
     }
   }
-  return await git.commit({ fs, dir, message, author });
+  const env = {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+  };
+  const written = paths.filter((p) => files[p] !== null);
+  const removed = paths.filter((p) => files[p] === null);
+  if (written.length) {
+    const add = await runGit(["add", "--", ...written], dir, env);
+    if (!add.ok) throw fail("git add failed", add);
+  }
+  if (removed.length) {
+    const rm = await runGit(["rm", "--cached", "--quiet", "--ignore-unmatch", "--", ...removed], dir, env);
+    if (!rm.ok) throw fail("git rm failed", rm);
+  }
+  const commit = await runGit(
+    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--allow-empty", "-m", message],
+    dir,
+    env,
+  );
+  if (!commit.ok) throw fail("git commit failed", commit);
+  const head = await runGit(["rev-parse", "HEAD"], dir);
+  if (!head.ok) throw fail("cannot read the new head", head);
+  return head.stdout.trim();
 }

@@ -67,3 +67,31 @@ Deno.test("git fetch reads a local repo in place: the sample on first run, then 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("commitLocal() commits through git's own lock: while index.lock is held it refuses and writes nothing", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
+  try {
+    const dir = await ensureSampleLandingZone(dataDir);
+    const head = async () => (await Deno.readTextFile(`${dir}/.git/refs/heads/main`)).trim();
+    const before = await head();
+    const index = await Deno.readFile(`${dir}/.git/index`);
+    await Deno.writeTextFile(`${dir}/.git/index.lock`, "");
+    await assert.rejects(
+      () => commitLocal(dir, { "docs/locked.md": "# no\n" }, "must wait"),
+      /index\.lock/,
+    );
+    assert.equal(await head(), before);
+    assert.deepEqual(await Deno.readFile(`${dir}/.git/index`), index, "the index is untouched");
+    await Deno.remove(`${dir}/.git/index.lock`);
+    const sha = await commitLocal(dir, { "docs/locked.md": "# yes\n", "docs/architecture.md": null }, "now");
+    assert.equal(await head(), sha);
+    const st = await new Deno.Command("git", { args: ["status", "--porcelain"], cwd: dir, stdout: "piped" })
+      .output();
+    assert.equal(new TextDecoder().decode(st.stdout), "", "worktree and index follow the commit");
+    const fsck = await new Deno.Command("git", { args: ["fsck", "--strict"], cwd: dir, stderr: "null" })
+      .output();
+    assert.ok(fsck.success);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

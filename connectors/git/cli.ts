@@ -1,8 +1,7 @@
 /**
- * The git command-line tool, for the writes into a user's local repository. git is the one implementation
- * of its own locking: `git push` into a local path moves the ref by compare-and-swap under `<ref>.lock`, and
- * `receive.denyCurrentBranch=updateInstead` updates a checked-out worktree and its index under `index.lock`,
- * only when they hold no uncommitted change. lzsync never writes a user's index or refs itself.
+ * The git command-line tool, for every write into a user's local repository (fabric pushes, demo commits):
+ * git is the one implementation of its own locking (`<ref>.lock`, `index.lock`), so lzsync never writes a
+ * user's refs or index itself.
  */
 import { LzError } from "../../pipeline/errors.ts";
 
