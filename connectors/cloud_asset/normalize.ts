@@ -7,6 +7,7 @@
 import type { AssetRecord, IamPolicy } from "../../schemas/assets.ts";
 import { ValidationError } from "../../pipeline/errors.ts";
 import { fromStruct, timestampToIso } from "./struct.ts";
+import { bytesToBase64 } from "../../pipeline/base64.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -101,7 +102,9 @@ function iamPolicyOf(raw: unknown): IamPolicy | null {
       members: Array.isArray(b.members) ? b.members.map(String) : [],
     })),
   };
+  // JSON (exports, feeds) carries the etag base64-encoded; the gRPC/REST client decodes it into bytes.
   if (typeof raw.etag === "string" && raw.etag) out.etag = raw.etag;
+  else if (raw.etag instanceof Uint8Array && raw.etag.byteLength) out.etag = bytesToBase64(raw.etag);
   return out;
 }
 
@@ -150,7 +153,8 @@ export function normalizeAsset(raw: unknown, where = "asset"): AssetRecord {
   if (iam) rec.iam_policy = iam;
   // Content type ORG_POLICY: kept as its own part (never an empty resource).
   const org = field(raw, "orgPolicy");
-  if (Array.isArray(org)) rec.org_policy = org.filter(isObj).map((p) => fromStruct(p) as Obj);
+  // An empty list is what the client library reports for a RESOURCE listing (protobuf's default), not a part.
+  if (Array.isArray(org) && org.length) rec.org_policy = org.filter(isObj).map((p) => fromStruct(p) as Obj);
   return rec;
 }
 
