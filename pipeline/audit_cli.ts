@@ -12,7 +12,7 @@ import type { ReplayResult } from "./replay.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../schemas/audit.ts";
 
 /** The OS user running this command (the operator), or `unknown`. */
-function operatorName(): string {
+export function operatorName(): string {
   try {
     return userInfo().username || "unknown";
   } catch {
@@ -20,8 +20,13 @@ function operatorName(): string {
   }
 }
 
-/** Records a finished replay on `lz.audit.v1`; returns the record. */
-export async function auditReplay(broker: Broker, r: ReplayResult, now = Date.now()): Promise<AuditRecord> {
+/** Records a finished replay by `operator` on `lz.audit.v1`; returns the record. */
+export async function auditReplay(
+  broker: Broker,
+  r: ReplayResult,
+  operator: string,
+  now = Date.now(),
+): Promise<AuditRecord> {
   const at = new Date(now).toISOString();
   const rec: AuditRecord = {
     id: `replay:${r.group}:${at}`,
@@ -30,7 +35,7 @@ export async function auditReplay(broker: Broker, r: ReplayResult, now = Date.no
     trigger: "operator",
     delivery_id: null,
     token_name: null,
-    operator: operatorName(),
+    operator,
     subject: r.group,
     sync_id: null,
     commit: null,

@@ -3,7 +3,8 @@ import { createEmbeddedBroker } from "./broker/embedded.ts";
 import type { Broker } from "./broker/types.ts";
 import { resolveConfig } from "./config.ts";
 import { type CliDeps, runCli } from "./cli.ts";
-import { encode } from "./serde.ts";
+import { decode, encode } from "./serde.ts";
+import { readTopicToEnd } from "./broker/read_topic.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../schemas/audit.ts";
 
 Deno.test("lzsync replay is audited with the operator; lzsync audit --month reports that month only", async () => {
@@ -45,7 +46,34 @@ Deno.test("lzsync replay is audited with the operator; lzsync audit --month repo
     const p = await broker.producer();
     await p.send(AUDIT_TOPIC.name, [{ key: old.id, value: encode(AUDIT_TOPIC.name, old) }]);
     await p.close();
-    assert.equal(await runCli(["replay", "--group", "g-audit", "--to", "earliest"], d), 0, err.join());
+    assert.equal(
+      await runCli(["replay", "--group", "g-audit", "--to", "earliest", "--operator", "alice"], d),
+      0,
+      err.join(),
+    );
+    const trail: AuditRecord[] = [];
+    await readTopicToEnd(
+      broker,
+      AUDIT_TOPIC.name,
+      (r) => void trail.push(decode<AuditRecord>(AUDIT_TOPIC.name, r.value)!),
+    );
+    const replayed = trail.find((r) => r.kind === "replay")!;
+    assert.deepEqual([replayed.operator, replayed.subject, replayed.trigger], [
+      "alice",
+      "g-audit",
+      "operator",
+    ]);
+    // while lzsync runs, the command runs inside it: the operator's name travels with the arguments
+    let forwarded: string[] = [];
+    const live: CliDeps = {
+      ...d,
+      remote: (_rt, args) => {
+        forwarded = args;
+        return Promise.resolve({ stdout: [], stderr: [], code: 0 });
+      },
+    };
+    assert.equal(await runCli(["replay", "--group", "g-audit", "--to", "earliest"], live), 0);
+    assert.ok(forwarded.some((a) => /^--operator=.+/.test(a)), JSON.stringify(forwarded));
     const month = new Date().toISOString().slice(0, 7);
     assert.equal(await runCli(["audit", "--month", month, "--json"], d), 0, err.join());
     const report = JSON.parse(out.at(-1)!);

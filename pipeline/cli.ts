@@ -28,7 +28,7 @@ import { LzError } from "./errors.ts";
 import { topicDef } from "../schemas/mod.ts";
 import { groupLag } from "./lag.ts";
 import { replay } from "./replay.ts";
-import { auditReplay, auditReport } from "./audit_cli.ts";
+import { auditReplay, auditReport, operatorName } from "./audit_cli.ts";
 import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
 import type { RepairReport } from "./broker/embedded_repair.ts";
@@ -105,6 +105,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           group: { type: "string" },
           to: { type: "string" },
           month: { type: "string" },
+          operator: { type: "string" },
           partitions: { type: "string" },
           compacted: { type: "boolean" },
         },
@@ -133,7 +134,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     };
     const runtime = await deps.loadRuntime();
     if (LIVE_COMMANDS.has(cmd) && deps.remote) {
-      const r = await deps.remote(runtime, argv);
+      // the running process records a replay in the audit trail: it names the operator who ran this command
+      const forwarded = cmd === "replay" && !o.operator ? [...argv, `--operator=${operatorName()}`] : argv;
+      const r = await deps.remote(runtime, forwarded);
       if (r) {
         for (const line of r.stdout) out(line);
         for (const line of r.stderr) err(line);
@@ -260,7 +263,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           inputs: t?.inputs,
           stores: t?.stores,
         });
-        await auditReplay(await open(), r);
+        await auditReplay(await open(), r, o.operator ?? operatorName());
         emit(r, () =>
           [
             `group ${group} reset to ${o.to}${
