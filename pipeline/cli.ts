@@ -82,8 +82,28 @@ commands:
                                                  through the running lzsync or on the file when stopped
   repair                                         embedded broker: keep every intact record of a damaged
                                                  data directory, set damaged files aside (lzsync stopped)
+  demo-push [--url U] [--message TEXT]           commit to the sample Landing Zone and deliver a signed
+                                                 webhook to the running gateway (default: gateway.public_url,
+                                                 else gateway.host:port)
 
 options: --json (machine-readable output), --help`;
+
+/**
+ * The help of one command (`lzsync <command> --help`, `lzsync help <command>`): its lines of {@link USAGE};
+ * null for a command USAGE does not list.
+ */
+export function commandHelp(cmd: string): string | null {
+  const lines = USAGE.split("\n");
+  const picked: string[] = [];
+  let inCmd = false;
+  for (const line of lines) {
+    if (/^  \S/.test(line)) inCmd = line.slice(2).split(" ")[0] === cmd;
+    else if (!/^ {40,}\S/.test(line)) inCmd = false;
+    if (inCmd) picked.push(line);
+  }
+  if (!picked.length) return null;
+  return `usage: deno task lzsync ${cmd} [options]\n\n${picked.join("\n")}\n\n${lines.at(-1)}`;
+}
 
 const usage = (msg: string) => new LzError("USAGE", `${msg} (see \`deno task lzsync --help\`)`);
 
@@ -116,7 +136,8 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     const { values: o, positionals: pos } = parsed;
     const [cmd, sub, name, ...extra] = pos;
     if (o.help || cmd === "help") {
-      out(USAGE);
+      const topic = cmd === "help" ? sub : cmd;
+      out((topic && commandHelp(topic)) ?? USAGE);
       return 0;
     }
     if (cmd === undefined) {
@@ -235,7 +256,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           rows,
           () =>
             rows.length
-              ? table(rows.map((r) => ({ ...r, lag_s: Number(r.lagSeconds.toFixed(1)) })), [
+              ? table(rows.map((r) => ({ ...r, lag_s: Number(r.lag_seconds.toFixed(1)) })), [
                 "group",
                 "topic",
                 "partition",

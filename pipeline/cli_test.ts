@@ -89,7 +89,7 @@ Deno.test("lzsync lag, digest and replay operate on a processor group", async ()
     const lag = JSON.parse(out.at(-1)!);
     assert.equal(lag.length, 4);
     assert.equal(lag.reduce((n: number, r: { lag: number }) => n + r.lag, 0), 500);
-    assert.ok(lag.every((r: { lag: number; lagSeconds: number }) => r.lag === 0 || r.lagSeconds >= 0));
+    assert.ok(lag.every((r: { lag: number; lag_seconds: number }) => r.lag === 0 || r.lag_seconds >= 0));
     assert.equal(await runCli(["lag"], d), 0);
     assert.match(out.at(-1)!, /GROUP\s+TOPIC\s+PARTITION\s+COMMITTED\s+HIGH\s+LAG\s+LAG_S/);
 

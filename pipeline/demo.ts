@@ -3,6 +3,7 @@
  * the running gateway, so a newcomer watches the commit arrive live on the status page.
  */
 import { loadConfig } from "./config.ts";
+import { commandHelp } from "./cli.ts";
 import { demoPush } from "../connectors/github/mod.ts";
 
 /** Runs `demo-push [--url http://127.0.0.1:8080] [--message TEXT]`; returns the exit code. */
@@ -11,6 +12,10 @@ export async function demoPushCommand(args: string[]): Promise<number> {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(commandHelp("demo-push"));
+    return 0;
+  }
   const runtime = await loadConfig();
   const r = await demoPush(runtime, { gatewayUrl: opt("--url"), message: opt("--message") });
   const ok = r.status >= 200 && r.status < 300;

@@ -14,7 +14,7 @@ export interface PartitionLag {
   committed: number | null;
   high: number;
   lag: number;
-  lagSeconds: number;
+  lag_seconds: number;
 }
 
 /** Lag of `group` (or of every group) on every partition of the topics it consumes. */
@@ -39,7 +39,7 @@ export async function groupLag(
           committed: c,
           high: o.high,
           lag: Math.max(0, o.high - from),
-          lagSeconds: 0,
+          lag_seconds: 0,
         });
       }
     }
@@ -88,7 +88,7 @@ async function fillLagSeconds(
       for (const x of [...w]) {
         const rec = b.records.find((r) => r.offset >= x.offset);
         if (!rec) continue;
-        for (const row of x.rows) row.lagSeconds = Math.max(0, (now - rec.timestamp) / 1000);
+        for (const row of x.rows) row.lag_seconds = Math.max(0, (now - rec.timestamp) / 1000);
         w.splice(w.indexOf(x), 1);
         left--;
       }

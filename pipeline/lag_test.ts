@@ -31,8 +31,8 @@ Deno.test("groupLag() reports records and the age of the oldest unconsumed recor
       1,
       0,
     ]]);
-    assert.equal(rows[0].lagSeconds, 80); // the record at offset 2 is 80 s old
-    assert.equal(rows[1].lagSeconds, 0);
+    assert.equal(rows[0].lag_seconds, 80); // the record at offset 2 is 80 s old
+    assert.equal(rows[1].lag_seconds, 0);
     const all = await groupLag({ broker, now });
     assert.deepEqual(all.map((r) => r.group), ["g", "g"]);
   } finally {

@@ -15,7 +15,11 @@ import { findRunningAdmin, runRemoteCli } from "./admin_api.ts";
 import { openDuckDb } from "../connectors/duckdb/engine.ts";
 import { duckDbPath } from "../connectors/analytics/mod.ts";
 
-async function openBroker(runtime: Runtime, opts: { readOnly?: boolean } = {}) {
+/**
+ * Opens the configured broker. `quiet` (operator commands): only warnings and errors are logged, so nothing
+ * but the command's own output lands ahead of its table (`log_level: debug` still shows everything).
+ */
+async function openBroker(runtime: Runtime, opts: { readOnly?: boolean; quiet?: boolean } = {}) {
   const { config } = runtime;
   if (!opts.readOnly) await Deno.mkdir(config.data_dir, { recursive: true });
   return createBroker({
@@ -24,7 +28,10 @@ async function openBroker(runtime: Runtime, opts: { readOnly?: boolean } = {}) {
     brokers: config.broker.brokers,
     clientId: config.broker.client_id,
     dataDir: `${config.data_dir}/broker`,
-    logger: createLogger({ level: config.log_level, ns: "lzsync.broker" }),
+    logger: createLogger({
+      level: opts.quiet && config.log_level !== "debug" ? "warn" : config.log_level,
+      ns: "lzsync.broker",
+    }),
     kafka: { maxWaitTimeMs: parseDuration(config.broker.fetch_max_wait) },
   });
 }
@@ -33,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === "demo-push") return await demoPushCommand(argv.slice(1));
   return await runCli(argv.length ? argv : ["--help"], {
     loadRuntime: () => loadConfig(),
-    createBroker: openBroker,
+    createBroker: (runtime, opts) => openBroker(runtime, { ...opts, quiet: true }),
     start: (runtime) => runPipeline(runtime, (r) => openBroker(r)),
     remote: async (runtime, args) => {
       if (runtime.config.broker.kind !== "embedded") return null;

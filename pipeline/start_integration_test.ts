@@ -22,3 +22,37 @@ Deno.test("lzsync start on a port in use names the port and LZSYNC_PORT and crea
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lzsync help lists demo-push, <command> --help prints that command's help, tables come alone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lzsync-help-" });
+  const env = { LZSYNC_DATA_DIR: join(dir, "data") };
+  try {
+    const help = await runLzsync(["--help"], env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^\s+demo-push \[--url U\]/m);
+
+    const lag = await runLzsync(["lag", "--help"], env);
+    assert.equal(lag.code, 0);
+    assert.match(lag.stdout, /^usage: deno task lzsync lag/);
+    assert.match(lag.stdout, /lag \[--group G\]/);
+    assert.doesNotMatch(lag.stdout, /topics create|replay/, "only lag's help");
+    const replay = await runLzsync(["help", "replay"], env);
+    assert.match(
+      replay.stdout,
+      /replay --group G --to earliest\|<ISO time>\|<duration>\n\s+reset a stopped group/,
+    );
+    const demo = await runLzsync(["demo-push", "--help"], env);
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stdout, /^usage: deno task lzsync demo-push/);
+
+    assert.equal((await runLzsync(["topics", "create", "lz.help.test.v1"], env)).code, 0);
+    const list = await runLzsync(["topics", "list"], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^TOPIC\s+PARTITIONS\s+CLEANUP\n/);
+    assert.doesNotMatch(list.stdout + list.stderr, /"level":"info"/, "no JSON info logs around the table");
+    const rows = JSON.parse((await runLzsync(["lag", "--json"], env)).stdout);
+    assert.deepEqual(rows, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
