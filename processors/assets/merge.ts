@@ -14,7 +14,8 @@
  *   (a later poll listing it, even with an older update_time) brings it back; one made before it is stale.
  * - An asset with no resource part known yet (an IAM-only or org-policy-only line) is kept as `pending`: its
  *   parts are stored and merged into the resource when it arrives, but nothing is forwarded for it (rules
- *   would otherwise run on an empty resource).
+ *   would otherwise run on an empty resource). Organizations and folders known by their org policies are
+ *   the exception ({@link standsAlone}): forwarded with `data: null`, so their policies are shown.
  */
 import type { AssetRecord } from "../../schemas/assets.ts";
 
@@ -66,6 +67,19 @@ export function lastSeen(e: AssetEntry): number {
 const hasIam = (a: AssetRecord) => a.iam_policy !== undefined;
 const hasOrg = (a: AssetRecord) => a.org_policy !== undefined;
 
+/** Containers whose org policies are their content: rarely listed with RESOURCE, and no rule reads them. */
+const POLICY_CONTAINERS = new Set([
+  "cloudresourcemanager.googleapis.com/Organization",
+  "cloudresourcemanager.googleapis.com/Folder",
+]);
+
+/**
+ * True when an asset without a resource part is still shown: an organization or folder known by its org
+ * policies (content type ORG_POLICY) is an asset of its own, never left pending for a resource that an
+ * asset listing of projects' resources does not bring.
+ */
+export const standsAlone = (a: AssetRecord) => hasOrg(a) && POLICY_CONTAINERS.has(a.asset_type);
+
 function fresh(asset: AssetRecord, at: number, obs: number, scope: string): AssetEntry {
   const pt = asset.data === null ? Math.max(at, obs) : obs;
   const e: AssetEntry = {
@@ -78,7 +92,7 @@ function fresh(asset: AssetRecord, at: number, obs: number, scope: string): Asse
     del: 0,
     j: JSON.stringify(asset),
   };
-  if (asset.data === null) e.nr = 1;
+  if (asset.data === null && !standsAlone(asset)) e.nr = 1;
   return e;
 }
 
@@ -116,7 +130,11 @@ export function applyUpsert(
   const out: AssetRecord = { ...prev };
   const next: AssetEntry = { ...e, o: eo, iu: e.iu ?? (hasIam(prev) ? e.u : 0), gu: e.gu ?? 0 };
   if (asset.data !== null) {
-    const newer = e.nr ? 1 : at !== e.u ? at - e.u : order(obs, resourceOf(asset), eo, resourceOf(prev));
+    const newer = e.nr || prev.data === null
+      ? 1
+      : at !== e.u
+      ? at - e.u
+      : order(obs, resourceOf(asset), eo, resourceOf(prev));
     if (newer > 0) {
       out.data = asset.data;
       out.location = asset.location;
@@ -159,6 +177,7 @@ export function applyUpsert(
     // Same content: remember newer part times (so older observations stay stale), no event.
     return next.u > e.u ? { kind: "touched", entry: next } : { kind: "none", reason: "unchanged" };
   }
+  if (next.nr && standsAlone(out)) delete next.nr;
   if (next.nr) return { kind: "pending", entry: next };
   return { kind: e.nr ? "created" : "updated", entry: next, asset: out };
 }

@@ -109,3 +109,40 @@ Deno.test("applyUpsert(): version-1 store entries (before part times) restore an
   assert.equal(applyDelete(v1, bucket().name, bucket().asset_type, T(9)).kind, "none", "stale delete");
   assert.equal(applyDelete(v1, bucket().name, bucket().asset_type, T(11)).kind, "deleted");
 });
+
+Deno.test("applyUpsert(): an organization known by its org policies is shown; a bucket's org policies wait for the bucket", () => {
+  const org: AssetRecord = {
+    name: "//cloudresourcemanager.googleapis.com/organizations/123456789012",
+    asset_type: "cloudresourcemanager.googleapis.com/Organization",
+    project: null,
+    project_number: null,
+    location: null,
+    update_time: "2024-05-01T09:00:00.000Z",
+    ancestors: ["organizations/123456789012"],
+    resource_parent: null,
+    data: null,
+    org_policy: [{ constraint: "constraints/compute.vmExternalIpAccess", listPolicy: { allValues: "DENY" } }],
+  };
+  const r = applyUpsert(undefined, org, T(10), "organizations/123456789012");
+  assert.equal(r.kind, "created", "an ORG_POLICY-only organization is an asset of its own");
+  assert.deepEqual(r.kind === "created" && r.asset.org_policy, org.org_policy);
+  // Its resource, listed later with an older update_time, still fills the resource part.
+  const withResource = applyUpsert(
+    entry(r),
+    {
+      ...org,
+      update_time: "2024-04-01T00:00:00.000Z",
+      org_policy: undefined,
+      data: { displayName: "example.com" },
+    },
+    T(11),
+    "",
+  );
+  assert.equal(withResource.kind, "updated");
+  assert.deepEqual(withResource.kind === "updated" && withResource.asset.data, {
+    displayName: "example.com",
+  });
+  assert.deepEqual(withResource.kind === "updated" && withResource.asset.org_policy, org.org_policy);
+  const b = applyUpsert(undefined, bucket({ data: null, org_policy: org.org_policy }), T(10), "");
+  assert.equal(b.kind, "pending", "a bucket is never shown without its resource");
+});

@@ -30,6 +30,11 @@ export interface InfrastructureState {
     by_project: Record<string, { score: number | null; passed: number; evaluated: number }>;
   };
   policy_violations: Violation[];
+  /**
+   * Organization policies (content type ORG_POLICY) set on any known asset — organizations, folders,
+   * projects, resources — one entry per constraint: shown as they are; no rule evaluates them yet.
+   */
+  org_policies: Obj[];
   resource_counts: Record<string, number>;
   last_sync: string | null;
 }
@@ -101,6 +106,18 @@ function database(a: AssetRecord): Obj {
   };
 }
 
+function orgPolicies(a: AssetRecord): Obj[] {
+  return (a.org_policy ?? []).map((p: Obj) => ({
+    resource: a.name,
+    resource_type: a.asset_type,
+    constraint: p.constraint ?? null,
+    enforced: typeof p.booleanPolicy?.enforced === "boolean" ? p.booleanPolicy.enforced : null,
+    list_policy: p.listPolicy ?? null,
+    restore_default: p.restoreDefault !== undefined,
+    update_time: p.updateTime ?? null,
+  }));
+}
+
 function bucket(a: AssetRecord): Obj {
   const d: Obj = a.data ?? {};
   const members = (a.iam_policy?.bindings ?? []).flatMap((b) => b.members);
@@ -124,12 +141,14 @@ export function materializeInfrastructureState(
   const vpcs = new Map<string, Obj>();
   const subnets: AssetRecord[] = [], firewalls: AssetRecord[] = [];
   const counts: Record<string, number> = {};
+  const orgs: Obj[] = [];
   let lastSync = "";
   for (const s of assets) {
     if (s.observed_at > lastSync) lastSync = s.observed_at;
     if (s.type === "resource_deleted") continue;
     const a = s.asset;
     counts[a.asset_type] = (counts[a.asset_type] ?? 0) + 1;
+    if (a.org_policy?.length) orgs.push(...orgPolicies(a));
     switch (a.asset_type) {
       case "cloudresourcemanager.googleapis.com/Project":
         projects.push(project(a));
@@ -214,6 +233,7 @@ export function materializeInfrastructureState(
       by_project: byProject,
     },
     policy_violations: open,
+    org_policies: orgs,
     resource_counts: counts,
     last_sync: lastSync || null,
   };

@@ -203,3 +203,29 @@ Deno.test("materializeInfrastructureState() builds the documents' shape with net
   assert.equal(s.last_sync, "2024-05-02T00:00:00.000Z");
   assert.equal(s.resource_counts["compute.googleapis.com/Instance"], 1, "deleted assets are not counted");
 });
+
+Deno.test("materializeInfrastructureState() lists the org policies of every asset, one per constraint", () => {
+  const s = materializeInfrastructureState(
+    [
+      st("resource_created", {
+        name: "//cloudresourcemanager.googleapis.com/organizations/9",
+        asset_type: "cloudresourcemanager.googleapis.com/Organization",
+        data: null,
+        org_policy: [
+          {
+            constraint: "constraints/iam.allowedPolicyMemberDomains",
+            listPolicy: { allowedValues: ["C0abc"] },
+          },
+          { constraint: "constraints/storage.uniformBucketLevelAccess", booleanPolicy: { enforced: true } },
+        ],
+      }),
+    ],
+    [],
+    new Map(),
+  );
+  assert.deepEqual(s.org_policies.map((p) => [p.constraint, p.enforced, p.list_policy]), [
+    ["constraints/iam.allowedPolicyMemberDomains", null, { allowedValues: ["C0abc"] }],
+    ["constraints/storage.uniformBucketLevelAccess", true, null],
+  ]);
+  assert.equal(s.resource_counts["cloudresourcemanager.googleapis.com/Organization"], 1);
+});
