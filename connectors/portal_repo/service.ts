@@ -211,7 +211,10 @@ export function createPortalRepoService(
         : await writeDirect(await clone.open(), mapping, desired, cfg.author, log);
       return { marker, ok: true, result, started_at, finished_at: iso() };
     } catch (err) {
-      if (!(err instanceof LzError && err.code === "PORTAL_CONFLICT")) await clone.discard().catch(() => {});
+      // the clone is a cache: anything but a clean refusal from a server may have left it torn, so start over
+      const clean = err instanceof LzError &&
+        ["PORTAL_CONFLICT", "GITHUB_API", "PORTAL_CONTENT"].includes(err.code);
+      if (!clean) await clone.discard().catch(() => {});
       return { marker, ok: false, error: describeError(err), started_at, finished_at: iso() };
     }
   };

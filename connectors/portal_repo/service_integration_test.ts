@@ -7,6 +7,7 @@ import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { sleep, waitFor } from "../../pipeline/testing/wait.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
 import { createPortalRepoService, type PortalWrite } from "./service.ts";
+import { cloneDir } from "./repo.ts";
 import { gitOut, treePaths } from "./_test_util.ts";
 
 const META = "config/lz-config/sync-metadata.json";
@@ -137,6 +138,48 @@ Deno.test("portal sink: files above the inline limit are read from the fetcher's
         stdout: "piped",
       }).output();
       assert.deepEqual(out.stdout, big);
+    } finally {
+      await sink.stop();
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("portal sink: a damaged clone (torn pack index) is dropped and fetched again; the write lands", async () => {
+  const s = await startGitStack();
+  const writes: PortalWrite[] = [];
+  try {
+    await s.git.createRepo(PORTAL, { "README.md": "# Portal\n" });
+    const cfg = resolveConfig({ portal_repo: { repo: s.git.url(PORTAL) } }).config.portal_repo!;
+    const first = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+    await first.start();
+    await waitFor(() => writes.some((w) => w.ok), "the first write", 30_000);
+    await first.stop();
+    const packs = join(cloneDir(s.gw.deps.runtime.config.data_dir, cfg.repo), "objects", "pack");
+    let torn = 0;
+    for await (const e of Deno.readDir(packs)) {
+      if (!e.name.endsWith(".idx")) continue;
+      await Deno.writeFile(join(packs, e.name), new Uint8Array(10)); // what a crash mid-write would leave
+      torn++;
+    }
+    assert.ok(torn > 0);
+    const c2 = await s.git.commitAndPush(STACK_REPO, { "docs/after.md": "# After\n" }, "docs: after");
+    const sink = createPortalRepoService(s.gw.deps, cfg, {
+      onWrite: (w) => void writes.push(w),
+      retryMs: 100,
+    });
+    await sink.start();
+    try {
+      await s.deliverPush(c2, { deliveryId: "d-torn" });
+      await waitFor(
+        () => writes.some((w) => w.ok && w.marker.commit === c2),
+        "a good write of c2",
+        30_000,
+        () => writes.map((w) => w.error ?? w.result?.outcome),
+      );
+      const tree = await treePaths(join(s.git.root, `${PORTAL}.git`));
+      assert.ok(tree.includes("docs/lz-reference/after.md"));
     } finally {
       await sink.stop();
     }
