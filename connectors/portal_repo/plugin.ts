@@ -16,15 +16,16 @@ export function portalRepoStatus(
   now: number,
 ) {
   if (!cfg?.enabled) {
-    return { configured: false, reason: "portal_repo is not set (or not enabled) in lzsync.yaml" };
+    return { configured: false as const, reason: "portal_repo is not set (or not enabled) in lzsync.yaml" };
   }
   const writes = [...audit].filter((r) => r.kind === "portal_write").sort((a, b) => b.at.localeCompare(a.at));
   const lastSuccess = writes.find((r) => r.outcome === "ok" || r.outcome === "unchanged") ?? null;
   const lastFailure = writes.find((r) => r.outcome === "failed") ?? null;
   const lastCommit = writes.find((r) => r.outcome === "ok") ?? null;
   const pr = cfg.mode === "pull_request" && lastCommit?.target?.startsWith("http") ? lastCommit : null;
+  const prState = pr && /pull request #(\d+) (open|closed)/.exec(pr.message);
   return {
-    configured: true,
+    configured: true as const,
     repo: redactUrl(cfg.repo),
     branch: cfg.branch,
     mode: cfg.mode,
@@ -34,7 +35,15 @@ export function portalRepoStatus(
     last_commit: lastCommit
       ? { source: lastCommit.commit, target: lastCommit.target, at: lastCommit.at }
       : null,
-    pull_request: pr ? { url: pr.target, message: pr.message, at: pr.at } : null,
+    pull_request: pr
+      ? {
+        url: pr.target,
+        number: prState ? Number(prState[1]) : null,
+        state: prState ? prState[2] : null,
+        auto_merge: /auto-merge on/.test(pr.message),
+        at: pr.at,
+      }
+      : null,
     last_error: lastFailure && (!lastSuccess || lastFailure.at > lastSuccess.at) ? lastFailure.error : null,
     freshness_seconds: lastSuccess ? Math.max(0, (now - Date.parse(lastSuccess.at)) / 1000) : null,
   };
