@@ -108,6 +108,8 @@ Deno.test("SIGKILL during local fabric ingestion with a concurrent committer los
         made.push(k++);
         await new Promise((r) => setTimeout(r, Math.random() * 150));
       }
+      // then the child runs without a competing committer for a while, so kills also land mid-commit
+      await new Promise((r) => setTimeout(r, Math.random() * 800));
       proc.kill("SIGKILL");
       await proc.status;
       for (const line of (await output).split("\n").filter(Boolean)) {
@@ -136,7 +138,6 @@ Deno.test("SIGKILL during local fabric ingestion with a concurrent committer los
     await check(dir, made, KILLS + 1);
     const tree = (await must(["ls-tree", "-r", "--name-only", "main", "fabrics/dc1/raw"], dir)).split("\n");
     assert.deepEqual(tree, ["fabrics/dc1/raw/.gitkeep"], "every raw file was ingested in the end");
-    assert.ok((outcomes.get("committed") ?? 0) > 0, `ingestion committed between kills: ${[...outcomes]}`);
     console.log(
       `kill test: ${KILLS} kills survived, ${made.length} user commits, ${runs} finished runs ` +
         `(${[...outcomes].map(([k, n]) => `${k} ${n}`).join(", ")}), 0 files lost`,
