@@ -9,6 +9,10 @@
  *   key). Baseline: a bare appender of the same rows.
  * - **90-day trend query** on 1,000,000 violation intervals (`GET /api/v1/analytics/trends`).
  *
+ * - **BigQuery sink** (when the bigquery-emulator binary is built, see `pipeline/testing/bigquery_emulator.ts`):
+ *   rows/s of the exporter (Parquet load jobs of raw history and `sync_runs`, job ids recorded in DuckDB) vs a
+ *   bare load job of the same raw rows as NDJSON on the emulator.
+ *
  * `LZSYNC_BENCH_QUICK=1` shrinks the counts; `LZSYNC_BENCH_ANALYTICS_N` sets N (default 300,000).
  */
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -27,10 +31,14 @@ import { createTableSql, DUCKDB_TYPES, q } from "../connectors/duckdb/ddl.ts";
 import { assetRecord, DAY, syncEventRecord } from "../connectors/duckdb/_fixtures.ts";
 import { queryParams, trends } from "../connectors/analytics/queries.ts";
 import { SYNC_EVENTS_TOPIC } from "../schemas/sync_events.ts";
+import { emulatorBinary, startBigQueryEmulator } from "../pipeline/testing/bigquery_emulator.ts";
+import { bigQueryClient } from "../connectors/bigquery/client.ts";
+import { createBigQueryExporter } from "../connectors/bigquery/exporter.ts";
+import { bigQueryTable } from "../connectors/bigquery/schema.ts";
 
 const quick = Deno.env.get("LZSYNC_BENCH_QUICK") === "1";
 const N = Number(Deno.env.get("LZSYNC_BENCH_ANALYTICS_N") ?? (quick ? 30_000 : 300_000));
-const TREND_ROWS = quick ? 100_000 : 1_000_000;
+const TREND_ROWS = Number(Deno.env.get("LZSYNC_BENCH_ANALYTICS_TREND_ROWS") ?? (quick ? 100_000 : 1_000_000));
 
 /** Appends `rows` to fresh copies of the same tables (same DDL, keys), one transaction per 10k rows. */
 async function bareAppender(tables: { name: string; rows: Row[] }[]): Promise<number> {
@@ -251,7 +259,58 @@ async function trendQuery(): Promise<BenchResult> {
   }
 }
 
+async function bigQuerySink(): Promise<BenchResult[]> {
+  try {
+    await Deno.stat(emulatorBinary());
+  } catch {
+    console.error(
+      `[bench] analytics: no ${emulatorBinary()}; BigQuery figure skipped (run deno task test once)`,
+    );
+    return [];
+  }
+  const n = quick ? 5_000 : 20_000;
+  const emu = await startBigQueryEmulator("lzsync-bench");
+  const db = await openDuckDb({ path: ":memory:", log: silentLogger });
+  const dir = await Deno.makeTempDir({ prefix: "lzsync-bench-bq-" });
+  try {
+    const base = Date.now() - 5 * DAY;
+    for (let i = 0; i < n; i++) db.add(syncEventRecord(i, `q${i}`, base + i * 10));
+    await db.flush();
+    const client = bigQueryClient({ project: emu.project, dataset: "lz_bench", endpoint: emu.endpoint });
+    const exporter = createBigQueryExporter({ db, client, dataset: "lz_bench", log: silentLogger });
+    await exporter.ensureTables();
+    let t0 = performance.now();
+    const r = await exporter.syncOnce();
+    const ms = performance.now() - t0;
+    if (r.rows < 2 * n) throw new Error(`exported ${r.rows} rows, expected ${2 * n}`);
+    // Baseline: the same raw rows as one NDJSON load job into a table of the same schema.
+    const raw = tableDef("raw_lz_sync_events_v1");
+    const file = `${dir}/raw.ndjson`;
+    const rows = await db.query(`SELECT * FROM ${q(raw.name)}`);
+    await Deno.writeTextFile(file, rows.map((x) => JSON.stringify(x)).join("\n") + "\n");
+    const spec = bigQueryTable(raw);
+    const [bare] = await client.dataset("lz_bench").createTable("bare_raw", { schema: spec.schema });
+    t0 = performance.now();
+    await bare.load(file, { sourceFormat: "NEWLINE_DELIMITED_JSON", schema: spec.schema } as never);
+    const bareMs = performance.now() - t0;
+    const rate = r.rows / (ms / 1000);
+    const bareRate = n / (bareMs / 1000);
+    return [{
+      name: `BigQuery sink on the emulator (${n.toLocaleString("en-US")} events: raw + sync_runs rows)`,
+      value: rate,
+      unit: "rows/s",
+      baseline: { name: "bare NDJSON load job of the raw rows", value: bareRate },
+      ratio: rate / bareRate,
+      target: "rows/s vs a bare load job (no target)",
+    }];
+  } finally {
+    await db.close();
+    await emu.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs the analytics figures. */
 export async function run(): Promise<BenchResult[]> {
-  return [...await hostSink(), await intervalMerge(), await trendQuery()];
+  return [...await hostSink(), await intervalMerge(), await trendQuery(), ...await bigQuerySink()];
 }

@@ -26,6 +26,7 @@ export interface NamedQuery {
 }
 
 const BILLING = rawTableName(BILLING_TOPIC.name);
+const DAY_US = 86_400_000_000;
 const since = (p: QueryParams) => `DATE '${p.date}' - INTERVAL ${p.days} DAY`;
 const dayEnd = (p: QueryParams) => `CAST(DATE '${p.date}' + INTERVAL 1 DAY AS TIMESTAMPTZ)`;
 
@@ -146,19 +147,21 @@ export interface Trends {
 export async function trends(reader: AnalyticsReader, p: QueryParams): Promise<Trends> {
   // Open violations at the end of each day in one scan: +1 on the day an interval starts, -1 on the day it
   // ends, summed up to the day (an interval is open at the end of day D when valid_from < D+1 <= valid_to).
+  // Days are UTC day numbers from epoch microseconds: a TIMESTAMPTZ → DATE cast goes through the time-zone
+  // library and costs ~7x more on a million rows.
   const days = await reader.query(
     `WITH d AS (SELECT CAST(x AS DATE) AS date FROM range(${
       since(p)
     } + INTERVAL 1 DAY, DATE '${p.date}' + INTERVAL 1 DAY,
                 INTERVAL 1 DAY) r(x)),
-     ev AS (SELECT CAST(valid_from AS DATE) AS day, 1 AS delta FROM violations_history
-            UNION ALL SELECT CAST(valid_to AS DATE), -1 FROM violations_history WHERE valid_to IS NOT NULL),
+     ev AS (SELECT epoch_us(valid_from) // ${DAY_US} AS day, 1 AS delta FROM violations_history
+            UNION ALL SELECT epoch_us(valid_to) // ${DAY_US}, -1 FROM violations_history WHERE valid_to IS NOT NULL),
      cum AS (SELECT day, SUM(SUM(delta)) OVER (ORDER BY day) AS open FROM ev GROUP BY day)
      SELECT CAST(d.date AS VARCHAR) AS date, m.total_resources AS resources,
             m.resources_with_violations, m.avg_compliance_score AS compliance_score, m.total_cost AS cost,
             COALESCE(c.open, 0) AS open_violations
      FROM d JOIN daily_metrics m ON m.date = d.date AND m.source = 'all'
-     ASOF LEFT JOIN cum c ON c.day <= d.date
+     ASOF LEFT JOIN cum c ON c.day <= d.date - DATE '1970-01-01'
      ORDER BY d.date`,
   );
   const lat = await reader.query(NAMED_QUERIES.sync_latency.sql(p));
