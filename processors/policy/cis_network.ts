@@ -2,7 +2,7 @@
  * CIS Google Cloud Platform Foundation Benchmark, section 3 (networking): default network (3.1), legacy
  * network (3.2), SSH and RDP open to the internet (3.6, 3.7), subnet flow logs (3.8).
  */
-import { type Data, dataOf, fail, pass, type Rule } from "./rule.ts";
+import { type Data, dataOf, fail, notEvaluated, pass, type Rule } from "./rule.ts";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 
@@ -31,6 +31,15 @@ function openToWorld(port: number, id: string, title: string, bench: string, ser
     evaluate(a) {
       const d = dataOf(a);
       if ((d.direction ?? "INGRESS") !== "INGRESS" || d.disabled === true) return null;
+      // Every firewall has `allowed` or `denied`, and an ingress one a source: without them the data is cut.
+      if (d.allowed === undefined && d.denied === undefined) {
+        return notEvaluated(`firewall ${d.name ?? a.name} has neither allowed nor denied in its data`);
+      }
+      if (
+        d.sourceRanges === undefined && d.sourceTags === undefined && d.sourceServiceAccounts === undefined
+      ) {
+        return notEvaluated(`firewall ${d.name ?? a.name} names no source (sourceRanges, sourceTags, ...)`);
+      }
       const world = (d.sourceRanges ?? []).filter((r: string) => WORLD.has(r));
       if (!world.length || !allowsTcpPort(d.allowed ?? [], port)) {
         return pass(`firewall ${d.name ?? a.name} does not open ${service} (tcp/${port}) to the internet`);

@@ -3,7 +3,7 @@
  * non-uniform buckets (5.1, 5.2), Cloud SQL SSL / open to the world / public IP (6.4, 6.5, 6.6), GKE legacy
  * ABAC (GKE 5.8.4) and private nodes (GKE 5.6.5).
  */
-import { type Data, dataOf, fail, pass, type Rule } from "./rule.ts";
+import { type Data, dataOf, fail, notEvaluated, pass, type Rule } from "./rule.ts";
 
 function metadataValue(items: Data[] | undefined, key: string): string | undefined {
   const item = (items ?? []).find((i) => i.key === key);
@@ -40,6 +40,10 @@ export const vmPublicIp: Rule = {
   evaluate(a) {
     const d = dataOf(a);
     if (d.labels?.["goog-gke-node"] !== undefined) return null;
+    // Every instance has a network interface: none in the data means the data is cut, not "no public IP".
+    if (!Array.isArray(d.networkInterfaces)) {
+      return notEvaluated(`instance ${d.name ?? a.name} has no networkInterfaces in its data`);
+    }
     const external = (d.networkInterfaces ?? []).flatMap((n: Data) => n.accessConfigs ?? []);
     return external.length
       ? fail(
@@ -92,6 +96,11 @@ export const bucketUniformAccess: Rule = {
 
 const SQL = ["sqladmin.googleapis.com/Instance"];
 const ipConfig = (d: Data): Data => d.settings?.ipConfiguration ?? {};
+/** Every Cloud SQL instance reports settings.ipConfiguration; without it the open/public rules cannot tell. */
+const noIpConfig = (a: { name: string }, d: Data) =>
+  d.settings?.ipConfiguration === undefined
+    ? notEvaluated(`Cloud SQL ${d.name ?? a.name} has no settings.ipConfiguration in its data`)
+    : null;
 
 /** CIS GCP 6.4. */
 export const sqlRequireSsl: Rule = {
@@ -120,6 +129,8 @@ export const sqlOpenToWorld: Rule = {
   assetTypes: SQL,
   evaluate(a) {
     const d = dataOf(a);
+    const missing = noIpConfig(a, d);
+    if (missing) return missing;
     const open = (ipConfig(d).authorizedNetworks ?? []).filter((n: Data) =>
       n.value === "0.0.0.0/0" || n.value === "::/0"
     );
@@ -138,6 +149,7 @@ export const sqlPublicIp: Rule = {
   assetTypes: SQL,
   evaluate(a) {
     const d = dataOf(a);
+    if (noIpConfig(a, d) && !Array.isArray(d.ipAddresses)) return noIpConfig(a, d);
     const publicIp = ipConfig(d).ipv4Enabled === true ||
       (d.ipAddresses ?? []).some((x: Data) => x.type === "PRIMARY");
     return publicIp

@@ -247,7 +247,7 @@ Deno.test("policy: rules never run on data an asset lacks — not evaluated, not
   }, { location: null });
   await pipeAsset(d, "resource_created", subnet, "2024-05-01T01:00:00.000Z");
   // An instance with neither: its region cannot be told.
-  const vm = asset(VM, "vm-x", { labels: { owner: "a" } }, { location: null });
+  const vm = asset(VM, "vm-x", { labels: { owner: "a" }, networkInterfaces: [] }, { location: null });
   await pipeAsset(d, "resource_created", vm, "2024-05-01T01:00:00.000Z");
   // A bucket whose resource part is missing (only its IAM policy is known; from an older state).
   const iamOnly = asset("storage.googleapis.com/Bucket", "iam-only", {}, {
@@ -279,8 +279,12 @@ Deno.test("policy: rules never run on data an asset lacks — not evaluated, not
 Deno.test("policy: a resource update that loses its location keeps an open violation open and turns a pass into not evaluated", async () => {
   const d = createTestDriver(policyTopology());
   await d.pipe("lz.compliance.governance.v1", "pmo", PMO);
-  const far = asset(VM, "vm-far", { labels: { owner: "a" } }, { location: "asia-east1-a" });
-  const near = asset(VM, "vm-near", { labels: { owner: "a" } }, { location: "europe-west1-b" });
+  const far = asset(VM, "vm-far", { labels: { owner: "a" }, networkInterfaces: [] }, {
+    location: "asia-east1-a",
+  });
+  const near = asset(VM, "vm-near", { labels: { owner: "a" }, networkInterfaces: [] }, {
+    location: "europe-west1-b",
+  });
   await pipeAsset(d, "resource_created", far, "2024-05-01T01:00:00.000Z");
   await pipeAsset(d, "resource_created", near, "2024-05-01T01:00:00.000Z");
   for (const a of [far, near]) {

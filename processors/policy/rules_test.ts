@@ -226,3 +226,29 @@ Deno.test("CIS GKE 5.6.5: a cluster without private nodes fails", () => {
     /not a private cluster/,
   );
 });
+
+Deno.test("rules are not evaluated, never passed, on cut data: a firewall without allowed/denied or source, a VM without interfaces, Cloud SQL without ipConfiguration", () => {
+  const ne = (id: string, a: AssetRecord) => {
+    const f = rule(id).evaluate(a);
+    assert.equal(f?.evaluated, false, `${id} on ${a.name}: ${JSON.stringify(f)}`);
+  };
+  ne(
+    "cis-gcp-3.6-ssh-open",
+    asset("compute.googleapis.com/Firewall", "cut", { sourceRanges: ["0.0.0.0/0"] }),
+  );
+  ne(
+    "cis-gcp-3.7-rdp-open",
+    asset("compute.googleapis.com/Firewall", "nosrc", { allowed: [{ IPProtocol: "all" }] }),
+  );
+  ne("cis-gcp-4.9-vm-public-ip", asset("compute.googleapis.com/Instance", "vm", { labels: {} }));
+  ne("cis-gcp-6.5-sql-open-to-world", asset("sqladmin.googleapis.com/Instance", "db", { settings: {} }));
+  ne("cis-gcp-6.6-sql-public-ip", asset("sqladmin.googleapis.com/Instance", "db", {}));
+  // Complete data still passes.
+  const fw = asset("compute.googleapis.com/Firewall", "ok", {
+    sourceTags: ["web"],
+    allowed: [{ IPProtocol: "tcp" }],
+  });
+  assert.equal(rule("cis-gcp-3.6-ssh-open").evaluate(fw)?.passed, true);
+  const vm = asset("compute.googleapis.com/Instance", "vm", { networkInterfaces: [{ network: "n" }] });
+  assert.equal(rule("cis-gcp-4.9-vm-public-ip").evaluate(vm)?.passed, true);
+});
