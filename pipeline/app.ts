@@ -19,6 +19,7 @@ import type { AnalyticsReader } from "./analytics/sink.ts";
 import { type AdminApi, startAdminApi } from "./admin_api.ts";
 import { runCli } from "./cli.ts";
 import { checkPortFree } from "./port_check.ts";
+import { registerProcessMetrics } from "./process_metrics.ts";
 
 /** What one sync layer adds to a running pipeline. */
 export interface Feature {
@@ -156,6 +157,7 @@ export async function runPipeline(
   if (config.gateway.enabled) checkPortFree(config.gateway.host, config.gateway.port);
   const broker = await openBroker(runtime);
   const deps: AppDeps = { runtime, broker, log, metrics: new Registry(), clock: systemClock };
+  registerProcessMetrics(deps.metrics);
   const started: Service[] = [];
   let admin: AdminApi | null = null;
   try {

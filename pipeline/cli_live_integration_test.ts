@@ -34,6 +34,11 @@ Deno.test("lag, topics, digest and replay work while lzsync runs on the embedded
     );
     assert.doesNotMatch(replay.stderr, /in use by process/);
 
+    // Process CPU and memory are on /metrics (issue 16, item 8).
+    const metrics = await (await fetch(`${lz.url}/metrics`)).text();
+    assert.match(metrics, /^process_cpu_seconds_total \d/m);
+    assert.match(metrics, /^process_resident_memory_bytes \d{7,}/m);
+
     // The admin API wants the token from admin.json.
     const res = await fetch(`${admin.url}/v1/cli`, {
       method: "POST",

@@ -6,7 +6,7 @@
  * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential_env?, crd_dirs?, rule_packs?, kubernetes?}` → 201 `{fabric, sync_id, status_url, websocket_url}`; 400 `invalid_path` when `path` is not a clean relative directory (`..`, `.`, `.git`, absolute)
  * - `GET    /api/v1/fabrics/:id` (read): status — counts (managed, unmanaged, drafts, conflicts, drift), last commit, last run, last error
  * - `DELETE /api/v1/fabrics/:id` (admin): remove lzsync's state of the fabric (never the repo)
- * - `POST   /api/v1/fabrics/:id/sync` (trigger): run ingestion now → 202 `{sync_id, status_url, websocket_url}`; progress frames on the WebSocket, topic `lz.fgd.progress`, key = sync id
+ * - `POST   /api/v1/fabrics/:id/sync` (trigger): run ingestion now → 202 `{sync_id, status_url, websocket_url}`; progress frames on the WebSocket, topic `lz.fgd.progress.v1` (`?topic=lz.fgd.progress` still accepted), key = sync id
  * - `GET    /api/v1/fabrics/:id/objects[?kind=&state=draft|conflict|drift]` (read): objects with desired/draft/actual state
  * - `GET    /api/v1/fabrics/:id/objects/:kind/:name` (read): one object (both versions when conflicted)
  * - `PUT    /api/v1/fabrics/:id/objects/:kind/:name[?draft=true]` (write): edit (JSON or YAML body; `If-Match: "<hash>"` = the version edited) → 200 committed, 202 draft saved, 409 conflict, 422 findings
@@ -37,7 +37,7 @@ import type { FabricManager } from "./manager.ts";
 import type { EditRequest } from "./worker_edit.ts";
 
 /** Local topic of progress frames (`ctx.publish`). */
-export const FGD_PROGRESS = "lz.fgd.progress";
+export const FGD_PROGRESS = "lz.fgd.progress.v1";
 
 async function readBody(c: Context): Promise<unknown> {
   const text = await c.req.text();

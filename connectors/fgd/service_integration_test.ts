@@ -135,7 +135,7 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
     };
     const reg = await t.api("POST", "/api/v1/fabrics", fabric);
     assert.equal(reg.status, 201, JSON.stringify(reg.body));
-    assert.match(reg.body.websocket_url, /topic=lz\.fgd\.progress&key=fgd-dc1-/);
+    assert.match(reg.body.websocket_url, /topic=lz\.fgd\.progress\.v1&key=fgd-dc1-/);
     const first = await poll("registration run", async () => {
       const s = await t.api("GET", "/api/v1/fabrics/dc1");
       return s.body.last_run?.sync_id === reg.body.sync_id ? s.body : undefined;
@@ -168,7 +168,9 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
     assert.ok(objs.objects.every((o: { desired: unknown }) => o.desired));
 
     // 2. A push with valid and invalid files, announced by a push hint (as the webhook does).
-    const ws = await LiveClient.open(t.gw.wsUrl, { topic: FGD_PROGRESS, access_token: READER });
+    // The pre-.v1 name still subscribes (compatibility); frames carry the new name.
+    assert.equal(FGD_PROGRESS, "lz.fgd.progress.v1");
+    const ws = await LiveClient.open(t.gw.wsUrl, { topic: "lz.fgd.progress", access_token: READER });
     const pushed = await t.git.commitAndPush("lz", {
       "fabrics/dc1/raw/more.yaml": `${VPC3}---\n${BAD_VPC.replace("vpc-7", "vpc-8")}`,
       "docs/unrelated.md": "x\n",
@@ -186,6 +188,7 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
     );
     assert.equal(hook.status, 202, JSON.stringify(hook.body));
     const done = await ws.waitFor((f) => f.type === "completed", 20_000);
+    assert.ok(done.every((f) => f.topic === FGD_PROGRESS));
     await ws.close();
     const syncId = done[0].key!;
     const ingestion = await poll("ingestion commit", async () => {

@@ -3,6 +3,7 @@
  * health and readiness, `/metrics`, the live feed endpoints (WebSocket and SSE), the status page, and the
  * plugins' routes.
  */
+import { unknownQuery } from "./query.ts";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
@@ -189,12 +190,17 @@ export function finishApp(app: Hono, log: Logger): void {
   });
 }
 
+/** Topics renamed to the `lz.<domain>.<what>.v<N>` shape: the old name in `?topic=` still subscribes. */
+export const RENAMED_TOPICS: Readonly<Record<string, string>> = { "lz.fgd.progress": "lz.fgd.progress.v1" };
+
 /** Parses `?topic=a,b&key=k&key=k2` and the resume cursor; a 400 answer when they are bad. */
 function clientSpec(c: Context, hub: LiveHub, cursorText: string | undefined) {
+  const bad = unknownQuery(c, ["topic", "key", "cursor", "snapshot", "access_token"]);
+  if (bad) return bad;
   const known = hub.topics();
   const asked = (c.req.queries("topic") ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(
     Boolean,
-  );
+  ).map((t) => RENAMED_TOPICS[t] ?? t);
   const unknown = asked.filter((t) => !hub.kind(t));
   if (unknown.length) {
     return jsonError(

@@ -44,8 +44,10 @@ Deno.test("git sync end to end (embedded): push → signed webhook → fetch →
     assert.equal(git.materialized.commit, sha);
     assert.ok(git.files.some((f: { path: string }) => f.path === "docs/index.md"));
     assert.ok(!git.files.some((f: { path: string }) => f.path === "README.md"));
-    const doc = await (await fetch(`${s.gw.url}/api/v1/docs/docs/index.md`)).json();
+    const doc = await (await fetch(`${s.gw.url}/api/v1/docs/index.md`)).json();
     assert.deepEqual([doc.content, doc.commit], ["# Landing Zone v2\n", sha]);
+    const doubled = await (await fetch(`${s.gw.url}/api/v1/docs/docs/index.md`)).json();
+    assert.equal(doubled.content, doc.content, "the older doubled path still resolves");
     const raw = await fetch(`${s.gw.url}/api/v1/docs/pmo.yaml?raw=1`);
     assert.match(raw.headers.get("content-type") ?? "", /yaml/);
     assert.match(await raw.text(), /required_labels/);

@@ -6,7 +6,8 @@
  * - `GET /api/v1/sync/alerts` — open alerts (`?all=1`: resolved too);
  * - `GET /api/v1/sync/git` — the commit this gateway serves (the repo's marker on `lz.git.files.v1`), the
  *   commit the `git-sync` processor materialized (`lz.git.synced.v1`), and the tracked files;
- * - `GET /api/v1/docs/<path>` — one synced file with its commit (`?raw=1`: the bytes); a file above the
+ * - `GET /api/v1/docs/<path>` — one synced file with its commit (`?raw=1`: the bytes), `<path>` relative to
+ *   `docs/` (then to the repository root: `/api/v1/docs/pmo.yaml`); a file above the
  *   inline cap is read from the fetcher's git objects when this process can see them;
  * - `POST /api/v1/sync/trigger` (scope `trigger`) — asks for a sync now: `202 {sync_id, status_url,
  *   websocket_url}`; progress arrives on `lz.sync.progress.v1` keyed by the sync id;
@@ -148,8 +149,11 @@ export function gitSyncPlugin(): GatewayPlugin {
         }
         const repoQ = c.req.query("repo");
         const view = files();
+        // `/api/v1/docs/README.md` is docs/README.md; a path outside docs/ (pmo.yaml) and the older
+        // doubled form (/api/v1/docs/docs/README.md) still resolve.
+        const paths = path.startsWith("docs/") ? [path] : [`docs/${path}`, path];
         const hit = (repoQ ? [repoQ] : [configuredRepo, ...markers().map((m) => m.repo)])
-          .map((r) => view.get(`${r}:${path}`))
+          .flatMap((r) => paths.map((p) => view.get(`${r}:${p}`)))
           .find((v): v is GitFile => v?.kind === "file");
         if (!hit) return jsonError(c, 404, "not_found", `${path} is not a synced tracked file`);
         let content = hit.content;

@@ -112,6 +112,15 @@ Deno.test("first run: the sample export shows resources, violations and a score;
     assert.equal(bad.status, 400);
     assert.match(bad.body.reason, /severity=urgent/);
     assert.equal((await getJson(`${gw.url}/api/v1/violations?limit=0`)).status, 400);
+    const typo = await getJson(`${gw.url}/api/v1/violations?severty=critical`);
+    assert.equal(typo.status, 400);
+    assert.match(typo.body.reason, /unknown query parameter severty; \/api\/v1\/violations takes severity, /);
+    const beyond = await getJson(`${gw.url}/api/v1/violations?offset=5000`);
+    assert.equal(beyond.status, 400);
+    assert.match(beyond.body.reason, /offset 5000 is beyond the end: \d+ violation\(s\) match/);
+    const sse = await fetch(`${gw.url}/api/v1/events?topics=lz.assets.v1`);
+    assert.equal(sse.status, 400);
+    assert.match((await sse.json()).reason, /unknown query parameter topics; .* takes topic, key, cursor/);
 
     // Live frames carry the record's type.
     await ws.waitFor((f) => f.type === "resource_created");

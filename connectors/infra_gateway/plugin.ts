@@ -13,6 +13,7 @@
 import type { Context, Hono } from "hono";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { unknownQuery } from "../gateway/query.ts";
 import { ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
 import { type ComplianceScore, SCORES_TOPIC } from "../../schemas/compliance.ts";
 import { type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
@@ -124,6 +125,16 @@ export function infraGatewayPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/violations", ctx.requireScope("read"), (c) => {
+        const bad = unknownQuery(c, [
+          "severity",
+          "state",
+          "rule",
+          "project",
+          "limit",
+          "offset",
+          "access_token",
+        ]);
+        if (bad) return bad;
         const severity = list(c, "severity", SEVERITIES);
         if (severity instanceof Response) return severity;
         const states = list(c, "state", STATES);
@@ -145,6 +156,15 @@ export function infraGatewayPlugin(): GatewayPlugin {
           b.last_seen.localeCompare(a.last_seen) ||
           a.id.localeCompare(b.id)
         );
+        if (offset > 0 && offset >= hits.length) {
+          return jsonError(
+            c,
+            400,
+            "bad_request",
+            `offset ${offset} is beyond the end: ${hits.length} violation(s) match; use an offset below ${hits.length}`,
+            { total: hits.length },
+          );
+        }
         return c.json({
           total: hits.length,
           offset,
