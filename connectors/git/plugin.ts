@@ -18,6 +18,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { statusAt } from "../gateway/status_time.ts";
 import { tokenName } from "../gateway/auth.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
@@ -85,7 +86,10 @@ export function gitSyncPlugin(): GatewayPlugin {
 
       app.get("/api/v1/sync/sync-status", read, (c) => {
         const view = ctx.view<SyncStatus>(SYNC_STATUS_TOPIC.name);
-        const layers = LAYERS.map((l) => view.get(l)).filter((s): s is SyncStatus => !!s);
+        const now = ctx.deps.clock.now();
+        const layers = LAYERS.map((l) => view.get(l)).filter((s): s is SyncStatus => !!s).map((s) =>
+          statusAt(s, now)
+        );
         return c.json({ layers, alerts: openAlerts() });
       });
 

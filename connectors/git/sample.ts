@@ -29,9 +29,10 @@ async function* walkFiles(dir: string): AsyncGenerator<string> {
 
 /**
  * Creates the sample Landing Zone repo in `dataDir` on first run (idempotent) and returns its path. The
- * initial commit is dated 2024-01-01T00:00:00Z by {@link SAMPLE_AUTHOR}.
+ * initial commit is by {@link SAMPLE_AUTHOR}, dated `now` (the first run: the page shows it as just made, not
+ * years old).
  */
-export async function ensureSampleLandingZone(dataDir: string): Promise<string> {
+export async function ensureSampleLandingZone(dataDir: string, now = Date.now()): Promise<string> {
   const dir = sampleRepoPath(dataDir);
   try {
     await Deno.stat(join(dir, ".git", "HEAD"));
@@ -49,7 +50,7 @@ export async function ensureSampleLandingZone(dataDir: string): Promise<string> 
       await Deno.copyFile(join(SAMPLE_LZ_DIR, f), join(tmp, f));
       await git.add({ fs, dir: tmp, filepath: f });
     }
-    const when = { timestamp: Date.UTC(2024, 0, 1) / 1000, timezoneOffset: 0 };
+    const when = { timestamp: Math.floor(now / 1000), timezoneOffset: 0 };
     await git.commit({
       fs,
       dir: tmp,

@@ -5,17 +5,27 @@ import { commitLocal, ensureSampleLandingZone, sampleRepoPath } from "./sample.t
 import { createGitFetchService } from "./service.ts";
 import { readAll, syncQueue } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
+import git from "isomorphic-git";
+import fs from "./fs.ts";
 
-Deno.test("ensureSampleLandingZone creates the same first commit everywhere, once", async () => {
+Deno.test("ensureSampleLandingZone creates the first commit once, dated at the first run", async () => {
   const a = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
   const b = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
   try {
-    const [pa, pb] = [await ensureSampleLandingZone(a), await ensureSampleLandingZone(b)];
+    const t0 = Date.UTC(2026, 4, 1, 12);
+    const [pa, pb] = [await ensureSampleLandingZone(a, t0), await ensureSampleLandingZone(b, t0)];
     assert.equal(pa, sampleRepoPath(a));
     const head = async (p: string) => (await Deno.readTextFile(`${p}/.git/refs/heads/main`)).trim();
-    assert.equal(await head(pa), await head(pb), "fixed author and date give a stable sha");
-    assert.equal(await ensureSampleLandingZone(a), pa);
-    assert.equal(await head(pa), await head(pb), "a second call changes nothing");
+    assert.equal(await head(pa), await head(pb), "same files, author and time give the same sha");
+    const first = await head(pa);
+    assert.equal(await ensureSampleLandingZone(a, t0 + 86_400_000), pa);
+    assert.equal(await head(pa), first, "a second call changes nothing");
+    const [c] = await git.log({ fs, dir: pa, depth: 1 });
+    assert.equal(c.commit.committer.timestamp * 1000, t0, "dated at the first run, not 2024-01-01");
+    const fresh = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
+    const [now] = await git.log({ fs, dir: await ensureSampleLandingZone(fresh), depth: 1 });
+    assert.ok(Math.abs(now.commit.committer.timestamp * 1000 - Date.now()) < 60_000, "default: now");
+    await Deno.remove(fresh, { recursive: true });
     assert.ok((await Deno.stat(`${pa}/fabrics/dc1/raw`)).isDirectory);
   } finally {
     await Deno.remove(a, { recursive: true });

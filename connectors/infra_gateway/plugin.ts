@@ -14,6 +14,7 @@ import type { Context, Hono } from "hono";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
 import { unknownQuery } from "../gateway/query.ts";
+import { statusAt } from "../gateway/status_time.ts";
 import { ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
 import { type ComplianceScore, SCORES_TOPIC } from "../../schemas/compliance.ts";
 import { type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
@@ -99,7 +100,7 @@ export function infraGatewayPlugin(): GatewayPlugin {
             ? {
               status: st.status,
               last_sync: st.last_sync,
-              freshness_seconds: st.freshness_seconds,
+              freshness_seconds: statusAt(st, ctx.deps.clock.now()).freshness_seconds,
               next_sync: st.next_sync,
             }
             : null;
