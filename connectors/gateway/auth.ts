@@ -91,7 +91,10 @@ export class Auth {
       if (token === undefined) {
         if (scope === "read" && this.openReads) return await next();
         const reason = this.#tokens.length
-          ? "a bearer token is required (Authorization: Bearer <token>)"
+          ? `a bearer token with the "${scope}" scope is required (Authorization: Bearer <token>)`
+          : scope !== "read"
+          ? `this needs a token with the "${scope}" scope and none is configured: start lzsync with ` +
+            "LZSYNC_TOKEN=<secret> (an admin token) and send Authorization: Bearer <secret>"
           : "no token is configured and the gateway is not bound to loopback; set LZSYNC_TOKEN or gateway.tokens";
         return deny(c, 401, "unauthorized", reason);
       }

@@ -44,7 +44,7 @@ Deno.test("auth: with no token configured on loopback, reads are open and trigge
     const r = await call(`${t.url}/api/v1/test/trigger`, { method: "POST" });
     assert.equal(r.status, 401);
     assert.equal(r.body.error, "unauthorized");
-    assert.match(r.body.reason, /bearer token is required|no token/);
+    assert.match(r.body.reason, /none is configured: start lzsync with LZSYNC_TOKEN=/);
     const c = await LiveClient.open(t.wsUrl);
     await c.close();
   } finally {
@@ -64,7 +64,7 @@ Deno.test("auth: scopes (read, trigger, write, admin implies all), 401/403 JSON,
     assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="lzsync"');
     assert.deepEqual(none.body, {
       error: "unauthorized",
-      reason: "a bearer token is required (Authorization: Bearer <token>)",
+      reason: 'a bearer token with the "read" scope is required (Authorization: Bearer <token>)',
     });
     assert.deepEqual((await call(read, { token: "guess" })).body, {
       error: "unauthorized",
@@ -133,4 +133,18 @@ Deno.test("isLoopback() accepts only loopback addresses", () => {
   for (const h of ["0.0.0.0", "::", "10.0.0.1", "192.168.1.1", "example.com", "127.0.0.1.nip.io"]) {
     assert.ok(!isLoopback(h), h);
   }
+});
+
+Deno.test("auth: on loopback with no token, a trigger's 401 says to set LZSYNC_TOKEN, not 'not bound to loopback'", async () => {
+  const auth = new Auth(resolveConfig({}, {}), "127.0.0.1", silentLogger);
+  const app = new Hono();
+  app.post("/trigger", auth.require("trigger"), (c) => c.json({ ok: true }));
+  const res = await app.request("/trigger", { method: "POST" });
+  assert.equal(res.status, 401);
+  const { reason } = await res.json();
+  assert.doesNotMatch(reason, /not bound to loopback/);
+  assert.match(
+    reason,
+    /needs a token with the "trigger" scope and none is configured: start lzsync with LZSYNC_TOKEN=/,
+  );
 });

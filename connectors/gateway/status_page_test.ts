@@ -148,3 +148,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "status page: with a token configured the badge says 'needs a token', then goes live once one is entered",
+  ignore: needs("chromium"),
+  fn: async () => {
+    const t = await startTestGateway({ plugins: [plugin], env: { LZSYNC_TOKEN: "page-Secret-0001" } });
+    const browser = await launchChromium();
+    try {
+      await t.produce(STATUS, "git", status("git", "ok", 42));
+      const page = await browser.newPage();
+      await page.goto(t.url);
+      await page.locator('#conn[data-state="auth"]').waitFor({ timeout: 5_000 });
+      assert.equal(await text(page, "#conn"), "needs a token");
+      assert.equal(await page.locator("#token-form").isVisible(), true);
+      await page.waitForTimeout(1500);
+      assert.equal(await text(page, "#conn"), "needs a token", "no 'reconnecting' loop while it waits");
+      await page.fill("#token", "page-Secret-0001");
+      await page.press("#token", "Enter");
+      await page.locator('#conn[data-state="live"]').waitFor({ timeout: 5_000 });
+      await page.locator('#layers tr[data-layer="git"]').waitFor({ timeout: 5_000 });
+    } finally {
+      await browser.close();
+      await t.stop();
+    }
+  },
+});

@@ -13,11 +13,23 @@ const state = {
   backoff: 500,
 };
 
+/** The connection badge when the gateway wants a token: no reconnect loop until one is entered. */
+function showNeedsToken() {
+  const conn = $("conn");
+  conn.textContent = "needs a token";
+  conn.dataset.state = "auth";
+  conn.title = "this gateway needs a token: enter one with the read scope (LZSYNC_TOKEN works)";
+}
+
 // ---- API -------------------------------------------------------------------------------------------
 async function api(path) {
   const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
   const res = await fetch(path, { headers });
-  if (res.status === 401) $("token-form").hidden = false;
+  if (res.status === 401) {
+    state.needsToken = true;
+    $("token-form").hidden = false;
+    showNeedsToken();
+  } else if (res.ok) state.needsToken = false;
   let body = null;
   try {
     body = await res.json();
@@ -302,12 +314,19 @@ function connect() {
     }
   };
   ws.onclose = (e) => {
-    conn.textContent = "reconnecting";
-    conn.dataset.state = "connecting";
     if (e.code === 1013 && /cursor=([A-Za-z0-9_-]+)/.test(e.reason)) state.cursor = RegExp.$1;
-    setTimeout(connect, state.backoff);
-    state.backoff = Math.min(10_000, state.backoff * 2);
-    if (e.code === 1006) loadGateway(); // maybe a 401: shows the token form
+    const retry = () => {
+      conn.textContent = "reconnecting";
+      conn.dataset.state = "connecting";
+      setTimeout(connect, state.backoff);
+      state.backoff = Math.min(10_000, state.backoff * 2);
+    };
+    if (e.code !== 1006) return retry();
+    // 1006 may be a refused upgrade (401): ask the gateway; wait for a token instead of retrying blindly.
+    loadGateway().then(() => {
+      if (state.needsToken) state.waitingForToken = true;
+      else retry();
+    });
   };
 }
 
@@ -339,11 +358,18 @@ $("token-form").onsubmit = (e) => {
   state.token = $("token").value.trim();
   sessionStorage.setItem("lzsync.token", state.token);
   $("token-form").hidden = true;
-  loadGateway().then(refreshAll);
+  loadGateway().then(() => {
+    refreshAll();
+    if (state.waitingForToken && !state.needsToken) {
+      state.waitingForToken = false;
+      connect();
+    }
+  });
 };
 setInterval(() => refreshAges(), 1000);
 setInterval(() => debounce("layers", loadLayers), 30_000);
 
 await loadGateway();
 refreshAll();
-connect();
+if (state.needsToken) state.waitingForToken = true;
+else connect();
