@@ -37,9 +37,10 @@ Deno.test("docker-compose.yml runs Redpanda in dev-container mode with internal 
   assert.equal(adv.internal.host, "redpanda-0", "internal listener advertises the compose service name");
   assert.equal(adv.internal.port, bind.internal.port);
   assert.equal(adv.external.port, bind.external.port);
-  assert.ok(
-    ["localhost", "127.0.0.1"].includes(adv.external.host),
-    "external listener advertised to the host",
+  assert.equal(
+    adv.external.host,
+    "127.0.0.1",
+    "external listener advertised as 127.0.0.1, as the README says",
   );
   assert.ok(
     (rp.ports as string[]).includes(`127.0.0.1:${bind.external.port}:${bind.external.port}`),
@@ -81,4 +82,30 @@ Deno.test("deploy/Dockerfile copies paths that exist and runs the start task", a
   assert.match(text, /deno", "task", "start"/);
   const deno = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
   assert.ok(deno.tasks.start);
+});
+
+Deno.test("docker-compose.yml restarts lzsync and its health check answers from /healthz", async () => {
+  const lz = compose.services.lzsync;
+  assert.equal(lz.restart, "unless-stopped");
+  const [kind, cmd, ...rest] = lz.healthcheck.test as string[];
+  assert.equal(kind, "CMD");
+  assert.equal(cmd, "deno", "the image has deno, not necessarily curl");
+  const run = async (port: number) =>
+    (await new Deno.Command(Deno.execPath(), {
+      args: rest.map((a) => a.replace("127.0.0.1:8080", `127.0.0.1:${port}`)),
+      stdout: "null",
+      stderr: "null",
+    }).output()).code;
+  // Against a real gateway: healthy; against a closed port: unhealthy.
+  const { startTestGateway } = await import("../connectors/gateway/testing.ts");
+  const t = await startTestGateway();
+  try {
+    assert.equal(await run(Number(new URL(t.url).port)), 0);
+  } finally {
+    await t.stop();
+  }
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = (l.addr as Deno.NetAddr).port;
+  l.close();
+  assert.equal(await run(closed), 1);
 });
