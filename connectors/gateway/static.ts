@@ -8,6 +8,7 @@ const FILES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "sections.js": "text/javascript; charset=utf-8",
+  "feed_text.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
 };
 

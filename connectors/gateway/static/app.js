@@ -1,6 +1,7 @@
 // The lzsync status page: sync status per layer, last synced commit, open alerts, plugin sections and the
 // live activity feed over the gateway's WebSocket (snapshot, then live; resumes from its cursor).
 import { age, badge, duration, el, freshness, refreshAges, renderSection, toMs } from "./sections.js";
+import { sentence } from "./feed_text.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -228,7 +229,8 @@ function matches(ev) {
   const text = $("text-filter").value.trim().toLowerCase();
   if (topic && ev.topic !== topic) return false;
   if (!text) return true;
-  return `${ev.topic} ${ev.type} ${ev.key ?? ""} ${JSON.stringify(ev.data)}`.toLowerCase().includes(text);
+  return `${ev.topic} ${ev.type} ${ev.key ?? ""} ${sentence(ev)?.text ?? ""} ${JSON.stringify(ev.data)}`
+    .toLowerCase().includes(text);
 }
 
 /**
@@ -255,14 +257,24 @@ function feedItem(ev) {
   li.dataset.key = ev.key ?? "";
   li.ev = ev;
   const t = new Date(ev.ts);
-  const type = el("span", "mono type", ev.type);
-  type.title = ev.topic;
-  li.append(
-    el("span", "muted time", Number.isNaN(t.getTime()) ? "" : t.toLocaleTimeString()),
-    type,
-    el("span", "mono key", ev.key ?? ""),
-    el("span", "data", summary(ev.data)),
-  );
+  const time = el("span", "muted time", Number.isNaN(t.getTime()) ? "" : t.toLocaleTimeString());
+  const told = sentence(ev);
+  if (told) {
+    // A sentence, linked to its object; the record's fields stay one click away.
+    li.classList.add("told");
+    const what = el(told.href ? "a" : "span", "what", told.text);
+    if (told.href) {
+      what.href = told.href;
+      what.target = "_blank";
+      what.rel = "noopener";
+    }
+    what.title = `${ev.topic} · ${ev.type} · ${ev.key ?? ""}`;
+    li.append(time, what, el("span", "data", summary(ev.data)));
+  } else {
+    const type = el("span", "mono type", ev.type);
+    type.title = ev.topic;
+    li.append(time, type, el("span", "mono key", ev.key ?? ""), el("span", "data", summary(ev.data)));
+  }
   li.hidden = !matches(ev);
   return li;
 }
