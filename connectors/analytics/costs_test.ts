@@ -15,6 +15,11 @@ import { costSpikeAlert } from "../../processors/analytics/cost_spike.ts";
 import { createBillingService, SAMPLE_BILLING_EXPORT } from "../billing/service.ts";
 import { parseBillingExport } from "../billing/export_file.ts";
 import { buildAnalytics } from "./mod.ts";
+import { createTestDriver } from "../../pipeline/processor/driver.ts";
+import { analyticsTopologies } from "../../processors/analytics/mod.ts";
+import { openDuckDb } from "../duckdb/engine.ts";
+import { billingRecord, DAY } from "../duckdb/_fixtures.ts";
+import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
 
 Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spike alert opens and resolves", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lzsync-costs-" });
@@ -109,5 +114,38 @@ Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spi
     for (const s of parts.resources ?? []) await s.stop();
     await broker.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the analytics punctuation runs the daily step and forwards CostSpike open, then resolved, on lz.alerts.v1", async () => {
+  const start = Date.UTC(2026, 10, 1, 12);
+  const db = await openDuckDb({ path: ":memory:", log: silentLogger });
+  const [topology] = analyticsTopologies({
+    sinks: [db],
+    topics: [BILLING_TOPIC.name],
+    dailyEveryMs: 60_000,
+    costs: { reader: db, ratio: 1.5, trailingDays: 7 },
+  });
+  const d = createTestDriver(topology, { clock: start + 8 * DAY });
+  const pipeDay = async (day: number, cost: number) => {
+    const r = billingRecord(day, `c${day}`, start + day * DAY, cost);
+    await d.pipe(BILLING_TOPIC.name, r.key, r.value);
+    await db.flush(); // the host flushes sinks at each checkpoint; the driver leaves it to the test
+  };
+  try {
+    for (let day = 0; day < 7; day++) await pipeDay(day, 10);
+    await d.advance(60_000);
+    assert.deepEqual(d.forwarded(ALERTS_TOPIC.name), [], "a steady cost raises nothing");
+    await pipeDay(7, 100);
+    await d.advance(60_000);
+    const opened = d.forwarded(ALERTS_TOPIC.name).map((r) => r.value as { type: string; state: string });
+    assert.deepEqual(opened.map((a) => [a.type, a.state]), [["CostSpike", "open"]]);
+    await pipeDay(8, 10);
+    await d.advance(60_000);
+    const all = d.forwarded(ALERTS_TOPIC.name).map((r) => (r.value as { state: string }).state);
+    assert.deepEqual(all, ["open", "resolved"]);
+  } finally {
+    await d.close();
+    await db.close();
   }
 });
