@@ -51,6 +51,7 @@ function debounce(name, fn, ms = 120) {
 }
 
 // ---- Sync status per layer ---------------------------------------------------------------------------
+const LAYER_COLUMNS = ["Layer", "Status", "Last sync", "Freshness", "Items", "Errors", "Next sync"];
 function layerRows(body) {
   const v = body?.layers ?? body;
   if (Array.isArray(v)) return v;
@@ -87,7 +88,11 @@ async function loadLayers() {
       el("span", errors ? "bad" : null, String(errors)),
       r.next_sync ? ageSpan(r.next_sync) : el("span", "muted", "—"),
     ];
-    for (const c of cells) tr.insertCell().append(c);
+    cells.forEach((c, i) => {
+      const td = tr.insertCell();
+      td.dataset.label = LAYER_COLUMNS[i];
+      td.append(c);
+    });
     if (Array.isArray(r.errors) && r.errors.length) tr.title = r.errors.map(String).join("\n");
     return tr;
   }));

@@ -114,6 +114,7 @@ function table(rows, columns) {
     const tr = body.insertRow();
     for (const c of cols) {
       const td = tr.insertCell();
+      td.dataset.label = c.label ?? c.key; // the card's label on narrow screens (style.css)
       // Only free text may wrap; badges, times, numbers and ids stay on one line (see style.css).
       if (c.format && c.format !== "text") td.className = "nowrap";
       td.append(formatted(typeof r === "object" ? at(r, c.key) : r, c.format));
