@@ -6,5 +6,5 @@ export * from "./finding.ts";
 export * from "./object.ts";
 export * from "./crd.ts";
 export * from "./rule_pack.ts";
-export { HEDGEHOG_RULES, hedgehogPack } from "./rules_hedgehog.ts";
+export { HEDGEHOG_RULES, HEDGEHOG_VERSION, hedgehogPack } from "./rules_hedgehog.ts";
 export { type DocumentResult, RULE_PACKS, Validator } from "./validate.ts";

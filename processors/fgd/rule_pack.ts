@@ -29,11 +29,28 @@ export interface RuleContext {
   lookup?(group: string, kind: string, name: string): KubeObject | undefined;
 }
 
+/** What defaulting did to one object. */
+export interface Defaulted {
+  /** The object as the cluster stores it after its mutating webhook: what the schema and the rules check. */
+  object: KubeObject;
+  /** The object for `managed/`: as written, with shorthand values the cluster rewrites spelled out. */
+  written: KubeObject;
+  /** Fields defaulting filled in or rewrote (kubectl-style paths), in the order they were touched. */
+  changed: string[];
+  /** Fields with a value that the cluster drops, with why (reported as warnings). */
+  dropped: { path: string; message: string }[];
+}
+
 /** A set of semantic rules for some API groups. */
 export interface RulePack {
   name: string;
   rules: readonly RuleInfo[];
   /** True when the pack has something to say about this object (by API group). */
   appliesTo(obj: KubeObject): boolean;
+  /**
+   * The cluster's mutating step for an object the pack applies to: run before the schema and the rules,
+   * which see {@link Defaulted.object}. Never mutates its argument.
+   */
+  defaults?(obj: KubeObject): Defaulted;
   check(obj: KubeObject, report: Report, ctx: RuleContext): void;
 }

@@ -2,6 +2,9 @@
  * The Hedgehog rule pack: what the Hedgehog fabric's admission webhooks reject although the CRD schemas
  * accept it. The rule list is the contract (ids are stable; the tests reject one example per rule).
  */
+import { defaultHedgehog, HEDGEHOG_VERSION } from "./default_hedgehog.ts";
+
+export { HEDGEHOG_VERSION };
 import type { KubeObject } from "./object.ts";
 import type { RuleInfo, RulePack } from "./rule_pack.ts";
 import { checkVpcGroup, VPC_GROUP, WIRING_GROUP } from "./rules_hedgehog_vpc.ts";
@@ -15,6 +18,11 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.namespace", ["*"], "objects live in namespace default (or omit the namespace)"),
   r("hedgehog.name-length", ["VPC", "External", "IPv4Namespace"], "names are at most 11 characters"),
   r("hedgehog.ref.missing", ["*"], "referenced objects exist in the fabric directory (warning only)"),
+  r(
+    "hedgehog.defaults.dropped",
+    ["VPC"],
+    "no values the cluster's defaulting drops (DHCP range/options of a subnet without DHCP; warning only)",
+  ),
   r("hedgehog.vpc.subnets", ["VPC"], "a VPC has 1-20 subnets"),
   r("hedgehog.vpc.mode", ["VPC"], 'mode is "" (L2VNI) or "l3vni"'),
   r("hedgehog.vpc.subnet-cidr", ["VPC"], "each subnet is an IPv4 CIDR with prefix length <= 30"),
@@ -39,7 +47,6 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.vpcpeering.remote", ["VPCPeering"], "spec.remote (deprecated) is not set"),
   r("hedgehog.vpcpeering.subnets", ["VPCPeering"], "permitted subnets exist in their VPC"),
   r("hedgehog.ipv4namespace.subnets", ["IPv4Namespace"], "subnets are IPv4 CIDRs that do not overlap"),
-  r("hedgehog.external.ipv4-namespace", ["External"], "an External names its IPv4Namespace"),
   r("hedgehog.external.community", ["External"], 'BGP communities are "<0-65535>:<0-65535>"'),
   r("hedgehog.externalattachment.refs", ["ExternalAttachment"], "connection and external are set"),
   r(
@@ -72,10 +79,11 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
 
 const SHORT_NAMES = new Set(["VPC", "External", "IPv4Namespace"]);
 
-/** The Hedgehog pack (`rule_packs: [hedgehog]`). */
+/** The Hedgehog pack (`rule_packs: [hedgehog]`): the webhooks of githedgehog/fabric {@link HEDGEHOG_VERSION}. */
 export const hedgehogPack: RulePack = {
   name: "hedgehog",
   rules: HEDGEHOG_RULES,
+  defaults: defaultHedgehog,
   appliesTo(o: KubeObject) {
     const { group } = splitApiVersion(o.apiVersion);
     return group === VPC_GROUP || group === WIRING_GROUP;

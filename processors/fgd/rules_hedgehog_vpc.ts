@@ -348,13 +348,8 @@ function checkIPv4Namespace(o: KubeObject, report: Report): void {
 
 function checkExternal(o: KubeObject, report: Report, ctx: RuleContext): void {
   const spec = obj(o.spec);
-  if (!text(spec.ipv4Namespace)) {
-    report(
-      "hedgehog.external.ipv4-namespace",
-      "spec.ipv4Namespace",
-      "ipv4Namespace is required: the IPv4Namespace this external is available to (e.g. default)",
-    );
-  } else checkRef(ctx, report, "spec.ipv4Namespace", VPC_GROUP, "IPv4Namespace", text(spec.ipv4Namespace));
+  // ipv4Namespace is required, but the defaulting layer has filled it in ("default") when it was empty.
+  checkRef(ctx, report, "spec.ipv4Namespace", VPC_GROUP, "IPv4Namespace", text(spec.ipv4Namespace));
   for (const f of ["inboundCommunity", "outboundCommunity"] as const) {
     const v = spec[f];
     if (v === undefined || v === "") continue;

@@ -1,10 +1,12 @@
 /**
- * The FGD validator — one module for ingestion and for Portal drafts. Three layers, each reached only when
- * the previous one passed:
+ * The FGD validator — one module for ingestion and for Portal drafts. Layers, each reached only when the
+ * previous one passed:
  *
  * 1. structure (`validate_structure.ts`): apiVersion, kind, metadata.name/namespace;
- * 2. schema (`validate_schema.ts`): the `openAPIV3Schema` from the fabric's CRD files, unknown fields included;
- * 3. semantic rule packs (e.g. `rules_hedgehog.ts`): the cluster's admission-webhook rules, with optional
+ * 2. defaulting (a rule pack's `defaults`, e.g. `default_hedgehog.ts`): what the cluster's mutating webhooks
+ *    fill in; the next layers check the defaulted object, as the API server does;
+ * 3. schema (`validate_schema.ts`): the `openAPIV3Schema` from the fabric's CRD files, unknown fields included;
+ * 4. semantic rule packs (e.g. `rules_hedgehog.ts`): the cluster's validating-webhook rules, with optional
  *    cross-object checks against the fabric's other objects.
  */
 import { LzError } from "../../pipeline/errors.ts";
@@ -22,8 +24,13 @@ export const RULE_PACKS: ReadonlyMap<string, RulePack> = new Map([[hedgehogPack.
 /** What {@link Validator.validate} returns for one document. */
 export interface DocumentResult {
   findings: Finding[];
-  /** The object when structure passed (possibly with schema/semantic errors). */
+  /**
+   * The object when structure passed (possibly with schema/semantic errors), in the form written to
+   * `managed/`: as given, with the shorthands the cluster rewrites spelled out (see `default_hedgehog.ts`).
+   */
   object?: KubeObject;
+  /** The object after the packs' defaulting: what the schema and the rules checked (the cluster's view). */
+  defaulted?: KubeObject;
   /** The CRD of the object's kind, when one is known. */
   crd?: CrdKind;
 }
@@ -62,15 +69,34 @@ export class Validator {
   validate(doc: unknown, index: number, ctx: RuleContext = {}): DocumentResult {
     const structure = checkStructure(doc, index);
     if (!structure.object) return { findings: structure.findings };
-    const object = structure.object;
-    const crd = this.schema.crdOf(object.apiVersion, object.kind);
-    const findings = this.schema.check(object, index);
-    if (findings.some((f) => f.severity === "error")) return { findings, object, crd };
+    let object = structure.object;
+    let defaulted = object;
+    const warnings: Finding[] = [];
+    for (const pack of this.packs) {
+      if (!pack.defaults || !pack.appliesTo(defaulted)) continue;
+      const d = pack.defaults(defaulted);
+      defaulted = d.object;
+      if (d.written !== object && object === structure.object) object = d.written;
+      for (const { path, message } of d.dropped) {
+        warnings.push({
+          rule: `${pack.name}.defaults.dropped`,
+          layer: "semantic",
+          severity: "warning",
+          doc: index,
+          path,
+          message,
+        });
+      }
+    }
+    const crd = this.schema.crdOf(defaulted.apiVersion, defaulted.kind);
+    const findings = this.schema.check(defaulted, index);
+    if (findings.some((f) => f.severity === "error")) return { findings, object, defaulted, crd };
+    findings.push(...warnings);
     const report = (rule: string, path: string, message: string, severity: Severity = "error") =>
       findings.push({ rule, layer: "semantic", severity, doc: index, path, message });
     for (const pack of this.packs) {
-      if (pack.appliesTo(object)) pack.check(object, report, ctx);
+      if (pack.appliesTo(defaulted)) pack.check(defaulted, report, ctx);
     }
-    return { findings, object, crd };
+    return { findings, object, defaulted, crd };
   }
 }

@@ -174,6 +174,13 @@ const HEDGEHOG: Case[] = [
     severity: "warning",
   },
   {
+    rule: "hedgehog.defaults.dropped",
+    target: "VPC/vpc-1",
+    mutate: (o) => (o.spec.subnets.default.dhcp.enable = false),
+    path: "spec.subnets.default.dhcp.range",
+    severity: "warning",
+  },
+  {
     rule: "hedgehog.vpc.subnets",
     target: "VPC/vpc-2",
     mutate: (o) => (o.spec.subnets = {}),
@@ -305,12 +312,6 @@ const HEDGEHOG: Case[] = [
     path: "spec.subnets[0]",
   },
   {
-    rule: "hedgehog.external.ipv4-namespace",
-    target: "External/ext-1",
-    mutate: (o) => delete o.spec.ipv4Namespace,
-    path: "spec.ipv4Namespace",
-  },
-  {
     rule: "hedgehog.external.community",
     target: "External/ext-1",
     mutate: (o) => (o.spec.inboundCommunity = "65102-5000"),
@@ -361,7 +362,7 @@ const HEDGEHOG: Case[] = [
   {
     rule: "hedgehog.vpcattachment.subnet",
     target: "VPCAttachment/server-01--unbundled--leaf-01--vpc-1--default",
-    mutate: (o) => (o.spec.subnet = "vpc-1"),
+    mutate: (o) => (o.spec.subnet = "/default"),
     path: "spec.subnet",
   },
   {
