@@ -10,6 +10,7 @@
  * | `sync` | the `audit` processor, when a Landing Zone sync ends (`lz.sync.progress.v1`), joined with the push that asked (`lz.git.push.v1`) | `webhook` + `delivery_id`, `trigger` + `token_name`, `schedule`, `start` |
  * | `portal_write` | the Portal repository sink, per write | `sync` (the Landing Zone sync it mirrors) |
  * | `fabric_write` | the fabrics API, per accepted write | `api` + `token_name` |
+ * | `fabric_sync` | the `audit` processor, per fabric ingestion run that committed, failed or was asked for (`lz.fgd.results.v1`) | `start`, `schedule`, `webhook`, `sync`, `trigger` (the API; its `fabric_write` record names the token), `api` (a registration) |
  * | `replay` | `lzsync replay` | `operator` + `operator` name |
  */
 import { type Static, Type } from "@sinclair/typebox";
@@ -22,6 +23,7 @@ export const AuditKind = Type.Union([
   Type.Literal("sync"),
   Type.Literal("portal_write"),
   Type.Literal("fabric_write"),
+  Type.Literal("fabric_sync"),
   Type.Literal("replay"),
 ]);
 export type AuditKind = Static<typeof AuditKind>;

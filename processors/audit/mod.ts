@@ -8,11 +8,17 @@
  * other arrives. A side that waits longer than {@link AUDIT_WAIT_MS} (by record time) is flushed: a final
  * progress without its push is audited with trigger `unknown`; a push whose sync never finished (coalesced
  * into another, or lost) is dropped. Times come from the records, so a replay rebuilds the same records.
+ *
+ * Fabric ingestion runs (`lz.fgd.results.v1`, the `run` record of each) are audited as `fabric_sync`: every
+ * run that committed into the fabric's repository or failed, and every run somebody asked for (API sync,
+ * registration) even when it changed nothing; unchanged scheduled and start-up runs are not (they would
+ * fill the trail with no-ops).
  */
 import type { InputRecord, Processor, ProcessorContext, Topology } from "../../pipeline/processor/types.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
-import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
+import { AUDIT_TOPIC, type AuditRecord, type AuditTrigger } from "../../schemas/audit.ts";
+import { FGD_RESULTS_TOPIC, type FgdResult } from "../../schemas/fgd.ts";
 
 /** Application id (consumer group, changelog prefix). Persisted contract. */
 export const AUDIT_APP = "lzsync-audit";
@@ -59,6 +65,49 @@ export function syncAudit(progress: SyncProgress, push: PendingRun["push"] | und
   };
 }
 
+/** The audit trigger of a fabric run's `trigger` text (see `connectors/fgd/manager.ts`). */
+function fabricTrigger(trigger: string): { trigger: AuditTrigger; asked: boolean } {
+  if (trigger === "api") return { trigger: "trigger", asked: true };
+  if (trigger === "registration") return { trigger: "api", asked: true };
+  if (trigger === "start" || trigger === "schedule") return { trigger, asked: false };
+  if (trigger.startsWith("push")) return { trigger: "webhook", asked: false };
+  if (trigger === "git sync") return { trigger: "sync", asked: false };
+  return { trigger: "unknown", asked: false };
+}
+
+/** The `fabric_sync` audit record of a fabric run's result, or null when the run is not audited. */
+export function fabricAudit(r: FgdResult): AuditRecord | null {
+  const run = r.run;
+  if (r.type !== "run" || !run) return null;
+  const { trigger, asked } = fabricTrigger(run.trigger);
+  if (run.outcome === "unchanged" && !asked) return null;
+  const outcome = run.outcome === "committed" ? "ok" : run.outcome;
+  return {
+    id: `fabric_sync:${r.fabric}:${run.sync_id}`,
+    kind: "fabric_sync",
+    at: run.finished_at,
+    trigger,
+    delivery_id: null,
+    token_name: null,
+    operator: null,
+    subject: r.fabric,
+    sync_id: run.sync_id,
+    commit: run.commit,
+    outcome,
+    error: run.error,
+    changed: run.created + run.updated,
+    removed: 0,
+    paths: [],
+    target: run.commit ? `${r.path}@${run.commit}` : null,
+    message:
+      (run.outcome === "committed"
+        ? `ingested ${run.files} file(s): ${run.created} object(s) created, ${run.updated} updated, ${run.rejected} rejected`
+        : run.outcome === "failed"
+        ? `ingestion failed after ${run.attempts} attempt(s): ${run.error ?? "unknown error"}`
+        : `nothing to ingest (${run.files} file(s) looked at)`).slice(0, 2000),
+  };
+}
+
 function prune(ctx: ProcessorContext, now: number): void {
   const runs = ctx.store<PendingRun>(RUNS_STORE);
   for (const [id, run] of [...runs.entries()]) {
@@ -69,11 +118,16 @@ function prune(ctx: ProcessorContext, now: number): void {
 }
 
 /** One task's processor. */
-export function createAudit(): Processor<GitPush | SyncProgress> {
+export function createAudit(): Processor<GitPush | SyncProgress | FgdResult> {
   return {
-    process(record: InputRecord<GitPush | SyncProgress>, ctx: ProcessorContext) {
+    process(record: InputRecord<GitPush | SyncProgress | FgdResult>, ctx: ProcessorContext) {
       const v = record.value;
       if (v === null) return;
+      if (record.topic === FGD_RESULTS_TOPIC.name) {
+        const a = fabricAudit(v as FgdResult);
+        if (a) ctx.forward(AUDIT_TOPIC.name, a.id, a);
+        return;
+      }
       const runs = ctx.store<PendingRun>(RUNS_STORE);
       let id: string;
       let side: Partial<PendingRun>;
@@ -106,14 +160,15 @@ export function createAudit(): Processor<GitPush | SyncProgress> {
 }
 
 /** The audit topology. */
-export function auditTopology(app = AUDIT_APP): Topology<GitPush | SyncProgress> {
+export function auditTopology(app = AUDIT_APP): Topology<GitPush | SyncProgress | FgdResult> {
   return {
     app,
-    inputs: [GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name],
+    inputs: [GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name, FGD_RESULTS_TOPIC.name],
     stores: [RUNS_STORE],
     outputs: [AUDIT_TOPIC.name],
     create: createAudit,
     description:
-      "audits every Landing Zone sync run with the push (webhook delivery, trigger token) that asked",
+      "audits every Landing Zone sync run with the push (webhook delivery, trigger token) that asked, " +
+      "and every fabric ingestion run that wrote, failed or was asked for",
   };
 }

@@ -4,6 +4,7 @@ import { requestPush } from "../../connectors/git/service.ts";
 import type { GitPush } from "../../schemas/git_push.ts";
 import type { SyncProgress } from "../../schemas/sync_progress.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";
+import type { FgdResult } from "../../schemas/fgd.ts";
 import { AUDIT_WAIT_MS, auditTopology, RUNS_STORE } from "./mod.ts";
 
 const REPO = "acme/landing-zone";
@@ -77,6 +78,65 @@ Deno.test("audit: a run whose push never comes is audited as unknown after the w
     const [a] = audits(d);
     assert.deepEqual([a.id, a.trigger, a.outcome], ["sync:lost", "unknown", "unchanged"]);
     assert.deepEqual([...d.store(RUNS_STORE).entries()].map(([k]) => k), ["later"]);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("audit: fabric runs that wrote, failed or were asked for are audited as fabric_sync; unchanged polls are not", async () => {
+  const d = createTestDriver(auditTopology());
+  const run = (
+    syncId: string,
+    trigger: string,
+    outcome: "committed" | "unchanged" | "failed",
+  ): FgdResult => ({
+    type: "run",
+    fabric: "dc1",
+    sync_id: syncId,
+    path: "fabrics/dc1",
+    document: null,
+    outcome,
+    targets: [],
+    kind: null,
+    name: null,
+    commit: outcome === "committed" ? C : null,
+    findings: [],
+    run: {
+      sync_id: syncId,
+      trigger,
+      outcome,
+      started_at: "2026-11-02T10:00:00.000Z",
+      finished_at: "2026-11-02T10:00:02.000Z",
+      duration_ms: 2000,
+      attempts: outcome === "failed" ? 5 : 1,
+      base: null,
+      commit: outcome === "committed" ? C : null,
+      files: 3,
+      created: outcome === "committed" ? 4 : 0,
+      updated: outcome === "committed" ? 1 : 0,
+      rejected: 0,
+      error: outcome === "failed" ? "the branch main kept moving" : null,
+    },
+    at: "2026-11-02T10:00:02.000Z",
+  });
+  try {
+    await d.pipe("lz.fgd.results.v1", "dc1", run("f1", "push webhook", "committed"));
+    await d.pipe("lz.fgd.results.v1", "dc1", run("f2", "schedule", "unchanged"));
+    await d.pipe("lz.fgd.results.v1", "dc1", run("f3", "api", "unchanged"));
+    await d.pipe("lz.fgd.results.v1", "dc1", run("f4", "schedule", "failed"));
+    // file and object results of a run are not audited on their own
+    await d.pipe("lz.fgd.results.v1", "dc1", {
+      ...run("f1", "push webhook", "committed"),
+      type: "file",
+      run: null,
+    });
+    const got = audits(d).map((a) => [a.id, a.kind, a.trigger, a.outcome, a.changed, a.commit, a.at]);
+    assert.deepEqual(got, [
+      ["fabric_sync:dc1:f1", "fabric_sync", "webhook", "ok", 5, C, "2026-11-02T10:00:02.000Z"],
+      ["fabric_sync:dc1:f3", "fabric_sync", "trigger", "unchanged", 0, null, "2026-11-02T10:00:02.000Z"],
+      ["fabric_sync:dc1:f4", "fabric_sync", "schedule", "failed", 0, null, "2026-11-02T10:00:02.000Z"],
+    ]);
+    assert.match(audits(d)[2].error ?? "", /kept moving/);
   } finally {
     await d.close();
   }
