@@ -36,6 +36,7 @@ import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { repoPathProblem } from "../../pipeline/repo_path.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
+import { requestPush } from "../git/service.ts";
 import { defaultFabrics } from "./defaults.ts";
 import { type Author, openFabricRepo } from "./git_repo.ts";
 import { KubeSource } from "./kube_source.ts";
@@ -206,9 +207,29 @@ export class FabricManager implements Service {
       kube,
       onProgress: (p) => this.progressSink?.(p),
       onRunEnd: (failed, error) => this.#alerts.run(reg.id, failed, error),
+      // A fabric in the Landing Zone repository: lzsync's own commit is synced by the git layer at once.
+      onCommitted: reg.repo ? undefined : (commit) => this.#askGitSync(reg.id, commit),
     });
     this.workers.set(reg.id, w);
     return w;
+  }
+
+  /** A push hint for the Landing Zone repository (as a manual trigger): the git layer syncs `commit` now. */
+  async #askGitSync(fabric: string, commit: string): Promise<void> {
+    const cfg = this.#deps.runtime.config;
+    const repo = cfg.landing_zone.github
+      ? `${cfg.landing_zone.github.owner}/${cfg.landing_zone.github.repo}`
+      : deriveRepoId(this.#lzRepo);
+    const push = requestPush(
+      repo,
+      cfg.landing_zone.branch,
+      "trigger",
+      `fgd-${fabric}-${commit.slice(0, 12)}`,
+      this.#deps.clock.now(),
+    );
+    push.pusher = "lzsync-fgd";
+    const p = await this.#producerOnce();
+    await p.send(GIT_PUSH_TOPIC.name, [{ key: push.repo, value: encode(GIT_PUSH_TOPIC.name, push) }]);
   }
 
   /** Fabrics whose repo a git hint is about. */

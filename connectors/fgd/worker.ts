@@ -52,6 +52,11 @@ export interface WorkerOptions {
   onProgress?(p: Progress): void;
   /** Called after every ingestion run (alerts); a failure here is logged, never fails the run. */
   onRunEnd?(failed: boolean, error: string | null): Promise<void>;
+  /**
+   * Called after lzsync pushed a commit of its own to the fabric's repository (ingestion, Portal edit), so the
+   * git layer syncs it now rather than folding it into the next user push; a failure is logged only.
+   */
+  onCommitted?(commit: string): Promise<void>;
 }
 
 /** The state of one fabric and the queue of operations on it. */
@@ -189,6 +194,7 @@ export class FabricWorker {
         this.head = r.commit ?? r.base;
         if (r.commit) this.lastCommit = r.commit;
         if (plan) this.#absorb(plan, r.commit ?? r.base);
+        if (r.outcome === "committed" && r.commit) await this.committed(r.commit);
       }
       this.#running = false;
       await this.publish();
@@ -256,6 +262,18 @@ export class FabricWorker {
   }
 
   /** Publishes objects, unmanaged files and the status. */
+  /** Tells {@link WorkerOptions.onCommitted} about a commit lzsync pushed; never throws. */
+  async committed(commit: string): Promise<void> {
+    try {
+      await this.o.onCommitted?.(commit);
+    } catch (err) {
+      this.log.warn("could not ask the git layer to sync an fgd commit", {
+        commit,
+        error: describeError(err),
+      });
+    }
+  }
+
   async publish(): Promise<void> {
     const now = this.nowIso();
     const objects = objectRecords(this.id, this.desired, this.drafts, this.actual, now);

@@ -224,6 +224,7 @@ export async function performEdit(w: FabricWorker, req: EditRequest): Promise<Ed
         if (outcome.kind === "committed") w.lastCommit = commit;
       }
       await w.publish();
+      if (commit && outcome.kind === "committed") await w.committed(commit);
       return {
         status: 200,
         body: { commit, hash, path, kind: crd.kind, name: req.name, unchanged: outcome.kind === "applied" },
