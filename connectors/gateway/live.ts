@@ -98,6 +98,11 @@ export class LiveHub {
     return [...this.#kinds.keys()];
   }
 
+  /** How many partitions of `topic` this gateway follows (0 for a topic it does not know). */
+  partitions(topic: string): number {
+    return this.#pos.get(topic)?.length ?? 0;
+  }
+
   /** The next offset this gateway has not seen in a partition. */
   position(topic: string, partition: number): number {
     return this.#pos.get(topic)?.[partition] ?? 0;

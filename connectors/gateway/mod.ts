@@ -120,6 +120,10 @@ export function createGateway(
       };
     },
     sections: () => sections,
+    endOffsets: async (topic) =>
+      (await deps.broker.admin().topicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) =>
+        o.high
+      ),
     beforeScrape: () => {
       for (const [topic, n] of views!.sizes()) metrics.viewKeys.set({ topic }, n);
       metrics.ringBytes.set(hub.rings.stats().bytes);

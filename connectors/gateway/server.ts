@@ -4,6 +4,7 @@
  * plugins' routes.
  */
 import { unknownQuery } from "./query.ts";
+import { cursorBeyondEnd } from "./cursor_check.ts";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
@@ -38,6 +39,8 @@ export interface AppParts {
   sections(): StatusSection[];
   /** Called just before the registry is scraped (gauges computed on demand). */
   beforeScrape(): void;
+  /** The broker's end offset of each partition of `topic` (to refuse cursors past the end). */
+  endOffsets?(topic: string): Promise<number[]>;
 }
 
 /** A JSON error answer `{error, reason}`. */
@@ -109,7 +112,7 @@ export function createApp(p: AppParts): Hono {
       sections: p.sections(),
     }));
 
-  app.get("/ws/sync-events", p.auth.require("read", { queryToken: true }), (c) => {
+  app.get("/ws/sync-events", p.auth.require("read", { queryToken: true }), async (c) => {
     if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
       return jsonError(
         c,
@@ -118,7 +121,7 @@ export function createApp(p: AppParts): Hono {
         "this endpoint speaks WebSocket; use GET /api/v1/events for SSE",
       );
     }
-    const spec = clientSpec(c, p.hub, c.req.query("cursor"));
+    const spec = await clientSpec(c, p, c.req.query("cursor"));
     if (spec instanceof Response) return spec;
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
     const sink = new WsSink(socket);
@@ -133,8 +136,8 @@ export function createApp(p: AppParts): Hono {
     return response;
   });
 
-  app.get("/api/v1/events", p.auth.require("read", { queryToken: true }), (c) => {
-    const spec = clientSpec(c, p.hub, c.req.header("last-event-id") || c.req.query("cursor"));
+  app.get("/api/v1/events", p.auth.require("read", { queryToken: true }), async (c) => {
+    const spec = await clientSpec(c, p, c.req.header("last-event-id") || c.req.query("cursor"));
     if (spec instanceof Response) return spec;
     let client: ReturnType<LiveHub["attach"]> | null = null;
     const sink = new SseSink(p.budget, () => {
@@ -194,7 +197,8 @@ export function finishApp(app: Hono, log: Logger): void {
 export const RENAMED_TOPICS: Readonly<Record<string, string>> = { "lz.fgd.progress": "lz.fgd.progress.v1" };
 
 /** Parses `?topic=a,b&key=k&key=k2` and the resume cursor; a 400 answer when they are bad. */
-function clientSpec(c: Context, hub: LiveHub, cursorText: string | undefined) {
+async function clientSpec(c: Context, p: AppParts, cursorText: string | undefined) {
+  const hub = p.hub;
   const bad = unknownQuery(c, ["topic", "key", "cursor", "snapshot", "access_token"]);
   if (bad) return bad;
   const known = hub.topics();
@@ -218,6 +222,8 @@ function clientSpec(c: Context, hub: LiveHub, cursorText: string | undefined) {
     } catch (err) {
       return jsonError(c, 400, "bad_request", (err as Error).message);
     }
+    const beyond = p.endOffsets ? await cursorBeyondEnd(cursor, hub, p.endOffsets) : null;
+    if (beyond) return jsonError(c, 400, "bad_request", beyond);
   }
   const snapshot = !["0", "false", "no"].includes((c.req.query("snapshot") ?? "").toLowerCase());
   return {
