@@ -51,6 +51,12 @@ Deno.test("git sync end to end (embedded): push → signed webhook → fetch →
     const raw = await fetch(`${s.gw.url}/api/v1/docs/pmo.yaml?raw=1`);
     assert.match(raw.headers.get("content-type") ?? "", /yaml/);
     assert.match(await raw.text(), /required_labels/);
+    const typo = await fetch(`${s.gw.url}/api/v1/docs/pmo.yaml?row=1`);
+    assert.equal(typo.status, 400);
+    assert.match((await typo.json()).reason, /unknown query parameter row; .* takes repo, raw/);
+    const alertsTypo = await fetch(`${s.gw.url}/api/v1/sync/alerts?al=1`);
+    assert.equal(alertsTypo.status, 400);
+    await alertsTypo.body?.cancel();
     const missing = await fetch(`${s.gw.url}/api/v1/docs/RUNBOOKS.md`);
     assert.equal(missing.status, 404);
     assert.equal((await missing.json()).error, "not_found");

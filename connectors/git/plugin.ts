@@ -19,6 +19,7 @@ import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
 import { statusAt } from "../gateway/status_time.ts";
+import { unknownQuery } from "../gateway/query.ts";
 import { tokenName } from "../gateway/auth.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
@@ -85,6 +86,8 @@ export function gitSyncPlugin(): GatewayPlugin {
         : deriveRepoId(cfg.landing_zone.repo ?? sampleRepoPath(cfg.data_dir));
 
       app.get("/api/v1/sync/sync-status", read, (c) => {
+        const badQuery = unknownQuery(c, []);
+        if (badQuery) return badQuery;
         const view = ctx.view<SyncStatus>(SYNC_STATUS_TOPIC.name);
         const now = ctx.deps.clock.now();
         const layers = LAYERS.map((l) => view.get(l)).filter((s): s is SyncStatus => !!s).map((s) =>
@@ -94,12 +97,16 @@ export function gitSyncPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/sync/alerts", read, (c) => {
+        const badQuery = unknownQuery(c, ["all"]);
+        if (badQuery) return badQuery;
         const all = c.req.query("all") === "1";
         const alerts = all ? [...ctx.view<Alert>(ALERTS_TOPIC.name).values()] : openAlerts();
         return c.json({ alerts });
       });
 
       app.get("/api/v1/sync/git", read, (c) => {
+        const badQuery = unknownQuery(c, []);
+        if (badQuery) return badQuery;
         const ms = markers();
         const marker = ms.find((m) => m.repo === configuredRepo) ?? ms[0] ?? null;
         const repo = marker?.repo ?? configuredRepo;
@@ -139,6 +146,8 @@ export function gitSyncPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/docs/*", read, async (c) => {
+        const badQuery = unknownQuery(c, ["repo", "raw"]);
+        if (badQuery) return badQuery;
         let path = "";
         try {
           path = decodeURIComponent(c.req.path.slice("/api/v1/docs/".length));
@@ -224,6 +233,8 @@ export function gitSyncPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/sync/syncs/:id", read, (c) => {
+        const badQuery = unknownQuery(c, []);
+        if (badQuery) return badQuery;
         const p = ctx.view<SyncProgress>(SYNC_PROGRESS_TOPIC.name).get(c.req.param("id"));
         if (!p) return jsonError(c, 404, "not_found", "no sync with this id (yet)");
         return c.json(p);

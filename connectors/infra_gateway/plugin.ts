@@ -92,6 +92,8 @@ export function infraGatewayPlugin(): GatewayPlugin {
       const layers = () => ctx.view<SyncStatus>(SYNC_STATUS_TOPIC.name);
 
       app.get("/api/v1/sync/infrastructure-state", ctx.requireScope("read"), (c) => {
+        const badQuery = unknownQuery(c, ["summary"]);
+        if (badQuery) return badQuery;
         const s = materializeInfrastructureState(assets().values(), violations().values(), scores());
         const sync: Record<string, unknown> = {};
         for (const layer of ["api", "pubsub"]) {
@@ -178,6 +180,8 @@ export function infraGatewayPlugin(): GatewayPlugin {
       });
 
       app.get("/api/v1/compliance", ctx.requireScope("read"), (c) => {
+        const badQuery = unknownQuery(c, []);
+        if (badQuery) return badQuery;
         const all = [...scores().values()];
         const overall = scores().get("overall") ?? null;
         const ratio = (s: ComplianceScore | null) => (s && s.evaluated ? s.passed / s.evaluated : null);
