@@ -97,7 +97,7 @@ export function commandHelp(cmd: string): string | null {
   const picked: string[] = [];
   let inCmd = false;
   for (const line of lines) {
-    if (/^  \S/.test(line)) inCmd = line.slice(2).split(" ")[0] === cmd;
+    if (/^ {2}\S/.test(line)) inCmd = line.slice(2).split(" ")[0] === cmd;
     else if (!/^ {40,}\S/.test(line)) inCmd = false;
     if (inCmd) picked.push(line);
   }
