@@ -10,6 +10,7 @@
 import type { Context, Hono } from "hono";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { unknownQuery } from "../gateway/query.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { AnalyticsReader } from "../../pipeline/analytics/sink.ts";
 import { NAMED_QUERIES, queryParams, runNamedQuery, trends } from "./queries.ts";
@@ -60,7 +61,7 @@ export function analyticsPlugin(reader: () => AnalyticsReader | null): GatewayPl
         });
       }
       app.get("/api/v1/analytics/queries", ctx.requireScope("read"), (c) =>
-        c.json({
+        unknownQuery(c, []) ?? c.json({
           queries: Object.entries(NAMED_QUERIES).map(([name, q]) => ({
             name,
             description: q.description,
@@ -68,6 +69,8 @@ export function analyticsPlugin(reader: () => AnalyticsReader | null): GatewayPl
           })),
         }));
       app.get("/api/v1/analytics/query", ctx.requireScope("read"), async (c) => {
+        const badQuery = unknownQuery(c, ["name", "days", "date"]);
+        if (badQuery) return badQuery;
         const name = c.req.query("name");
         if (!name) {
           return jsonError(
@@ -91,6 +94,8 @@ export function analyticsPlugin(reader: () => AnalyticsReader | null): GatewayPl
         }
       });
       app.get("/api/v1/analytics/trends", ctx.requireScope("read"), async (c) => {
+        const badQuery = unknownQuery(c, ["days", "date"]);
+        if (badQuery) return badQuery;
         try {
           return c.json(
             await trends(get(), queryParams({ days: c.req.query("days"), date: c.req.query("date") }, now())),

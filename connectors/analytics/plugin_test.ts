@@ -86,6 +86,10 @@ Deno.test("analytics API: named queries (read), trends with forecasts, SQL for a
     assert.equal(tr.body.sync_latency[0].layer, "git");
 
     assert.equal((await call("/api/v1/analytics/query?name=nope", "r-token")).status, 404);
+    const typoParam = await call("/api/v1/analytics/query?name=daily_metrics&dayz=10", "r-token");
+    assert.equal(typoParam.status, 400);
+    assert.match(typoParam.body.reason, /unknown query parameter dayz; .* takes name, days, date/);
+    assert.equal((await call("/api/v1/analytics/trends?days=30&from=2026-11-01", "r-token")).status, 400);
     const bad = await call("/api/v1/analytics/query?name=daily_metrics&days=0", "r-token");
     assert.equal(bad.status, 400);
     assert.match(bad.body.reason, /days must be an integer/);

@@ -5,6 +5,7 @@
  * the `portal` layer's health and alerts are in `GET /api/v1/sync/sync-status` like every layer's.
  */
 import type { GatewayPlugin } from "../gateway/plugin.ts";
+import { unknownQuery } from "../gateway/query.ts";
 import type { PortalRepoConfig } from "../../pipeline/config.ts";
 import { redactUrl } from "../git/repo.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
@@ -59,7 +60,7 @@ export function portalRepoPlugin(cfg: PortalRepoConfig | undefined): GatewayPlug
         "/api/v1/sync/portal-repo",
         ctx.requireScope("read"),
         (c) =>
-          c.json(
+          unknownQuery(c, []) ?? c.json(
             portalRepoStatus(cfg, ctx.view<AuditRecord>(AUDIT_TOPIC.name).values(), ctx.deps.clock.now()),
           ),
       );

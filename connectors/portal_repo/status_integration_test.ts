@@ -31,6 +31,9 @@ Deno.test("the Portal repository is a layer: last commit and freshness, then the
     const audit = (await get("/api/v1/audit?kind=portal_write&outcome=ok")).records;
     assert.equal(audit[0].target, head);
     const st = await get("/api/v1/sync/portal-repo");
+    const typo = await fetch(`${s.gw.url}/api/v1/sync/portal-repo?branch=main`);
+    assert.equal(typo.status, 400);
+    assert.match((await typo.json()).reason, /unknown query parameter branch/);
     assert.deepEqual([st.configured, st.mode, st.branch, st.last_commit.source, st.last_commit.target], [
       true,
       "direct",
