@@ -33,7 +33,20 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r(
     "hedgehog.vpc.dhcp",
     ["VPC"],
-    "DHCP settings are consistent: relay xor server, range/static inside the subnet, MTU 96-9036",
+    "DHCP settings are consistent: relay xor server, relayVPC needs relay, range inside the subnet, MTU 96-9036",
+  ),
+  r("hedgehog.vpc.host-bgp-dhcp", ["VPC"], "a hostBGP subnet does not enable DHCP"),
+  r("hedgehog.vpc.dhcp-relay", ["VPC"], "dhcp.relay is a prefix (address with prefix length)"),
+  r(
+    "hedgehog.vpc.dhcp-static",
+    ["VPC"],
+    "DHCP static entries: MAC keys, host IPs in the subnet, not the gateway, each IP once",
+  ),
+  r("hedgehog.vpc.dhcp-servers", ["VPC"], "DHCP dnsServers and timeServers are IP addresses"),
+  r(
+    "hedgehog.vpc.dhcp-routes",
+    ["VPC"],
+    "DHCP advertised routes have a prefix destination and a gateway inside the subnet",
   ),
   r("hedgehog.vpc.permit", ["VPC"], "each permit policy lists at least two distinct subnets of the VPC"),
   r("hedgehog.vpc.static-route", ["VPC"], "static routes have a canonical prefix and at least one next hop"),
@@ -67,7 +80,21 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.connection.link-type", ["Connection"], "a Connection has exactly one link type"),
   r("hedgehog.connection.port-name", ["Connection"], 'ports are "<device>/<port>"'),
   r("hedgehog.connection.unique-ports", ["Connection"], "each port appears once in a Connection"),
-  r("hedgehog.connection.endpoints", ["Connection"], "each link type connects the devices it allows"),
+  r(
+    "hedgehog.connection.endpoints",
+    ["Connection"],
+    "each link type connects the devices it allows (mclag: one server, 1-2 switches; eslag: 1-4)",
+  ),
+  r(
+    "hedgehog.connection.redundancy",
+    ["Connection"],
+    "the switches of an mclag/eslag/mclagDomain connection share one redundancy group of the matching type",
+  ),
+  r(
+    "hedgehog.connection.static-external",
+    ["Connection"],
+    "staticExternal: switch ip is a CIDR holding nextHop; subnets canonical, not overlapping, 0.0.0.0/0 alone",
+  ),
   r(
     "hedgehog.vlannamespace.ranges",
     ["VLANNamespace"],
@@ -106,6 +133,6 @@ export const hedgehogPack: RulePack = {
     }
     const { group } = splitApiVersion(o.apiVersion);
     if (group === VPC_GROUP) checkVpcGroup(o, report, ctx);
-    else checkWiringGroup(o, report);
+    else checkWiringGroup(o, report, ctx);
   },
 };

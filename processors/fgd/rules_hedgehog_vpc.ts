@@ -13,6 +13,7 @@ import {
   parseCidr,
   parseIPv4,
 } from "./ipv4.ts";
+import { parseMac } from "./default_hedgehog.ts";
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext } from "./rule_pack.ts";
 import { int, list, names, obj, text } from "./rules_util.ts";
@@ -81,6 +82,22 @@ function checkVpcSubnet(
   }
   const dhcp = obj(sn.dhcp);
   const dat = childPath(at, "dhcp");
+  if (sn.hostBGP === true && dhcp.enable === true) {
+    report(
+      "hedgehog.vpc.host-bgp-dhcp",
+      childPath(dat, "enable"),
+      `subnet ${name} is a hostBGP subnet: DHCP cannot be enabled on it; remove dhcp.enable or hostBGP`,
+    );
+  }
+  if (text(dhcp.relay) && !parseCidr(dhcp.relay)) {
+    report(
+      "hedgehog.vpc.dhcp-relay",
+      childPath(dat, "relay"),
+      `dhcp.relay ${
+        JSON.stringify(dhcp.relay)
+      } must be a prefix (address with prefix length), e.g. 10.20.20.200/32`,
+    );
+  }
   if (dhcp.enable === true && text(dhcp.relay)) {
     report("hedgehog.vpc.dhcp", dat, "dhcp.relay and dhcp.enable exclude each other; set only one");
   }
@@ -122,18 +139,89 @@ function checkVpcSubnet(
         "interfaceMTU must be between 96 and 9036",
       );
     }
+    checkDhcpOptions(obj(dhcp.options), cidr, childPath(dat, "options"), report);
+    const owners = new Map<number, string>();
     for (const [mac, st] of Object.entries(obj(dhcp.static))) {
+      const sat = childPath(childPath(dat, "static"), mac);
+      if (parseMac(mac) === undefined) {
+        report(
+          "hedgehog.vpc.dhcp-static",
+          sat,
+          `static entry key ${JSON.stringify(mac)} is not a MAC address; use e.g. aa:bb:cc:00:11:22`,
+        );
+      }
       const ip = parseIPv4(obj(st).ip);
       if (ip === undefined || !cidrContains(cidr, ip) || ip === cidr.network || ip === cidr.broadcast) {
         report(
-          "hedgehog.vpc.dhcp",
-          childPath(childPath(dat, "static"), mac),
+          "hedgehog.vpc.dhcp-static",
+          sat,
           `static IP ${JSON.stringify(obj(st).ip)} for ${mac} must be a host address in ${range}`,
         );
+        continue;
       }
+      if (ip === gateway) {
+        report("hedgehog.vpc.dhcp-static", sat, `static IP ${obj(st).ip} for ${mac} is the subnet's gateway`);
+      }
+      const prior = owners.get(ip);
+      if (prior !== undefined) {
+        report(
+          "hedgehog.vpc.dhcp-static",
+          sat,
+          `static IP ${obj(st).ip} is already assigned to ${prior}; each static IP goes to one MAC`,
+        );
+      } else owners.set(ip, mac);
     }
   }
   return cidr;
+}
+
+/** True for an IPv4 or IPv6 address without prefix length (what Go's `netip.ParseAddr` accepts, zones aside). */
+export function isIpAddress(v: unknown): boolean {
+  if (parseIPv4(v) !== undefined) return true;
+  if (typeof v !== "string" || !v.includes(":") || /[^0-9A-Fa-f:.]/.test(v)) return false;
+  try {
+    new URL(`http://[${v}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkDhcpOptions(opts: Record<string, unknown>, cidr: Cidr, at: string, report: Report): void {
+  for (const f of ["dnsServers", "timeServers"]) {
+    list(opts[f]).forEach((v, i) => {
+      if (!isIpAddress(v)) {
+        report(
+          "hedgehog.vpc.dhcp-servers",
+          indexPath(childPath(at, f), i),
+          `${JSON.stringify(v)} is not an IP address; ${f} lists addresses such as 1.1.1.1`,
+        );
+      }
+    });
+  }
+  list(opts.advertisedRoutes).forEach((r, i) => {
+    const route = obj(r);
+    const rat = indexPath(childPath(at, "advertisedRoutes"), i);
+    if (!parseCidr(route.destination)) {
+      report(
+        "hedgehog.vpc.dhcp-routes",
+        childPath(rat, "destination"),
+        `advertised route destination ${
+          JSON.stringify(route.destination)
+        } must be a prefix, e.g. 10.12.10.0/24`,
+      );
+    }
+    const gw = parseIPv4(route.gateway);
+    if (gw === undefined || !cidrContains(cidr, gw)) {
+      report(
+        "hedgehog.vpc.dhcp-routes",
+        childPath(rat, "gateway"),
+        `advertised route gateway ${
+          JSON.stringify(route.gateway)
+        } must be an address inside subnet ${cidr.text}`,
+      );
+    }
+  });
 }
 
 function checkVpc(o: KubeObject, report: Report, ctx: RuleContext): void {

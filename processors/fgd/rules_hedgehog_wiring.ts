@@ -3,9 +3,10 @@
  * names, unique ports, the endpoints each link type allows), VLANNamespace ranges and Switch addresses.
  */
 import { childPath, indexPath } from "./finding.ts";
-import { parseCidr } from "./ipv4.ts";
+import { type Cidr, cidrContains, cidrOverlaps, parseCidr, parseIPv4 } from "./ipv4.ts";
 import type { KubeObject } from "./object.ts";
-import type { Report } from "./rule_pack.ts";
+import type { Report, RuleContext } from "./rule_pack.ts";
+import { checkRef, WIRING_GROUP } from "./rules_hedgehog_vpc.ts";
 import { int, list, names, obj, text } from "./rules_util.ts";
 
 /** Connection link types and, for each, whether it holds `links` (a list) or one `link`. */
@@ -45,7 +46,7 @@ function endpoints(
 
 const device = (port: unknown) => (typeof port === "string" ? port.slice(0, port.indexOf("/")) : "");
 
-function checkConnection(o: KubeObject, report: Report): void {
+function checkConnection(o: KubeObject, report: Report, ctx: RuleContext): void {
   const spec = obj(o.spec);
   const used = Object.keys(LINK_TYPES).filter((t) => spec[t] !== undefined && spec[t] !== null);
   if (used.length !== 1) {
@@ -96,12 +97,20 @@ function checkConnection(o: KubeObject, report: Report): void {
     case "eslag":
     case "mclag": {
       const sw = devicesOf("switch").size;
+      const max = type === "mclag" ? 2 : 4;
       expect(
-        devicesOf("server").size === 1 && sw >= 1 && sw <= 4,
-        `an ${type} connection links one server to 1-4 switches`,
+        devicesOf("server").size === 1 && sw >= 1 && sw <= max,
+        `an ${type} connection links one server to 1-${max} switches; this one has ${sw}`,
       );
       break;
     }
+    case "mclagDomain":
+      expect(
+        new Set([...devicesOf("switch1"), ...devicesOf("switch2")]).size === 2 &&
+          list(obj(spec[type]).peerLinks).length > 0 && list(obj(spec[type]).sessionLinks).length > 0,
+        "an mclagDomain connection pairs exactly two switches with at least one peer link and one session link",
+      );
+      break;
     case "fabric":
       expect(
         devicesOf("spine").size === 1 && devicesOf("leaf").size === 1 &&
@@ -124,7 +133,118 @@ function checkConnection(o: KubeObject, report: Report): void {
     case "gateway":
       expect(devicesOf("switch").size === 1, "a gateway connection links one switch to the gateway");
       break;
+    case "staticExternal":
+      checkStaticExternal(o, report);
+      break;
   }
+  checkConnectionRefs(o, type, report, ctx);
+}
+
+/** Device names by role: switches (every switch-side role) and servers. */
+function devices(
+  eps: { port: unknown; role: string }[],
+  type: string,
+): { switches: string[]; servers: string[] } {
+  const sw = new Set<string>();
+  const srv = new Set<string>();
+  for (const e of eps) {
+    const d = device(e.port);
+    if (!d) continue;
+    if (e.role === "server") srv.add(d);
+    else if (type !== "gateway" || e.role !== "gateway") sw.add(d);
+  }
+  return { switches: [...sw], servers: [...srv] };
+}
+
+function checkConnectionRefs(o: KubeObject, type: string, report: Report, ctx: RuleContext): void {
+  if (!ctx.lookup) return;
+  const eps = endpoints(obj(obj(o.spec)[type]), childPath("spec", type));
+  const { switches, servers } = devices(eps, type);
+  for (const s of servers) checkRef(ctx, report, childPath("spec", type), WIRING_GROUP, "Server", s);
+  const found: [string, Record<string, unknown>][] = [];
+  for (const s of switches) {
+    const sw = checkRef(ctx, report, childPath("spec", type), WIRING_GROUP, "Switch", s);
+    if (sw) found.push([s, obj(obj(sw.spec).redundancy)]);
+  }
+  if (!["mclag", "eslag", "mclagDomain"].includes(type) || found.length !== switches.length) return;
+  const groups = new Set(found.map(([, r]) => text(r.group) ?? ""));
+  const types = new Set(found.map(([, r]) => text(r.type) ?? ""));
+  const want = type === "eslag" ? "eslag" : "mclag";
+  if (groups.size !== 1 || groups.has("") || types.size !== 1 || !types.has(want)) {
+    report(
+      "hedgehog.connection.redundancy",
+      childPath("spec", type),
+      `the switches of an ${type} connection share one redundancy group of type ${want}; found ${
+        names(
+          found.map(([n, r]) => `${n} (group ${text(r.group) ?? "none"}, type ${text(r.type) ?? "none"})`),
+        )
+      }`,
+    );
+  }
+}
+
+function checkStaticExternal(o: KubeObject, report: Report): void {
+  const se = obj(obj(obj(obj(o.spec).staticExternal).link).switch);
+  const at = "spec.staticExternal.link.switch";
+  const link = parseCidr(se.ip);
+  if (!link) {
+    report(
+      "hedgehog.connection.static-external",
+      childPath(at, "ip"),
+      "staticExternal switch ip must be an IPv4 address with prefix length, e.g. 172.31.0.1/24",
+    );
+  }
+  const hop = parseIPv4(se.nextHop);
+  if (hop === undefined || (link && !cidrContains(link, hop))) {
+    report(
+      "hedgehog.connection.static-external",
+      childPath(at, "nextHop"),
+      `nextHop ${JSON.stringify(se.nextHop)} must be an IPv4 address inside the link's CIDR${
+        link ? ` ${link.text}` : ""
+      }`,
+    );
+  }
+  const subnets = list(se.subnets);
+  const seen: [number, Cidr][] = [];
+  subnets.forEach((s, i) => {
+    const sat = indexPath(childPath(at, "subnets"), i);
+    const c = parseCidr(s);
+    if (!c) {
+      report(
+        "hedgehog.connection.static-external",
+        sat,
+        `${JSON.stringify(s)} is not a prefix such as 10.99.0.0/24`,
+      );
+      return;
+    }
+    if (s === "0.0.0.0/0") {
+      if (subnets.length > 1) {
+        report(
+          "hedgehog.connection.static-external",
+          sat,
+          "the default route 0.0.0.0/0 must be the only subnet of a staticExternal connection",
+        );
+      }
+      return;
+    }
+    if (c.addr !== c.network) {
+      report(
+        "hedgehog.connection.static-external",
+        sat,
+        `subnet ${c.text} is not canonical (host bits set); use the network address with its prefix length`,
+      );
+      return;
+    }
+    const clash = seen.find(([, x]) => cidrOverlaps(x, c));
+    if (clash) {
+      report(
+        "hedgehog.connection.static-external",
+        sat,
+        `subnet ${c.text} overlaps subnet ${clash[0]} (${clash[1].text}); the subnets must not overlap`,
+      );
+    }
+    seen.push([i, c]);
+  });
 }
 
 function checkVlanNamespace(o: KubeObject, report: Report): void {
@@ -171,10 +291,10 @@ function checkSwitch(o: KubeObject, report: Report): void {
 }
 
 /** Checks one object of the wiring group. */
-export function checkWiringGroup(o: KubeObject, report: Report): void {
+export function checkWiringGroup(o: KubeObject, report: Report, ctx: RuleContext = {}): void {
   switch (o.kind) {
     case "Connection":
-      return checkConnection(o, report);
+      return checkConnection(o, report, ctx);
     case "VLANNamespace":
       return checkVlanNamespace(o, report);
     case "Switch":

@@ -246,6 +246,38 @@ const HEDGEHOG: Case[] = [
     path: "spec.subnets.default.dhcp",
   },
   {
+    rule: "hedgehog.vpc.host-bgp-dhcp",
+    target: "VPC/vpc-1",
+    mutate: (o) => (o.spec.subnets.default.hostBGP = true),
+    path: "spec.subnets.default.dhcp.enable",
+  },
+  {
+    rule: "hedgehog.vpc.dhcp-relay",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.spec.subnets.default.dhcp = { relay: "10.99.0.1" }),
+    path: "spec.subnets.default.dhcp.relay",
+  },
+  {
+    rule: "hedgehog.vpc.dhcp-static",
+    target: "VPC/vpc-1",
+    mutate: (o) => (o.spec.subnets.default.dhcp.static = { "aa:bb:cc:00:11:22": { ip: "10.0.1.1" } }),
+    path: 'spec.subnets.default.dhcp.static["aa:bb:cc:00:11:22"]',
+  },
+  {
+    rule: "hedgehog.vpc.dhcp-servers",
+    target: "VPC/vpc-1",
+    mutate: (o) => (o.spec.subnets.default.dhcp.options = { dnsServers: ["1.1.1"] }),
+    path: "spec.subnets.default.dhcp.options.dnsServers[0]",
+  },
+  {
+    rule: "hedgehog.vpc.dhcp-routes",
+    target: "VPC/vpc-1",
+    mutate: (o) => (o.spec.subnets.default.dhcp.options = {
+      advertisedRoutes: [{ destination: "10.12.0.0/16", gateway: "10.0.2.1" }],
+    }),
+    path: "spec.subnets.default.dhcp.options.advertisedRoutes[0].gateway",
+  },
+  {
     rule: "hedgehog.vpc.permit",
     target: "VPC/vpc-1",
     mutate: (o) => (o.spec.permit = [["default"]]),
@@ -414,6 +446,29 @@ const HEDGEHOG: Case[] = [
       },
     }),
     path: "spec.bundled",
+  },
+  {
+    rule: "hedgehog.connection.redundancy",
+    target: "Connection/server-01--unbundled--leaf-01",
+    mutate: (o) => (o.spec = {
+      mclag: {
+        links: [
+          { server: { port: "server-01/enp2s1" }, switch: { port: "leaf-01/E1/1" } },
+          { server: { port: "server-01/enp2s2" }, switch: { port: "leaf-01/E1/2" } },
+        ],
+      },
+    }),
+    path: "spec.mclag",
+  },
+  {
+    rule: "hedgehog.connection.static-external",
+    target: "Connection/leaf-01--external",
+    mutate: (o) => (o.spec = {
+      staticExternal: {
+        link: { switch: { port: "leaf-01/E1/5", ip: "172.31.0.1/24", nextHop: "172.31.1.1" } },
+      },
+    }),
+    path: "spec.staticExternal.link.switch.nextHop",
   },
   {
     rule: "hedgehog.vlannamespace.ranges",
