@@ -30,6 +30,8 @@ import {
 import { blobId, newPlanCache, type PlanCache, type Snapshot } from "./snapshot.ts";
 import type { Validator } from "./validate.ts";
 
+const REF_MISSING = "hedgehog.ref.missing";
+
 /** Options of {@link planIngestion}. */
 export interface PlanOptions {
   fabricId: string;
@@ -287,7 +289,16 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
     });
   }
 
-  // 4. unmanaged/ as it stands after the plan.
+  // 4. References across the final desired state: an object whose referent was deleted (or never existed)
+  // warns, whichever run brought it in (managed/ files are otherwise checked without context).
+  const finalCtx = lookupOver(desired.values());
+  for (const entry of desired.values()) {
+    const refs = validator.validate(entry.object, entry.document, finalCtx).findings
+      .filter((f) => f.rule === REF_MISSING);
+    entry.warnings = [...entry.warnings.filter((f) => f.rule !== REF_MISSING), ...refs];
+  }
+
+  // 5. unmanaged/ as it stands after the plan.
   const unmanaged = [...scanUnmanaged(snapshot, paths, validator, limits, cache), ...movedOut];
 
   for (const [p, content] of writes) if (unchanged(p, content)) writes.delete(p);

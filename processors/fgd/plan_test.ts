@@ -264,3 +264,19 @@ Deno.test("planIngestion: the same object in two managed files is reported, neit
     ![...p.writes.keys(), ...p.deletes].some((k) => k.startsWith("managed/") && !k.endsWith(".gitkeep")),
   );
 });
+
+Deno.test("planIngestion warns on managed objects whose referenced Switch was deleted from managed/", () => {
+  const first = plan(snap({ "raw/fabric.yaml": FABRIC_YAML }));
+  const managed = new Map(
+    [...first.writes].filter(([k]) => k.startsWith("managed/") && k !== "managed/switches/leaf-01.yaml"),
+  );
+  assert.ok(first.writes.has("managed/switches/leaf-01.yaml"));
+  const after = planIngestion(snapshotOf(managed), { fabricId: "dc1", validator });
+  const conn = [...after.desired.values()].find((e) => e.name === "server-01--unbundled--leaf-01")!;
+  const warn = conn.warnings.find((f) => f.rule === "hedgehog.ref.missing");
+  assert.ok(warn, JSON.stringify(conn.warnings));
+  assert.equal(warn.severity, "warning");
+  assert.match(warn.message, /Switch leaf-01 is not defined/);
+  const before = [...first.desired.values()].find((e) => e.name === "server-01--unbundled--leaf-01")!;
+  assert.deepEqual(before.warnings, [], "no warning while the switch exists");
+});
