@@ -61,6 +61,16 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.vpcpeering.subnets", ["VPCPeering"], "permitted subnets exist in their VPC"),
   r("hedgehog.ipv4namespace.subnets", ["IPv4Namespace"], "subnets are IPv4 CIDRs that do not overlap"),
   r("hedgehog.external.community", ["External"], 'BGP communities are "<0-65535>:<0-65535>"'),
+  r(
+    "hedgehog.external.static",
+    ["External"],
+    "a static External has no communities and at least one prefix; prefixes parse and do not overlap",
+  ),
+  r(
+    "hedgehog.externalattachment.static",
+    ["ExternalAttachment"],
+    "a static attachment has no switch/neighbor values, an IP remoteIP, and exactly one of ip (a CIDR) or proxy",
+  ),
   r("hedgehog.externalattachment.refs", ["ExternalAttachment"], "connection and external are set"),
   r(
     "hedgehog.externalattachment.bgp",

@@ -434,10 +434,56 @@ function checkIPv4Namespace(o: KubeObject, report: Report): void {
   });
 }
 
+function checkStaticExternal(
+  st: Record<string, unknown>,
+  spec: Record<string, unknown>,
+  report: Report,
+): void {
+  for (const f of ["inboundCommunity", "outboundCommunity"]) {
+    if (text(spec[f])) {
+      report(
+        "hedgehog.external.static",
+        childPath("spec", f),
+        `${f} must be empty for a static External (no BGP); remove it`,
+      );
+    }
+  }
+  const prefixes = list(st.prefixes);
+  if (!prefixes.length) {
+    report(
+      "hedgehog.external.static",
+      "spec.static.prefixes",
+      "a static External lists at least one prefix reachable through it, e.g. 0.0.0.0/0",
+    );
+  }
+  const seen: Cidr[] = [];
+  prefixes.forEach((p, i) => {
+    const at = indexPath("spec.static.prefixes", i);
+    const c = parseCidr(p);
+    if (!c) {
+      report("hedgehog.external.static", at, `${JSON.stringify(p)} is not a prefix such as 10.99.0.0/16`);
+      return;
+    }
+    const clash = seen.find((x) => cidrOverlaps(x, c));
+    if (clash) {
+      report(
+        "hedgehog.external.static",
+        at,
+        `prefix ${c.text} overlaps ${clash.text}; static prefixes must not overlap`,
+      );
+    }
+    seen.push(c);
+  });
+}
+
 function checkExternal(o: KubeObject, report: Report, ctx: RuleContext): void {
   const spec = obj(o.spec);
   // ipv4Namespace is required, but the defaulting layer has filled it in ("default") when it was empty.
   checkRef(ctx, report, "spec.ipv4Namespace", VPC_GROUP, "IPv4Namespace", text(spec.ipv4Namespace));
+  if (spec.static !== undefined && spec.static !== null) {
+    checkStaticExternal(obj(spec.static), spec, report);
+    return;
+  }
   for (const f of ["inboundCommunity", "outboundCommunity"] as const) {
     const v = spec[f];
     if (v === undefined || v === "") continue;
@@ -488,6 +534,28 @@ function checkExternalAttachment(o: KubeObject, report: Report, ctx: RuleContext
         "spec.switch.ip",
         "switch.ip must be an IPv4 address with prefix length, e.g. 100.100.0.6/24",
       );
+    }
+  }
+  if (spec.static !== undefined && spec.static !== null) {
+    const st = obj(spec.static);
+    const bad = (path: string, message: string) =>
+      report("hedgehog.externalattachment.static", path, message);
+    if (text(sw.ip) || int(sw.vlan)) {
+      bad("spec.switch", "switch parameters must not be set for a static attachment");
+    }
+    if (text(neighbor.ip) || int(neighbor.asn)) {
+      bad("spec.neighbor", "neighbor parameters must not be set for a static attachment (no BGP)");
+    }
+    if (!isIpAddress(st.remoteIP)) {
+      bad("spec.static.remoteIP", "static.remoteIP must be the IP address of the external's port (next hop)");
+    }
+    if (!!text(st.ip) === (st.proxy === true)) {
+      bad(
+        "spec.static",
+        "set exactly one of static.ip (the switch's address with prefix length) or static.proxy: true",
+      );
+    } else if (text(st.ip) && !parseCidr(st.ip)) {
+      bad("spec.static.ip", "static.ip must be an IPv4 address with prefix length, e.g. 192.168.30.5/24");
     }
   }
   for (

@@ -104,7 +104,69 @@ interface Case {
   severity?: "error" | "warning";
 }
 
+const STATIC_EXTERNAL = `
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: External
+metadata:
+  name: static-edge
+  namespace: default
+spec:
+  ipv4Namespace: default
+  static:
+    prefixes:
+      - "0.0.0.0/0"
+`;
+
+const STATIC_ATTACHMENT = `
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: switch-border--static-edge
+spec:
+  connection: switch-border--external--static-edge
+  external: static-edge
+  static:
+    remoteIP: 192.168.30.1
+    vlan: 35
+    ip: 192.168.30.5/24
+`;
+
 const CASES: Case[] = [
+  {
+    name: "static External with a BGP community",
+    doc: STATIC_EXTERNAL,
+    mutate: (o) => (o.spec.inboundCommunity = "65102:5000"),
+    rule: "hedgehog.external.static",
+    path: "spec.inboundCommunity",
+  },
+  {
+    name: "static External with overlapping prefixes",
+    doc: STATIC_EXTERNAL,
+    mutate: (o) => (o.spec.static.prefixes = ["10.0.0.0/8", "10.1.0.0/16"]),
+    rule: "hedgehog.external.static",
+    path: "spec.static.prefixes[1]",
+  },
+  {
+    name: "static ExternalAttachment with both ip and proxy",
+    doc: STATIC_ATTACHMENT,
+    mutate: (o) => (o.spec.static.proxy = true),
+    rule: "hedgehog.externalattachment.static",
+    path: "spec.static",
+  },
+  {
+    name: "static ExternalAttachment with neighbor values",
+    doc: STATIC_ATTACHMENT,
+    mutate: (o) => (o.spec.neighbor = { asn: 65102, ip: "192.168.30.1" }),
+    rule: "hedgehog.externalattachment.static",
+    path: "spec.neighbor",
+  },
+  {
+    name: "static ExternalAttachment whose remoteIP is not an IP",
+    doc: STATIC_ATTACHMENT,
+    mutate: (o) => (o.spec.static.remoteIP = "192.168.30.1/24"),
+    rule: "hedgehog.externalattachment.static",
+    path: "spec.static.remoteIP",
+  },
   {
     name: "dhcp.relay that is not a prefix",
     doc: DHCP_VPC,
@@ -229,6 +291,9 @@ Deno.test("Validator accepts the valid docs shapes the parity cases start from",
   const ctx = contextOf(mclagFabric());
   for (const doc of [DHCP_VPC, STATIC_EXTERNAL_CONN, MCLAG_CONN]) {
     assert.deepEqual(validator.validate(parse(doc), 0, ctx).findings, [], doc);
+  }
+  for (const doc of [STATIC_EXTERNAL, STATIC_ATTACHMENT]) {
+    assert.deepEqual(validator.validate(parse(doc), 0).findings, [], doc);
   }
 });
 

@@ -350,6 +350,18 @@ const HEDGEHOG: Case[] = [
     path: "spec.inboundCommunity",
   },
   {
+    rule: "hedgehog.external.static",
+    target: "External/ext-1",
+    mutate: (o) => (o.spec.static = { prefixes: ["0.0.0.0/0"] }),
+    path: "spec.inboundCommunity",
+  },
+  {
+    rule: "hedgehog.externalattachment.static",
+    target: "ExternalAttachment/ext-1--leaf-01",
+    mutate: (o) => (o.spec.static = { remoteIP: "100.100.0.6", ip: "100.100.0.1/24" }),
+    path: "spec.switch",
+  },
+  {
     rule: "hedgehog.externalattachment.refs",
     target: "ExternalAttachment/ext-1--leaf-01",
     mutate: (o) => delete o.spec.connection,
