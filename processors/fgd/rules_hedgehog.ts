@@ -24,6 +24,7 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
     "no values the cluster's defaulting drops (DHCP range/options of a subnet without DHCP; warning only)",
   ),
   r("hedgehog.vpc.subnets", ["VPC"], "a VPC has 1-20 subnets"),
+  r("hedgehog.vpc.name-prefix", ["VPC"], 'VPC names do not start with "ext." (reserved for externals)'),
   r("hedgehog.vpc.mode", ["VPC"], 'mode is "" (L2VNI) or "l3vni"'),
   r("hedgehog.vpc.subnet-cidr", ["VPC"], "each subnet is an IPv4 CIDR with prefix length <= 30"),
   r("hedgehog.vpc.gateway", ["VPC"], "a subnet's gateway is an address inside the subnet"),
@@ -59,7 +60,12 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   ),
   r("hedgehog.vpcpeering.remote", ["VPCPeering"], "spec.remote (deprecated) is not set"),
   r("hedgehog.vpcpeering.subnets", ["VPCPeering"], "permitted subnets exist in their VPC"),
-  r("hedgehog.ipv4namespace.subnets", ["IPv4Namespace"], "subnets are IPv4 CIDRs that do not overlap"),
+  r(
+    "hedgehog.vpcpeering.namespaces",
+    ["VPCPeering"],
+    "the peered VPCs share their IPv4Namespace and VLANNamespace",
+  ),
+  r("hedgehog.ipv4namespace.subnets", ["IPv4Namespace"], "1-10 subnets, IPv4 CIDRs that do not overlap"),
   r("hedgehog.external.community", ["External"], 'BGP communities are "<0-65535>:<0-65535>"'),
   r(
     "hedgehog.external.static",

@@ -226,6 +226,13 @@ function checkDhcpOptions(opts: Record<string, unknown>, cidr: Cidr, at: string,
 
 function checkVpc(o: KubeObject, report: Report, ctx: RuleContext): void {
   const spec = obj(o.spec);
+  if (o.metadata.name.startsWith("ext.")) {
+    report(
+      "hedgehog.vpc.name-prefix",
+      "metadata.name",
+      `VPC name ${o.metadata.name} starts with "ext.", which the fabric reserves for externals; rename it`,
+    );
+  }
   const subnets = obj(spec.subnets);
   const entries = Object.entries(subnets);
   if (entries.length === 0) {
@@ -389,6 +396,21 @@ function checkVpcPeering(o: KubeObject, report: Report, ctx: RuleContext): void 
   if (!ctx.lookup) return;
   const vpcs = new Map<string, KubeObject | undefined>();
   for (const name of all) vpcs.set(name, checkRef(ctx, report, "spec.permit", VPC_GROUP, "VPC", name));
+  const pair = [...vpcs.values()];
+  if (pair.length === 2 && pair[0] && pair[1]) {
+    for (const f of ["ipv4Namespace", "vlanNamespace"]) {
+      const [a, b] = pair.map((v) => text(obj(v!.spec)[f]) ?? "default");
+      if (a !== b) {
+        report(
+          "hedgehog.vpcpeering.namespaces",
+          "spec.permit",
+          `the peered VPCs are in different ${f}s (${pair[0].metadata.name}: ${a}, ${
+            pair[1].metadata.name
+          }: ${b}); peered VPCs share both namespaces`,
+        );
+      }
+    }
+  }
   permits.forEach((p, i) => {
     for (const [vpc, peer] of Object.entries(obj(p))) {
       const found = vpcs.get(vpc);
@@ -411,6 +433,14 @@ function checkVpcPeering(o: KubeObject, report: Report, ctx: RuleContext): void 
 
 function checkIPv4Namespace(o: KubeObject, report: Report): void {
   const seen: Cidr[] = [];
+  const count = list(obj(o.spec).subnets).length;
+  if (count > 10) {
+    report(
+      "hedgehog.ipv4namespace.subnets",
+      "spec.subnets",
+      `an IPv4Namespace has at most 10 subnets; this one has ${count}`,
+    );
+  }
   list(obj(o.spec).subnets).forEach((s, i) => {
     const c = parseCidr(s);
     const at = indexPath("spec.subnets", i);

@@ -35,6 +35,8 @@ interface Case {
   mutate?: (o: any) => void;
   path?: string;
   severity?: "error" | "warning";
+  /** Objects added to the fabric context. */
+  extra?: KubeObject[];
 }
 
 const STRUCTURE_AND_SCHEMA: Case[] = [
@@ -179,6 +181,30 @@ const HEDGEHOG: Case[] = [
     mutate: (o) => (o.spec.subnets.default.dhcp.enable = false),
     path: "spec.subnets.default.dhcp.range",
     severity: "warning",
+  },
+  {
+    rule: "hedgehog.vpc.name-prefix",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.metadata.name = "ext.vpc-2"),
+    path: "metadata.name",
+  },
+  {
+    rule: "hedgehog.vpcpeering.namespaces",
+    target: "VPCPeering/vpc-1--vpc-2",
+    mutate: (o) => (o.spec.permit = [{ "vpc-1": {}, "vpc-3": {} }]),
+    extra: [{
+      apiVersion: "vpc.githedgehog.com/v1beta1",
+      kind: "VPC",
+      metadata: { name: "vpc-3" },
+      spec: { ipv4Namespace: "other", subnets: { default: { subnet: "10.9.0.0/24", vlan: 1009 } } },
+    }],
+    path: "spec.permit",
+  },
+  {
+    rule: "hedgehog.ipv4namespace.subnets",
+    target: "IPv4Namespace/default",
+    mutate: (o) => (o.spec.subnets = Array.from({ length: 11 }, (_, i) => `10.${i}.0.0/16`)),
+    path: "spec.subnets",
   },
   {
     rule: "hedgehog.vpc.subnets",
@@ -518,7 +544,10 @@ function run(c: Case) {
     c.mutate!(objects[index]);
     doc = objects[index];
   }
-  const ctx = contextOf(objects.filter((o) => typeof o?.apiVersion === "string" && o.metadata?.name));
+  const ctx = contextOf([
+    ...objects.filter((o) => typeof o?.apiVersion === "string" && o.metadata?.name),
+    ...(c.extra ?? []),
+  ]);
   const { findings } = validator.validate(doc, index, ctx);
   const hit = findings.find((f) => f.rule === c.rule);
   assert.ok(hit, `${c.rule} on ${c.target ?? JSON.stringify(doc)}: got ${JSON.stringify(findings)}`);
