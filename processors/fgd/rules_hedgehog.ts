@@ -87,6 +87,11 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.externalpeering.refs", ["ExternalPeering"], "permit names a VPC and an External"),
   r("hedgehog.externalpeering.prefixes", ["ExternalPeering"], "permitted prefixes are IPv4 CIDRs"),
   r("hedgehog.externalpeering.subnets", ["ExternalPeering"], "permitted VPC subnets exist in the VPC"),
+  r(
+    "hedgehog.externalpeering.namespace",
+    ["ExternalPeering"],
+    "the VPC and the External share their IPv4Namespace",
+  ),
   r("hedgehog.vpcattachment.connection", ["VPCAttachment"], "a VPCAttachment names its Connection"),
   r(
     "hedgehog.vpcattachment.subnet",

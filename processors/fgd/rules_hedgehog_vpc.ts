@@ -315,6 +315,11 @@ function checkVpc(o: KubeObject, report: Report, ctx: RuleContext): void {
       );
     }
   });
+  for (const [name, raw] of entries) {
+    const relayVpc = text(obj(obj(raw).dhcp).relayVPC);
+    const rat = childPath(childPath(childPath("spec.subnets", name), "dhcp"), "relayVPC");
+    if (relayVpc) checkRef(ctx, report, rat, VPC_GROUP, "VPC", relayVpc);
+  }
   const ipns = checkRef(
     ctx,
     report,
@@ -624,8 +629,18 @@ function checkExternalPeering(o: KubeObject, report: Report, ctx: RuleContext): 
       );
     }
   });
-  checkRef(ctx, report, "spec.permit.external.name", VPC_GROUP, "External", text(ext.name));
+  const external = checkRef(ctx, report, "spec.permit.external.name", VPC_GROUP, "External", text(ext.name));
   const found = checkRef(ctx, report, "spec.permit.vpc.name", VPC_GROUP, "VPC", text(vpc.name));
+  if (found && external) {
+    const [a, b] = [found, external].map((x) => text(obj(x.spec).ipv4Namespace) ?? "default");
+    if (a !== b) {
+      report(
+        "hedgehog.externalpeering.namespace",
+        "spec.permit",
+        `VPC ${vpc.name} is in IPv4Namespace ${a} but External ${ext.name} is in ${b}; they must share it`,
+      );
+    }
+  }
   if (found) {
     const own = obj(obj(found.spec).subnets);
     list(vpc.subnets).forEach((s, i) => {

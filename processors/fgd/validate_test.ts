@@ -418,6 +418,25 @@ const HEDGEHOG: Case[] = [
     path: "spec.permit.external.prefixes[0].prefix",
   },
   {
+    rule: "hedgehog.externalpeering.namespace",
+    target: "ExternalPeering/vpc-1--ext-1",
+    mutate: (o) => (o.spec.permit.external.name = "ext-2"),
+    extra: [{
+      apiVersion: "vpc.githedgehog.com/v1beta1",
+      kind: "External",
+      metadata: { name: "ext-2" },
+      spec: { ipv4Namespace: "other" },
+    }],
+    path: "spec.permit",
+  },
+  {
+    rule: "hedgehog.ref.missing",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.spec.subnets.default.dhcp = { relay: "10.99.0.1/32", relayVPC: "vpc-9" }),
+    path: "spec.subnets.default.dhcp.relayVPC",
+    severity: "warning",
+  },
+  {
     rule: "hedgehog.externalpeering.subnets",
     target: "ExternalPeering/vpc-1--ext-1",
     mutate: (o) => (o.spec.permit.vpc.subnets = ["nope"]),
