@@ -122,6 +122,8 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
     "ranges satisfy 1 <= from <= to <= 4094 and do not overlap",
   ),
   r("hedgehog.switch.addresses", ["Switch"], "ip, protocolIP and vtepIP carry a prefix length"),
+  r("hedgehog.switch.required", ["Switch"], "asn, ip, protocolIP and profile are set"),
+  r("hedgehog.switch.spine-vtep", ["Switch"], "spine switches have no vtepIP"),
   r("hedgehog.switch.redundancy", ["Switch"], "redundancy group and type are set together"),
 ];
 

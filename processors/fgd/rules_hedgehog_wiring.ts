@@ -271,6 +271,16 @@ function checkVlanNamespace(o: KubeObject, report: Report): void {
 
 function checkSwitch(o: KubeObject, report: Report): void {
   const spec = obj(o.spec);
+  for (
+    const [f, what] of [["asn", "ASN"], ["ip", "IP"], ["protocolIP", "protocol IP"], ["profile", "profile"]]
+  ) {
+    if (spec[f] === undefined || spec[f] === "" || spec[f] === 0) {
+      report("hedgehog.switch.required", childPath("spec", f), `a Switch needs its ${what} (spec.${f})`);
+    }
+  }
+  if (typeof spec.role === "string" && spec.role.endsWith("spine") && text(spec.vtepIP)) {
+    report("hedgehog.switch.spine-vtep", "spec.vtepIP", "a spine switch has no VTEP IP; remove spec.vtepIP");
+  }
   for (const f of ["ip", "protocolIP", "vtepIP"]) {
     if (spec[f] !== undefined && !parseCidr(spec[f])) {
       report(

@@ -546,6 +546,18 @@ const HEDGEHOG: Case[] = [
     path: "spec.ip",
   },
   {
+    rule: "hedgehog.switch.required",
+    target: "Switch/leaf-01",
+    mutate: (o) => delete o.spec.asn,
+    path: "spec.asn",
+  },
+  {
+    rule: "hedgehog.switch.spine-vtep",
+    target: "Switch/leaf-01",
+    mutate: (o) => (o.spec.role = "spine"),
+    path: "spec.vtepIP",
+  },
+  {
     rule: "hedgehog.switch.redundancy",
     target: "Switch/leaf-01",
     mutate: (o) => (o.spec.redundancy = { group: "mclag-1" }),
