@@ -103,6 +103,11 @@ export function stable(v: unknown): unknown {
   return out;
 }
 
+function withoutFrom(body: any): unknown {
+  if (!body || !Array.isArray(body.files)) return body;
+  return { ...body, files: body.files.map(({ from: _f, ...f }: Record<string, unknown>) => f) };
+}
+
 /** The Portal views the crash test compares, read from a running gateway. */
 export async function readViews(url: string, fabric: string): Promise<Record<string, unknown>> {
   const get = async (path: string) => {
@@ -117,7 +122,8 @@ export async function readViews(url: string, fabric: string): Promise<Record<str
     // compared apart: which commit a file is attributed to is issue 8 item 8's business, not a crash effect
     file_commits: Object.fromEntries(files.map((f) => [f.path, f.commit ?? null])),
     objects: stable((await get(`/api/v1/fabrics/${fabric}/objects`)).body),
-    unmanaged: stable((await get(`/api/v1/fabrics/${fabric}/unmanaged`)).body),
+    // `from` (the raw/ path a file was moved from) is known only to the run that moved it, never to a clean run
+    unmanaged: stable(withoutFrom((await get(`/api/v1/fabrics/${fabric}/unmanaged`)).body)),
     infrastructure: stable((await get("/api/v1/sync/infrastructure-state")).body),
   };
 }
