@@ -93,9 +93,22 @@ export function resolveConfig(
       unique,
     );
   }
+  const named = Object.keys(cfg.credentials).sort().join(", ") || "none";
   const badPaths = cfg.fabrics.flatMap((f, i) => {
     const problem = repoPathProblem(f.path);
-    return problem ? [{ path: `/fabrics/${i}/path`, message: `/fabrics/${i}/path: ${problem}` }] : [];
+    const out = problem ? [{ path: `/fabrics/${i}/path`, message: `/fabrics/${i}/path: ${problem}` }] : [];
+    for (
+      const [at, name] of [["credential", f.credential], ["kubernetes/credential", f.kubernetes?.credential]]
+    ) {
+      if (name !== undefined && !cfg.credentials[name]) {
+        const path = `/fabrics/${i}/${at}`;
+        out.push({
+          path,
+          message: `${path}: no credential named "${name}" in credentials (configured: ${named})`,
+        });
+      }
+    }
+    return out;
   });
   if (badPaths.length) {
     throw new ValidationError(

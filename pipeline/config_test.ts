@@ -87,3 +87,15 @@ Deno.test("resolveConfig() refuses a fabric path outside the repository with the
     },
   );
 });
+
+Deno.test("resolveConfig() refuses a fabric naming a credential that credentials does not declare", () => {
+  assert.throws(
+    () => resolveConfig({ fabrics: [{ id: "a", path: "f", credential: "nope" }] }, {}),
+    /\/fabrics\/0\/credential: no credential named "nope" in credentials \(configured: none\)/,
+  );
+  const ok = resolveConfig({
+    credentials: { git: { token_env: "GIT_TOKEN", hosts: ["github.com"] } },
+    fabrics: [{ id: "a", path: "f", credential: "git" }],
+  }, {});
+  assert.equal(ok.config.credentials.git.token_env, "GIT_TOKEN");
+});

@@ -248,13 +248,33 @@ export const FabricConfig = Type.Object({
   repo: Type.Optional(Type.String({ description: "git URL or path; default: the Landing Zone repo" })),
   branch: Type.String({ default: "main" }),
   path: Type.String({ description: "GitOps directory inside the repo, e.g. fabrics/dc1" }),
-  credential_env: Type.Optional(Type.String({ description: "env var with a token for push" })),
+  credential: Type.Optional(Type.String({
+    minLength: 1,
+    description: "name of a token in `credentials` (the only way to name one over the API)",
+  })),
+  credential_env: Type.Optional(Type.String({
+    description: "env var with a token for push (config file only; the API takes `credential`)",
+  })),
   crd_dirs: Type.Array(Type.String(), { default: [], description: "directories with CRD YAML files" }),
   rule_packs: Type.Array(Type.String(), { default: ["hedgehog"] }),
   kubernetes: Type.Optional(Type.Object({
     api_url: Type.String(),
-    token_env: Type.Optional(Type.String()),
+    credential: Type.Optional(Type.String({ minLength: 1, description: "name of a token in `credentials`" })),
+    token_env: Type.Optional(Type.String({ description: "config file only; the API takes `credential`" })),
   }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+export const CredentialConfig = Type.Object({
+  token_env: Type.String({
+    pattern: "^[A-Z_][A-Z0-9_]*$",
+    description: "env var holding the token",
+    examples: ["FABRIC_GIT_TOKEN"],
+  }),
+  hosts: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, examples: ["github.com", "git.internal:8443"] }), {
+      description: "the only hosts (host or host:port) the token is sent to; default: any",
+    }),
+  ),
 }, { additionalProperties: false });
 
 const PortalPath = Type.Object({
@@ -346,10 +366,16 @@ export const Config = Type.Object({
   processors: ProcessorsConfig,
   analytics: AnalyticsConfig,
   fabrics: Type.Array(FabricConfig, { default: [] }),
+  credentials: Type.Record(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }), CredentialConfig, {
+    default: {},
+    description:
+      "tokens that may be named (by key) over the API, e.g. a fabric's `credential`; an API caller can never name an environment variable",
+  }),
   portal_repo: Type.Optional(PortalRepoConfig),
 }, { additionalProperties: false });
 
 /** The validated, defaulted configuration (frozen at runtime). */
 export type Config = Static<typeof Config>;
 export type FabricConfig = Static<typeof FabricConfig>;
+export type CredentialConfig = Static<typeof CredentialConfig>;
 export type PortalRepoConfig = Static<typeof PortalRepoConfig>;

@@ -42,11 +42,13 @@ export const FabricRegistration = Type.Object({
   repo: Type.Optional(Type.String()),
   branch: Type.String(),
   path: Type.String(),
+  credential: Type.Optional(Type.String()),
   credential_env: Type.Optional(Type.String()),
   crd_dirs: Type.Array(Type.String()),
   rule_packs: Type.Array(Type.String()),
   kubernetes: Type.Optional(Type.Object({
     api_url: Type.String(),
+    credential: Type.Optional(Type.String()),
     token_env: Type.Optional(Type.String()),
   }, { additionalProperties: false })),
   source: Type.Union([Type.Literal("config"), Type.Literal("api"), Type.Literal("sample")]),

@@ -189,7 +189,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     const e = err as { data?: { statusCode?: number }; message?: string };
     const status = e?.data?.statusCode;
     const hint = status === 401 || status === 403
-      ? "check the token in the fabric's credential_env"
+      ? "check the token of the fabric's credential (or credential_env)"
       : status === 404
       ? "check the fabric's repo URL"
       : `is the git server reachable? (${String(e?.message ?? err).split("\n")[0]})`;

@@ -40,6 +40,7 @@ import { requestPush } from "../git/service.ts";
 import { defaultFabrics } from "./defaults.ts";
 import { type Author, openFabricRepo } from "./git_repo.ts";
 import { KubeSource } from "./kube_source.ts";
+import { checkApiCredentials, tokenEnvFor } from "./credentials.ts";
 import { fgdMetrics } from "./metrics.ts";
 import { FabricAlerts } from "./alerts.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
@@ -183,7 +184,11 @@ export class FabricManager implements Service {
   async #open(reg: FabricRegistration): Promise<FabricWorker> {
     const { runtime } = this.#deps;
     const repoUrl = reg.repo ?? this.#lzRepo;
-    const tokenEnv = reg.credential_env ?? (reg.repo ? undefined : runtime.config.landing_zone.token_env);
+    const warn = (m: string, f: Record<string, unknown>) => this.#log.warn(m, f);
+    const tokenEnv = tokenEnvFor(runtime.config, reg, "repo", repoUrl, warn);
+    const kubeEnv = reg.kubernetes
+      ? tokenEnvFor(runtime.config, reg, "kubernetes", reg.kubernetes.api_url, warn)
+      : undefined;
     const repo = await openFabricRepo({
       repo: repoUrl,
       branch: reg.branch,
@@ -193,7 +198,7 @@ export class FabricManager implements Service {
     const kube = reg.kubernetes
       ? new KubeSource({
         apiUrl: reg.kubernetes.api_url,
-        token: reg.kubernetes.token_env ? runtime.secret(reg.kubernetes.token_env) : undefined,
+        token: kubeEnv ? runtime.secret(kubeEnv) : undefined,
       })
       : undefined;
     const w = new FabricWorker({
@@ -272,12 +277,14 @@ export class FabricManager implements Service {
 
   /**
    * Registers a fabric from the API: validates, persists, ingests. Throws ValidationError,
-   * LzError(INVALID_PATH) for a `path` that is not a clean directory inside the repo, LzError(CONFLICT).
+   * LzError(INVALID_PATH) for a `path` that is not a clean directory inside the repo, LzError(CONFLICT),
+   * LzError(INVALID_CREDENTIAL) for a credential the caller may not name (see `credentials.ts`).
    */
   async register(input: unknown): Promise<{ fabric: FabricRegistration; syncId: string }> {
     if (!this.#started) {
       throw new LzError("NOT_READY", "the FGD service is still starting", { retriable: true });
     }
+    checkApiCredentials(this.#deps.runtime.config, input, this.#lzRepo);
     const raw = Value.Default(FabricConfig, structuredClone(input ?? {}));
     if (!checkInput.Check(raw)) {
       const issues = [...checkInput.Errors(raw)].slice(0, 10).map((e) => ({

@@ -3,7 +3,7 @@
  * them); writes go to the {@link FabricManager} of this process.
  *
  * - `GET    /api/v1/fabrics` (read): every fabric with its status
- * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential_env?, crd_dirs?, rule_packs?, kubernetes?}` → 201 `{fabric, sync_id, status_url, websocket_url}`; 400 `invalid_path` when `path` is not a clean relative directory (`..`, `.`, `.git`, absolute)
+ * - `POST   /api/v1/fabrics` (admin): register `{id, repo?, branch?, path, credential?, crd_dirs?, rule_packs?, kubernetes?: {api_url, credential?}}` → 201 `{fabric, sync_id, status_url, websocket_url}`; 400 `invalid_path` when `path` is not a clean relative directory (`..`, `.`, `.git`, absolute); 400 `invalid_credential` for `credential_env`/`token_env` (never accepted over the API) or a credential not in the config's `credentials` or not allowed on that host
  * - `GET    /api/v1/fabrics/:id` (read): status — counts (managed, unmanaged, drafts, conflicts, drift), last commit, last run, last error
  * - `DELETE /api/v1/fabrics/:id` (admin): remove lzsync's state of the fabric (never the repo)
  * - `POST   /api/v1/fabrics/:id/sync` (trigger): run ingestion now → 202 `{sync_id, status_url, websocket_url}`; progress frames on the WebSocket, topic `lz.fgd.progress.v1` (`?topic=lz.fgd.progress` still accepted), key = sync id
@@ -57,7 +57,7 @@ function errorResponse(c: Context, err: unknown): Response {
       ? 404
       : err.code === "NOT_READY"
       ? 503
-      : err.code === "INVALID_PATH"
+      : err.code === "INVALID_PATH" || err.code === "INVALID_CREDENTIAL"
       ? 400
       : 500;
     return jsonError(c, status, err.code.toLowerCase(), err.message);

@@ -45,7 +45,7 @@ export interface Advertisement {
 
 function failure(what: string, url: string, status: number): LzError {
   const hint = status === 401 || status === 403
-    ? "check the token in the fabric's credential_env"
+    ? "check the token of the fabric's credential (or credential_env)"
     : status === 404
     ? "check the fabric's repo URL"
     : "the git server refused";

@@ -72,6 +72,7 @@ async function setup() {
     data_dir: dataDir,
     landing_zone: { repo: git.url("lz") },
     gateway: { port: 0, tokens: [{ name: "reader", token_env: "READ_TOKEN", scopes: ["read"] }] },
+    credentials: { git: { token_env: "GIT_TOKEN" }, kube: { token_env: "KUBE_TOKEN" } },
   };
   const broker = await createEmbeddedBroker();
   const deps = testDeps(broker, config, env);
@@ -113,9 +114,9 @@ const FABRIC = {
   id: "dc1",
   repo: "", // set per test
   path: "fabrics/dc1",
-  credential_env: "GIT_TOKEN",
+  credential: "git",
   crd_dirs: ["fabrics/crds/hedgehog"],
-  kubernetes: { api_url: "", token_env: "KUBE_TOKEN" },
+  kubernetes: { api_url: "", credential: "kube" },
 };
 
 Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a pushed change is ingested, drafts conflict, drift shows", async () => {
