@@ -39,8 +39,12 @@ export function isLoopback(host: string): boolean {
 /** The gateway's token check. */
 export class Auth {
   readonly #tokens: TokenEntry[] = [];
-  /** True when reads need no token (loopback bind, no token configured). */
+  /**
+   * True when reads need no token (`gateway.anonymous_reads`): `always`; `loopback` (default) when bound to
+   * loopback with no token configured; never with `never`.
+   */
   readonly openReads: boolean;
+  readonly #mode: "never" | "loopback" | "always";
 
   constructor(runtime: Runtime, host: string, log: Logger) {
     const admin = runtime.secret("LZSYNC_TOKEN");
@@ -56,7 +60,9 @@ export class Auth {
       }
       this.#tokens.push({ name: t.name, scopes: new Set(t.scopes), digest: digest(value) });
     }
-    this.openReads = this.#tokens.length === 0 && isLoopback(host);
+    this.#mode = runtime.config.gateway.anonymous_reads;
+    this.openReads = this.#mode === "always" ||
+      (this.#mode === "loopback" && this.#tokens.length === 0 && isLoopback(host));
     if (this.#tokens.length === 0 && !this.openReads) {
       log.warn("gateway is not bound to loopback and has no token: every API request will get 401", {
         host,
@@ -95,6 +101,8 @@ export class Auth {
           : scope !== "read"
           ? `this needs a token with the "${scope}" scope and none is configured: start lzsync with ` +
             "LZSYNC_TOKEN=<secret> (an admin token) and send Authorization: Bearer <secret>"
+          : this.#mode === "never"
+          ? "reading needs a token (gateway.anonymous_reads: never) and none is configured; set LZSYNC_TOKEN or gateway.tokens"
           : "no token is configured and the gateway is not bound to loopback; set LZSYNC_TOKEN or gateway.tokens";
         return deny(c, 401, "unauthorized", reason);
       }

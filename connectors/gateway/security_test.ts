@@ -167,3 +167,61 @@ Deno.test("security: CORS answers only the allow-listed origins, never `*`", asy
     /allowed_origins/,
   );
 });
+
+Deno.test("security: gateway.anonymous_reads — never, loopback and always, on a real gateway", async () => {
+  const read = (url: string, token?: string) =>
+    fetch(`${url}/api/v1/probe/file`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const never = await startTestGateway({
+    plugins: [plugin],
+    config: { gateway: { anonymous_reads: "never" } },
+  });
+  try {
+    const r = await read(never.url);
+    assert.equal(r.status, 401, "never: loopback with no token configured still needs a token");
+    assert.match((await r.json()).reason, /needs a token \(gateway.anonymous_reads: never\)/);
+    const ws = await rawHttp(never.url, "GET", "/ws/sync-events", {
+      Host: new URL(never.url).host,
+      ...WS_HEADERS,
+    });
+    assert.equal(ws.status, 401, "never: no anonymous WebSocket");
+  } finally {
+    await never.stop();
+  }
+  const loopback = await startTestGateway({ plugins: [plugin] });
+  try {
+    assert.equal(
+      (await read(loopback.url)).status,
+      200,
+      "loopback (default): open on 127.0.0.1 with no token",
+    );
+  } finally {
+    await loopback.stop();
+  }
+  const env = { LZSYNC_TOKEN: "admin-Secret-0001" };
+  const always = await startTestGateway({
+    plugins: [plugin],
+    env,
+    config: { gateway: { anonymous_reads: "always" } },
+  });
+  try {
+    const r = await read(always.url);
+    assert.equal(r.status, 200, "always: reads open even with tokens configured");
+    await r.body?.cancel();
+    const bad = await read(always.url, "guess");
+    assert.equal(bad.status, 401, "a wrong token is still refused");
+    await bad.body?.cancel();
+    const trig = await fetch(`${always.url}/api/v1/probe/trigger`, { method: "POST" });
+    assert.equal(trig.status, 401, "always opens reads only");
+    await trig.body?.cancel();
+  } finally {
+    await always.stop();
+  }
+  // A non-loopback bind (not bound here: tests bind 127.0.0.1 only) follows the same rule.
+  const { Auth } = await import("./auth.ts");
+  const { silentLogger } = await import("../../pipeline/log.ts");
+  const open = (mode: string, extra: Record<string, string> = {}) =>
+    new Auth(resolveConfig({ gateway: { anonymous_reads: mode } }, extra), "0.0.0.0", silentLogger).openReads;
+  assert.equal(open("always"), true);
+  assert.equal(open("loopback"), false);
+  assert.equal(open("never"), false);
+});
