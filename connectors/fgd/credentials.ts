@@ -54,6 +54,24 @@ export function checkApiCredentials(cfg: Config, input: unknown, lzRepo: string)
       );
     }
   }
+  for (
+    const [field, url] of [["repo", i.repo], ["kubernetes/api_url", kube.api_url]] as [string, unknown][]
+  ) {
+    if (typeof url !== "string") continue;
+    let userinfo = false;
+    try {
+      const u = new URL(url);
+      userinfo = u.username !== "" || u.password !== "";
+    } catch { /* a local path */ }
+    if (userinfo) {
+      refuse(
+        field,
+        `credentials inside the URL are not accepted (they would show in status, logs and git config); remove "user:password@" and name a token from the config's credentials (credential: <name>; configured: ${
+          known(cfg)
+        })`,
+      );
+    }
+  }
   const check = (field: string, name: unknown, url: unknown) => {
     if (name === undefined || typeof name !== "string") return;
     const cred = cfg.credentials[name];

@@ -130,3 +130,29 @@ Deno.test("fabrics API: credential_env naming any variable is refused; only conf
     await t.stop();
   }
 });
+
+Deno.test("fabrics API: a password inside a repo or Kubernetes URL is refused (400), never stored or shown", async () => {
+  const t = await setup();
+  try {
+    const url = t.git.url("lz").replace("http://", "http://alice:pw-Secret-91@");
+    const r = await t.register({ id: "dc2", repo: url, path: "fabrics/dc2" });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error, "invalid_credential");
+    assert.match(r.body.reason, /\/repo: .*credentials inside the URL.*credential/);
+    assert.ok(!JSON.stringify(r.body).includes("pw-Secret-91"), "the answer does not echo the password");
+    const k = await t.register({
+      id: "dc3",
+      path: "fabrics/dc3",
+      kubernetes: { api_url: "https://bob:tok@127.0.0.1:1/" },
+    });
+    assert.equal(k.status, 400);
+    assert.match(k.body.reason, /\/kubernetes\/api_url: /);
+    const list = await (await fetch(`${t.gw.url}/api/v1/fabrics`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    })).text();
+    assert.ok(!list.includes("pw-Secret-91"));
+    assert.deepEqual(JSON.parse(list).fabrics, []);
+  } finally {
+    await t.stop();
+  }
+});
