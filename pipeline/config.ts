@@ -127,7 +127,18 @@ export function resolveConfig(
     cfg.gateway.port = port;
   }
   if (env.LZSYNC_HOST) cfg.gateway.host = env.LZSYNC_HOST;
-  if (env.LZSYNC_LOG_LEVEL) cfg.log_level = env.LZSYNC_LOG_LEVEL as Config["log_level"];
+  if (env.LZSYNC_LOG_LEVEL) {
+    const levels = ["debug", "info", "warn", "error"];
+    if (!levels.includes(env.LZSYNC_LOG_LEVEL)) {
+      throw new ValidationError(
+        `LZSYNC_LOG_LEVEL=${JSON.stringify(env.LZSYNC_LOG_LEVEL)} is not a log level; use one of ${
+          levels.join(", ")
+        }`,
+        [{ path: "env/LZSYNC_LOG_LEVEL", message: `expected one of ${levels.join(", ")}` }],
+      );
+    }
+    cfg.log_level = env.LZSYNC_LOG_LEVEL as Config["log_level"];
+  }
   if (env.LZSYNC_BROKER_KIND) cfg.broker.kind = env.LZSYNC_BROKER_KIND as "kafka" | "embedded";
   if (env.LZSYNC_KAFKA_BROKERS) cfg.broker.brokers = env.LZSYNC_KAFKA_BROKERS.split(",").map((s) => s.trim());
   for (

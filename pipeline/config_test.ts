@@ -99,3 +99,11 @@ Deno.test("resolveConfig() refuses a fabric naming a credential that credentials
   }, {});
   assert.equal(ok.config.credentials.git.token_env, "GIT_TOKEN");
 });
+
+Deno.test("resolveConfig() refuses an LZSYNC_LOG_LEVEL that is not a level", () => {
+  assert.throws(
+    () => resolveConfig({}, { LZSYNC_LOG_LEVEL: "verbose" }),
+    /LZSYNC_LOG_LEVEL="verbose" is not a log level; use one of debug, info, warn, error/,
+  );
+  assert.equal(resolveConfig({}, { LZSYNC_LOG_LEVEL: "warn" }).config.log_level, "warn");
+});
