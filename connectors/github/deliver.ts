@@ -85,6 +85,8 @@ export interface DeliveryOptions {
   signature?: string;
   /** Raw body instead of JSON.stringify(payload). */
   rawBody?: Uint8Array | string;
+  /** `form`: `application/x-www-form-urlencoded` with the JSON in a `payload=` field (GitHub's API default). */
+  contentType?: "json" | "form";
 }
 
 /** POSTs a delivery to `url` (e.g. `http://127.0.0.1:8080/webhooks/github`) and returns status + JSON. */
@@ -93,10 +95,13 @@ export async function deliverWebhook(
   payload: unknown,
   o: DeliveryOptions = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const body = o.rawBody ?? JSON.stringify(payload);
+  const body = o.rawBody ??
+    (o.contentType === "form"
+      ? new URLSearchParams({ payload: JSON.stringify(payload) }).toString()
+      : JSON.stringify(payload));
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
   const headers: Record<string, string> = {
-    "content-type": "application/json",
+    "content-type": o.contentType === "form" ? "application/x-www-form-urlencoded" : "application/json",
     "user-agent": "GitHub-Hookshot/lzsync",
     "x-github-event": o.event ?? "push",
     "x-github-delivery": o.deliveryId ?? crypto.randomUUID(),

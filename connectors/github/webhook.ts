@@ -149,7 +149,7 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
         const started = Date.now();
         const receivedAt = new Date(ctx.deps.clock.now()).toISOString();
         const event = c.req.header("x-github-event") ?? "";
-        const ev = /^[a-z_]{1,64}$/.test(event) ? event : "unknown";
+        const ev = /^[a-z][a-z0-9_]{0,63}$/.test(event) ? event : "unknown";
         if (!cfg.layers.webhook.enabled) {
           await c.req.raw.body?.cancel().catch(() => {});
           return answer(c, ev, "ignored", 404, {
@@ -193,7 +193,17 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
         }
         let push: GitPush;
         try {
-          const json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+          const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+          const form = (c.req.header("content-type") ?? "").toLowerCase()
+            .startsWith("application/x-www-form-urlencoded");
+          const field = form ? new URLSearchParams(text).get("payload") : text;
+          if (field === null) {
+            throw new ValidationError(
+              "a form-encoded delivery (application/x-www-form-urlencoded) must carry the JSON in a payload= field",
+              [{ path: "/payload", message: "missing" }],
+            );
+          }
+          const json = JSON.parse(field);
           push = pushFromPayload(json, { deliveryId, receivedAt, syncId: `wh-${deliveryId}` });
         } catch (err) {
           const reason = err instanceof ValidationError

@@ -267,3 +267,35 @@ Deno.test("webhook: the dedupe window is rebuilt from the topic, so a restarted 
     await t.stop();
   }
 });
+
+Deno.test("webhook: a form-encoded delivery (payload= field, signed over the raw body) is accepted like JSON; an unknown event is 202 ignored by name", async () => {
+  const t = await gateway();
+  try {
+    const r = await deliverWebhook(t.hook, payload(), {
+      secret: "current-secret",
+      deliveryId: "f-1",
+      contentType: "form",
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const recs = await pushes(t);
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].after, B);
+    const empty = await deliverWebhook(t.hook, payload(), {
+      secret: "current-secret",
+      deliveryId: "f-2",
+      rawBody: "other=1",
+      contentType: "form",
+    });
+    assert.equal(empty.status, 400);
+    assert.match(String(empty.body.reason), /payload/);
+    const other = await deliverWebhook(t.hook, {}, {
+      secret: "current-secret",
+      deliveryId: "f-3",
+      event: "projects_v2_item",
+    });
+    assert.equal(other.status, 202);
+    assert.deepEqual(other.body, { status: "ignored", reason: "event projects_v2_item is not handled" });
+  } finally {
+    await t.stop();
+  }
+});
