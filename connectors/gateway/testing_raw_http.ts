@@ -13,6 +13,7 @@ export interface RawAnswer {
 /**
  * Sends `method path` to `baseUrl`'s host and port with exactly `headers` (plus `Connection: close`) and
  * reads until the server closes, `maxBytes` arrived, or — for 101 and streaming answers — the head is in.
+ * With `timeoutMs` the connection is closed then (status 0 when no answer came).
  */
 export async function rawHttp(
   baseUrl: string,
@@ -20,10 +21,15 @@ export async function rawHttp(
   path: string,
   headers: Record<string, string>,
   body = "",
-  options: { maxBytes?: number; headOnly?: boolean } = {},
+  options: { maxBytes?: number; headOnly?: boolean; timeoutMs?: number } = {},
 ): Promise<RawAnswer> {
   const u = new URL(baseUrl);
   const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }, options.timeoutMs);
   try {
     const lines = [`${method} ${path} HTTP/1.1`];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
@@ -51,6 +57,7 @@ export async function rawHttp(
     }
     return { status, headers: out, body: end >= 0 ? text.slice(end + 4) : "" };
   } finally {
+    clearTimeout(timer);
     try {
       conn.close();
     } catch { /* closed */ }

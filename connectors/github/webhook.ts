@@ -157,6 +157,14 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
             reason: "layers.webhook.enabled is false",
           });
         }
+        if (!c.req.header("x-hub-signature-256")) {
+          // Refused before reading: an unsigned body is never buffered.
+          await c.req.raw.body?.cancel().catch(() => {});
+          return answer(c, ev, "unauthorized", 401, {
+            error: "unauthorized",
+            reason: "missing X-Hub-Signature-256 header",
+          });
+        }
         const body = await readCapped(c.req.raw, cfg.gateway.max_body_bytes);
         if (body === null) {
           return answer(c, ev, "too_large", 413, {

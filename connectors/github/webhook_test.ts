@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startTestGateway } from "../gateway/testing.ts";
+import { rawHttp, startTestGateway } from "../gateway/testing.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { readAll } from "../git/_test_util.ts";
@@ -295,6 +295,32 @@ Deno.test("webhook: a form-encoded delivery (payload= field, signed over the raw
     });
     assert.equal(other.status, 202);
     assert.deepEqual(other.body, { status: "ignored", reason: "event projects_v2_item is not handled" });
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("webhook: a delivery without a signature header is refused before its body is read", async () => {
+  const t = await gateway();
+  try {
+    // 20 MB announced, none sent: the answer must not wait for the body.
+    const t0 = performance.now();
+    const r = await rawHttp(
+      t.url,
+      "POST",
+      WEBHOOK_PATH,
+      {
+        Host: new URL(t.url).host,
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "n-1",
+        "Content-Length": String(20 * 1024 * 1024),
+      },
+      "",
+      { headOnly: true, timeoutMs: 3000 },
+    );
+    assert.equal(r.status, 401, "answered at once, body unread");
+    assert.ok(performance.now() - t0 < 2000);
   } finally {
     await t.stop();
   }
