@@ -100,6 +100,11 @@ export const GatewayConfig = obj({
       "reads without a token: loopback = only when bound to loopback with no tokens configured; always = trusted network (compose)",
   }),
   max_body_bytes: Type.Integer({ minimum: 1024, default: 25 * 1024 * 1024 }),
+  max_object_bytes: Type.Integer({
+    minimum: 1024,
+    default: 1024 * 1024,
+    description: "largest body of an object write or a fabric registration (YAML/JSON); beyond it 413",
+  }),
   client_buffer_bytes: Type.Integer({
     minimum: 1024,
     default: 1024 * 1024,

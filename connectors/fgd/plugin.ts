@@ -16,6 +16,7 @@
  */
 import type { Context, Hono } from "hono";
 import { parse as parseYaml } from "yaml";
+import { bodyLimit } from "hono/body-limit";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
@@ -132,7 +133,18 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
         return c.json({ fabrics });
       });
 
-      app.post("/api/v1/fabrics", ctx.requireScope("admin"), async (c) => {
+      const maxObject = ctx.deps.runtime.config.gateway.max_object_bytes;
+      const objectLimit = bodyLimit({
+        maxSize: maxObject,
+        onError: (c) =>
+          jsonError(
+            c,
+            413,
+            "payload_too_large",
+            `an object or fabric body may be at most ${maxObject} bytes (gateway.max_object_bytes)`,
+          ),
+      });
+      app.post("/api/v1/fabrics", ctx.requireScope("admin"), objectLimit, async (c) => {
         try {
           const { fabric, syncId } = await manager.register(await readBody(c));
           await audit(c, fabric.id, "register", 201, { sync_id: syncId, target: fabric.path ?? null });
@@ -243,7 +255,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
         });
         return c.json(res.body, res.status as 200);
       };
-      app.put("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), edit("put"));
+      app.put("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), objectLimit, edit("put"));
       app.delete("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), edit("delete"));
       app.delete("/api/v1/fabrics/:id/drafts/:kind/:name", ctx.requireScope("write"), edit("discard"));
 

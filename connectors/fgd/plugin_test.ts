@@ -56,6 +56,11 @@ Deno.test("fabrics API: 404/400/409/422 with a JSON reason for every bad request
     const invalid = await call("PUT", "/api/v1/fabrics/dc1/objects/vpc/vpc-db", yaml, "application/yaml");
     assert.equal(invalid.status, 422);
     assert.deepEqual(invalid.body.findings.map((f: { rule: string }) => f.rule), ["hedgehog.vpc.subnets"]);
+    // Object bodies are capped (gateway.max_object_bytes, 1 MiB) before any YAML is parsed.
+    const huge = yaml + `# ${"x".repeat(1024 * 1024)}\n`;
+    const big = await call("PUT", "/api/v1/fabrics/dc1/objects/vpcs/vpc-db", huge, "application/yaml");
+    assert.equal(big.status, 413, JSON.stringify(big.body));
+    assert.match(big.body.reason, /at most 1048576 bytes \(gateway\.max_object_bytes\)/);
     const unauth = await fetch(`${gw.url}/api/v1/fabrics/dc1/sync`, { method: "POST" });
     assert.equal(unauth.status, 401);
     await unauth.body?.cancel();
