@@ -110,6 +110,23 @@ export function resolveConfig(
     }
     return out;
   });
+  const urls: [string, string | undefined][] = [
+    ["/landing_zone/repo", cfg.landing_zone.repo],
+    ["/portal_repo/repo", cfg.portal_repo?.repo],
+    ...cfg.fabrics.flatMap((f, i): [string, string | undefined][] => [
+      [`/fabrics/${i}/repo`, f.repo],
+      [`/fabrics/${i}/kubernetes/api_url`, f.kubernetes?.api_url],
+    ]),
+  ];
+  for (const [path, url] of urls) {
+    if (url && hasUserinfo(url)) {
+      badPaths.push({
+        path,
+        message:
+          `${path}: credentials inside the URL are not accepted (they would show in status, logs and git config); remove "user:password@" and use the token_env / credential fields`,
+      });
+    }
+  }
   if (badPaths.length) {
     throw new ValidationError(
       `${source} is invalid:\n  ${badPaths.map((i) => i.message).join("\n  ")}`,
@@ -201,4 +218,14 @@ export async function loadConfig(path?: string): Promise<Runtime> {
     throw new LzError("CONFIG", `${file} is not valid YAML: ${(err as Error).message}`, { cause: err });
   }
   return resolveConfig(raw, env, file);
+}
+
+/** True when `url` parses as a URL carrying `user[:password]@`. */
+function hasUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== "" || u.password !== "";
+  } catch {
+    return false;
+  }
 }

@@ -107,3 +107,18 @@ Deno.test("resolveConfig() refuses an LZSYNC_LOG_LEVEL that is not a level", () 
   );
   assert.equal(resolveConfig({}, { LZSYNC_LOG_LEVEL: "warn" }).config.log_level, "warn");
 });
+
+Deno.test("resolveConfig() refuses a password inside a repo URL", () => {
+  assert.throws(
+    () => resolveConfig({ landing_zone: { repo: "http://alice:pw@git.example/x.git" } }, {}),
+    /\/landing_zone\/repo: credentials inside the URL are not accepted/,
+  );
+  assert.throws(
+    () => resolveConfig({ fabrics: [{ id: "a", path: "f", repo: "https://tok@git.example/x.git" }] }, {}),
+    /\/fabrics\/0\/repo: credentials inside the URL/,
+  );
+  assert.equal(
+    resolveConfig({ landing_zone: { repo: "https://git.example/x.git" } }, {}).config.landing_zone.repo,
+    "https://git.example/x.git",
+  );
+});
