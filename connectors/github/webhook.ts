@@ -149,7 +149,11 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
         const started = Date.now();
         const receivedAt = new Date(ctx.deps.clock.now()).toISOString();
         const event = c.req.header("x-github-event") ?? "";
-        const ev = /^[a-z][a-z0-9_]{0,63}$/.test(event) ? event : "unknown";
+        // The metric's event label: any well-formed name once the signature is verified (only GitHub can
+        // send those), but before that only the names lzsync handles — an unsigned caller must not be able
+        // to grow the label's values.
+        const named = /^[a-z][a-z0-9_]{0,63}$/.test(event) ? event : "unknown";
+        let ev = event === "push" || event === "ping" ? event : "unverified";
         if (!cfg.layers.webhook.enabled) {
           await c.req.raw.body?.cancel().catch(() => {});
           return answer(c, ev, "ignored", 404, {
@@ -182,6 +186,7 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
           }[check];
           return answer(c, ev, "unauthorized", 401, { error: "unauthorized", reason });
         }
+        ev = named;
         if (!event) {
           return answer(c, ev, "bad_request", 400, {
             error: "bad_request",

@@ -182,11 +182,18 @@ Deno.test("webhook: bad input gets a defined answer and produces nothing", async
     assert.deepEqual([issues.status, issues.body.status], [202, "ignored"]);
     const unsignedIssue = await deliverWebhook(t.hook, { action: "opened" }, { event: "issues" });
     assert.equal(unsignedIssue.status, 401, "the signature is checked before the event type");
+    // Unsigned callers cannot grow the metric's label values with made-up event names.
+    for (let i = 0; i < 5; i++) {
+      const forged = await deliverWebhook(t.hook, { action: "x" }, { event: `made_up_${i}` });
+      assert.equal(forged.status, 401);
+    }
 
     assert.equal((await pushes(t)).length, 0);
     const metrics = await t.deps.metrics.metrics();
     assert.match(metrics, /lzsync_webhook_deliveries_total\{event="issues",outcome="ignored"\} 1/);
     assert.match(metrics, /lzsync_webhook_deliveries_total\{event="push",outcome="unauthorized"\} 4/);
+    assert.match(metrics, /lzsync_webhook_deliveries_total\{event="unverified",outcome="unauthorized"\} 6/);
+    assert.ok(!metrics.includes("made_up_"), "no label value from an unsigned request");
     assert.ok(!metrics.includes("current-secret"));
   } finally {
     await t.stop();
