@@ -20,6 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { unknownQuery } from "../gateway/query.ts";
 import { tokenName } from "../gateway/auth.ts";
 import { auditRecord, produceAudit } from "../audit/record.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
@@ -120,6 +121,19 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
         status_url: `${ctx.url}/api/v1/fabrics/${id}`,
         websocket_url: `${ctx.wsUrl}?topic=${FGD_PROGRESS}&key=${encodeURIComponent(syncId)}`,
       });
+
+      // Query parameters each fabrics route takes; any other is a 400 naming it (a typo such as
+      // ?stat=draft would otherwise answer as if no filter were asked).
+      const takes = (c: Context): readonly string[] => {
+        const p = c.req.path;
+        if (/^\/api\/v1\/fabrics\/[^/]+\/objects$/.test(p)) return ["kind", "state"];
+        if (/^\/api\/v1\/fabrics\/[^/]+\/(objects|drafts)\/[^/]+\/[^/]+$/.test(p)) {
+          return c.req.method === "GET" ? ["namespace"] : ["namespace", "draft"];
+        }
+        return [];
+      };
+      app.use("/api/v1/fabrics", async (c, next) => unknownQuery(c, takes(c)) ?? await next());
+      app.use("/api/v1/fabrics/*", async (c, next) => unknownQuery(c, takes(c)) ?? await next());
 
       app.get("/api/v1/fabrics", ctx.requireScope("read"), (c) => {
         const regs = ctx.view<FabricRegistration>(FGD_FABRICS_TOPIC.name);
