@@ -78,6 +78,13 @@ export class GitSyncer {
   #marker: GitCommitMarker | null = null;
   /** path → blob sha, as the topic holds it. */
   #files = new Map<string, string>();
+  /**
+   * False until one sync has compared the whole tracked tree with the files restored from the topic. A kill
+   * during a sync's produce can leave the commit marker written and some file records or tombstones not
+   * (they go to several partitions, not atomically), so the first sync after a start never trusts the
+   * marker alone.
+   */
+  #reconciled = false;
   #progressChain: Promise<void> = Promise.resolve();
 
   constructor(o: SyncerOptions) {
@@ -241,6 +248,19 @@ export class GitSyncer {
           { retriable: true },
         );
       }
+    } else if (!this.#reconciled && this.#marker && prev) {
+      // The first sync after a start: the whole tracked tree against the files restored from the topic
+      // (see #reconciled), labelled like the diff it replaces.
+      const known = await hasCommit(gitdir, prev, this.#cache);
+      diff = known ? "tree" : "reconcile";
+      forced = !known || !(await isAncestor(gitdir, prev, head, this.#cache));
+      changes = [];
+      const tracked = await listTracked(gitdir, head, matcher, this.#cache);
+      for (const [path, { oid, mode }] of tracked) {
+        const had = this.#files.get(path);
+        if (had !== oid) changes.push({ path, op: had ? "modified" : "added", oid, mode });
+      }
+      for (const path of this.#files.keys()) if (!tracked.has(path)) changes.push({ path, op: "removed" });
     } else if (prev === head && this.#marker) {
       changes = [];
       diff = "tree";
@@ -329,6 +349,7 @@ export class GitSyncer {
       else this.#files.set(c.path, c.oid!);
     }
     this.#marker = marker;
+    this.#reconciled = true;
     this.#o.log.info("git sync done", {
       repo: this.repo,
       commit: head,
