@@ -5,6 +5,7 @@
  * 6 GB of memory on 2 cores, later runs reuse the binary.
  */
 import { freePort, waitForPort } from "./free_port.ts";
+import { terminate } from "./process.ts";
 
 export const BIGQUERY_EMULATOR_VERSION = "0.8.1";
 
@@ -87,16 +88,7 @@ export async function startBigQueryEmulator(project = "lzsync-test"): Promise<Bi
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 2000);
-    await child.status;
-    clearTimeout(timer);
+    await terminate(child, 2000);
     await stderr;
   };
   try {

@@ -4,6 +4,7 @@
  * `~/.cache/lzsync`).
  */
 import { freePort, waitForPort } from "./free_port.ts";
+import { terminate } from "./process.ts";
 
 export const KAFKA_VERSION = "3.9.1";
 
@@ -123,24 +124,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     }
     return child;
   };
-  const terminate = async (child: Deno.ChildProcess) => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 10_000);
-    await child.status;
-    clearTimeout(timer);
-  };
   let child: Deno.ChildProcess | null = await spawn();
   let stopped = false;
   const halt = async () => {
     const c = child;
     child = null;
-    if (c) await terminate(c);
+    if (c) await terminate(c, 10_000);
   };
   return {
     brokers: `127.0.0.1:${port}`,
