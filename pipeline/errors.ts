@@ -36,13 +36,21 @@ export class ValidationError extends LzError {
   }
 }
 
-/** True when retrying the operation that threw `err` may help. Programming errors never are. */
+/**
+ * The one retriability rule of lzsync (used by `retry()` in `retry.ts`, the processor task and every
+ * connector retry loop): programming errors (TypeError, RangeError, SyntaxError, ReferenceError) never retry;
+ * an error that says whether it is retriable (LzError, ValidationError, kafkajs errors) is taken at its word;
+ * anything else (a plain Error nobody classified) may be transient and is retried, within the caller's bound.
+ */
 export function isRetriable(err: unknown): boolean {
-  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
+  if (
+    err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  ) return false;
   if (err instanceof LzError) return err.retriable;
-  const e = err as { retriable?: boolean; code?: string } | null;
-  if (e && typeof e.retriable === "boolean") return e.retriable; // kafkajs errors carry this flag
-  return false;
+  const e = err as { retriable?: unknown } | null;
+  if (e && typeof e === "object" && typeof e.retriable === "boolean") return e.retriable; // kafkajs errors
+  return true;
 }
 
 /** A short, secret-free description of any thrown value, for logs, DLQ records and API errors. */

@@ -17,7 +17,8 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import type { Producer, Reader } from "../../pipeline/broker/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
-import { describeError, isRetriable, LzError, ValidationError } from "../../pipeline/errors.ts";
+import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
+import { retry } from "../../pipeline/retry.ts";
 import { decode, encode } from "../../pipeline/serde.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { FabricConfig } from "../../schemas/config.ts";
@@ -49,15 +50,8 @@ import { FabricWorker, type Progress } from "./worker.ts";
 const checkInput = TypeCompiler.Compile(FabricConfig);
 
 /** Retries a broker call that fails retriably (e.g. a fresh Kafka topic without a leader yet), up to ~15 s. */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isRetriable(err) || attempt >= 30) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-    }
-  }
+function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  return retry(fn, { retries: 30, initialMs: 50, maxMs: 1000 });
 }
 
 /** Options of {@link FabricManager}. */

@@ -8,7 +8,8 @@ import { Counter } from "prom-client";
 import type { Consumer } from "../../pipeline/broker/types.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { decode } from "../../pipeline/serde.ts";
-import { describeError, isRetriable } from "../../pipeline/errors.ts";
+import { describeError } from "../../pipeline/errors.ts";
+import { retry } from "../../pipeline/retry.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { createGitHubClient, type GitHubClient } from "./client.ts";
 
@@ -47,26 +48,25 @@ export function createCommitStatusNotifier(deps: AppDeps, o: StatusNotifierOptio
   let consumer: Consumer | null = null;
 
   const notify = async (s: GitSynced) => {
-    if (!s.commit) return;
+    const commit = s.commit;
+    if (!commit) return;
     const state = s.consistent ? "success" : "error";
     const description = s.consistent
       ? `Synced to the Portal: ${s.files} tracked file(s)`
       : "The Portal's copy does not match git; see the sync status";
-    for (let attempt = 0;; attempt++) {
-      try {
-        await client.setCommitStatus(s.commit, state, description, `${base}/api/v1/sync/git`);
-        counter.inc({ outcome: "ok" });
-        o.onStatus?.(s.commit, state);
-        return;
-      } catch (err) {
-        if (!isRetriable(err) || attempt >= (o.retries ?? 3)) {
-          counter.inc({ outcome: "failed" });
-          log.warn("cannot set the commit status", { commit: s.commit, error: describeError(err) });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
+    try {
+      await retry(() => client.setCommitStatus(commit, state, description, `${base}/api/v1/sync/git`), {
+        retries: o.retries ?? 3,
+        initialMs: 200,
+        maxMs: 30_000,
+      });
+    } catch (err) {
+      counter.inc({ outcome: "failed" });
+      log.warn("cannot set the commit status", { commit, error: describeError(err) });
+      return;
     }
+    counter.inc({ outcome: "ok" });
+    o.onStatus?.(commit, state);
   };
 
   return {

@@ -4,6 +4,7 @@
  * the useful facts (ECONNREFUSED, the topic, the Kafka error type) are dug out of the chain first.
  */
 import { LzError } from "../errors.ts";
+import { backoffDelay } from "../retry.ts";
 
 /** Socket-level error codes that mean "the broker cannot be reached (now)". */
 const UNREACHABLE_CODES = new Set([
@@ -156,6 +157,5 @@ export function sleep(ms: number): Promise<void> {
 
 /** Exponential backoff with ±20 % jitter: attempt 0 → ~initial, doubling up to `max`. */
 export function backoffMs(attempt: number, initial = 250, max = 5_000): number {
-  const base = Math.min(max, initial * 2 ** Math.min(attempt, 20));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
+  return backoffDelay(attempt, { initialMs: initial, maxMs: max, jitter: 0.2 });
 }

@@ -9,7 +9,8 @@ import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topo
 import { changelogTopic } from "./types.ts";
 import type { Logger } from "../log.ts";
 import { decode, encode, encodeJsonAll, validate } from "../serde.ts";
-import { describeError, LzError } from "../errors.ts";
+import { describeError, isRetriable, LzError } from "../errors.ts";
+import { backoffDelay } from "../retry.ts";
 import { topicDef } from "../../schemas/mod.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { MemoryStore } from "./store.ts";
@@ -60,14 +61,6 @@ interface Schedule {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** True when `process()` may succeed if called again: never for programming errors or bad input. */
-export function shouldRetry(err: unknown): boolean {
-  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
-  if (err instanceof ReferenceError) return false;
-  if (err instanceof LzError) return err.retriable;
-  return true;
-}
 
 function base64(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : bytesToBase64(bytes);
@@ -232,8 +225,8 @@ export class Task {
   ): void | Promise<void> {
     for (const s of this.#storeList) s.rollback();
     this.#pending.length = mark;
-    if (attempt <= this.#retry.retries && shouldRetry(err)) {
-      const wait = Math.min(2000, this.#retry.backoffMs * 2 ** (attempt - 1));
+    if (attempt <= this.#retry.retries && isRetriable(err)) {
+      const wait = backoffDelay(attempt - 1, { initialMs: this.#retry.backoffMs, maxMs: 2000 });
       this.#log.warn("process failed; retrying", {
         topic: raw.topic,
         offset: raw.offset,
