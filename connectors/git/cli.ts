@@ -18,7 +18,10 @@ export interface GitRun {
  * of a calling hook). Throws `GIT_CLI` when git is not installed; a failing command is `ok: false`.
  *
  * git's output goes to temp files, not pipes: if lzsync is killed while git works, git finishes its
- * update on its own instead of dying of SIGPIPE half-way (with the worktree written and the index not).
+ * update on its own instead of dying of SIGPIPE half-way (with the worktree written and the index not). And
+ * git runs in a session (process group) of its own (`setsid`, when installed): a SIGKILL of lzsync's whole
+ * process group — a service manager's stop, `kill -9 -<pgid>` — does not reach git, so a `merge --ff-only`
+ * into a user's checked-out repository is never cut between its worktree write and its `index.lock` release.
  */
 export async function runGit(
   args: string[],
@@ -55,8 +58,11 @@ export async function runGitScript(
   }
   try {
     env.GIT = await _which("git", env.PATH);
-    const out = await new Deno.Command("/bin/sh", {
-      args: ["-c", `exec >"$LZSYNC_GIT_OUT" 2>"$LZSYNC_GIT_ERR" </dev/null\n${script}`, "sh", ...params],
+    const sh = ["/bin/sh", "-c", `exec >"$LZSYNC_GIT_OUT" 2>"$LZSYNC_GIT_ERR" </dev/null\n${script}`, "sh"];
+    const setsid = await _which("setsid", env.PATH).catch(() => null);
+    const [cmd, ...args] = setsid ? [setsid, "--wait", ...sh] : sh;
+    const out = await new Deno.Command(cmd, {
+      args: [...args, ...params],
       cwd,
       env,
       clearEnv: true,
@@ -76,7 +82,7 @@ export async function runGitScript(
   }
 }
 
-/** The path of `cmd` on `path`, or throws `GIT_CLI`. */
+/** The path of `cmd` on `path`, or throws `GIT_CLI` (the message is about git, the one required tool). */
 async function _which(cmd: string, path = ""): Promise<string> {
   for (const dir of path.split(":").filter(Boolean)) {
     try {
