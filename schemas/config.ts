@@ -144,6 +144,11 @@ export const LayersConfig = obj({
       "8s",
       "a delivery not acknowledged by the broker this long after receipt answers 503 (GitHub allows 10 s)",
     ),
+    max_inflight_bodies: Type.Integer({
+      minimum: 1,
+      default: 8,
+      description: "webhook bodies read at once (each up to gateway.max_body_bytes); more answer 503",
+    }),
   }),
   git: obj({
     enabled: Type.Boolean({ default: true }),

@@ -1,9 +1,10 @@
 /**
  * `POST /webhooks/github`: GitHub push deliveries onto `lz.git.push.v1`, as a gateway plugin.
  *
- * In order: body over `gateway.max_body_bytes` → 413 (read in chunks, never buffered beyond the limit);
- * `X-Hub-Signature-256` missing, malformed or not matching the current or previous secret → 401 (checked
- * before anything is parsed); no `X-GitHub-Event` → 400; `ping` → 200; events other than `push` → 202
+ * In order: `X-Hub-Signature-256` missing or malformed, or no secret configured → 401 before the body is read;
+ * `layers.webhook.max_inflight_bodies` bodies being read already → 503 with `Retry-After`, body unread; body
+ * over `gateway.max_body_bytes` → 413 (read in chunks through the HMAC, never buffered beyond the limit);
+ * signature not matching the current or previous secret → 401 (before anything is parsed); no `X-GitHub-Event` → 400; `ping` → 200; events other than `push` → 202
  * `ignored` (counted); malformed JSON or a payload without the documented fields → 400; a delivery id
  * already produced → 200 `duplicate`; otherwise the record is produced and the answer is 202 only after the
  * broker acknowledged it, 503 if it failed or did not within `layers.webhook.produce_timeout` (8 s) of
@@ -18,7 +19,8 @@ import { describeError, ValidationError } from "../../pipeline/errors.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
-import { verifySignature } from "./signature.ts";
+import { parseSignatureHeader, SignatureStream } from "./signature.ts";
+import { InflightGate } from "./inflight.ts";
 import { webhookSecrets } from "./secrets.ts";
 import { DeliveryDedupe } from "./dedupe.ts";
 import { needsCompare, pushFromPayload } from "./payload.ts";
@@ -48,6 +50,7 @@ type Outcome =
   | "ping"
   | "unauthorized"
   | "too_large"
+  | "busy"
   | "bad_request"
   | "unavailable";
 
@@ -62,8 +65,15 @@ function deliveriesCounter(registry: Registry): Counter<"event" | "outcome"> {
   });
 }
 
-/** Reads a request body up to `max` bytes; null when it is larger (the rest is never read). */
-export async function readCapped(req: Request, max: number): Promise<Uint8Array | null> {
+/**
+ * Reads a request body up to `max` bytes; null when it is larger (the rest is never read). `onChunk` sees
+ * each chunk as it arrives (the webhook feeds its HMAC with it).
+ */
+export async function readCapped(
+  req: Request,
+  max: number,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<Uint8Array | null> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > max) {
     await req.body?.cancel().catch(() => {});
@@ -81,6 +91,7 @@ export async function readCapped(req: Request, max: number): Promise<Uint8Array 
       await reader.cancel().catch(() => {});
       return null;
     }
+    onChunk?.(value);
     chunks.push(value);
   }
   const out = new Uint8Array(size);
@@ -145,6 +156,13 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
       };
 
       const budgetMs = parseDuration(cfg.layers.webhook.produce_timeout);
+      const inflight = new InflightGate(cfg.layers.webhook.max_inflight_bodies);
+      const signatureReasons = {
+        missing: "missing X-Hub-Signature-256 header",
+        malformed: "X-Hub-Signature-256 must be sha256=<64 hex digits>",
+        mismatch: "signature does not match the configured webhook secret",
+        no_secret: "no webhook secret is configured",
+      };
       app.post(WEBHOOK_PATH, async (c) => {
         const started = Date.now();
         const receivedAt = new Date(ctx.deps.clock.now()).toISOString();
@@ -161,30 +179,49 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
             reason: "layers.webhook.enabled is false",
           });
         }
-        if (!c.req.header("x-hub-signature-256")) {
-          // Refused before reading: an unsigned body is never buffered.
+        // Refused before reading: a body without a checkable signature is never buffered.
+        const given = parseSignatureHeader(await secrets, c.req.header("x-hub-signature-256") ?? null);
+        if (typeof given === "string") {
           await c.req.raw.body?.cancel().catch(() => {});
           return answer(c, ev, "unauthorized", 401, {
             error: "unauthorized",
-            reason: "missing X-Hub-Signature-256 header",
+            reason: signatureReasons[given],
           });
         }
-        const body = await readCapped(c.req.raw, cfg.gateway.max_body_bytes);
+        const release = inflight.enter();
+        if (!release) {
+          await c.req.raw.body?.cancel().catch(() => {});
+          c.header("Retry-After", "1");
+          return answer(c, ev, "busy", 503, {
+            error: "unavailable",
+            reason: `${inflight.limit} webhook bodies are being read already ` +
+              `(layers.webhook.max_inflight_bodies); retry shortly`,
+          });
+        }
+        const signature = new SignatureStream(await secrets, given);
+        let body: Uint8Array | null;
+        try {
+          body = await readCapped(c.req.raw, cfg.gateway.max_body_bytes, (chunk) => signature.update(chunk));
+        } catch {
+          return answer(c, ev, "bad_request", 400, {
+            error: "bad_request",
+            reason: "the request body could not be read to its end",
+          });
+        } finally {
+          release();
+        }
         if (body === null) {
           return answer(c, ev, "too_large", 413, {
             error: "payload_too_large",
             reason: `request body exceeds ${cfg.gateway.max_body_bytes} bytes (gateway.max_body_bytes)`,
           });
         }
-        const check = verifySignature(await secrets, body, c.req.header("x-hub-signature-256") ?? null);
+        const check = signature.check();
         if (check !== "ok") {
-          const reason = {
-            missing: "missing X-Hub-Signature-256 header",
-            malformed: "X-Hub-Signature-256 must be sha256=<64 hex digits>",
-            mismatch: "signature does not match the configured webhook secret",
-            no_secret: "no webhook secret is configured",
-          }[check];
-          return answer(c, ev, "unauthorized", 401, { error: "unauthorized", reason });
+          return answer(c, ev, "unauthorized", 401, {
+            error: "unauthorized",
+            reason: signatureReasons[check],
+          });
         }
         ev = named;
         if (!event) {

@@ -332,3 +332,87 @@ Deno.test("webhook: a delivery without a signature header is refused before its 
     await t.stop();
   }
 });
+
+Deno.test("webhook: bodies beyond layers.webhook.max_inflight_bodies are answered 503 at once, unread; the slot frees when a body ends", async () => {
+  const t = await gateway({ layers: { webhook: { max_inflight_bodies: 2 } } });
+  const u = new URL(t.url);
+  const held: Deno.TcpConn[] = [];
+  try {
+    const head = (id: string) =>
+      `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+      `X-GitHub-Event: push\r\nX-GitHub-Delivery: ${id}\r\nX-Hub-Signature-256: sha256=${
+        "0".repeat(64)
+      }\r\n` +
+      `Content-Length: ${1024 * 1024}\r\n\r\n{"ref":`;
+    // Two slow senders: headers and a few bytes of a 1 MiB body, then nothing.
+    for (const id of ["slow-1", "slow-2"]) {
+      const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+      await conn.write(new TextEncoder().encode(head(id)));
+      held.push(conn);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const r = await rawHttp(
+      t.url,
+      "POST",
+      WEBHOOK_PATH,
+      {
+        Host: u.host,
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "third",
+        "X-Hub-Signature-256": `sha256=${"0".repeat(64)}`,
+        "Content-Length": String(20 * 1024 * 1024),
+      },
+      "",
+      { headOnly: true, timeoutMs: 3000 },
+    );
+    assert.equal(r.status, 503, "the third body is refused");
+    assert.equal(r.headers["retry-after"], "1");
+    assert.ok(performance.now() - t0 < 2000, "answered without waiting for the body");
+    const small = await deliverWebhook(t.hook, payload(), { secret: "current-secret", deliveryId: "small" });
+    assert.equal(small.status, 503, "a correctly signed delivery waits its turn too");
+    assert.equal(small.body.error, "unavailable");
+    assert.match(String(small.body.reason), /layers\.webhook\.max_inflight_bodies/);
+    for (const c of held.splice(0)) c.close();
+    let ok = 0;
+    for (let i = 0; i < 20 && ok !== 202; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ok = (await deliverWebhook(t.hook, payload(), { secret: "current-secret", deliveryId: `after-${i}` }))
+        .status;
+    }
+    assert.equal(ok, 202, "the slots are released when the slow senders go away");
+  } finally {
+    for (const c of held) c.close();
+    await t.stop();
+  }
+});
+
+Deno.test("webhook: the HMAC is computed as the body streams in — a wrong signature over a multi-chunk body is 401, the right one 202", async () => {
+  const t = await gateway();
+  try {
+    const big = payload();
+    (big as Record<string, unknown>).padding = "x".repeat(3 * 1024 * 1024);
+    const body = JSON.stringify(big);
+    const post = (sig: string, id: string) =>
+      fetch(t.hook, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-GitHub-Event": "push",
+          "X-GitHub-Delivery": id,
+          "X-Hub-Signature-256": sig,
+        },
+        body: new Blob([body]).stream(),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const bad = await post(signPayload("other-secret", body), "s-1");
+    assert.equal(bad.status, 401);
+    assert.match(bad.body.reason, /does not match/);
+    const good = await post(signPayload("current-secret", body), "s-2");
+    assert.equal(good.status, 202);
+    const rotated = await post(signPayload("previous-secret", body), "s-3");
+    assert.equal(rotated.status, 202, "the previous secret is accepted during a rotation");
+  } finally {
+    await t.stop();
+  }
+});
