@@ -96,6 +96,21 @@ export interface IngestResult {
   /** Tree id of the fabric directory after the run (pass it back as `lastTree`). */
   tree?: string | null;
   validator?: Validator;
+  /** Wall time of each phase in ms, summed over attempts (see {@link IngestTimings}). */
+  timings: IngestTimings;
+}
+
+/** Wall time in ms that one run spent in each phase, summed over its push attempts. */
+export interface IngestTimings {
+  /** Fetching the branch and reading the CRDs (validator). */
+  fetch: number;
+  /** Listing and reading the fabric directory. */
+  snapshot: number;
+  /** Parsing, validating, normalizing and planning. */
+  planning: number;
+  /** Hashing, deflating and writing the objects and the commit. */
+  commit: number;
+  push: number;
 }
 
 /** Phases of a run, reported to {@link IngestOptions.onPhase}. */
@@ -140,6 +155,13 @@ async function _ingest(
 ): Promise<IngestResult & { cloneDamaged?: boolean }> {
   const maxAttempts = options.maxAttempts ?? 5;
   const phase = options.onPhase ?? (() => {});
+  const timings: IngestTimings = { fetch: 0, snapshot: 0, planning: 0, commit: 0, push: 0 };
+  let mark = performance.now();
+  const lap = (k: keyof IngestTimings) => {
+    const now = performance.now();
+    timings[k] += now - mark;
+    mark = now;
+  };
   let base: string | null = null;
   let attempts = 0;
   let plan: Plan | undefined;
@@ -147,14 +169,17 @@ async function _ingest(
     while (attempts < maxAttempts) {
       attempts++;
       await phase("fetching", fg.repo.location);
+      mark = performance.now();
       base = await fg.repo.fetch();
       const { validator, changed } = await fg.validatorChange(base);
+      lap("fetch");
       if (validator.crds.kinds.size === 0) {
         return {
           outcome: "failed",
           base,
           commit: null,
           attempts,
+          timings,
           error:
             `no CRD found for fabric ${fg.spec.id} (${
               fg.validators.problems.join("; ") || "crd_dirs is empty"
@@ -164,24 +189,33 @@ async function _ingest(
       }
       const tree = base ? await fg.repo.treeOid(base, fg.spec.path) : null;
       if (!changed && options.lastTree !== undefined && tree === options.lastTree && attempts === 1) {
-        return { outcome: "unchanged", base, commit: null, attempts, tree, validator };
+        return { outcome: "unchanged", base, commit: null, attempts, tree, validator, timings };
       }
       const snap = await fg.snapshot(base);
+      lap("snapshot");
       await phase("planning", `${snap.size} files at ${base?.slice(0, 12) ?? "(empty branch)"}`);
+      mark = performance.now();
       plan = planIngestion(snap, {
         fabricId: fg.spec.id,
         validator,
         cache: fg.cache,
         limits: options.limits,
       });
-      if (!plan.changed) return { outcome: "unchanged", base, commit: null, attempts, plan, tree, validator };
+      lap("planning");
+      if (!plan.changed) {
+        return { outcome: "unchanged", base, commit: null, attempts, plan, tree, validator, timings };
+      }
       const message = commitMessage(fg.spec.id, fg.spec.path, plan);
       await phase("committing", `${plan.writes.size} writes, ${plan.deletes.size} deletions`);
+      mark = performance.now();
       const writes = new Map([...plan.writes].map(([p, c]) => [fg.repoPath(p), c]));
       const deletes = new Set([...plan.deletes].map((p) => fg.repoPath(p)));
       const commit = await fg.repo.writeCommit(base, { writes, deletes }, message, fg.author);
+      lap("commit");
       await phase("pushing", commit);
+      mark = performance.now();
       const pushed = await fg.repo.push(commit, base);
+      lap("push");
       if (pushed.ok) {
         return {
           outcome: "committed",
@@ -192,6 +226,7 @@ async function _ingest(
           message,
           tree: await fg.repo.treeOid(commit, fg.spec.path),
           validator,
+          timings,
         };
       }
       await phase("retrying", `push rejected (${pushed.detail}); fetching the new head`);
@@ -202,6 +237,7 @@ async function _ingest(
       commit: null,
       attempts,
       plan,
+      timings,
       error:
         `the branch ${fg.spec.branch} kept moving: ${attempts} pushes were rejected as non-fast-forward; ` +
         "nothing was changed or deleted, the next trigger retries",
@@ -213,6 +249,7 @@ async function _ingest(
       commit: null,
       attempts,
       plan,
+      timings,
       error: `${describeError(err)}; nothing was changed or deleted in the repository`,
       cloneDamaged: _cloneDamaged(err),
     };

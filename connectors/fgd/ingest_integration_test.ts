@@ -62,6 +62,7 @@ Deno.test("runIngestion commits once to the remote with exactly the expected tre
     const r = await runIngestion(t.fg);
     assert.equal(r.outcome, "committed", r.error ?? "");
     assert.equal(await t.server.head("lz"), r.commit);
+    for (const [phase, ms] of Object.entries(r.timings)) assert.ok(ms > 0, `phase ${phase} timed: ${ms} ms`);
     const tree = await remoteTree(t.server.root, "lz", "main", "fabrics/dc1");
     const managed = tree.filter((p) => p.includes("/managed/") && !p.endsWith(".gitkeep"));
     assert.equal(managed.length, 17, managed.join("\n"));
@@ -92,6 +93,7 @@ Deno.test("runIngestion commits once to the remote with exactly the expected tre
 
     const again = await runIngestion(t.fg);
     assert.equal(again.outcome, "unchanged");
+    assert.equal(again.timings.commit, 0, "an unchanged run writes no commit");
     assert.equal(await t.server.head("lz"), r.commit, "no second commit");
   } finally {
     await t.stop();

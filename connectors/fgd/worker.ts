@@ -12,7 +12,7 @@ import type { InvalidManaged, UnmanagedEntry } from "../../processors/fgd/plan_t
 import type { Validator } from "../../processors/fgd/validate.ts";
 import type { FabricObject, FabricRegistration, FabricStatus, RunSummary } from "../../schemas/fgd.ts";
 import type { Author, FabricRepo } from "./git_repo.ts";
-import { FabricGit, runIngestion } from "./ingest.ts";
+import { FabricGit, type IngestTimings, runIngestion } from "./ingest.ts";
 import type { KubeSource } from "./kube_source.ts";
 import type { FgdMetrics } from "./metrics.ts";
 import { FabricPublisher } from "./publisher.ts";
@@ -74,6 +74,11 @@ export class FabricWorker {
   head: string | null = null;
   lastCommit: string | null = null;
   lastRun: RunSummary | null = null;
+  /**
+   * Wall time in ms of each phase of the last run: the ingestion's ({@link IngestTimings}) and `publish`
+   * (the fabric's records and the run's results). Kept in memory for the bench and diagnostics only.
+   */
+  lastTimings: (IngestTimings & { publish: number }) | null = null;
   lastError: string | null = null;
   kubeState: FabricStatus["kubernetes"] = null;
   #lastTree: string | null | undefined = undefined;
@@ -197,8 +202,10 @@ export class FabricWorker {
         if (r.outcome === "committed" && r.commit) await this.committed(r.commit);
       }
       this.#running = false;
+      const published = performance.now();
       await this.publish();
       await this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
+      this.lastTimings = { ...r.timings, publish: performance.now() - published };
       await this.#runEnded(r.outcome === "failed", this.lastError);
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
       this.progress(
