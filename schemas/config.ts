@@ -97,7 +97,7 @@ export const GatewayConfig = obj({
   anonymous_reads: Type.Union([Type.Literal("loopback"), Type.Literal("always"), Type.Literal("never")], {
     default: "loopback",
     description:
-      "reads without a token: loopback = only when bound to loopback with no tokens configured; always = trusted network (compose)",
+      "reads without a token: loopback = this machine's own clients (bound to loopback, no non-loopback public_url, no Forwarded/X-Forwarded-For), tokens or not; always = trusted network (compose); never = every read needs a token",
   }),
   max_body_bytes: Type.Integer({ minimum: 1024, default: 25 * 1024 * 1024 }),
   max_object_bytes: Type.Integer({

@@ -1,9 +1,11 @@
 /**
  * Bearer tokens with scopes. Tokens come from the environment variables named in `gateway.tokens[]` and
  * from `LZSYNC_TOKEN` (admin), looked up once through `runtime.secret`. Only SHA-256 digests are kept and
- * compared in constant time against every configured token. Reads are open without a token only when the
- * gateway is bound to loopback and no token is configured. A token never appears in a log, error or metric:
- * answers name the token by its config `name`.
+ * compared in constant time against every configured token. With `gateway.anonymous_reads: loopback` (the
+ * default) reads are open without a token to this machine's own clients: the gateway is bound to loopback, no
+ * `gateway.public_url` names another host, and the request did not come through a proxy — whether or not
+ * tokens are configured (a token set for triggers does not close the page). A token never appears in a log,
+ * error or metric: answers name the token by its config `name`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
@@ -40,8 +42,9 @@ export function isLoopback(host: string): boolean {
 export class Auth {
   readonly #tokens: TokenEntry[] = [];
   /**
-   * True when reads need no token (`gateway.anonymous_reads`): `always`; `loopback` (default) when bound to
-   * loopback with no token configured; never with `never`.
+   * True when reads may need no token (`gateway.anonymous_reads`): `always`; `loopback` (default) when bound
+   * to loopback and not published under a non-loopback `gateway.public_url`; never with `never`. In `loopback` mode a
+   * proxied request (Forwarded / X-Forwarded-For) still needs a token: it may come from anywhere.
    */
   readonly openReads: boolean;
   readonly #mode: "never" | "loopback" | "always";
@@ -62,7 +65,7 @@ export class Auth {
     }
     this.#mode = runtime.config.gateway.anonymous_reads;
     this.openReads = this.#mode === "always" ||
-      (this.#mode === "loopback" && this.#tokens.length === 0 && isLoopback(host));
+      (this.#mode === "loopback" && isLoopback(host) && !published(runtime.config.gateway.public_url));
     if (this.#tokens.length === 0 && !this.openReads) {
       log.warn("gateway is not bound to loopback and has no token: every API request will get 401", {
         host,
@@ -95,15 +98,20 @@ export class Auth {
         token = m[1];
       } else if (options.queryToken) token = c.req.query("access_token") || undefined;
       if (token === undefined) {
-        if (scope === "read" && this.openReads) return await next();
-        const reason = this.#tokens.length
+        const viaProxy = this.#mode === "loopback" && proxied(c);
+        if (scope === "read" && this.openReads && !viaProxy) return await next();
+        const reason = scope === "read" && this.openReads
+          ? "this request came through a proxy (Forwarded / X-Forwarded-For) and anonymous reads " +
+            "(gateway.anonymous_reads: loopback) are for this machine's own clients: send a token with the read scope"
+          : this.#tokens.length
           ? `a bearer token with the "${scope}" scope is required (Authorization: Bearer <token>)`
           : scope !== "read"
           ? `this needs a token with the "${scope}" scope and none is configured: start lzsync with ` +
             "LZSYNC_TOKEN=<secret> (an admin token) and send Authorization: Bearer <secret>"
           : this.#mode === "never"
           ? "reading needs a token (gateway.anonymous_reads: never) and none is configured; set LZSYNC_TOKEN or gateway.tokens"
-          : "no token is configured and the gateway is not bound to loopback; set LZSYNC_TOKEN or gateway.tokens";
+          : "no token is configured and the gateway is not bound to loopback (or is published at gateway.public_url); " +
+            "set LZSYNC_TOKEN or gateway.tokens";
         return deny(c, 401, "unauthorized", reason);
       }
       const entry = this.#identify(token);
@@ -115,6 +123,16 @@ export class Auth {
       await next();
     };
   }
+}
+
+/** True when `public_url` names a host other machines reach (a loopback public_url publishes nothing). */
+function published(publicUrl: string | undefined): boolean {
+  return publicUrl !== undefined && !isLoopback(new URL(publicUrl).hostname);
+}
+
+/** True when a proxy forwarded the request: its client may be anywhere. */
+function proxied(c: Context): boolean {
+  return c.req.header("forwarded") !== undefined || c.req.header("x-forwarded-for") !== undefined;
 }
 
 function deny(c: Context, status: 401 | 403, error: string, reason: string): Response {

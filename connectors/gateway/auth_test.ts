@@ -55,7 +55,12 @@ Deno.test("auth: with no token configured on loopback, reads are open and trigge
 Deno.test("auth: scopes (read, trigger, write, admin implies all), 401/403 JSON, no secret anywhere", async () => {
   const lines: string[] = [];
   const log = createLogger({ level: "debug", sink: (l) => lines.push(l) });
-  const t = await startTestGateway({ plugins: [plugin], env: SECRETS, config: { gateway: { tokens } }, log });
+  const t = await startTestGateway({
+    plugins: [plugin],
+    env: SECRETS,
+    config: { gateway: { tokens, anonymous_reads: "never" } },
+    log,
+  });
   try {
     const read = `${t.url}/api/v1/test/read`, trigger = `${t.url}/api/v1/test/trigger`;
     const write = `${t.url}/api/v1/test/write`;
@@ -122,10 +127,32 @@ Deno.test("auth: not bound to loopback and no token means no open reads", async 
   assert.equal(res.status, 401);
   assert.match((await res.json()).reason, /not bound to loopback/);
   assert.equal(new Auth(runtime, "127.0.0.1", silentLogger).openReads, true);
-  assert.equal(
-    new Auth(resolveConfig({}, { LZSYNC_TOKEN: "x" }), "127.0.0.1", silentLogger).openReads,
-    false,
-  );
+});
+
+Deno.test("auth: loopback (default) keeps reads open on loopback when a token is set for triggers, not for proxied or published gateways", async () => {
+  const withToken = new Auth(resolveConfig({}, { LZSYNC_TOKEN: "admin-x" }), "127.0.0.1", silentLogger);
+  assert.equal(withToken.openReads, true, "a token for triggers does not close the page");
+  const app = new Hono();
+  app.get("/r", withToken.require("read"), (c) => c.json({ ok: true }));
+  app.post("/w", withToken.require("trigger"), (c) => c.json({ ok: true }));
+  assert.equal((await app.request("/r")).status, 200);
+  assert.equal((await app.request("/w", { method: "POST" })).status, 401, "writes still need the token");
+  const proxies: Record<string, string>[] = [{ "x-forwarded-for": "203.0.113.9" }, {
+    forwarded: "for=203.0.113.9",
+  }];
+  for (const h of proxies) {
+    const r = await app.request("/r", { headers: h });
+    assert.equal(r.status, 401, `a proxied read needs a token: ${JSON.stringify(h)}`);
+    assert.match((await r.json()).reason, /came through a proxy/);
+    assert.equal(
+      (await app.request("/r", { headers: { ...h, authorization: "Bearer admin-x" } })).status,
+      200,
+    );
+  }
+  const published = (url: string) =>
+    new Auth(resolveConfig({ gateway: { public_url: url } }, {}), "127.0.0.1", silentLogger).openReads;
+  assert.equal(published("https://portal-sync.example.com"), false, "published under another host");
+  assert.equal(published("http://127.0.0.1:8088"), true, "a loopback public_url publishes nothing");
 });
 
 Deno.test("isLoopback() accepts only loopback addresses", () => {

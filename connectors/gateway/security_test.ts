@@ -32,6 +32,7 @@ Deno.test("security: DNS rebinding — a Host the gateway does not answer to get
       gateway: {
         public_url: "https://sync.example.com",
         allowed_hosts: ["portal.internal", ".corp.example"],
+        anonymous_reads: "always", // a published public_url closes loopback reads; this test is about Host
       },
     },
   });
@@ -196,6 +197,25 @@ Deno.test("security: gateway.anonymous_reads — never, loopback and always, on 
     );
   } finally {
     await loopback.stop();
+  }
+  const loopbackToken = await startTestGateway({
+    plugins: [plugin],
+    env: { LZSYNC_TOKEN: "admin-Secret-0002" },
+  });
+  try {
+    const r = await read(loopbackToken.url);
+    assert.equal(r.status, 200, "loopback (default): a token for triggers keeps reads open to this machine");
+    await r.body?.cancel();
+    const trig = await fetch(`${loopbackToken.url}/api/v1/probe/trigger`, { method: "POST" });
+    assert.equal(trig.status, 401, "the trigger needs the token");
+    await trig.body?.cancel();
+    const proxied = await fetch(`${loopbackToken.url}/api/v1/probe/file`, {
+      headers: { "x-forwarded-for": "198.51.100.7" },
+    });
+    assert.equal(proxied.status, 401, "a read through a proxy may come from anywhere: it needs a token");
+    await proxied.body?.cancel();
+  } finally {
+    await loopbackToken.stop();
   }
   const env = { LZSYNC_TOKEN: "admin-Secret-0001" };
   const always = await startTestGateway({

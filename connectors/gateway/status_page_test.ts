@@ -151,10 +151,14 @@ Deno.test({
 
 Deno.test({
   name:
-    "status page: with a token configured the badge says 'needs a token', then goes live once one is entered",
+    "status page: when reads need a token the badge says 'needs a token', then goes live once one is entered",
   ignore: needs("chromium"),
   fn: async () => {
-    const t = await startTestGateway({ plugins: [plugin], env: { LZSYNC_TOKEN: "page-Secret-0001" } });
+    const t = await startTestGateway({
+      plugins: [plugin],
+      env: { LZSYNC_TOKEN: "page-Secret-0001" },
+      config: { gateway: { anonymous_reads: "never" } },
+    });
     const browser = await launchChromium();
     try {
       await t.produce(STATUS, "git", status("git", "ok", 42));
