@@ -3,7 +3,7 @@ import { HEDGEHOG_RULES } from "./rules_hedgehog.ts";
 import { type KubeObject, objectKey, splitApiVersion } from "./object.ts";
 import type { RuleContext } from "./rule_pack.ts";
 import { Validator } from "./validate.ts";
-import { fabricObjects, hedgehogCrds } from "./testdata/mod.ts";
+import { fabricObjects, hedgehogCrds, moreObjects } from "./testdata/mod.ts";
 
 const validator = new Validator(hedgehogCrds(), ["hedgehog"]);
 
@@ -16,7 +16,7 @@ function contextOf(objects: KubeObject[]): RuleContext {
 }
 
 Deno.test("Validator accepts a valid example of every Hedgehog kind, with and without fabric context", () => {
-  const objects = fabricObjects();
+  const objects = [...fabricObjects(), ...moreObjects()];
   const kinds = new Set(objects.map((o) => o.kind));
   assert.equal(kinds.size, validator.crds.kinds.size, "testdata covers every CRD kind");
   assert.equal(validator.crds.problems.length, 0);

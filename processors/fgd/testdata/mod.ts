@@ -25,6 +25,14 @@ export function hedgehogCrds(): CrdIndex {
 /** The text of `testdata/fabric.yaml`: one valid object of every Hedgehog kind. */
 export const FABRIC_YAML = Deno.readTextFileSync(new URL("./fabric.yaml", import.meta.url));
 
+/** The text of `testdata/fabric_more.yaml`: one valid object of every other v0.126.0 kind (gateway, DHCP, agent). */
+export const FABRIC_MORE_YAML = Deno.readTextFileSync(new URL("./fabric_more.yaml", import.meta.url));
+
+/** The documents of `testdata/fabric_more.yaml`, freshly decoded (safe to mutate). */
+export function moreObjects(): KubeObject[] {
+  return parseAllDocuments(FABRIC_MORE_YAML).map((d) => d.toJS() as KubeObject);
+}
+
 /** The documents of `testdata/fabric.yaml`, freshly decoded (safe to mutate). */
 export function fabricObjects(): KubeObject[] {
   return parseAllDocuments(FABRIC_YAML).map((d) => d.toJS() as KubeObject);
