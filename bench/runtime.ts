@@ -16,7 +16,7 @@ import { createProcessorHost } from "../pipeline/processor/host.ts";
 import { MemoryStore } from "../pipeline/processor/store.ts";
 import { restoreStores } from "../pipeline/processor/restore.ts";
 import { counterTopology, COUNTS_STORE } from "../processors/counter/mod.ts";
-import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../schemas/test_events.ts";
+import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../pipeline/testing/test_topics.ts";
 import { bareKafkajsLoop } from "./kafka_baseline.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";
 

@@ -11,7 +11,7 @@ import { type AppDeps, type Service, systemClock } from "./service.ts";
 import type { Topology } from "./processor/types.ts";
 import { createProcessorHost } from "./processor/host.ts";
 import { LzError } from "./errors.ts";
-import { TOPICS } from "../schemas/mod.ts";
+import { declaredTopicSpecs, ensureTopics } from "./topics.ts";
 import type { GatewayPlugin } from "../connectors/gateway/plugin.ts";
 import { createGateway } from "../connectors/gateway/mod.ts";
 import { FEATURES } from "./features.ts";
@@ -41,24 +41,7 @@ export function allTopologies(): Topology[] {
   return FEATURES.flatMap((f) => f.topologies());
 }
 
-/** The topics to create at start: every declared topic, with `processors.topics` partition overrides. */
-export function declaredTopicSpecs(runtime: Runtime): TopicSpec[] {
-  const overrides = runtime.config.processors.topics;
-  const unknown = Object.keys(overrides).filter((t) => !TOPICS.has(t));
-  if (unknown.length) {
-    throw new LzError(
-      "CONFIG",
-      `processors.topics names unknown topic(s) ${unknown.join(", ")}; declared topics are: ${
-        [...TOPICS.keys()].sort().join(", ")
-      }`,
-    );
-  }
-  return [...TOPICS.values()].map((t) => ({
-    name: t.name,
-    partitions: overrides[t.name]?.partitions ?? t.partitions,
-    compacted: t.compacted,
-  }));
-}
+export { declaredTopicSpecs } from "./topics.ts";
 
 /** Keeps the topologies `processors.enabled` asks for; an unknown name is a config error listing valid ones. */
 export function selectTopologies(runtime: Runtime, topologies: Topology[]): Topology[] {
@@ -161,7 +144,12 @@ export async function runPipeline(
   const started: Service[] = [];
   let admin: AdminApi | null = null;
   try {
-    await broker.admin().createTopics(specs);
+    await ensureTopics(
+      broker.admin(),
+      specs,
+      log.child("topics"),
+      (topic) => allTopologies().filter((t) => t.inputs.includes(topic)).map((t) => t.app),
+    );
     const features: Feature[] = [];
     for (const f of FEATURES) features.push(await f.build(deps));
     const topologies = selectTopologies(runtime, features.flatMap((f) => f.topologies));

@@ -8,6 +8,7 @@ import type { Runtime } from "./config.ts";
 import { describeTopology, type Topology } from "./processor/types.ts";
 import { LzError } from "./errors.ts";
 import { topicDef } from "../schemas/mod.ts";
+import { topicPartitions } from "./topics.ts";
 import { groupLag } from "./lag.ts";
 import { replay } from "./replay.ts";
 import { auditReplay, auditReport, operatorName } from "./audit_cli.ts";
@@ -92,7 +93,9 @@ async function topicsCommand(c: CommandContext): Promise<number> {
       );
     }
     const def = topicDef(name);
-    const partitions = o.partitions === undefined ? def?.partitions ?? 1 : Number(o.partitions);
+    const partitions = o.partitions === undefined
+      ? def ? topicPartitions(def, c.runtime.config) : 1
+      : Number(o.partitions);
     if (!Number.isInteger(partitions) || partitions < 1) {
       throw usage(`--partitions must be a whole number >= 1, got ${o.partitions}`);
     }

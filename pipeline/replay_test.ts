@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "./broker/embedded.ts";
 import { encodeJson } from "./serde.ts";
 import { parseReplayTarget, replay } from "./replay.ts";
-import { TEST_EVENTS_TOPIC } from "../schemas/test_events.ts";
+import { TEST_EVENTS_TOPIC } from "../pipeline/testing/test_topics.ts";
 
 const EV = TEST_EVENTS_TOPIC.name;
 

@@ -34,6 +34,7 @@ export const EVALUATIONS_TOPIC = defineTopic({
   schema: Evaluation,
   compacted: true,
   partitions: 1,
+  keyed: true,
   key: "asset name",
   description:
     "Latest pass/fail of every rule on each asset it applies to (tombstone when the asset is gone).",

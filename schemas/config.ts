@@ -38,8 +38,9 @@ export const BrokerConfig = obj({
   partitions: Type.Integer({
     minimum: 1,
     maximum: 1024,
-    default: 3,
-    description: "partitions of created topics",
+    default: 1,
+    description:
+      "partitions of the key-partitioned topics lzsync creates (asset snapshots, infra events, asset state, governance, evaluations, violations): the tasks the assets and policy processors can spread over members of their group; other topics keep their declared count",
   }),
   fetch_max_wait: Duration(
     "100ms",

@@ -1,6 +1,9 @@
 /**
- * The registry of every topic lzsync produces or consumes. Add one line per topic declared in this folder.
- * Changelog topics (`<app>-<store>-changelog`) are internal and not listed here.
+ * The registry of every topic lzsync produces or consumes: the one list topic creation at start derives
+ * from (`pipeline/topics.ts`). Add one line per topic declared in this folder. Changelog topics
+ * (`<app>-<store>-changelog`) are internal and not listed here; the test topics (`lz.test.*`,
+ * `test_events.ts`) are not either: the test harness registers them ({@link registerTestTopic}), so they
+ * are never created on a user's broker.
  */
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
@@ -16,7 +19,6 @@ import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "./assets.ts";
 import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "./compliance.ts";
 import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
 import { VIOLATIONS_TOPIC } from "./violations.ts";
-import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "./test_events.ts";
 import { FGD_TOPICS } from "./fgd.ts";
 import { BILLING_TOPIC } from "./billing.ts";
 
@@ -35,8 +37,6 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
     DLQ_TOPIC,
     INFRA_EVENTS_TOPIC,
     VIOLATIONS_TOPIC,
-    TEST_COUNTS_TOPIC,
-    TEST_EVENTS_TOPIC,
     ALERTS_TOPIC,
     AUDIT_TOPIC,
     GIT_FILES_TOPIC,
@@ -50,7 +50,20 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
   ].map((t) => [t.name, t as TopicDef]),
 );
 
-/** The declaration of `name`, or undefined for internal/unknown topics. */
+const TEST_TOPICS = new Map<string, TopicDef>();
+
+/**
+ * Makes a test topic (`lz.test.*`) known to serde, the processor host and the test driver, never to topic
+ * creation at start. Called by the test harness only (`pipeline/testing/test_topics.ts`).
+ */
+export function registerTestTopic(def: TopicDef): void {
+  if (!def.name.startsWith("lz.test.")) {
+    throw new Error(`only lz.test.* topics are registered by tests; declare ${def.name} in TOPICS`);
+  }
+  TEST_TOPICS.set(def.name, def);
+}
+
+/** The declaration of `name` (a declared or registered test topic), or undefined for internal/unknown topics. */
 export function topicDef(name: string): TopicDef | undefined {
-  return TOPICS.get(name);
+  return TOPICS.get(name) ?? TEST_TOPICS.get(name);
 }

@@ -12,7 +12,17 @@ export interface TopicDef<S extends TSchema = TSchema> {
   schema: S;
   /** `cleanup.policy=compact`: the latest value per key is the state; `null` values are tombstones. */
   compacted: boolean;
+  /**
+   * The partition count when nothing is configured. For a {@link TopicDef.keyed} topic `broker.partitions`
+   * (and `processors.topics`) replaces it; otherwise only a `processors.topics` override does.
+   */
   partitions: number;
+  /**
+   * True when consumers keep state partitioned by the record key (Kafka Streams tasks), so the topic scales
+   * with `broker.partitions`: every producer partitions it by the key's murmur2 hash (Kafka's default
+   * partitioner, on both brokers). Absent: the count is fixed by the declaration.
+   */
+  keyed?: boolean;
   /** What the record key is, for humans and docs. */
   key: string;
   description: string;

@@ -46,6 +46,7 @@ export const VIOLATIONS_TOPIC = defineTopic({
   schema: Violation,
   compacted: true,
   partitions: 1,
+  keyed: true,
   key: "<rule_id>|<asset name>",
   description: "Open and resolved policy violations with first_seen / last_seen.",
 });

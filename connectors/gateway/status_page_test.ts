@@ -2,6 +2,7 @@
  * The status page in a real headless Chromium: layers, alerts, a plugin section, the live feed (an event
  * arrives within 2 s of being produced), pause and filter.
  */
+import "../../pipeline/testing/test_topics.ts";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { needs } from "../../pipeline/testing/env.ts";

@@ -63,6 +63,8 @@ export interface TestGatewayOptions {
 export async function startTestGateway(o: TestGatewayOptions = {}): Promise<TestGateway> {
   const raw = { ...(o.config ?? {}) } as Record<string, Record<string, unknown>>;
   raw.gateway = { host: "127.0.0.1", port: 0, ...(raw.gateway ?? {}) };
+  // The gateway tests' own (undeclared) topics are spread over 3 partitions, the former default.
+  raw.broker = { partitions: 3, ...(raw.broker ?? {}) };
   const runtime: Runtime = resolveConfig(raw, o.env ?? {}, "test");
   const ownBroker = !o.broker;
   const broker = o.broker ?? await createEmbeddedBroker();

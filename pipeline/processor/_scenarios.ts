@@ -11,7 +11,7 @@ import { replay } from "../replay.ts";
 import { createProcessorHost, type HostOptions } from "./host.ts";
 import { changelogTopic } from "./types.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
-import { TEST_COUNTS_TOPIC } from "../../schemas/test_events.ts";
+import { TEST_COUNTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
 import { waitFor } from "../testing/wait.ts";

@@ -5,7 +5,7 @@ import type { Broker } from "../broker/types.ts";
 import { encodeJson } from "../serde.ts";
 import { readGroupState } from "../digest.ts";
 import { COUNTS_STORE } from "../../processors/counter/mod.ts";
-import { TEST_EVENTS_TOPIC } from "../../schemas/test_events.ts";
+import { TEST_EVENTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 
 export const EVENTS = TEST_EVENTS_TOPIC.name;
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Topology } from "./types.ts";
 import { createTestDriver, FakeClock } from "./driver.ts";
 import { counterTopology } from "../../processors/counter/mod.ts";
-import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../../schemas/test_events.ts";
+import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 
 const EV = TEST_EVENTS_TOPIC.name;
 const COUNTS = TEST_COUNTS_TOPIC.name;

@@ -10,7 +10,7 @@ import { createProcessorHost } from "./host.ts";
 import { FakeClock } from "./driver.ts";
 import type { Topology } from "./types.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
-import { TEST_COUNTS_TOPIC } from "../../schemas/test_events.ts";
+import { TEST_COUNTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
 import { waitFor } from "../testing/wait.ts";
 

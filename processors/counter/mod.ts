@@ -4,7 +4,9 @@
  * crash recovery, throughput). An event with `fail: true` makes `process()` throw, for DLQ tests.
  */
 import type { InputRecord, Processor, ProcessorContext, Topology } from "../../pipeline/processor/types.ts";
-import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC, type TestEvent } from "../../schemas/test_events.ts";
+import type { TestEvent } from "../../schemas/test_events.ts";
+// The test topics are registered by the harness, never declared for a user's broker.
+import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 
 /** Store name (persisted contract: its changelog is `<app>-counts-changelog`). */
 export const COUNTS_STORE = "counts";

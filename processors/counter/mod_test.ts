@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
 import { counterTopology } from "./mod.ts";
-import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../../schemas/test_events.ts";
+import { TEST_COUNTS_TOPIC, TEST_EVENTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 
 Deno.test("counter counts events per key and forwards the running count", async () => {
   const d = createTestDriver(counterTopology());
