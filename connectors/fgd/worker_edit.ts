@@ -16,6 +16,7 @@ import {
 } from "../../processors/fgd/normalize.ts";
 import { isPlainObject, type KubeObject, splitApiVersion } from "../../processors/fgd/object.ts";
 import type { RuleContext } from "../../processors/fgd/rule_pack.ts";
+import { directoryContext } from "../../processors/fgd/rule_context.ts";
 import { commitEdit } from "./object_edit.ts";
 import { slotKey, type SlotMeta } from "./records.ts";
 import type { FabricWorker } from "./worker.ts";
@@ -48,11 +49,7 @@ function resolveKind(crds: Iterable<CrdKind>, kind: string): CrdKind | undefined
 }
 
 function lookupOver(w: FabricWorker): RuleContext {
-  const byName = new Map<string, KubeObject>();
-  for (const e of w.desired.values()) {
-    byName.set(`${splitApiVersion(e.apiVersion).group}/${e.kind}/${e.name}`, e.object);
-  }
-  return { lookup: (g, k, n) => byName.get(`${g}/${k}/${n}`) };
+  return directoryContext(Array.from(w.desired.values(), (e) => e.object));
 }
 
 /** Performs one edit (see the module doc). */

@@ -12,10 +12,11 @@
  */
 import { type Finding, formatFinding, hasErrors } from "./finding.ts";
 import { managedPath, README, readmeText, REASON_SUFFIX, SKELETON, unmanagedPath } from "./layout.ts";
-import { describeObject, type KubeObject, splitApiVersion } from "./object.ts";
+import { describeObject, type KubeObject } from "./object.ts";
 import { renderManaged } from "./normalize.ts";
 import { DEFAULT_LIMITS, joinDocuments, type ParseLimits } from "./parse_file.ts";
 import type { RuleContext } from "./rule_pack.ts";
+import { directoryContext } from "./rule_context.ts";
 import type { FileResult, InvalidManaged, ManagedEntry, Move, ObjectResult, Plan } from "./plan_types.ts";
 import {
   type Candidate,
@@ -42,11 +43,7 @@ export interface PlanOptions {
 }
 
 function lookupOver(entries: Iterable<{ object: KubeObject }>): RuleContext {
-  const byName = new Map<string, KubeObject>();
-  for (const { object } of entries) {
-    byName.set(`${splitApiVersion(object.apiVersion).group}/${object.kind}/${object.metadata.name}`, object);
-  }
-  return { lookup: (group, kind, name) => byName.get(`${group}/${kind}/${name}`) };
+  return directoryContext(Array.from(entries, (e) => e.object));
 }
 
 /** The reason file written beside an unmanaged file. */

@@ -27,6 +27,16 @@ export interface RuleContext {
    * fabric context (cross-object rules are then skipped).
    */
   lookup?(group: string, kind: string, name: string): KubeObject | undefined;
+  /**
+   * Every object of a kind in the same fabric (the set `lookup` answers from, the object being checked
+   * included, as written: not defaulted). Absent without fabric context.
+   */
+  list?(group: string, kind: string): readonly KubeObject[];
+  /**
+   * `build()` computed once per context and key: the indexes (maps) that directory-wide rules query per
+   * object, so that checking n objects against each other stays O(n). Absent without fabric context.
+   */
+  memo?<T>(key: string, build: () => T): T;
 }
 
 /** What defaulting did to one object. */

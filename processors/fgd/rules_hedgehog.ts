@@ -9,6 +9,7 @@ import type { KubeObject } from "./object.ts";
 import type { RuleInfo, RulePack } from "./rule_pack.ts";
 import { checkVpcGroup, VPC_GROUP, WIRING_GROUP } from "./rules_hedgehog_vpc.ts";
 import { checkWiringGroup } from "./rules_hedgehog_wiring.ts";
+import { checkDirectory, DIRECTORY_RULES } from "./rules_hedgehog_directory.ts";
 import { splitApiVersion } from "./object.ts";
 
 const r = (id: string, kinds: string[], description: string): RuleInfo => ({ id, kinds, description });
@@ -125,6 +126,7 @@ export const HEDGEHOG_RULES: readonly RuleInfo[] = [
   r("hedgehog.switch.required", ["Switch"], "asn, ip, protocolIP and profile are set"),
   r("hedgehog.switch.spine-vtep", ["Switch"], "spine switches have no vtepIP"),
   r("hedgehog.switch.redundancy", ["Switch"], "redundancy group and type are set together"),
+  ...DIRECTORY_RULES,
 ];
 
 const SHORT_NAMES = new Set(["VPC", "External", "IPv4Namespace"]);
@@ -157,5 +159,6 @@ export const hedgehogPack: RulePack = {
     const { group } = splitApiVersion(o.apiVersion);
     if (group === VPC_GROUP) checkVpcGroup(o, report, ctx);
     else checkWiringGroup(o, report, ctx);
+    checkDirectory(o, report, ctx);
   },
 };

@@ -25,7 +25,7 @@ export const LINK_TYPES: Record<string, "links" | "link" | "domain"> = {
 };
 
 /** Every `{port: "..."}` endpoint under a link-type block, with its field path. */
-function endpoints(
+export function endpoints(
   block: Record<string, unknown>,
   at: string,
 ): { path: string; port: unknown; role: string }[] {

@@ -37,3 +37,11 @@ export function moreObjects(): KubeObject[] {
 export function fabricObjects(): KubeObject[] {
   return parseAllDocuments(FABRIC_YAML).map((d) => d.toJS() as KubeObject);
 }
+
+/** The text of `testdata/spine_leaf.yaml`: a valid spine-leaf fabric with SwitchProfiles, for directory-wide rules. */
+export const SPINE_LEAF_YAML = Deno.readTextFileSync(new URL("./spine_leaf.yaml", import.meta.url));
+
+/** The documents of `testdata/spine_leaf.yaml`, freshly decoded (safe to mutate). */
+export function spineLeafObjects(): KubeObject[] {
+  return parseAllDocuments(SPINE_LEAF_YAML).map((d) => d.toJS() as KubeObject);
+}
