@@ -1,18 +1,25 @@
 /**
- * The FGD validator — one module for ingestion and for Portal drafts. Layers, each reached only when the
- * previous one passed:
+ * The FGD validator — one module for ingestion and for Portal drafts. Every layer that can say something
+ * meaningful about a document runs, so a document's findings of all layers are reported at once:
  *
- * 1. structure (`validate_structure.ts`): apiVersion, kind, metadata.name/namespace;
+ * 1. structure (`validate_structure.ts`): apiVersion, kind, metadata.name/namespace. A document without a
+ *    usable apiVersion, kind, metadata mapping or name stops here (there is no kind to look up and no
+ *    identity); an invalid name, namespace or label map is reported and the next layers still run;
  * 2. defaulting (a rule pack's `defaults`, e.g. `default_hedgehog.ts`): what the cluster's mutating webhooks
  *    fill in; the next layers check the defaulted object, as the API server does;
- * 3. schema (`validate_schema.ts`): the `openAPIV3Schema` from the fabric's CRD files, unknown fields included;
+ * 3. schema (`validate_schema.ts`): the `openAPIV3Schema` from the fabric's CRD files, unknown fields included.
+ *    An unknown kind, an unserved version or a CRD that does not compile stops here (the rules are written
+ *    for a known kind's shape); field errors do not;
  * 4. semantic rule packs (e.g. `rules_hedgehog.ts`): the cluster's validating-webhook rules, with optional
- *    cross-object checks against the fabric's other objects.
+ *    cross-object checks against the fabric's other objects. They also run on a document with schema errors
+ *    (the packs read fields through type-checking accessors, `rules_util.ts`); a rule finding at or under a
+ *    field the schema already reported is dropped, since it would only restate that the field is malformed.
+ *    A rule that throws on such a partially valid document is skipped: its schema errors already reject it.
  */
 import { LzError } from "../../pipeline/errors.ts";
 import type { CrdIndex, CrdKind } from "./crd.ts";
 import type { Finding, Severity } from "./finding.ts";
-import type { KubeObject } from "./object.ts";
+import { isPlainObject, type KubeObject } from "./object.ts";
 import type { RuleContext, RuleInfo, RulePack } from "./rule_pack.ts";
 import { hedgehogPack } from "./rules_hedgehog.ts";
 import { SchemaLayer } from "./validate_schema.ts";
@@ -68,15 +75,18 @@ export class Validator {
    */
   validate(doc: unknown, index: number, ctx: RuleContext = {}): DocumentResult {
     const structure = checkStructure(doc, index);
-    if (!structure.object) return { findings: structure.findings };
-    let object = structure.object;
+    const valid = structure.object;
+    const checked = valid ?? partialObject(doc);
+    if (!checked) return { findings: structure.findings };
+    let object = checked;
     let defaulted = object;
+    const findings: Finding[] = structure.findings;
     const warnings: Finding[] = [];
     for (const pack of this.packs) {
       if (!pack.defaults || !pack.appliesTo(defaulted)) continue;
       const d = pack.defaults(defaulted);
       defaulted = d.object;
-      if (d.written !== object && object === structure.object) object = d.written;
+      if (d.written !== object && object === checked) object = d.written;
       for (const { path, message } of d.dropped) {
         warnings.push({
           rule: `${pack.name}.defaults.dropped`,
@@ -89,14 +99,52 @@ export class Validator {
       }
     }
     const crd = this.schema.crdOf(defaulted.apiVersion, defaulted.kind);
-    const findings = this.schema.check(defaulted, index);
-    if (findings.some((f) => f.severity === "error")) return { findings, object, defaulted, crd };
-    findings.push(...warnings);
+    const schema = this.schema.check(defaulted, index);
+    findings.push(...schema);
+    const result = (): DocumentResult =>
+      valid ? { findings, object, defaulted, crd } : { findings, defaulted, crd };
+    if (schema.some((f) => STOPPING_SCHEMA_RULES.has(f.rule))) return result();
+    const malformed = schema.filter((f) => f.severity === "error").map((f) => f.path);
+    const semantic: Finding[] = [...warnings];
     const report = (rule: string, path: string, message: string, severity: Severity = "error") =>
-      findings.push({ rule, layer: "semantic", severity, doc: index, path, message });
+      semantic.push({ rule, layer: "semantic", severity, doc: index, path, message });
     for (const pack of this.packs) {
-      if (pack.appliesTo(defaulted)) pack.check(defaulted, report, ctx);
+      if (!pack.appliesTo(defaulted)) continue;
+      if (malformed.length === 0 && valid) pack.check(defaulted, report, ctx);
+      else {
+        try {
+          pack.check(defaulted, report, ctx);
+        } catch {
+          // A rule misread a field the structure or schema layer already rejected; those findings stand.
+        }
+      }
     }
-    return { findings, object, defaulted, crd };
+    for (const f of semantic) if (!malformed.some((p) => within(f.path, p))) findings.push(f);
+    return result();
   }
+}
+
+/** Schema findings after which the rules are not run: there is no known shape to check against. */
+const STOPPING_SCHEMA_RULES = new Set(["schema.unknown-kind", "schema.version", "schema.crd-invalid"]);
+
+/** True when `path` is `prefix` or a field below it (`a.b` is within `a`, `a[0]` is within `a`). */
+function within(path: string, prefix: string): boolean {
+  if (prefix === "") return true;
+  return path === prefix ||
+    (path.startsWith(prefix) && (path[prefix.length] === "." || path[prefix.length] === "["));
+}
+
+/**
+ * A structurally invalid document the later layers can still check: apiVersion and kind usable, metadata a
+ * mapping with a string name (the problems are in the name's spelling, the namespace or the label maps).
+ */
+function partialObject(doc: unknown): KubeObject | undefined {
+  if (!isPlainObject(doc) || !isPlainObject(doc.metadata)) return undefined;
+  if (typeof doc.apiVersion !== "string" || typeof doc.kind !== "string") return undefined;
+  if (typeof doc.metadata.name !== "string" || doc.metadata.name === "") return undefined;
+  const structure = checkStructure(
+    { apiVersion: doc.apiVersion, kind: doc.kind, metadata: { name: "x" } },
+    0,
+  );
+  return structure.object ? doc as KubeObject : undefined;
 }

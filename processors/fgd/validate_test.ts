@@ -613,13 +613,16 @@ Deno.test("Validator messages say what is valid", () => {
   assert.match(en.message, /"server-leaf"/);
 });
 
-Deno.test("Validator skips semantic rules until the schema passes, and keeps warnings non-blocking", () => {
+Deno.test("Validator reports schema and rule findings together, and keeps warnings non-blocking", () => {
   const objects = fabricObjects();
   const vpc = objects.find((o) => o.metadata.name === "vpc-2")!;
   (vpc.spec as any).subnets.default.vlan = "x";
   (vpc.metadata as any).namespace = "prod";
   const { findings } = validator.validate(vpc, 3);
-  assert.deepEqual(findings.map((f) => f.layer), ["schema"]);
+  assert.deepEqual(findings.map((f) => [f.layer, f.rule, f.path]), [
+    ["schema", "schema.type", "spec.subnets.default.vlan"],
+    ["semantic", "hedgehog.namespace", "metadata.namespace"],
+  ]);
 });
 
 Deno.test("Validator reports every finding of a document, not only the first", () => {
