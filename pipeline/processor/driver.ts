@@ -19,6 +19,7 @@ import { topicDef } from "../../schemas/mod.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { Task } from "./task.ts";
 import { MemoryStore } from "./store.ts";
+import { applyTableRecord, type Tables } from "./tables.ts";
 
 /** A settable clock for tests. */
 export class FakeClock implements Clock {
@@ -48,6 +49,8 @@ export interface TestDriverOptions {
   /** Retries of a failing `process()` before the DLQ (default 3; backoff is not waited in the driver). */
   retries?: number;
   log?: Logger;
+  /** Records of the topology's tables (`Topology.tables`) by topic, as a host would read them at start. */
+  tables?: Record<string, { key: string; value: unknown }[]>;
 }
 
 /** Options of {@link TestDriver.pipe}. */
@@ -105,6 +108,12 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
 
   const partitionsOf = (topic: string) => topicDef(topic)?.partitions ?? opts.partitions ?? 1;
   const partitionOf = (topic: string, key: string) => partitionForKey(key, partitionsOf(topic));
+  const tables: Tables = new Map();
+  for (const spec of topology.tables ?? []) {
+    const table = new Map<string, unknown>();
+    for (const r of opts.tables?.[spec.topic] ?? []) applyTableRecord(table, spec, r.key, r.value);
+    tables.set(spec.topic, table);
+  }
 
   async function task(p: number): Promise<Task> {
     let t = tasks.get(p);
@@ -115,6 +124,7 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
         clock,
         log,
         retry: { retries: opts.retries ?? 3, sleep: async () => {} },
+        tables,
       });
       tasks.set(p, t);
       await t.init();

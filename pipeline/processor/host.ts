@@ -1,9 +1,10 @@
 /**
  * The processor host: runs a {@link Topology} as a member of the consumer group `topology.app`, one
  * {@link Task} per assigned partition number. On assignment a task's stores are restored from their
- * changelogs before any record is processed; after each batch (and on revoke and stop) it checkpoints in this
- * order: flush sinks → produce forwarded outputs and DLQ records → produce dirty changelog records (stamped
- * with the applied source offsets) → commit input offsets, each step awaiting the broker's acks.
+ * changelogs (and the topology's tables read, see `tables.ts`) before any record is processed; after each
+ * batch (and on revoke and stop) it checkpoints in this order: flush sinks → produce forwarded outputs and
+ * DLQ records → produce dirty changelog records (stamped with the applied source offsets) → commit input
+ * offsets, each step awaiting the broker's acks.
  *
  * A crash anywhere loses nothing (uncommitted records are read again) and double-counts nothing (a restore
  * finds the applied source offsets in the changelog and skips records at or below them). Outputs may repeat
@@ -33,6 +34,7 @@ import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { type Checkpoint, Task } from "./task.ts";
 import { MemoryStore } from "./store.ts";
 import { restoreStores } from "./restore.ts";
+import { readTables, type Tables } from "./tables.ts";
 import { hostMetrics } from "./host_metrics.ts";
 import { type DigestRow, stateDigest } from "../digest.ts";
 
@@ -133,7 +135,8 @@ export function createProcessorHost(
     const admin = broker.admin();
     const specs: TopicSpec[] = [];
     const undeclared: string[] = [];
-    for (const name of new Set([...topology.inputs, ...topology.outputs, DLQ_TOPIC.name])) {
+    const tables = (topology.tables ?? []).map((t) => t.topic);
+    for (const name of new Set([...topology.inputs, ...topology.outputs, ...tables, DLQ_TOPIC.name])) {
       const def = topicDef(name);
       if (def) specs.push({ name, partitions: def.partitions, compacted: def.compacted });
       else undeclared.push(name);
@@ -178,8 +181,9 @@ export function createProcessorHost(
     return n;
   }
 
-  function newTask(partition: number, stores?: Map<string, MemoryStore>): Task {
+  function newTask(partition: number, stores?: Map<string, MemoryStore>, tables?: Tables): Task {
     return new Task({
+      tables,
       topology,
       partition,
       clock,
@@ -200,13 +204,14 @@ export function createProcessorHost(
     });
     const t0 = performance.now();
     const results = await restoreStores(broker, app, targets, log);
+    const tables = topology.tables?.length ? await readTables(broker, topology, log) : undefined;
     let records = 0;
     for (const [i, e] of list.entries()) {
       const t = targets[i];
       const res = results.get(e.partition)!;
       const applied = { ...t.applied };
       for (const tp in res.applied) if (!(applied[tp] >= res.applied[tp])) applied[tp] = res.applied[tp];
-      const task = newTask(e.partition, t.stores);
+      const task = newTask(e.partition, t.stores, tables);
       task.setRestored(applied);
       await task.init();
       e.positions = res.positions;

@@ -36,6 +36,8 @@ export interface TaskOptions {
   stores?: Map<string, MemoryStore>;
   /** Called once per record routed to the DLQ (metrics). */
   onDlq?(topic: string): void;
+  /** The topology's tables as read before the task started (see `Topology.tables`); empty ones otherwise. */
+  tables?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 
 /** An output record waiting for the next checkpoint. */
@@ -82,6 +84,7 @@ export class Task {
   readonly #retry: RetryPolicy;
   readonly #onDlq?: (topic: string) => void;
   readonly #outputs = new Set<string>();
+  readonly #tables = new Map<string, ReadonlyMap<string, unknown>>();
   #storeList: MemoryStore[] = [];
   #processor: Processor;
   /** Forwards keep the validated value and are serialized at drain, only if not coalesced away. */
@@ -98,6 +101,9 @@ export class Task {
     this.#log = o.log.child("task", { app: o.topology.app, partition: o.partition });
     this.#retry = { retries: 3, backoffMs: 50, sleep: defaultSleep, ...o.retry };
     this.#onDlq = o.onDlq;
+    for (const tb of o.topology.tables ?? []) {
+      this.#tables.set(tb.topic, o.tables?.get(tb.topic) ?? new Map());
+    }
     for (const s of o.topology.stores) this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s));
     this.#storeList = [...this.stores.values()];
     for (const t of o.topology.outputs) this.#outputs.add(t);
@@ -138,6 +144,13 @@ export class Task {
         };
         this.#schedules.push(s);
         return { cancel: () => void (s.cancelled = true) };
+      },
+      table: <V>(topic: string) => {
+        const t = this.#tables.get(topic);
+        if (!t) {
+          throw new LzError("UNKNOWN_TABLE", `table ${topic} is not declared in topology ${this.#t.app}`);
+        }
+        return t as ReadonlyMap<string, V>;
       },
     };
   }

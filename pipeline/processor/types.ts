@@ -59,6 +59,12 @@ export interface ProcessorContext {
   forward(topic: string, key: string | null, value: unknown | null, headers?: Headers): void;
   /** Runs `fn` every `intervalMs` of the injected clock (wall-clock punctuation). Call from `init`. */
   schedule(intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable;
+  /**
+   * A table declared in the topology ({@link Topology.tables}): the topic's latest value per key as read
+   * before this task started (not updated by later records, the task's own forwards included). Throws for an
+   * undeclared topic.
+   */
+  table<V = unknown>(topic: string): ReadonlyMap<string, V>;
 }
 
 /** A stream processor. Errors thrown from `process` are retried (bounded), then the record goes to the DLQ. */
@@ -74,6 +80,17 @@ export interface Sink {
   flush(): Promise<void>;
 }
 
+/**
+ * A compacted topic read in full into a read-only map before a task starts, like a Kafka Streams
+ * GlobalKTable that is read once: what a rebuild needs to know of the topology's own past that its
+ * compacted inputs no longer hold (the policy reads when each open violation was first seen).
+ */
+export interface TableSpec {
+  topic: string;
+  /** Keeps what the processor needs of a value (default: the whole value); `undefined` leaves the key out. */
+  select?(value: unknown): unknown;
+}
+
 /** A named topology: inputs, stores, outputs and the processor factory. */
 export interface Topology<V = unknown> {
   /** Application id: the consumer group and the prefix of changelog topics. */
@@ -84,6 +101,8 @@ export interface Topology<V = unknown> {
   stores: string[];
   /** Topics this topology may forward to (created at start if missing). */
   outputs: string[];
+  /** Tables read at task start (see {@link TableSpec}); created at start if missing. */
+  tables?: TableSpec[];
   /** A fresh processor for a task. */
   create(): Processor<V>;
   /** Sinks flushed at each checkpoint before changelog and commit. */
@@ -102,6 +121,7 @@ export function describeTopology(t: Topology): string {
   lines.push(`  Source: ${t.inputs.join(", ")}`);
   lines.push(`  Processor: ${t.app} (stores: ${t.stores.join(", ") || "none"})`);
   for (const s of t.stores) lines.push(`  Store: ${s} -> changelog ${changelogTopic(t.app, s)}`);
+  for (const tb of t.tables ?? []) lines.push(`  Table: ${tb.topic} (read at task start)`);
   lines.push(`  Sink: ${t.outputs.join(", ") || "none"}`);
   for (const s of t.sinks ?? []) lines.push(`  External sink: ${s.name}`);
   return lines.join("\n");

@@ -9,7 +9,13 @@ import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "../../schemas
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
 import { VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
-import { createPolicyProcessor, type PolicyOptions, STORE_ASSETS, STORE_GOVERNANCE } from "./processor.ts";
+import {
+  createPolicyProcessor,
+  type PolicyOptions,
+  STORE_ASSETS,
+  STORE_GOVERNANCE,
+  streakOf,
+} from "./processor.ts";
 import { createGovernanceProcessor } from "./governance_processor.ts";
 
 export { CIS_RULES, indexByType } from "./rules.ts";
@@ -28,6 +34,8 @@ export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Top
     inputs: [ASSETS_TOPIC.name, GOVERNANCE_TOPIC.name, INFRA_EVENTS_TOPIC.name],
     stores: [STORE_ASSETS, STORE_GOVERNANCE],
     outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORES_TOPIC.name],
+    // when each open violation was first seen, which a compacted lz.assets.v1 no longer tells a rebuild
+    tables: [{ topic: VIOLATIONS_TOPIC.name, select: streakOf }],
     create: () => createPolicyProcessor(opts),
     description: "evaluates assets against CIS and pmo.yaml rules; violations, evaluations, scores",
   };

@@ -9,6 +9,11 @@
  * the asset's rule results, so an asset change costs one store write; a new `pmo.yaml` re-evaluates the
  * governance rules on every known asset. Times come from the records (`observed_at`, `updated_at`), never
  * the wall clock, so a replay rebuilds exactly the same state.
+ *
+ * When a rule started failing on an asset is older than the asset's record on a compacted `lz.assets.v1`
+ * (which keeps only the latest one), so a rebuild (replay, or a fresh group) reads it back from the table
+ * `lz.violations.v1`: a failing result with no failing predecessor in the store belongs to the streak of the
+ * key's latest violation record when its time falls within it (`first_seen` ≤ t, before `resolved_at`).
  */
 import type { InputRecord, Processor, ProcessorContext } from "../../pipeline/processor/types.ts";
 import { type AssetRecord, ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
@@ -64,6 +69,21 @@ export interface PolicyAsset {
   a: SlimAsset;
   /** Results by rule id. */
   r: Record<string, RuleResult>;
+}
+
+/**
+ * What the policy keeps of a violation record read from the table `lz.violations.v1` (key = the record
+ * key): the failing streak the record describes, from `fs` to `end` (its `resolved_at`; null while open).
+ */
+export interface Streak {
+  fs: string;
+  end: string | null;
+}
+
+/** The table projection of a violation record (see {@link Streak}). */
+export function streakOf(v: unknown): Streak {
+  const x = v as Violation;
+  return { fs: x.first_seen, end: x.state === "resolved" ? x.resolved_at : null };
 }
 
 /** Tunables. */
@@ -135,6 +155,22 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
   let rulesByType = new Map<string, Rule[]>();
   let loaded = false;
   let scores = new Scores();
+  /** Streaks of the violation records this processor forwarded since it started (newer than the table). */
+  const streaks = new Map<string, Streak>();
+  let table: ReadonlyMap<string, Streak> = new Map();
+
+  /** When the failing streak that a failure of `key` at `at` belongs to started (see the module doc). */
+  function streakStart(key: string, at: string): string {
+    const s = streaks.get(key) ?? table.get(key);
+    if (!s) return at;
+    const t = Date.parse(at);
+    return Date.parse(s.fs) <= t && (s.end === null || t < Date.parse(s.end)) ? s.fs : at;
+  }
+
+  function forwardViolation(ctx: ProcessorContext, v: Violation): void {
+    streaks.set(v.id, streakOf(v));
+    ctx.forward(VIOLATIONS_TOPIC.name, v.id, v);
+  }
 
   const counted = (rule: string, r: RuleResult, project: string | null): Counted => ({
     scored: scored(r),
@@ -220,11 +256,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       if (!b.lz) evalChanged = true;
       if (b.p === 0 && (!n || n.p === 1)) {
         const resolution = n ? "fixed" : gone(rule);
-        ctx.forward(
-          VIOLATIONS_TOPIC.name,
-          `${rule}|${name}`,
-          violation(rule, name, prev!.a, b, "resolved", at, resolution),
-        );
+        forwardViolation(ctx, violation(rule, name, prev!.a, b, "resolved", at, resolution));
       }
     }
     let results: { rule_id: string; passed: boolean }[] | undefined;
@@ -238,11 +270,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         if (!n.lz) evalChanged = true;
       }
       if (n.p === 0 && (!b || b.p === 1 || b.ls !== n.ls || b.msg !== n.msg || !sameProject)) {
-        ctx.forward(
-          VIOLATIONS_TOPIC.name,
-          `${rule}|${name}`,
-          violation(rule, name, next!.a, n, "open", at, null),
-        );
+        forwardViolation(ctx, violation(rule, name, next!.a, n, "open", at, null));
       }
       if (n.ne) (notEvaluated ??= []).push(rule);
       else if (!n.lz) {
@@ -308,7 +336,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         const b = prev[rule.id];
         out[rule.id] = {
           p: 0,
-          fs: b && b.p === 0 ? b.fs : at,
+          fs: b && b.p === 0 ? b.fs : streakStart(`${rule.id}|${asset.name}`, at),
           ls: at,
           msg: f.message,
           sev: rule.severity,
@@ -377,7 +405,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
     const r: RuleResult = {
       p: 0,
       lz: 1,
-      fs: b?.fs ?? v.publish_time,
+      fs: b?.fs ?? streakStart(`${rule}|${v.asset_name}`, v.publish_time),
       ls: v.publish_time,
       msg: v.message,
       sev: v.severity,
@@ -397,6 +425,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
   return {
     init(ctx) {
       onlyPartitionZero(ctx);
+      table = ctx.table<Streak>(VIOLATIONS_TOPIC.name);
       ctx.schedule(opts.scoreIntervalMs ?? 1000, (now) => {
         load(ctx);
         if (!scores.dirty) return;

@@ -301,3 +301,60 @@ Deno.test("policy: a resource update that loses its location keeps an open viola
   assert.ok(!last.get(near.name)!.results.some((r) => r.rule_id === "pmo-allowed-regions"));
   await d.close();
 });
+
+Deno.test("policy: a failure with no failing result in the store takes first_seen from the violations table when its time is within the table's streak", async () => {
+  const key = `cis-gcp-3.6-ssh-open|${sshOpen.name}`;
+  const record = (first: string, resolvedAt: string | null) => ({
+    key,
+    value: {
+      type: resolvedAt ? "policy_resolved" : "policy_violated",
+      id: key,
+      state: resolvedAt ? "resolved" : "open",
+      rule_id: "cis-gcp-3.6-ssh-open",
+      title: "t",
+      severity: "high",
+      benchmarks: [],
+      asset_name: sshOpen.name,
+      asset_type: FW,
+      project: "p1",
+      message: "m",
+      source: "policy",
+      first_seen: first,
+      last_seen: first,
+      resolved_at: resolvedAt,
+      resolution: resolvedAt ? "fixed" : null,
+    } satisfies Violation,
+  });
+  const ssh = (d: TestDriver) => violations(d).filter((v) => v.rule_id === "cis-gcp-3.6-ssh-open");
+
+  // a rebuild: the table says the violation is open since 00:00, the compacted input starts at 03:00
+  const d = createTestDriver(policyTopology(), {
+    tables: { "lz.violations.v1": [record("2024-05-01T00:00:00.000Z", null)] },
+  });
+  await pipeAsset(d, "resource_created", sshOpen, "2024-05-01T03:00:00.000Z");
+  assert.equal(ssh(d).at(-1)!.first_seen, "2024-05-01T00:00:00.000Z");
+  // fixed, then failing again: a new streak, whatever the (older) table says
+  await pipeAsset(d, "resource_updated", sshClosed, "2024-05-01T04:00:00.000Z");
+  await pipeAsset(d, "resource_updated", sshOpen, "2024-05-01T05:00:00.000Z");
+  assert.deepEqual(ssh(d).map((v) => [v.state, v.first_seen]), [
+    ["open", "2024-05-01T00:00:00.000Z"],
+    ["resolved", "2024-05-01T00:00:00.000Z"],
+    ["open", "2024-05-01T05:00:00.000Z"],
+  ]);
+  await d.close();
+
+  // a streak that was resolved at 01:00 does not reach a failure at 02:00; one open since 06:00 not one at 02:00
+  for (
+    const [first, resolved] of [["2024-05-01T00:00:00.000Z", "2024-05-01T01:00:00.000Z"], [
+      "2024-05-01T06:00:00.000Z",
+      null,
+    ]]
+  ) {
+    const e = createTestDriver(policyTopology(), {
+      tables: { "lz.violations.v1": [record(first!, resolved)] },
+    });
+    await pipeAsset(e, "resource_created", sshOpen, "2024-05-01T02:00:00.000Z");
+    assert.equal(ssh(e).at(-1)!.first_seen, "2024-05-01T02:00:00.000Z");
+    await e.close();
+  }
+});

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Broker } from "../../broker/types.ts";
 import { silentLogger } from "../../log.ts";
-import { canonicalJson, digestGroup, type DigestRow, readGroupState, stateDigest } from "../../digest.ts";
+import { canonicalJson, digestGroup, readGroupState } from "../../digest.ts";
 import { createProcessorHost } from "../../processor/host.ts";
 import type { Topology } from "../../processor/types.ts";
 import type { Config } from "../../config.ts";
@@ -119,7 +119,7 @@ export async function readViews(url: string, fabric: string): Promise<Record<str
   const files = (g.files ?? []) as { path: string; commit?: string }[];
   return {
     git: { commit: g.commit?.sha ?? null, files: stable(files.map(({ commit: _c, ...f }) => f)) },
-    // compared apart: which commit a file is attributed to is issue 8 item 8's business, not a crash effect
+    // the commit that last changed each file: the same whether a run synced incrementally or in full
     file_commits: Object.fromEntries(files.map((f) => [f.path, f.commit ?? null])),
     objects: stable((await get(`/api/v1/fabrics/${fabric}/objects`)).body),
     // `from` (the raw/ path a file was moved from) is known only to the run that moved it, never to a clean run
@@ -169,46 +169,13 @@ async function committedToEnd(broker: Broker, t: Topology): Promise<boolean> {
   return true;
 }
 
-/**
- * Fields that a rebuild cannot reproduce once the input topic was compacted, by group and store: the policy
- * keeps when a rule started failing on an asset (`fs`), and a compacted `lz.assets.v1` keeps only an asset's
- * latest state, so a rebuild sees the streak start at the latest record. Not a crash effect: reported apart.
- */
-const COMPACTION_DEPENDENT: Record<string, { store: string; strip: (v: any) => unknown }> = {
-  "lzsync-policy": {
-    store: "assets",
-    strip: (v) => ({
-      ...v,
-      r: Object.fromEntries(
-        Object.entries(v.r ?? {}).map(([k, r]: [string, any]) => [k, { ...r, fs: undefined }]),
-      ),
-    }),
-  },
-};
-
 /** One group's comparison. */
 export interface DigestComparison {
   group: string;
   crashed: string;
   clean: string;
   equal: boolean;
-  /** When not equal: equal once compaction-dependent fields are left out (see COMPACTION_DEPENDENT)? */
-  equal_without_compaction_dependent_fields?: boolean;
   differences: string[];
-}
-
-async function digestWithout(broker: Broker, t: Topology): Promise<string> {
-  const c = COMPACTION_DEPENDENT[t.app.replace(/-clean-\w+$/, "")];
-  const state = await readGroupState({ broker, group: t.app, stores: t.stores });
-  const rows: DigestRow[] = [];
-  for (const [store, parts] of state) {
-    for (const [partition, m] of parts) {
-      for (const [key, value] of m) {
-        rows.push({ store, partition, key, value: c && c.store === store ? c.strip(value) : value });
-      }
-    }
-  }
-  return stateDigest(rows);
 }
 
 /**
@@ -237,13 +204,7 @@ export async function compareDigests(broker: Broker, config: Readonly<Config>): 
       equal: a.digest === b.digest,
       differences: [],
     };
-    if (!r.equal) {
-      r.differences = await stateDifferences(broker, crashed[i], clean[i]);
-      if (COMPACTION_DEPENDENT[crashed[i].app]) {
-        r.equal_without_compaction_dependent_fields =
-          (await digestWithout(broker, crashed[i])) === (await digestWithout(broker, clean[i]));
-      }
-    }
+    if (!r.equal) r.differences = await stateDifferences(broker, crashed[i], clean[i]);
     out.push(r);
   }
   return out;
