@@ -225,6 +225,10 @@ export const AlertsConfig = obj({
   slack_webhook_env: Type.Optional(
     Type.String({ description: "env var holding a Slack-compatible webhook URL" }),
   ),
+  notify_max_age: Duration(
+    "15m",
+    "an alert transition older than this when the notifier first reads it (first start, replay) is not posted",
+  ),
 }, "sync alerts");
 
 export const AnalyticsConfig = obj({

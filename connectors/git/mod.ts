@@ -1,8 +1,8 @@
 /**
  * Git sync (sync layers 1 and 2): the isomorphic-git fetcher that keeps `lz.git.files.v1` in step with the
  * Landing Zone, its gateway plugin, the first-run sample Landing Zone, and {@link gitSyncFeature}, which
- * bundles everything the layer runs (fetcher, `git-sync` and `sync-status` processors, GitHub webhook and
- * commit status, alert notifier, gateway routes) for `pipeline/app.ts`.
+ * bundles everything the layer runs (fetcher, `git-sync` and `sync-status` processors, the commit-status and
+ * alert notifiers — processors too, with the DLQ —, GitHub webhook, gateway routes) for `pipeline/app.ts`.
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
@@ -11,8 +11,8 @@ import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { githubWebhookPlugin } from "../github/webhook.ts";
-import { createCommitStatusNotifier } from "../github/status_notifier.ts";
-import { createAlertNotifier } from "../slack/notifier.ts";
+import { commitStatusTopology, createCommitStatusNotifier } from "../github/status_notifier.ts";
+import { alertNotifierTopology, createAlertNotifier } from "../slack/notifier.ts";
 import { createGitFetchService } from "./service.ts";
 import { gitSyncPlugin } from "./plugin.ts";
 
@@ -43,25 +43,37 @@ export interface GitSyncFeature {
   plugins: GatewayPlugin[];
 }
 
-/** The topologies of the layer (no deps needed: for describe/replay/digest). */
+/**
+ * The topologies of the layer (no deps needed: for describe/replay/digest), the two notifiers included: they
+ * are declared here even when not configured, so `replay` and `lag` know their groups.
+ */
 export function gitSyncTopologies(config = resolveConfig({}).config): Topology[] {
-  return [gitSyncTopology() as Topology, syncStatusTopology(syncStatusOptions(config)) as Topology];
+  return [
+    gitSyncTopology() as Topology,
+    syncStatusTopology(syncStatusOptions(config)) as Topology,
+    commitStatusTopology() as Topology,
+    alertNotifierTopology() as Topology,
+  ];
 }
 
 /**
  * Builds the layer from the app's deps: the fetcher (when `layers.git.enabled`), the commit-status and alert
- * notifiers (when configured), both processors, and the gateway plugins (webhook route when
+ * notifier topologies (when configured), both processors, and the gateway plugins (webhook route when
  * `layers.webhook.enabled`).
  */
 export function gitSyncFeature(deps: AppDeps): GitSyncFeature {
   const cfg = deps.runtime.config;
   const services: Service[] = [];
   if (cfg.layers.git.enabled) services.push(createGitFetchService(deps));
+  const topologies: Topology[] = [
+    gitSyncTopology() as Topology,
+    syncStatusTopology(syncStatusOptions(cfg)) as Topology,
+  ];
   const status = createCommitStatusNotifier(deps);
-  if (status) services.push(status);
+  if (status) topologies.push(status as Topology);
   const alerts = createAlertNotifier(deps);
-  if (alerts) services.push(alerts);
+  if (alerts) topologies.push(alerts as Topology);
   const plugins: GatewayPlugin[] = [gitSyncPlugin()];
   if (cfg.layers.webhook.enabled) plugins.push(githubWebhookPlugin());
-  return { name: "git-sync", topologies: gitSyncTopologies(cfg), services, plugins };
+  return { name: "git-sync", topologies, services, plugins };
 }

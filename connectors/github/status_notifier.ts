@@ -1,19 +1,20 @@
 /**
  * Sets the `lzsync/portal` commit status on the Landing Zone repo once the Portal has synced a commit: a
- * consumer of `lz.git.synced.v1` (written by the `git-sync` processor) that calls the GitHub Statuses API.
- * `success` when the Portal's copy matches the fetcher's, `error` when it does not. Runs only when
- * `landing_zone.github` is configured with `commit_status: true` and a token is in `landing_zone.token_env`.
+ * topology (app `lzsync-github-status`, no stores) over `lz.git.synced.v1` (written by the `git-sync`
+ * processor) that calls the GitHub Statuses API. `success` when the Portal's copy matches the fetcher's,
+ * `error` when it does not. Runs only when `landing_zone.github` is configured with `commit_status: true` and
+ * a token is in `landing_zone.token_env`. A bad record, or a status GitHub still refuses after the retries,
+ * goes to `lz.dlq.v1` with the reason; setting a status twice (at-least-once after a crash) is harmless.
  */
 import { Counter } from "prom-client";
-import type { Consumer } from "../../pipeline/broker/types.ts";
-import type { AppDeps, Service } from "../../pipeline/service.ts";
-import { decode } from "../../pipeline/serde.ts";
-import { describeError } from "../../pipeline/errors.ts";
+import type { AppDeps } from "../../pipeline/service.ts";
+import type { Processor, Topology } from "../../pipeline/processor/types.ts";
+import { LzError } from "../../pipeline/errors.ts";
 import { retry } from "../../pipeline/retry.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { createGitHubClient, type GitHubClient } from "./client.ts";
 
-/** Consumer group (persisted contract). */
+/** Consumer group / application id (persisted contract). */
 export const STATUS_NOTIFIER_GROUP = "lzsync-github-status";
 
 /** Options of {@link createCommitStatusNotifier}. */
@@ -21,23 +22,83 @@ export interface StatusNotifierOptions {
   client?: GitHubClient;
   /** Retries of a retriable API error (default 3; backoff 200 ms doubling). */
   retries?: number;
-  groupId?: string;
+  backoffMs?: number;
   onStatus?(commit: string, state: string): void;
 }
 
-/** The notifier service, or null when the config does not ask for commit statuses. */
-export function createCommitStatusNotifier(deps: AppDeps, o: StatusNotifierOptions = {}): Service | null {
+/** What the topology needs at run time. */
+interface StatusSink {
+  client: GitHubClient;
+  targetUrl: string;
+  counter: Counter<"outcome">;
+  o: StatusNotifierOptions;
+}
+
+/**
+ * The notifier topology. Without a sink it only declares the app (for `describe`, `replay`, `digest`); a
+ * host must never run it that way.
+ */
+export function commitStatusTopology(sink?: StatusSink): Topology<GitSynced> {
+  return {
+    app: STATUS_NOTIFIER_GROUP,
+    description: "sets the lzsync/portal commit status of each synced commit (DLQ when GitHub refuses)",
+    inputs: [GIT_SYNCED_TOPIC.name],
+    stores: [],
+    outputs: [],
+    create(): Processor<GitSynced> {
+      if (!sink) {
+        throw new LzError(
+          "CONFIG",
+          "the commit-status notifier runs only with landing_zone.github.commit_status and a token",
+        );
+      }
+      const { client, targetUrl, counter, o } = sink;
+      return {
+        async process(rec) {
+          const s = rec.value;
+          const commit = s?.commit;
+          if (!s || !commit) return;
+          const state = s.consistent ? "success" : "error";
+          const description = s.consistent
+            ? `Synced to the Portal: ${s.files} tracked file(s)`
+            : "The Portal's copy does not match git; see the sync status";
+          try {
+            await retry(() => client.setCommitStatus(commit, state, description, targetUrl), {
+              retries: o.retries ?? 3,
+              initialMs: o.backoffMs ?? 200,
+              maxMs: 30_000,
+            });
+          } catch (err) {
+            counter.inc({ outcome: "failed" });
+            throw new LzError(
+              "NOTIFY_FAILED",
+              `cannot set the commit status of ${commit.slice(0, 7)}: ${(err as Error).message}`,
+              { cause: err },
+            );
+          }
+          counter.inc({ outcome: "ok" });
+          o.onStatus?.(commit, state);
+        },
+      };
+    },
+  };
+}
+
+/** The notifier topology for a run, or null when the config does not ask for commit statuses. */
+export function createCommitStatusNotifier(
+  deps: AppDeps,
+  o: StatusNotifierOptions = {},
+): Topology<GitSynced> | null {
   const cfg = deps.runtime.config;
   const gh = cfg.landing_zone.github;
   const token = deps.runtime.secret(cfg.landing_zone.token_env);
   if (!o.client && (!gh || !gh.commit_status || !token)) return null;
   const client = o.client ??
     createGitHubClient({ owner: gh!.owner, repo: gh!.repo, baseUrl: gh!.api_url, token });
-  const log = deps.log.child("github.status");
   const name = "lzsync_github_commit_statuses_total";
   const counter = (deps.metrics.getSingleMetric(name) as Counter<"outcome">) ?? new Counter({
     name,
-    help: "lzsync/portal commit statuses set (ok) or given up (failed)",
+    help: "lzsync/portal commit statuses set (ok) or given up and sent to the DLQ (failed)",
     labelNames: ["outcome"],
     registers: [deps.metrics],
   });
@@ -45,66 +106,5 @@ export function createCommitStatusNotifier(deps: AppDeps, o: StatusNotifierOptio
     /\/+$/,
     "",
   );
-  let consumer: Consumer | null = null;
-
-  const notify = async (s: GitSynced) => {
-    const commit = s.commit;
-    if (!commit) return;
-    const state = s.consistent ? "success" : "error";
-    const description = s.consistent
-      ? `Synced to the Portal: ${s.files} tracked file(s)`
-      : "The Portal's copy does not match git; see the sync status";
-    try {
-      await retry(() => client.setCommitStatus(commit, state, description, `${base}/api/v1/sync/git`), {
-        retries: o.retries ?? 3,
-        initialMs: 200,
-        maxMs: 30_000,
-      });
-    } catch (err) {
-      counter.inc({ outcome: "failed" });
-      log.warn("cannot set the commit status", { commit, error: describeError(err) });
-      return;
-    }
-    counter.inc({ outcome: "ok" });
-    o.onStatus?.(commit, state);
-  };
-
-  return {
-    name: "github-commit-status",
-    async start() {
-      await deps.broker.admin().createTopics([{
-        name: GIT_SYNCED_TOPIC.name,
-        partitions: 1,
-        compacted: true,
-      }]);
-      consumer = deps.broker.consumer({
-        groupId: o.groupId ?? STATUS_NOTIFIER_GROUP,
-        topics: [GIT_SYNCED_TOPIC.name],
-        fromBeginning: true,
-      });
-      const c = consumer;
-      await c.run({
-        eachBatch: async (batch) => {
-          for (const r of batch.records) {
-            let s: GitSynced | null = null;
-            try {
-              s = decode<GitSynced>(GIT_SYNCED_TOPIC.name, r.value);
-            } catch (err) {
-              log.warn("skipping a bad lz.git.synced.v1 record", {
-                offset: r.offset,
-                error: describeError(err),
-              });
-            }
-            if (s) await notify(s);
-          }
-          const last = batch.records[batch.records.length - 1];
-          await c.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
-        },
-      });
-    },
-    async stop() {
-      await consumer?.stop();
-      consumer = null;
-    },
-  };
+  return commitStatusTopology({ client, targetUrl: `${base}/api/v1/sync/git`, counter, o });
 }

@@ -4,6 +4,12 @@ import { encode } from "../../pipeline/serde.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { createCommitStatusNotifier } from "./status_notifier.ts";
+import { createProcessorHost } from "../../pipeline/processor/host.ts";
+import type { Topology } from "../../pipeline/processor/types.ts";
+import { silentLogger } from "../../pipeline/log.ts";
+import { waitFor } from "../../pipeline/testing/wait.ts";
+import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
+import { decode } from "../../pipeline/serde.ts";
 import { startTestApiServer } from "./_test_api_server.ts";
 import { STATUS_CONTEXT } from "./client.ts";
 
@@ -28,28 +34,27 @@ const synced = (commit: string, consistent = true): GitSynced => ({
   receipt_latency_seconds: null,
 });
 
-Deno.test("commit status notifier sets lzsync/portal on each synced commit, retrying a 502", async () => {
+const lzConfig = (apiUrl: string) => ({
+  gateway: { public_url: "https://portal.example" },
+  landing_zone: {
+    repo: "https://github.example/acme/lz.git",
+    github: { owner: "acme", repo: "lz", api_url: apiUrl },
+  },
+});
+
+Deno.test("commit status notifier is a processor: sets lzsync/portal on each synced commit, retrying a 502", async () => {
   const api = startTestApiServer({ token: "ghp_s", repos: { "acme/lz": "/nonexistent" }, failStatuses: 1 });
   const broker = await createEmbeddedBroker();
-  const deps = testDeps(broker, {
-    gateway: { public_url: "https://portal.example" },
-    landing_zone: {
-      repo: "https://github.example/acme/lz.git",
-      github: { owner: "acme", repo: "lz", api_url: api.url },
-    },
-  }, { GITHUB_TOKEN: "ghp_s" });
+  const deps = testDeps(broker, lzConfig(api.url), { GITHUB_TOKEN: "ghp_s" });
   const seen: string[] = [];
-  let done!: () => void;
-  const two = new Promise<void>((r) => (done = r));
-  const svc = createCommitStatusNotifier(deps, {
-    onStatus: (c, s) => {
-      seen.push(`${c.slice(0, 1)}:${s}`);
-      if (seen.length === 2) done();
-    },
+  const topo = createCommitStatusNotifier(deps, {
+    backoffMs: 5,
+    onStatus: (c, s) => seen.push(`${c.slice(0, 1)}:${s}`),
   });
-  assert.ok(svc);
+  assert.ok(topo);
+  const host = createProcessorHost({ broker, log: silentLogger, metrics: deps.metrics }, topo as Topology);
   try {
-    await svc.start();
+    await host.start();
     const p = await broker.producer();
     await p.send(GIT_SYNCED_TOPIC.name, [
       { key: "acme/lz", value: encode(GIT_SYNCED_TOPIC.name, synced("1".repeat(40))) },
@@ -57,7 +62,7 @@ Deno.test("commit status notifier sets lzsync/portal on each synced commit, retr
       { key: "acme/lz", value: encode(GIT_SYNCED_TOPIC.name, { ...synced("3".repeat(40)), commit: null }) },
     ]);
     await p.close();
-    await two;
+    await waitFor(() => seen.length === 2 && host.stats().processed >= 3, "two statuses");
     assert.deepEqual(seen, ["1:success", "2:error"]);
     assert.deepEqual(api.statuses.map((s) => [s.sha[0], s.body.state, s.body.context, s.body.target_url]), [
       ["1", "success", STATUS_CONTEXT, "https://portal.example/api/v1/sync/git"],
@@ -65,7 +70,42 @@ Deno.test("commit status notifier sets lzsync/portal on each synced commit, retr
     ]);
     assert.match(api.statuses[0].body.description!, /7 tracked file/);
   } finally {
-    await svc.stop();
+    await host.stop();
+    await broker.close();
+    await api.stop();
+  }
+});
+
+Deno.test("commit status notifier: a status GitHub refuses (bad token, 401) goes to the DLQ with the reason, not skipped", async () => {
+  const api = startTestApiServer({ token: "ghp_right", repos: { "acme/lz": "/nonexistent" } });
+  const broker = await createEmbeddedBroker();
+  const deps = testDeps(broker, lzConfig(api.url), { GITHUB_TOKEN: "ghp_wrong" });
+  const topo = createCommitStatusNotifier(deps, { backoffMs: 5 })!;
+  const host = createProcessorHost({ broker, log: silentLogger, metrics: deps.metrics }, topo as Topology);
+  try {
+    await host.start();
+    const p = await broker.producer();
+    await p.send(GIT_SYNCED_TOPIC.name, [
+      { key: "acme/lz", value: encode(GIT_SYNCED_TOPIC.name, synced("4".repeat(40))) },
+    ]);
+    await p.close();
+    await waitFor(() => host.stats().dlq === 1, "one DLQ record");
+    const reader = broker.reader({ topics: [DLQ_TOPIC.name] });
+    const dlq: DlqRecord[] = [];
+    await reader.run((b) => {
+      for (const r of b.records) dlq.push(decode<DlqRecord>(DLQ_TOPIC.name, r.value)!);
+      return Promise.resolve();
+    });
+    await waitFor(() => dlq.length === 1, "DLQ read");
+    await reader.stop();
+    assert.equal(dlq[0].error_code, "NOTIFY_FAILED");
+    assert.equal(dlq[0].stage, "lzsync-github-status");
+    assert.match(dlq[0].error, /cannot set the commit status of 4444444: GitHub .*HTTP 401.*check the token/);
+    assert.ok(!JSON.stringify(dlq[0]).includes("ghp_wrong"), "never the token");
+    assert.equal(api.statuses.length, 0);
+    assert.match(await deps.metrics.metrics(), /lzsync_github_commit_statuses_total\{outcome="failed"\} 1/);
+  } finally {
+    await host.stop();
     await broker.close();
     await api.stop();
   }

@@ -3,15 +3,23 @@
  * Google Chat incoming webhooks accept) for every alert opened or resolved on `lz.alerts.v1`. Enabled when
  * `alerts.slack_webhook_env` names an environment variable that holds the webhook URL; the URL is a secret
  * and never logged.
+ *
+ * It is a topology like every other consumer of lzsync (app `lzsync-alert-notifier`, no stores): the
+ * processor host decodes and validates each record (a bad one goes to `lz.dlq.v1`), `process` posts it with
+ * bounded retries, and a post that still fails goes to the DLQ with the reason — nothing is skipped silently,
+ * and `replay`/`lag` cover the group. Delivery is at least once: a post made before a crash, ahead of the
+ * next checkpoint, is made again. A transition older than `alerts.notify_max_age` when the notifier first
+ * reads it (a first start over a long-compacted alerts topic, a replay) is counted as `stale`, not posted.
  */
-import { Counter } from "prom-client";
-import type { Consumer } from "../../pipeline/broker/types.ts";
-import type { AppDeps, Service } from "../../pipeline/service.ts";
-import { decode } from "../../pipeline/serde.ts";
-import { describeError } from "../../pipeline/errors.ts";
+import { Counter, type Registry } from "prom-client";
+import type { AppDeps } from "../../pipeline/service.ts";
+import type { Processor, Topology } from "../../pipeline/processor/types.ts";
+import { parseDuration } from "../../pipeline/config.ts";
+import { LzError } from "../../pipeline/errors.ts";
+import { retry } from "../../pipeline/retry.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
 
-/** Consumer group (persisted contract). */
+/** Consumer group / application id (persisted contract). */
 export const ALERT_NOTIFIER_GROUP = "lzsync-alert-notifier";
 
 /** The message text of an alert transition. */
@@ -21,79 +29,116 @@ export function alertText(a: Alert): string {
   return `${icon} lzsync ${what} — ${a.message}`;
 }
 
-/** The notifier, or null when no webhook URL is configured. */
+/** How the notifier reaches the outside world. */
+export interface AlertPoster {
+  /** Posts one transition; throws when it could not (retriable or not, as `isRetriable` reads it). */
+  post(a: Alert): Promise<void>;
+  /** Transitions older than this (record time vs the processor's clock) are counted stale, not posted. */
+  maxAgeMs: number;
+  /** Retries of a retriable failure before the record goes to the DLQ (default 3). */
+  retries?: number;
+  /** First backoff in ms, doubling (default 200). */
+  backoffMs?: number;
+  counter?: Counter<"outcome">;
+  onSent?(a: Alert): void;
+}
+
+/**
+ * The notifier topology. Without a poster it only declares the app (for `describe`, `replay`, `digest`);
+ * a host must never run it that way.
+ */
+export function alertNotifierTopology(poster?: AlertPoster): Topology<Alert> {
+  return {
+    app: ALERT_NOTIFIER_GROUP,
+    description: "posts each alert transition to a Slack-compatible webhook (DLQ when it cannot)",
+    inputs: [ALERTS_TOPIC.name],
+    stores: [],
+    outputs: [],
+    create(): Processor<Alert> {
+      if (!poster) {
+        throw new LzError("CONFIG", "the alert notifier runs only with alerts.slack_webhook_env set");
+      }
+      return {
+        async process(rec, ctx) {
+          const a = rec.value;
+          if (!a) return; // a tombstone clears the compacted alert: nothing to say
+          if (ctx.now() - rec.timestamp > poster.maxAgeMs) {
+            poster.counter?.inc({ outcome: "stale" });
+            return;
+          }
+          try {
+            await retry(() => poster.post(a), {
+              retries: poster.retries ?? 3,
+              initialMs: poster.backoffMs ?? 200,
+              maxMs: 10_000,
+            });
+          } catch (err) {
+            poster.counter?.inc({ outcome: "failed" });
+            // Not retriable for the host: the retries are spent; the record goes to the DLQ with this reason.
+            throw new LzError("NOTIFY_FAILED", `cannot post alert ${a.id}: ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+          poster.counter?.inc({ outcome: "ok" });
+          poster.onSent?.(a);
+        },
+      };
+    },
+  };
+}
+
+/** Posts to a webhook URL: 2xx is sent; 429 and 5xx and network errors are retriable; other 4xx are not. */
+export function webhookPoster(url: string): (a: Alert) => Promise<void> {
+  return async (a) => {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: alertText(a) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      // Never the URL (it is the secret): only what went wrong.
+      throw new LzError("NOTIFY_UNREACHABLE", `the webhook is unreachable (${(err as Error).name})`, {
+        retriable: true,
+      });
+    }
+    await res.body?.cancel();
+    if (res.ok) return;
+    throw new LzError("NOTIFY_REFUSED", `the webhook answered ${res.status}`, {
+      retriable: res.status === 429 || res.status >= 500,
+      detail: { status: res.status },
+    });
+  };
+}
+
+/** The notifications counter (one per registry). */
+function notificationsCounter(metrics: Registry): Counter<"outcome"> {
+  const name = "lzsync_alert_notifications_total";
+  return (metrics.getSingleMetric(name) as Counter<"outcome">) ?? new Counter({
+    name,
+    help:
+      "Alert notifications posted (ok), given up and sent to the DLQ (failed), or too old to post (stale)",
+    labelNames: ["outcome"],
+    registers: [metrics],
+  });
+}
+
+/** The notifier topology for a run, or null when no webhook URL is configured. */
 export function createAlertNotifier(
   deps: AppDeps,
-  o: { retries?: number; groupId?: string; onSent?(a: Alert): void } = {},
-): Service | null {
-  const env = deps.runtime.config.alerts.slack_webhook_env;
-  const url = env ? deps.runtime.secret(env) : undefined;
+  o: { retries?: number; backoffMs?: number; onSent?(a: Alert): void } = {},
+): Topology<Alert> | null {
+  const cfg = deps.runtime.config.alerts;
+  const url = cfg.slack_webhook_env ? deps.runtime.secret(cfg.slack_webhook_env) : undefined;
   if (!url) return null;
-  const log = deps.log.child("alerts.slack");
-  const name = "lzsync_alert_notifications_total";
-  const counter = (deps.metrics.getSingleMetric(name) as Counter<"outcome">) ?? new Counter({
-    name,
-    help: "Alert notifications posted (ok) or given up (failed)",
-    labelNames: ["outcome"],
-    registers: [deps.metrics],
+  return alertNotifierTopology({
+    post: webhookPoster(url),
+    maxAgeMs: parseDuration(cfg.notify_max_age),
+    retries: o.retries,
+    backoffMs: o.backoffMs,
+    counter: notificationsCounter(deps.metrics),
+    onSent: o.onSent,
   });
-  let consumer: Consumer | null = null;
-
-  const post = async (a: Alert) => {
-    for (let attempt = 0;; attempt++) {
-      let status = 0;
-      try {
-        const res = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ text: alertText(a) }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        status = res.status;
-        await res.body?.cancel();
-        if (res.ok) {
-          counter.inc({ outcome: "ok" });
-          o.onSent?.(a);
-          return;
-        }
-      } catch { /* network error: retry */ }
-      if ((status >= 400 && status < 500 && status !== 429) || attempt >= (o.retries ?? 3)) {
-        counter.inc({ outcome: "failed" });
-        log.warn("cannot post the alert notification", { alert: a.id, status });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-    }
-  };
-
-  return {
-    name: "alert-notifier",
-    async start() {
-      await deps.broker.admin().createTopics([{ name: ALERTS_TOPIC.name, partitions: 1, compacted: true }]);
-      consumer = deps.broker.consumer({
-        groupId: o.groupId ?? ALERT_NOTIFIER_GROUP,
-        topics: [ALERTS_TOPIC.name],
-        fromBeginning: false,
-      });
-      const c = consumer;
-      await c.run({
-        eachBatch: async (batch) => {
-          for (const r of batch.records) {
-            try {
-              const a = decode<Alert>(ALERTS_TOPIC.name, r.value);
-              if (a) await post(a);
-            } catch (err) {
-              log.warn("skipping a bad lz.alerts.v1 record", { offset: r.offset, error: describeError(err) });
-            }
-          }
-          const last = batch.records[batch.records.length - 1];
-          await c.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
-        },
-      });
-    },
-    async stop() {
-      await consumer?.stop();
-      consumer = null;
-    },
-  };
 }
