@@ -106,6 +106,35 @@ export const GatewayConfig = obj({
     default: 1024 * 1024,
     description: "largest body of an object write or a fabric registration (YAML/JSON); beyond it 413",
   }),
+  max_yaml_nodes: Type.Integer({
+    minimum: 1,
+    default: 20_000,
+    description:
+      "most YAML/JSON nodes (scalars, aliases, collections) in an object or fabric body; beyond it 413",
+  }),
+  max_yaml_depth: Type.Integer({
+    minimum: 1,
+    default: 64,
+    description: "deepest nesting of collections in an object or fabric body; beyond it 413",
+  }),
+  max_yaml_aliases: Type.Integer({
+    minimum: 0,
+    default: 100,
+    description: "most YAML aliases in an object or fabric body, and most alias resolutions; beyond it 413",
+  }),
+  parse_workers: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description:
+      "worker threads parsing object/fabric bodies off the event loop (one leaves the other core of a small machine to the gateway)",
+  }),
+  parse_queue: Type.Integer({
+    minimum: 0,
+    default: 16,
+    description: "bodies waiting for a parser worker; beyond it 503 with Retry-After",
+  }),
+  parse_timeout: Duration("5s", "a body still parsing after this long stops its worker and answers 413"),
   client_buffer_bytes: Type.Integer({
     minimum: 1024,
     default: 1024 * 1024,

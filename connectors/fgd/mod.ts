@@ -17,7 +17,6 @@
  * gateway (they read the compacted `lz.fgd.*` topics).
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
-import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { FabricManager, type FabricManagerOptions } from "./manager.ts";
 import { fabricsPlugin } from "./plugin.ts";
 
@@ -29,7 +28,7 @@ export { fabricsPlugin, FGD_PROGRESS } from "./plugin.ts";
 export function buildFabricServices(
   deps: AppDeps,
   options: FabricManagerOptions = {},
-): { services: Service[]; plugin: GatewayPlugin; manager: FabricManager } {
+): { services: Service[]; plugin: ReturnType<typeof fabricsPlugin>; manager: FabricManager } {
   const manager = new FabricManager(deps, options);
   return { services: [manager], plugin: fabricsPlugin(manager), manager };
 }

@@ -15,8 +15,8 @@
  * - `GET    /api/v1/fabrics/:id/unmanaged` (read): files in `unmanaged/` with their findings
  */
 import type { Context, Hono } from "hono";
-import { parse as parseYaml } from "yaml";
 import { bodyLimit } from "hono/body-limit";
+import { parseDuration } from "../../pipeline/config.ts";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
@@ -37,18 +37,40 @@ import {
 } from "../../schemas/fgd.ts";
 import type { FabricManager } from "./manager.ts";
 import type { EditRequest } from "./worker_edit.ts";
+import { BodyPool } from "./body_pool.ts";
 
 /** Local topic of progress frames (`ctx.publish`). */
 export const FGD_PROGRESS = "lz.fgd.progress.v1";
 
-async function readBody(c: Context): Promise<unknown> {
+/** A body refused by the bounded parser: its answer. */
+class BodyRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(error);
+  }
+}
+
+/** Reads and parses a write body in the pool (never on the event loop); throws BodyRefused. */
+async function readBody(c: Context, pool: BodyPool): Promise<unknown> {
   const text = await c.req.text();
-  const type = c.req.header("content-type") ?? "";
-  if (type.includes("json")) return JSON.parse(text);
-  return parseYaml(text, { maxAliasCount: 100 });
+  const o = await pool.parse(text, c.req.header("content-type") ?? "");
+  if (o.ok) return o.value;
+  const refused = new BodyRefused(
+    o.status,
+    o.error,
+    o.status === 503 ? { "Retry-After": String((o as { retryAfter: number }).retryAfter) } : {},
+  );
+  refused.message = o.reason;
+  throw refused;
 }
 
 function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof BodyRefused) {
+    return c.json({ error: err.error, reason: err.message }, err.status as 400, err.headers);
+  }
   if (err instanceof ValidationError) {
     return jsonError(c, 422, "invalid", err.message, { issues: err.issues });
   }
@@ -68,8 +90,13 @@ function errorResponse(c: Context, err: unknown): Response {
 }
 
 /** The FGD gateway plugin bound to a manager. */
-export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
+export function fabricsPlugin(
+  manager: FabricManager,
+): GatewayPlugin & { bodyParseTimings(): readonly number[] } {
+  let pool: BodyPool | null = null;
   return {
+    /** Durations (ms) of the latest body parses in the worker pool (tests, bench). */
+    bodyParseTimings: () => pool?.timings ?? [],
     name: "fgd",
     compactedTopics: [
       FGD_FABRICS_TOPIC.name,
@@ -80,7 +107,19 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
     ],
     eventTopics: [FGD_RESULTS_TOPIC.name],
     localTopics: [FGD_PROGRESS],
+    close() {
+      pool?.close();
+      pool = null;
+    },
     routes(app: Hono, ctx: GatewayContext) {
+      const gw = ctx.deps.runtime.config.gateway;
+      const bodies = pool = new BodyPool({
+        workers: gw.parse_workers,
+        maxQueued: gw.parse_queue,
+        timeoutMs: parseDuration(gw.parse_timeout),
+        limits: { maxNodes: gw.max_yaml_nodes, maxDepth: gw.max_yaml_depth, maxAliases: gw.max_yaml_aliases },
+        registry: ctx.deps.metrics,
+      });
       manager.progressSink = (p) =>
         ctx.publish({ topic: FGD_PROGRESS, key: p.sync_id, type: p.phase, data: p });
       /** One `fabric_write` audit record per accepted or refused write request, naming the token. */
@@ -160,7 +199,7 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
       });
       app.post("/api/v1/fabrics", ctx.requireScope("admin"), objectLimit, async (c) => {
         try {
-          const { fabric, syncId } = await manager.register(await readBody(c));
+          const { fabric, syncId } = await manager.register(await readBody(c, bodies));
           await audit(c, fabric.id, "register", 201, { sync_id: syncId, target: fabric.path ?? null });
           return c.json({ fabric, ...links(fabric.id, syncId) }, 201);
         } catch (err) {
@@ -239,14 +278,9 @@ export function fabricsPlugin(manager: FabricManager): GatewayPlugin {
         let body: unknown;
         if (op === "put") {
           try {
-            body = await readBody(c);
+            body = await readBody(c, bodies);
           } catch (err) {
-            return jsonError(
-              c,
-              400,
-              "bad_body",
-              `the body is not valid JSON or YAML: ${(err as Error).message}`,
-            );
+            return errorResponse(c, err);
           }
         }
         const ifMatch = c.req.header("if-match")?.replace(/^W\//, "").replace(/^"|"$/g, "");
