@@ -31,7 +31,10 @@ import type { KubeObject } from "../processors/fgd/object.ts";
 const FILES = 1000;
 const DOCS_PER_FILE = 10;
 
-/** Document `i` of the generated fabric: VPCs, switches, servers, connections and attachments. */
+/**
+ * Document `i` of the generated fabric: VPCs, switches, servers, connections and attachments. The fabric is
+ * valid as a whole, as the cluster would see it: every VPC has its own subnet and VLAN, every port one Connection.
+ */
 function doc(i: number): string {
   const a = (i >> 8) & 255, b = i & 255;
   switch (i % 5) {
@@ -45,7 +48,7 @@ spec:
     default:
       subnet: 10.${a}.${b}.0/24
       gateway: 10.${a}.${b}.1
-      vlan: ${1000 + (i % 2000)}
+      vlan: ${1000 + i / 5}
       dhcp:
         enable: true
         range: {start: 10.${a}.${b}.10, end: 10.${a}.${b}.200}

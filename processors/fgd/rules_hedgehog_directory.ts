@@ -5,14 +5,17 @@
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
 import { checkConnectionLinks, LINK_RULES } from "./rules_hedgehog_links.ts";
+import { checkVpcOverlap, VPC_OVERLAP_RULES } from "./rules_hedgehog_vpc_overlap.ts";
 
 /** Every rule of the directory-wide modules. */
-export const DIRECTORY_RULES: readonly RuleInfo[] = [...LINK_RULES];
+export const DIRECTORY_RULES: readonly RuleInfo[] = [...LINK_RULES, ...VPC_OVERLAP_RULES];
 
 /** Runs the directory-wide rules for one (defaulted) object. */
 export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext): void {
   switch (o.kind) {
     case "Connection":
       return checkConnectionLinks(o, report, ctx);
+    case "VPC":
+      return checkVpcOverlap(o, report, ctx);
   }
 }

@@ -143,7 +143,71 @@ spec:
         gateway: { port: gateway-1/enp2s1, ip: 172.30.128.7/31 }
 `],
   },
+  {
+    name: "a VPC subnet inside a subnet of another VPC of the same IPv4Namespace",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.spec.subnets.default.subnet = "10.0.1.128/25"),
+    rule: "hedgehog.vpc.subnet-conflict",
+    path: "spec.subnets.default.subnet",
+  },
+  {
+    name: "a VPC subnet containing a subnet of another VPC",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.spec.subnets.default.subnet = "10.0.0.0/20"),
+    rule: "hedgehog.vpc.subnet-conflict",
+    path: "spec.subnets.default.subnet",
+  },
+  {
+    name: "a VPC VLAN another VPC of the same VLANNamespace uses",
+    target: "VPC/vpc-2",
+    mutate: (o) => (o.spec.subnets.default.vlan = 1011),
+    rule: "hedgehog.vpc.vlan-conflict",
+    path: "spec.subnets.default.vlan",
+  },
 ];
+
+Deno.test("VPCs of different IPv4/VLAN namespaces may reuse subnets and VLANs; hostBGP subnets share VLAN 0", () => {
+  const nsDocs = [
+    `
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: IPv4Namespace
+metadata:
+  name: tenant-b
+spec:
+  subnets: [10.0.0.0/16]
+`,
+    `
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: VLANNamespace
+metadata:
+  name: tenant-b
+spec:
+  ranges: [{ from: 1000, to: 1999 }]
+`,
+    `
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-4
+spec:
+  subnets:
+    bgp:
+      subnet: 10.0.4.0/24
+      hostBGP: true
+`,
+  ];
+  const findings = check({
+    target: "VPC/vpc-2",
+    add: nsDocs,
+    mutate: (o) => {
+      o.spec.ipv4Namespace = "tenant-b";
+      o.spec.vlanNamespace = "tenant-b";
+      o.spec.subnets.default = { subnet: "10.0.1.0/24", vlan: 1001 };
+    },
+  });
+  assert.deepEqual(findings, []);
+  assert.deepEqual(check({ target: "VPC/vpc-4", add: nsDocs, mutate: () => {} }), []);
+});
 
 Deno.test("the spine-leaf fixture is valid: no findings with the whole fabric as context, nor without", () => {
   const objects = spineLeafObjects();
