@@ -210,7 +210,7 @@ Deno.test("planIngestion: raw updates replace managed objects; cross-object rule
     snap({ "raw/fabric.yaml": FABRIC_YAML }),
     plan(snap({ "raw/fabric.yaml": FABRIC_YAML })),
   );
-  const update = VPC3.replace("vpc-3", "vpc-2").replace("10.0.3.0", "10.0.22.0");
+  const update = VPC3.replace("vpc-3", "vpc-2").replace("10.0.3.0", "10.0.22.0").replace("1003", "1022");
   const outside = VPC3.replace("10.0.3.0/24", "192.168.3.0/24");
   const before = new Map(base).set("raw/update.yaml", fileRef(update)).set(
     "raw/outside.yaml",
