@@ -9,6 +9,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Config } from "../schemas/config.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { repoPathProblem } from "./repo_path.ts";
+import { parseCidr } from "./cidr.ts";
 
 export type { Config, FabricConfig, PortalRepoConfig } from "../schemas/config.ts";
 
@@ -126,6 +127,19 @@ export function resolveConfig(
           `${path}: credentials inside the URL are not accepted (they would show in status, logs and git config); remove "user:password@" and use the token_env / credential fields`,
       });
     }
+  }
+  const ranges: [string, readonly string[]][] = [
+    ["/gateway/trusted_proxies", cfg.gateway.trusted_proxies],
+    ...Object.entries(cfg.gateway.allow_from).map(([f, l]): [string, readonly string[]] => [
+      `/gateway/allow_from/${f}`,
+      l ?? [],
+    ]),
+  ];
+  for (const [at, list] of ranges) {
+    list.forEach((r, i) => {
+      const c = parseCidr(r);
+      if (typeof c === "string") badPaths.push({ path: `${at}/${i}`, message: `${at}/${i}: ${c}` });
+    });
   }
   if (badPaths.length) {
     throw new ValidationError(

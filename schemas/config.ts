@@ -55,6 +55,38 @@ const Scope = Type.Union([
   Type.Literal("admin"),
 ]);
 
+const IpRange = Type.String({
+  pattern: "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$",
+  description: "(an IPv4/IPv6 address or CIDR range)",
+  examples: ["10.0.0.0/8", "140.82.112.0/20", "2a0a:a440::/29"],
+});
+const IpRanges = (description: string) => Type.Array(IpRange, { minItems: 1, description });
+
+/** One token bucket: `rate_per_s` requests per second sustained, `burst` at once; `rate_per_s: 0` turns it off. */
+const Bucket = (rate: number, burst: number, per: string) =>
+  obj({
+    rate_per_s: Type.Number({
+      minimum: 0,
+      default: rate,
+      description: "sustained requests per second; 0: no limit",
+    }),
+    burst: Type.Integer({ minimum: 1, default: burst, description: "requests allowed at once" }),
+  }, `per ${per}: ${rate}/s, burst ${burst} by default`);
+
+// Default [rate_per_s, burst] per client IP, then per token.
+const WEBHOOK: [number, number] = [10, 100];
+const TRIGGER: [[number, number], [number, number]] = [[1, 20], [2, 40]];
+const WRITES: [[number, number], [number, number]] = [[20, 100], [50, 200]];
+const READS: [[number, number], [number, number]] = [[100, 500], [500, 2000]];
+const CONNECTS: [[number, number], [number, number]] = [[5, 50], [50, 500]];
+
+/** The limits of one route family: per client IP (IPv6: per /64) and per token. */
+const FamilyLimits = (description: string, ip: [number, number], token?: [number, number]) =>
+  obj({
+    ip: Bucket(ip[0], ip[1], "client IP"),
+    ...(token ? { token: Bucket(token[0], token[1], "token (every address using it together)") } : {}),
+  }, description);
+
 export const GatewayConfig = obj({
   enabled: Type.Boolean({ default: true }),
   host: Type.String({ default: "127.0.0.1", description: "bind address (LZSYNC_HOST overrides)" }),
@@ -143,6 +175,45 @@ export const GatewayConfig = obj({
   slow_client_policy: Type.Union([Type.Literal("drop-and-resync"), Type.Literal("close")], {
     default: "drop-and-resync",
   }),
+  trusted_proxies: Type.Array(IpRange, {
+    default: [],
+    description:
+      "reverse proxies (IPs/CIDRs) whose X-Forwarded-For is believed: only when the direct peer is one of them is the client the rightmost X-Forwarded-For hop that is not; otherwise X-Forwarded-For is ignored",
+  }),
+  allow_from: obj(
+    {
+      webhook: Type.Optional(
+        IpRanges("webhook deliveries (GitHub publishes its ranges: api.github.com/meta `hooks`)"),
+      ),
+      trigger: Type.Optional(IpRanges("manual sync triggers")),
+      writes: Type.Optional(IpRanges("object writes, fabric registration and other state-changing requests")),
+      reads: Type.Optional(IpRanges("REST reads, /metrics and the status page")),
+      connects: Type.Optional(IpRanges("WebSocket and SSE connects")),
+    },
+    "per route family, the client IPs/CIDRs allowed (IPv4 and IPv6); a family not listed is open; others get 403",
+  ),
+  rate_limits: obj(
+    {
+      webhook: FamilyLimits(
+        "webhook deliveries (no token; GitHub sends bursts from a few addresses)",
+        WEBHOOK,
+      ),
+      trigger: FamilyLimits(
+        "manual sync triggers (coalesced: one run in flight plus one queued)",
+        ...TRIGGER,
+      ),
+      writes: FamilyLimits("object writes, fabric registration, other state-changing requests", ...WRITES),
+      reads: FamilyLimits("REST reads, /metrics and the status page (a page load is ~10 requests)", ...READS),
+      connects: FamilyLimits("WebSocket and SSE connects (an open connection counts once)", ...CONNECTS),
+      max_clients: Type.Integer({
+        minimum: 100,
+        default: 10_000,
+        description:
+          "buckets kept per family and per kind (client IP, token); beyond it the least recently used is dropped, so a flood of distinct addresses cannot grow memory",
+      }),
+    },
+    "token-bucket limits per client IP (IPv6: per /64) and, separately, per token, for each route family; 429 with Retry-After beyond them; /healthz and /readyz are never limited",
+  ),
 }, "the Hono REST/WebSocket gateway");
 
 export const LandingZoneConfig = obj({

@@ -49,7 +49,16 @@ export class Auth {
   readonly openReads: boolean;
   readonly #mode: "never" | "loopback" | "always";
 
-  constructor(runtime: Runtime, host: string, log: Logger) {
+  /**
+   * `limitToken` is asked once a token is identified (the per-token rate limit); its answer, when not null,
+   * is sent instead of running the route.
+   */
+  constructor(
+    runtime: Runtime,
+    host: string,
+    log: Logger,
+    readonly limitToken: (c: Context, name: string) => Response | null = () => null,
+  ) {
     const admin = runtime.secret("LZSYNC_TOKEN");
     if (admin) this.#tokens.push({ name: "LZSYNC_TOKEN", scopes: new Set(["admin"]), digest: digest(admin) });
     for (const t of runtime.config.gateway.tokens) {
@@ -119,6 +128,8 @@ export class Auth {
       if (!entry.scopes.has(scope) && !entry.scopes.has("admin")) {
         return deny(c, 403, "forbidden", `token "${entry.name}" lacks the "${scope}" scope`);
       }
+      const limited = this.limitToken(c, entry.name);
+      if (limited) return limited;
       c.set(TOKEN_NAME as never, entry.name as never);
       await next();
     };

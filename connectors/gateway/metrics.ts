@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   catchUps: Counter<"source">;
   viewKeys: Gauge<"topic">;
   ringBytes: Gauge<string>;
+  rateLimited: Counter<"family" | "by">;
+  ipRefused: Counter<"family">;
 }
 
 /** Registers (or finds) the gateway metrics in `registry`. */
@@ -94,6 +96,21 @@ export function gatewayMetrics(registry: Registry): GatewayMetrics {
       new Gauge({
         name: "lzsync_gateway_ring_bytes",
         help: "Frame bytes (UTF-16 code units) held in the resume rings",
+        registers,
+      })),
+    rateLimited: getOrCreate(registry, "lzsync_gateway_rate_limited_total", () =>
+      new Counter({
+        name: "lzsync_gateway_rate_limited_total",
+        help:
+          "Requests answered 429 by route family (gateway.rate_limits), by the bucket that ran out: ip or token",
+        labelNames: ["family", "by"],
+        registers,
+      })),
+    ipRefused: getOrCreate(registry, "lzsync_gateway_ip_refused_total", () =>
+      new Counter({
+        name: "lzsync_gateway_ip_refused_total",
+        help: "Requests answered 403 because the client IP is not in gateway.allow_from.<family>",
+        labelNames: ["family"],
         registers,
       })),
   };

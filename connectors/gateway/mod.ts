@@ -20,6 +20,7 @@ import { LiveHub } from "./live.ts";
 import { gatewayMetrics } from "./metrics.ts";
 import type { GatewayContext, GatewayPlugin, StatusSection } from "./plugin.ts";
 import { createApp, finishApp } from "./server.ts";
+import { abuseGuards } from "./rate_limit.ts";
 import { Views } from "./views.ts";
 
 export type {
@@ -55,6 +56,8 @@ export interface Gateway extends Service {
   readonly hub: LiveHub;
   /** True when every view has caught up with the offsets seen at start. */
   ready(): boolean;
+  /** Rate-limit buckets held, by `family/ip` and `family/token` (bounded by `rate_limits.max_clients`). */
+  rateLimitBuckets(): Record<string, number>;
 }
 
 /** Builds the gateway service from the app's deps and the plugins of every enabled sync layer. */
@@ -93,7 +96,8 @@ export function createGateway(
   });
   for (const t of locals) hub.addTopic(t, "local", [0]);
 
-  const auth = new Auth(deps.runtime, cfg.host, log);
+  const guards = abuseGuards(cfg, metrics);
+  const auth = new Auth(deps.runtime, cfg.host, log, guards.token);
   const sections: StatusSection[] = plugins.flatMap((p) => p.statusSections ?? [])
     .sort((a, b) => (a.order ?? 100) - (b.order ?? 100));
   let url = "";
@@ -106,6 +110,7 @@ export function createGateway(
     config: cfg,
     log,
     auth,
+    guards,
     hub,
     metrics,
     registry: deps.metrics,
@@ -160,6 +165,7 @@ export function createGateway(
       return url;
     },
     ready: () => started && views!.ready() && health.state().reachable,
+    rateLimitBuckets: () => guards.sizes(),
     async start() {
       if (started) return;
       try {

@@ -1,5 +1,6 @@
 /**
- * The Hono app: request metrics, Host/Origin guards and CORS (`origin.ts`), body limit, JSON errors (400/401/403/404/405/413/500, never a stack trace),
+ * The Hono app: request metrics, Host/Origin guards and CORS (`origin.ts`), IP allow-list and rate limits
+ * (`rate_limit.ts`), body limit, JSON errors (400/401/403/404/405/413/500, never a stack trace),
  * health and readiness, `/metrics`, the live feed endpoints (WebSocket and SSE), the status page, and the
  * plugins' routes.
  */
@@ -22,6 +23,7 @@ import { SseSink, WsSink } from "./sinks.ts";
 import { serveStatic } from "./static.ts";
 import type { StatusSection } from "./plugin.ts";
 import { originGuards } from "./origin.ts";
+import type { AbuseGuards } from "./rate_limit.ts";
 import type { Config } from "../../schemas/config.ts";
 
 /** What the app is built from. */
@@ -30,6 +32,8 @@ export interface AppParts {
   config: Config["gateway"];
   log: Logger;
   auth: Auth;
+  /** IP allow-list and rate limits by route family (`rate_limit.ts`). */
+  guards: AbuseGuards;
   hub: LiveHub;
   metrics: GatewayMetrics;
   registry: Registry;
@@ -66,6 +70,7 @@ export function createApp(p: AppParts): Hono {
     p.metrics.httpSeconds.observe({ route, method }, (performance.now() - t0) / 1000);
   });
   for (const guard of originGuards(p.config)) app.use("*", guard);
+  app.use("*", p.guards.middleware);
   app.use(
     "*",
     methodNotAllowed({
