@@ -10,7 +10,9 @@
  *   `docs/` (then to the repository root: `/api/v1/docs/pmo.yaml`); a file above the
  *   inline cap is read from the fetcher's git objects when this process can see them;
  * - `POST /api/v1/sync/trigger` (scope `trigger`) — asks for a sync now: `202 {sync_id, status_url,
- *   websocket_url}`; progress arrives on `lz.sync.progress.v1` keyed by the sync id;
+ *   websocket_url, coalesced}`; progress arrives on `lz.sync.progress.v1` keyed by the sync id. Triggers
+ *   coalesce: one run in flight plus one queued — a trigger while this gateway's last requested sync is still
+ *   queued gets that sync's id (`coalesced: true`) and asks git for nothing more;
  * - `GET /api/v1/sync/syncs/<sync_id>` — the latest progress of one sync.
  */
 import fs from "./fs.ts";
@@ -195,13 +197,21 @@ export function gitSyncPlugin(): GatewayPlugin {
         return c.json({ ...hit, content, encoding });
       });
 
-      app.post("/api/v1/sync/trigger", ctx.requireScope("trigger"), async (c) => {
-        const syncId = crypto.randomUUID();
+      // Coalescing: one run in flight plus one queued. While the last sync this gateway queued has not been
+      // picked up by git-fetch (its progress is still `queued`, or not yet in the view), a trigger joins it.
+      let queued: { syncId: string; stored: Promise<boolean> } | null = null;
+      const links = (syncId: string, joined: boolean) => ({
+        sync_id: syncId,
+        status: "queued",
+        coalesced: joined,
+        status_url: `${ctx.url}/api/v1/sync/syncs/${syncId}`,
+        websocket_url: `${ctx.wsUrl}?topic=${SYNC_PROGRESS_TOPIC.name}&key=${syncId}`,
+      });
+      const request = async (syncId: string, asker: string | null): Promise<boolean> => {
         const now = ctx.deps.clock.now();
         const push = requestPush(configuredRepo, cfg.landing_zone.branch, "trigger", syncId, now);
-        const asker = tokenName(c);
         if (asker) push.token_name = asker;
-        const queued: SyncProgress = {
+        const progress: SyncProgress = {
           sync_id: syncId,
           layer: "git",
           phase: "queued",
@@ -214,22 +224,33 @@ export function gitSyncPlugin(): GatewayPlugin {
           const producer = await ctx.producer();
           await producer.send(SYNC_PROGRESS_TOPIC.name, [{
             key: syncId,
-            value: encode(SYNC_PROGRESS_TOPIC.name, queued),
+            value: encode(SYNC_PROGRESS_TOPIC.name, progress),
           }]);
           await producer.send(GIT_PUSH_TOPIC.name, [{
             key: push.repo,
             value: encode(GIT_PUSH_TOPIC.name, push),
           }]);
+          return true;
         } catch (err) {
           ctx.log.error("cannot request a sync", { error: describeError(err) });
+          return false;
+        }
+      };
+
+      app.post("/api/v1/sync/trigger", ctx.requireScope("trigger"), async (c) => {
+        const last = queued;
+        const phase = last && ctx.view<SyncProgress>(SYNC_PROGRESS_TOPIC.name).get(last.syncId)?.phase;
+        const joined = !!last && (phase === undefined || phase === "queued");
+        const mine = joined ? last! : { syncId: crypto.randomUUID(), stored: Promise.resolve(false) };
+        if (!joined) {
+          mine.stored = request(mine.syncId, tokenName(c));
+          queued = mine;
+        }
+        if (!await mine.stored) {
+          if (queued === mine) queued = null;
           return jsonError(c, 503, "unavailable", "the sync request could not be stored on the broker");
         }
-        return c.json({
-          sync_id: syncId,
-          status: "queued",
-          status_url: `${ctx.url}/api/v1/sync/syncs/${syncId}`,
-          websocket_url: `${ctx.wsUrl}?topic=${SYNC_PROGRESS_TOPIC.name}&key=${syncId}`,
-        }, 202);
+        return c.json(links(mine.syncId, joined), 202);
       });
 
       app.get("/api/v1/sync/syncs/:id", read, (c) => {
