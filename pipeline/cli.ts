@@ -9,7 +9,7 @@
  *   replay --group G --to earliest|<ISO time>|<duration>
  *   digest --group G                             stable hash of every store of a group
  *   audit --month YYYY-MM                        monthly report of the audit trail (lz.audit.v1)
- *   describe                                     the topologies of this build
+ *   describe [architecture]                      the topologies of this build; the whole map (Markdown)
  *   sql "<query>"                                one read-only statement on the analytics tables
  *   repair                                       salvage a damaged embedded data directory (on purpose)
  *
@@ -42,6 +42,8 @@ export interface CliDeps {
   createBroker(runtime: Runtime, opts?: { readOnly?: boolean }): Promise<Broker>;
   /** `repair`: salvages the embedded broker's data directory (see `broker/embedded_repair.ts`). */
   repair?(runtime: Runtime): Promise<RepairReport>;
+  /** `describe architecture`: the map of this build under the config (see `architecture.ts`). */
+  architecture?(runtime: Runtime): Promise<string>;
   /** Runs the whole pipeline until it is stopped (the `start` command). */
   start(runtime: Runtime): Promise<void>;
   /**
@@ -73,7 +75,7 @@ commands:
                                                  reset a stopped group and drop its state
   digest --group G                               stable hash of every store of a group
   audit --month YYYY-MM                          monthly report of the audit trail (syncs, writes, replays)
-  describe                                       topologies of this build
+  describe [architecture]                        topologies of this build; architecture: the map (Markdown)
   sql "<SELECT ...>"                             one read-only statement on the analytics tables (DuckDB),
                                                  through the running lzsync or on the file when stopped
   repair                                         embedded broker: keep every intact record of a damaged

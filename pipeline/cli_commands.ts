@@ -56,9 +56,16 @@ async function startCommand(c: CommandContext): Promise<number> {
   return 0;
 }
 
-/** `describe`: the topologies of this build. */
-function describeCommand(c: CommandContext): Promise<number> {
+/** `describe`: the topologies of this build; `describe architecture`: the whole map, as Markdown. */
+async function describeCommand(c: CommandContext): Promise<number> {
   const { topologies, emit } = c;
+  if (c.sub === "architecture") {
+    if (!c.deps.architecture) throw usage("describe architecture is not available in this build");
+    const md = await c.deps.architecture(c.runtime);
+    emit({ markdown: md }, () => md.trimEnd());
+    return 0;
+  }
+  if (c.sub !== undefined) throw usage(`describe takes no argument or 'architecture', not '${c.sub}'`);
   emit(
     topologies.map((t) => ({
       app: t.app,
@@ -69,7 +76,7 @@ function describeCommand(c: CommandContext): Promise<number> {
     })),
     () => topologies.map(describeTopology).join("\n\n") || "no topologies in this build",
   );
-  return Promise.resolve(0);
+  return 0;
 }
 
 /** `topics list | create <name> | describe <name>`. */

@@ -10,6 +10,7 @@ import { repairDataDir } from "./broker/embedded_repair.ts";
 import { runCli } from "./cli.ts";
 import { describeError, LzError, ValidationError } from "./errors.ts";
 import { allTopologies, runPipeline } from "./app.ts";
+import { describeArchitecture } from "./architecture.ts";
 import { demoPushCommand } from "./demo.ts";
 import { findRunningAdmin, runRemoteCli } from "./admin_api.ts";
 import { openDuckDb } from "../connectors/duckdb/engine.ts";
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
         ),
       ),
     topologies: allTopologies(),
+    architecture: (runtime) => describeArchitecture(runtime),
     analytics: async (runtime) => {
       const db = await openDuckDb({
         path: duckDbPath(runtime.config),

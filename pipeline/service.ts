@@ -9,9 +9,17 @@ import type { Logger } from "./log.ts";
 import type { Runtime } from "./config.ts";
 import type { Clock } from "./processor/types.ts";
 
+/** The topics a service reads and writes, declared for `lzsync describe` and ARCHITECTURE.md. */
+export interface ServiceTopics {
+  readonly reads?: readonly string[];
+  readonly writes?: readonly string[];
+}
+
 /** A long-running part of the pipeline with a start/stop lifecycle. */
 export interface Service {
   readonly name: string;
+  /** The topics it reads and writes (a connector's declaration; processor hosts take theirs from the topology). */
+  readonly topics?: ServiceTopics;
   start(): Promise<void>;
   /** Finishes in-flight work, commits, releases every resource. Idempotent. */
   stop(): Promise<void>;

@@ -104,6 +104,7 @@ export function createBigQueryService(o: BigQueryServiceOptions): BigQueryServic
 
   return {
     name: "bigquery",
+    topics: { writes: [SYNC_EVENTS_TOPIC.name] },
     async start() {
       producer = await o.broker.producer();
       await o.broker.admin().createTopics([{

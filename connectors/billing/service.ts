@@ -105,6 +105,7 @@ export function createBillingService(o: BillingServiceOptions): BillingService {
 
   return {
     name: "billing",
+    topics: { writes: [BILLING_TOPIC.name, DLQ_TOPIC.name] },
     async start() {
       producer = await o.broker.producer();
       await o.broker.admin().createTopics([BILLING_TOPIC, DLQ_TOPIC].map((t) => ({

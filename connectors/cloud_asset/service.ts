@@ -212,6 +212,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
 
   return {
     name: `cloud-asset-${o.source.kind}`,
+    topics: { writes: [ASSET_SNAPSHOTS_TOPIC.name, SYNC_EVENTS_TOPIC.name, DLQ_TOPIC.name] },
     async start() {
       producer = await deps.broker.producer();
       await ensureTopics(deps, [ASSET_SNAPSHOTS_TOPIC, SYNC_EVENTS_TOPIC, DLQ_TOPIC]);

@@ -70,6 +70,18 @@ export interface FabricManagerOptions {
 /** The FGD service (see the module doc). */
 export class FabricManager implements Service {
   readonly name = "fgd";
+  /** Restores its fabrics from its own outputs at start and reads Landing Zone pushes (issue 13: a topology to be). */
+  readonly topics = {
+    reads: [
+      GIT_PUSH_TOPIC.name,
+      GIT_FILES_TOPIC.name,
+      FGD_FABRICS_TOPIC.name,
+      FGD_STATUS_TOPIC.name,
+      FGD_OBJECTS_TOPIC.name,
+      ALERTS_TOPIC.name,
+    ],
+    writes: [...FGD_TOPICS.map((t) => t.name), GIT_PUSH_TOPIC.name, ALERTS_TOPIC.name],
+  };
   readonly workers = new Map<string, FabricWorker>();
   /** Where progress events go (the gateway plugin sets it to `ctx.publish`). */
   progressSink?: (p: Progress) => void;

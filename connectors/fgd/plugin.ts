@@ -98,6 +98,7 @@ export function fabricsPlugin(
     /** Durations (ms) of the latest body parses in the worker pool (tests, bench). */
     bodyParseTimings: () => pool?.timings ?? [],
     name: "fgd",
+    writes: [AUDIT_TOPIC.name],
     compactedTopics: [
       FGD_FABRICS_TOPIC.name,
       FGD_STATUS_TOPIC.name,

@@ -145,6 +145,8 @@ export interface GatewayPlugin {
    * Clients filter on them like broker topics; they resume only on the same gateway process.
    */
   localTopics?: string[];
+  /** Topics its routes produce to (webhook deliveries, triggers), declared for `lzsync describe`. */
+  writes?: string[];
   /** Registers routes; called once, before the server listens. Use `ctx.requireScope` on every route. */
   routes?(app: Hono, ctx: GatewayContext): void;
   statusSections?: StatusSection[];

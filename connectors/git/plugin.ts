@@ -67,6 +67,7 @@ const fileSummary = (f: GitFile) => ({
 export function gitSyncPlugin(): GatewayPlugin {
   return {
     name: "git-sync",
+    writes: [GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name],
     compactedTopics: [
       SYNC_STATUS_TOPIC.name,
       ALERTS_TOPIC.name,

@@ -123,6 +123,10 @@ export function createGitFetchService(deps: AppDeps, options: GitFetchOptions = 
 
   return {
     name: "git-fetch",
+    topics: {
+      reads: [GIT_PUSH_TOPIC.name, GIT_FILES_TOPIC.name],
+      writes: [GIT_FILES_TOPIC.name, GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name],
+    },
     get syncer() {
       if (!syncer) throw new Error("git-fetch service is not started");
       return syncer;

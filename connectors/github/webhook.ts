@@ -108,6 +108,7 @@ export function githubWebhookPlugin(options: GitHubWebhookOptions = {}): Gateway
   let rebuild: Promise<void> | null = null;
   return {
     name: "github-webhook",
+    writes: [GIT_PUSH_TOPIC.name],
     routes(app: Hono, ctx: GatewayContext) {
       const { runtime, broker } = ctx.deps;
       const cfg = runtime.config;

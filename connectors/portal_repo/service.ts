@@ -284,6 +284,7 @@ export function createPortalRepoService(
 
   return {
     name: "portal-repo",
+    topics: { reads: [GIT_FILES_TOPIC.name], writes: [SYNC_EVENTS_TOPIC.name, AUDIT_TOPIC.name] },
     status: () => structuredClone(status),
     async start() {
       const admin = deps.broker.admin();

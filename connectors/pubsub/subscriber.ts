@@ -256,6 +256,7 @@ export function createPubsubSubscriber(
 
   return {
     name: "pubsub-subscriber",
+    topics: { writes: [INFRA_EVENTS_TOPIC.name, SYNC_EVENTS_TOPIC.name, DLQ_TOPIC.name] },
     stats: () => ({ ...stats }),
     async start() {
       producer = await deps.broker.producer();
