@@ -80,6 +80,35 @@ export async function listTracked(
 }
 
 /** Reads a blob's bytes. */
+/**
+ * Each tracked path that a commit on the first-parent line from `head` back to (not including) `prev`
+ * changed, with its newest change (the state at `head` unless a later commit removed it): the paths whose
+ * last change is new although their blob may be back to what it was at `prev` (changed, then reverted).
+ * Null when `prev` is not on that line within `maxCommits` (a force-push, a merge that brought `prev` in as
+ * a second parent): the caller compares the whole tree instead.
+ */
+export async function touchedSince(
+  gitdir: string,
+  prev: string,
+  head: string,
+  matcher: PathMatcher,
+  cache: object = {},
+  maxCommits = 1000,
+): Promise<Map<string, PathChange> | null> {
+  const out = new Map<string, PathChange>();
+  let oid = head;
+  for (let i = 0; i < maxCommits && oid !== prev; i++) {
+    const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
+    const parent = commit.parent[0] ?? null;
+    for (const c of await diffCommits(gitdir, parent, oid, matcher, cache)) {
+      if (!out.has(c.path)) out.set(c.path, c);
+    }
+    if (parent === null) return null;
+    oid = parent;
+  }
+  return oid === prev ? out : null;
+}
+
 export async function readBlobBytes(gitdir: string, oid: string, cache: object = {}): Promise<Uint8Array> {
   const packed = readPackedBlob(gitdir, oid, cache);
   if (packed) return packed;

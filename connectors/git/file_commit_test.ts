@@ -104,3 +104,51 @@ Deno.test("GET /api/v1/sync/git lists each file with the commit that last change
     await s.stop();
   }
 });
+
+Deno.test("git fetch: a file changed and changed back names the commit that changed it back, in a sync, and after a restart, as a first sync would", async () => {
+  const server = await startGitServer();
+  const dataDir = await Deno.makeTempDir({ prefix: "lzsync-filecommit-" });
+  const broker = await createEmbeddedBroker();
+  const deps = testDeps(broker, { data_dir: dataDir, landing_zone: { repo: server.url("acme/lz") } });
+  const paths = ["docs/a.md", "docs/b.md", "pmo.yaml"];
+  const commits = async () => {
+    const out = new Map<string, string>();
+    for (const r of await readAll<GitFilesValue>(broker, GIT_FILES_TOPIC.name)) {
+      if (r.value?.kind === "file") out.set(r.value.path, r.value.commit);
+    }
+    return paths.map((p) => [p, out.get(p)]);
+  };
+  const expected = async () =>
+    await Promise.all(paths.map(async (p) => [p, await lastChange(server.root, "acme/lz", p)]));
+  let svc = null;
+  try {
+    await server.createRepo("acme/lz", { "docs/a.md": "# A\n", "docs/b.md": "# B\n", "pmo.yaml": "x: 1\n" });
+    let q = syncQueue();
+    svc = createGitFetchService(deps, { onSynced: q.push, intervalMs: 0 });
+    await svc.start();
+    assert.equal((await q.next()).diff, "full");
+    // one sync over "changed, then changed back" (the blob at the new head is the one the topic holds)
+    await server.commitAndPush("acme/lz", { "docs/a.md": "# A2\n" }, "a");
+    await server.commitAndPush("acme/lz", { "docs/a.md": "# A\n" }, "a back");
+    await server.commitAndPush("acme/lz", { "pmo.yaml": "x: 2\n" }, "pmo");
+    await svc.trigger();
+    assert.equal((await q.next()).diff, "tree");
+    assert.deepEqual(await commits(), await expected(), "incremental sync");
+    await svc.stop();
+    svc = null;
+
+    // the same while lzsync is down: the first sync after the start compares the whole tree
+    await server.commitAndPush("acme/lz", { "docs/b.md": "# B2\n" }, "b");
+    await server.commitAndPush("acme/lz", { "docs/b.md": "# B\n" }, "b back");
+    q = syncQueue();
+    svc = createGitFetchService(deps, { onSynced: q.push, intervalMs: 0 });
+    await svc.start();
+    assert.equal((await q.next()).diff, "tree");
+    assert.deepEqual(await commits(), await expected(), "first sync after a restart");
+  } finally {
+    await svc?.stop();
+    await broker.close();
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

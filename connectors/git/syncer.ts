@@ -3,7 +3,10 @@
  * head, and produce one `lz.git.files.v1` record per changed tracked path, then the repo's commit marker.
  *
  * - first sync (nothing on the topic): every tracked file, `diff: "full"`;
- * - normal and force-push: tree diff from the last synced commit (the mirror keeps old objects);
+ * - normal push: tree diff from the last synced commit (the mirror keeps old objects), plus the paths a
+ *   commit in between changed and a later one changed back (their last change is new, their blob is not);
+ * - force-push, and the first sync after a start: the whole tracked tree and each file's last change against
+ *   what the topic holds, so a file's `commit` is what a first sync would say (`git log -1 --first-parent`);
  * - the last synced commit is gone from the object store (mirror deleted, history rewritten in a local
  *   repo and gc'd): reconcile the new tree against the blob shas the topic holds, `diff: "reconcile"`;
  * - branch deleted by a push (a webhook with `deleted: true`, and the fetch finds no branch): a tombstone for
@@ -33,6 +36,7 @@ import {
   listTracked,
   type PathChange,
   readBlobBytes,
+  touchedSince,
 } from "./diff.ts";
 import { lastChanges } from "./last_change.ts";
 
@@ -76,8 +80,8 @@ export class GitSyncer {
   #o: SyncerOptions;
   #cache = {};
   #marker: GitCommitMarker | null = null;
-  /** path → blob sha, as the topic holds it. */
-  #files = new Map<string, string>();
+  /** path → blob sha and the commit the record names, as the topic holds them. */
+  #files = new Map<string, { oid: string; commit: string }>();
   /**
    * False until one sync has compared the whole tracked tree with the files restored from the topic. A kill
    * during a sync's produce can leave the commit marker written and some file records or tombstones not
@@ -111,7 +115,7 @@ export class GitSyncer {
     }
     if (value.repo !== this.repo) return;
     if (value.kind === "commit") this.#marker = value;
-    else this.#files.set(value.path, value.blob_sha);
+    else this.#files.set(value.path, { oid: value.blob_sha, commit: value.commit });
   }
 
   /** True when a push record is about this repo and branch. */
@@ -215,6 +219,25 @@ export class GitSyncer {
     }
   }
 
+  /**
+   * Every tracked path at `head` whose blob or last change differs from what the topic holds, and every path
+   * the topic holds that `head` no longer tracks; with the last change of each tracked path.
+   */
+  async #compareTree(head: string): Promise<{ changes: PathChange[]; lastCommit: Map<string, string> }> {
+    const { gitdir } = this.#o.source;
+    const tracked = await listTracked(gitdir, head, this.#o.matcher, this.#cache);
+    const lastCommit = await lastChanges(gitdir, head, tracked.keys(), this.#cache);
+    const changes: PathChange[] = [];
+    for (const [path, { oid, mode }] of tracked) {
+      const had = this.#files.get(path);
+      if (!had || had.oid !== oid || had.commit !== lastCommit.get(path)) {
+        changes.push({ path, op: had ? "modified" : "added", oid, mode });
+      }
+    }
+    for (const path of this.#files.keys()) if (!tracked.has(path)) changes.push({ path, op: "removed" });
+    return { changes, lastCommit };
+  }
+
   async #apply(
     ids: string[],
     head: string | null,
@@ -229,6 +252,7 @@ export class GitSyncer {
     let changes: PathChange[];
     let diff: GitCommitMarker["diff"];
     let forced = false;
+    let lastCommit: Map<string, string> | undefined;
     await this.#progress(
       ids,
       "diffing",
@@ -254,20 +278,25 @@ export class GitSyncer {
       const known = await hasCommit(gitdir, prev, this.#cache);
       diff = known ? "tree" : "reconcile";
       forced = !known || !(await isAncestor(gitdir, prev, head, this.#cache));
-      changes = [];
-      const tracked = await listTracked(gitdir, head, matcher, this.#cache);
-      for (const [path, { oid, mode }] of tracked) {
-        const had = this.#files.get(path);
-        if (had !== oid) changes.push({ path, op: had ? "modified" : "added", oid, mode });
-      }
-      for (const path of this.#files.keys()) if (!tracked.has(path)) changes.push({ path, op: "removed" });
+      ({ changes, lastCommit } = await this.#compareTree(head));
     } else if (prev === head && this.#marker) {
       changes = [];
       diff = "tree";
     } else if (prev && await hasCommit(gitdir, prev, this.#cache)) {
       diff = "tree";
       forced = !(await isAncestor(gitdir, prev, head, this.#cache));
-      changes = await diffCommits(gitdir, prev, head, matcher, this.#cache);
+      const touched = forced ? null : await touchedSince(gitdir, prev, head, matcher, this.#cache);
+      if (touched === null) ({ changes, lastCommit } = await this.#compareTree(head));
+      else {
+        changes = await diffCommits(gitdir, prev, head, matcher, this.#cache);
+        const changed = new Set(changes.map((c) => c.path));
+        for (const [path, c] of touched) {
+          // changed and changed back: same blob as the topic holds, but a newer last change
+          if (c.op !== "removed" && !changed.has(path) && this.#files.get(path)?.oid === c.oid) {
+            changes.push({ path, op: "modified", oid: c.oid, mode: c.mode });
+          }
+        }
+      }
     } else if (!prev && this.#files.size === 0) {
       diff = "full";
       forced = this.#marker !== null; // branch recreated after a deletion
@@ -275,18 +304,12 @@ export class GitSyncer {
     } else {
       diff = "reconcile";
       forced = true;
-      const tracked = await listTracked(gitdir, head, matcher, this.#cache);
-      changes = [];
-      for (const [path, { oid, mode }] of tracked) {
-        const had = this.#files.get(path);
-        if (had !== oid) changes.push({ path, op: had ? "modified" : "added", oid, mode });
-      }
-      for (const path of this.#files.keys()) if (!tracked.has(path)) changes.push({ path, op: "removed" });
+      ({ changes, lastCommit } = await this.#compareTree(head));
     }
 
     const info = head ? await commitInfo(gitdir, head, this.#cache) : null;
     const written = changes.filter((c) => c.op !== "removed").map((c) => c.path);
-    const lastCommit = head && written.length
+    lastCommit ??= head && written.length
       ? await lastChanges(gitdir, head, written, this.#cache)
       : new Map<string, string>();
     const times = new Map<string, string>(head && info ? [[head, info.time]] : []);
@@ -346,7 +369,7 @@ export class GitSyncer {
     }]);
     for (const c of changes) {
       if (c.op === "removed") this.#files.delete(c.path);
-      else this.#files.set(c.path, c.oid!);
+      else this.#files.set(c.path, { oid: c.oid!, commit: lastCommit.get(c.path) ?? head! });
     }
     this.#marker = marker;
     this.#reconciled = true;
