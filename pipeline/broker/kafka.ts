@@ -26,7 +26,12 @@ import { createKafkaAdmin, type KafkaAdminHandle } from "./kafka_admin.ts";
 import { createKafkaProducer } from "./kafka_producer.ts";
 import { KafkaConsumer } from "./kafka_consumer.ts";
 import { KafkaReader } from "./kafka_reader.ts";
-import { installKafkajsPatches } from "./kafka_patches.ts";
+import { installKafkajsPatches, patchFallbackWarnings } from "./kafka_patches.ts";
+
+/** The kafkajs every reach-in was written against (pinned in deno.json; see kafka_private_test.ts). */
+const KAFKAJS_VERSION = "2.2.4";
+/** A patch fallback is logged once per process, not once per broker client. */
+let patchesReported = false;
 
 /** kafkajs retry settings (same names as kafkajs). */
 export interface KafkaRetryOptions {
@@ -143,8 +148,12 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     }
   }
   const address = brokers.join(",");
-  installKafkajsPatches();
   const log = (options.logger ?? silentLogger).child("broker.kafka", { brokers: address });
+  const patches = installKafkajsPatches();
+  if (!patchesReported) {
+    patchesReported = true;
+    for (const w of patchFallbackWarnings(patches)) log.warn(w, { kafkajs: KAFKAJS_VERSION });
+  }
   const connectionTimeout = options.connectionTimeoutMs ?? 3_000;
   const retry: Required<KafkaRetryOptions> = {
     retries: options.retry?.retries ?? 5,

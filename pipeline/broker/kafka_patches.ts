@@ -1,6 +1,8 @@
 /**
  * Two small, process-wide patches of kafkajs internals (kafkajs 2.2.4 is pinned), each tested against the
- * original behaviour in kafka_patches_test.ts, each skipped silently if kafkajs's files cannot be reached:
+ * original behaviour in kafka_patches_test.ts. Each is installed only when kafkajs's internals have the shape
+ * it was written against; otherwise it is left out and {@link installKafkajsPatches} says why, which the Kafka
+ * broker logs once as a warning (lzsync then runs on kafkajs's own, slower code — nothing else changes):
  *
  * 1. Varints. kafkajs writes every varint (several per record: length, offset and timestamp deltas,
  *    key/value/header lengths) by building a JS array and copying it through `Buffer.from(array)`; under
@@ -52,9 +54,78 @@ export function originalVarintWriters(): Writers {
   return stock ?? { writeUVarInt: p.writeUVarInt, writeVarLong: p.writeVarLong };
 }
 
-/** Installs both patches (idempotent). */
-export function installKafkajsPatches(): void {
-  useKafkajsPatches(true);
+/** Why each patch is not installed, or null when it is. */
+export interface PatchReport {
+  varints: string | null;
+  requestQueue: string | null;
+}
+
+/** Loaders of kafkajs's internal modules (injectable so a test can hand in a changed kafkajs). */
+export interface KafkajsInternals {
+  encoder(): unknown;
+  requestQueue(): unknown;
+}
+
+const realInternals: KafkajsInternals = { encoder: kafkajsEncoder, requestQueue: kafkajsRequestQueue };
+
+/** What is missing from `load()`'s module for a patch to apply, or null when nothing is. */
+function shapeProblem(
+  what: string,
+  load: () => unknown,
+  methods: string[],
+  statics: string[] = [],
+): string | null {
+  let mod: { prototype?: Record<string, unknown> } & Record<string, unknown>;
+  try {
+    mod = load() as typeof mod;
+  } catch (err) {
+    return `kafkajs's ${what} module cannot be loaded (${(err as Error).message})`;
+  }
+  const missing = [
+    ...methods.filter((m) => typeof mod?.prototype?.[m] !== "function").map((m) => `${what}.prototype.${m}`),
+    ...statics.filter((m) => typeof mod?.[m] !== "function").map((m) => `${what}.${m}`),
+  ];
+  return missing.length ? `kafkajs changed: ${missing.join(", ")} missing` : null;
+}
+
+/**
+ * Installs each patch whose kafkajs shape is there (idempotent) and reports, per patch, why it was not. Never
+ * throws: both patches are about speed, not correctness.
+ */
+export function installKafkajsPatches(internals: KafkajsInternals = realInternals): PatchReport {
+  const report: PatchReport = {
+    varints: shapeProblem(
+      "Encoder",
+      internals.encoder,
+      ["writeUVarInt", "writeVarLong", "ensureAvailable"],
+      ["encodeZigZag64"],
+    ),
+    requestQueue: shapeProblem("RequestQueue", internals.requestQueue, [
+      "scheduleCheckPendingRequests",
+      "checkPendingRequests",
+    ]),
+  };
+  if (internals === realInternals) {
+    if (!report.varints) useFastVarints(true);
+    if (!report.requestQueue) useQuietRequestQueue(true);
+  }
+  return report;
+}
+
+/** One warning per patch left out, naming what it costs (the Kafka broker logs them once per process). */
+export function patchFallbackWarnings(report: PatchReport): string[] {
+  const out: string[] = [];
+  if (report.varints) {
+    out.push(
+      `kafkajs varint patch not installed: ${report.varints}; records encode with kafkajs's own code (about 2-3x the CPU)`,
+    );
+  }
+  if (report.requestQueue) {
+    out.push(
+      `kafkajs request-queue patch not installed: ${report.requestQueue}; idle connections wake every 1 ms as in stock kafkajs`,
+    );
+  }
+  return out;
 }
 
 /**

@@ -3,9 +3,11 @@ import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import "kafkajs";
 import {
+  installKafkajsPatches,
   kafkajsEncoder,
   kafkajsRequestQueue,
   originalVarintWriters,
+  patchFallbackWarnings,
   useFastVarints,
   useQuietRequestQueue,
 } from "./kafka_patches.ts";
@@ -120,4 +122,33 @@ Deno.test("the quiet request queue arms its timer only while requests wait", () 
   } finally {
     useQuietRequestQueue(was);
   }
+});
+
+Deno.test("a kafkajs whose internals changed gets no patch, and each fallback is named with its cost; the real one gets both", () => {
+  class OldEncoder {
+    writeUVarInt() {}
+    ensureAvailable() {}
+    static encodeZigZag64() {}
+  } // writeVarLong gone
+  const changed = installKafkajsPatches({ encoder: () => OldEncoder, requestQueue: () => ({}) });
+  assert.equal(changed.varints, "kafkajs changed: Encoder.prototype.writeVarLong missing");
+  assert.match(changed.requestQueue!, /RequestQueue\.prototype\.scheduleCheckPendingRequests/);
+  const gone = installKafkajsPatches({
+    encoder: () => {
+      throw new Error("Cannot find module 'kafkajs/src/protocol/encoder.js'");
+    },
+    requestQueue: kafkajsRequestQueue,
+  });
+  assert.match(gone.varints!, /cannot be loaded \(Cannot find module/);
+  assert.equal(gone.requestQueue, null);
+  const warnings = patchFallbackWarnings(changed);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /varint patch not installed: .*writeVarLong missing; .*kafkajs's own code/);
+  assert.match(warnings[1], /request-queue patch not installed: .*wake every 1 ms/);
+  assert.deepEqual(
+    installKafkajsPatches(),
+    { varints: null, requestQueue: null },
+    "kafkajs 2.2.4: both apply",
+  );
+  assert.deepEqual(patchFallbackWarnings({ varints: null, requestQueue: null }), []);
 });
