@@ -6,9 +6,20 @@ import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
 import { checkConnectionLinks, LINK_RULES } from "./rules_hedgehog_links.ts";
 import { checkVpcOverlap, VPC_OVERLAP_RULES } from "./rules_hedgehog_vpc_overlap.ts";
+import {
+  ATTACH_RULES,
+  checkExternalAttachmentDirectory,
+  checkVpcAttachmentDirectory,
+} from "./rules_hedgehog_attach.ts";
+import { PROFILE_MISSING_RULE } from "./switch_profile.ts";
 
 /** Every rule of the directory-wide modules. */
-export const DIRECTORY_RULES: readonly RuleInfo[] = [...LINK_RULES, ...VPC_OVERLAP_RULES];
+export const DIRECTORY_RULES: readonly RuleInfo[] = [
+  ...LINK_RULES,
+  ...VPC_OVERLAP_RULES,
+  ...ATTACH_RULES,
+  PROFILE_MISSING_RULE,
+];
 
 /** Runs the directory-wide rules for one (defaulted) object. */
 export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext): void {
@@ -17,5 +28,9 @@ export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext):
       return checkConnectionLinks(o, report, ctx);
     case "VPC":
       return checkVpcOverlap(o, report, ctx);
+    case "VPCAttachment":
+      return checkVpcAttachmentDirectory(o, report, ctx);
+    case "ExternalAttachment":
+      return checkExternalAttachmentDirectory(o, report, ctx);
   }
 }

@@ -20,6 +20,8 @@ interface Case {
   target: string;
   // deno-lint-ignore no-explicit-any
   mutate: (o: any) => void;
+  /** `Kind/name` of the document validated, when not the changed one. */
+  check?: string;
   rule: string;
   path: string;
   severity?: "error" | "warning";
@@ -30,13 +32,15 @@ interface Case {
 }
 
 /** Validates `target` of the spine-leaf fabric after `mutate`, in the context of the whole fabric. */
-function check(c: Pick<Case, "target" | "mutate" | "add" | "remove">): Finding[] {
+function check(c: Pick<Case, "target" | "mutate" | "add" | "remove" | "check">): Finding[] {
   const objects = spineLeafObjects().filter((o) => !c.remove?.includes(`${o.kind}/${o.metadata.name}`));
   for (const y of c.add ?? []) objects.push(parse(y) as KubeObject);
   const doc = objects.find((o) => `${o.kind}/${o.metadata.name}` === c.target);
   assert.ok(doc, `target ${c.target} exists`);
   c.mutate(doc);
-  return validator.validate(doc, 0, directoryContext(objects)).findings;
+  const checked = c.check ? objects.find((o) => `${o.kind}/${o.metadata.name}` === c.check) : doc;
+  assert.ok(checked, `checked ${c.check} exists`);
+  return validator.validate(checked, 0, directoryContext(objects)).findings;
 }
 
 const SERVER_05 = `
@@ -164,6 +168,196 @@ spec:
     rule: "hedgehog.vpc.vlan-conflict",
     path: "spec.subnets.default.vlan",
   },
+  {
+    name: "a p2p-link annotation that is not a /31",
+    target: "VPCAttachment/server-02--unbundled--leaf-03--vpc-3--bgp",
+    mutate: (o) => (o.metadata.annotations["fabric.githedgehog.com/p2p-link"] = "10.0.3.0/30"),
+    rule: "hedgehog.vpcattachment.p2p-link",
+    path: 'metadata.annotations["fabric.githedgehog.com/p2p-link"]',
+  },
+  {
+    name: "a p2p-link annotation that is empty",
+    target: "VPCAttachment/server-02--unbundled--leaf-03--vpc-3--bgp",
+    mutate: (o) => (o.metadata.annotations["fabric.githedgehog.com/p2p-link"] = ""),
+    rule: "hedgehog.vpcattachment.p2p-link",
+    path: 'metadata.annotations["fabric.githedgehog.com/p2p-link"]',
+  },
+  {
+    name: "a VPC attached to an external Connection",
+    target: "VPCAttachment/server-03--bundled--leaf-03--vpc-1--backend",
+    mutate: (o) => (o.spec.connection = "leaf-03--external"),
+    rule: "hedgehog.vpcattachment.connection-type",
+    path: "spec.connection",
+  },
+  {
+    name: "an L3VNI VPC attached to an ESLAG Connection",
+    target: "VPCAttachment/server-05--eslag--leaf-01--leaf-02--vpc-1",
+    mutate: (o) => (o.spec.subnet = "vpc-2/default"),
+    rule: "hedgehog.vpcattachment.connection-type",
+    path: "spec.connection",
+    add: [
+      SERVER_05,
+      `
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-05--eslag--leaf-01--leaf-02
+spec:
+  eslag:
+    links:
+      - server: { port: server-05/enp2s1 }
+        switch: { port: leaf-01/E1/2 }
+      - server: { port: server-05/enp2s2 }
+        switch: { port: leaf-02/E1/2 }
+`,
+      `
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPCAttachment
+metadata:
+  name: server-05--eslag--leaf-01--leaf-02--vpc-1
+spec:
+  connection: server-05--eslag--leaf-01--leaf-02
+  subnet: vpc-1/default
+`,
+    ],
+  },
+  {
+    name: "a hostBGP subnet attached over a bundled Connection",
+    target: "VPCAttachment/server-02--unbundled--leaf-03--vpc-3--bgp",
+    mutate: (o) => (o.spec.connection = "server-03--bundled--leaf-03"),
+    rule: "hedgehog.vpcattachment.host-bgp",
+    path: "spec.connection",
+  },
+  {
+    name: "a hostBGP subnet attached to an MCLAG peer switch",
+    target: "VPCAttachment/server-02--unbundled--leaf-03--vpc-3--bgp",
+    mutate: (o) => (o.spec.connection = "server-06--unbundled--leaf-01"),
+    rule: "hedgehog.vpcattachment.host-bgp",
+    path: "spec.connection",
+    add: [`
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-06--unbundled--leaf-01
+spec:
+  unbundled:
+    link:
+      server: { port: server-01/enp2s9 }
+      switch: { port: leaf-01/E1/3 }
+`],
+  },
+  {
+    name: "a switch without the VPC's VLANNamespace",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.vlanNamespaces = ["tenant-b"]),
+    check: "VPCAttachment/server-03--bundled--leaf-03--vpc-2",
+    rule: "hedgehog.vpcattachment.switch-vlan-namespace",
+    path: "spec.connection",
+  },
+  {
+    name: "an L2VNI VPC on a switch whose profile has no l2vni",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => delete o.spec.features.l2vni,
+    check: "VPCAttachment/server-01--mclag--leaf-01--leaf-02--vpc-1--default",
+    rule: "hedgehog.vpcattachment.switch-features",
+    path: "spec.connection",
+  },
+  {
+    name: "a VPC attachment whose switch profile is not in the directory (warning)",
+    target: "VPCAttachment/server-01--mclag--leaf-01--leaf-02--vpc-1--default",
+    mutate: () => {},
+    remove: ["SwitchProfile/dell-s5248f-on"],
+    rule: "hedgehog.switchprofile.missing",
+    path: "spec.connection",
+    severity: "warning",
+  },
+  {
+    name: "a Connection attached to the same subnet twice",
+    target: "VPCAttachment/server-03--bundled--leaf-03--vpc-1--backend",
+    mutate: (o) => (o.spec.subnet = "vpc-2/default"),
+    rule: "hedgehog.vpcattachment.duplicate",
+    path: "spec.subnet",
+  },
+  {
+    name: "two native-VLAN attachments of one Connection",
+    target: "VPCAttachment/server-03--bundled--leaf-03--vpc-1--backend",
+    mutate: (o) => (o.spec.nativeVLAN = true),
+    rule: "hedgehog.vpcattachment.duplicate",
+    path: "spec.nativeVLAN",
+  },
+  {
+    name: "an inbound ACL statement with a reserved sequence number",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[0].seq = 5),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[0].seq",
+  },
+  {
+    name: "inbound ACL statements with the same sequence number",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[1].seq = 10),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[1].seq",
+  },
+  {
+    name: "an inbound ACL source prefix that is not a CIDR",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[1].srcPrefix = "100.100.0.0"),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[1].srcPrefix",
+  },
+  {
+    name: "inbound ACL TCP filters on a UDP statement",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[0].protocol = "udp"),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[0].tcpFilters",
+  },
+  {
+    name: "inbound ACL contradicting TCP flags",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[0].tcpFilters.notSyn = true),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[0].tcpFilters",
+  },
+  {
+    name: "an inbound ACL port range that ends before it begins",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[0].portRangeEnd = 80),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[0].portRangeEnd",
+  },
+  {
+    name: "an inbound ACL ICMP type on an IP statement",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.inboundACL.statements[2].icmpType = 0),
+    rule: "hedgehog.externalattachment.inbound-acl",
+    path: "spec.inboundACL.statements[2]",
+  },
+  {
+    name: "a BGP attachment to a static External",
+    target: "External/ext-1",
+    mutate: (o) => {
+      o.spec = { static: { prefixes: ["192.168.0.0/16"] } };
+    },
+    check: "ExternalAttachment/ext-1--leaf-03",
+    rule: "hedgehog.externalattachment.static-match",
+    path: "spec.external",
+  },
+  {
+    name: "an ExternalAttachment on a Connection that is not external",
+    target: "ExternalAttachment/ext-1--leaf-03",
+    mutate: (o) => (o.spec.connection = "server-02--unbundled--leaf-03"),
+    rule: "hedgehog.externalattachment.connection-type",
+    path: "spec.connection",
+  },
+  {
+    name: "two ExternalAttachments of one Connection with the same VLAN",
+    target: "ExternalAttachment/ext-1--leaf-03--vlan-101",
+    mutate: (o) => (o.spec.switch.vlan = 100),
+    rule: "hedgehog.externalattachment.vlan-conflict",
+    path: "spec.switch.vlan",
+  },
 ];
 
 Deno.test("VPCs of different IPv4/VLAN namespaces may reuse subnets and VLANs; hostBGP subnets share VLAN 0", () => {
@@ -221,7 +415,7 @@ Deno.test("the spine-leaf fixture is valid: no findings with the whole fabric as
 
 Deno.test("the valid variants the cases start from pass (mesh and gateway connections added)", () => {
   for (const c of CASES.filter((c) => c.add)) {
-    const added = parse(c.add![0]) as KubeObject;
+    const added = parse(c.add![c.add!.length - 1]) as KubeObject;
     const findings = check({ target: `${added.kind}/${added.metadata.name}`, mutate: () => {}, add: c.add });
     assert.deepEqual(findings, [], c.name);
   }
