@@ -124,6 +124,15 @@ export const GatewayConfig = obj({
         examples: ["LZSYNC_PORTAL_TOKEN"],
       }),
       scopes: Type.Array(Scope, { minItems: 1 }),
+      fabrics: Type.Optional(Type.Array(
+        Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 }),
+        {
+          minItems: 1,
+          description:
+            "restricts the token to these fabric ids: it writes only them (403 otherwise) and reads only their records on the lz.fgd.* topics and the fabrics routes",
+          examples: [["dc1"]],
+        },
+      )),
     }, { additionalProperties: false }),
     { default: [], description: "bearer tokens; LZSYNC_TOKEN is always an admin token when set" },
   ),

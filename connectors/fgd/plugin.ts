@@ -13,6 +13,11 @@
  * - `DELETE /api/v1/fabrics/:id/objects/:kind/:name` (write): delete from `managed/` (same rules)
  * - `DELETE /api/v1/fabrics/:id/drafts/:kind/:name` (write): discard a draft
  * - `GET    /api/v1/fabrics/:id/unmanaged` (read): files in `unmanaged/` with their findings
+ *
+ * A token restricted to fabrics (`gateway.tokens[].fabrics`) lists only its fabrics, and any route naming
+ * another fabric (read or write, registration included) answers 403 `forbidden`, whether that fabric exists
+ * or not; in live feeds it gets only its fabrics' records of the `lz.fgd.*` topics (and of the audit topic's
+ * fabric writes) — see `fabricTopics` below.
  */
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -21,7 +26,7 @@ import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
 import { unknownQuery } from "../gateway/query.ts";
-import { tokenName } from "../gateway/auth.ts";
+import { tokenFabrics, tokenName } from "../gateway/auth.ts";
 import { auditRecord, produceAudit } from "../audit/record.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import {
@@ -89,6 +94,23 @@ function errorResponse(c: Context, err: unknown): Response {
   return jsonError(c, 400, "bad_request", (err as Error).message);
 }
 
+/** The fabric of a progress key (`fgd-<fabric>-<8 hex>`, see `FabricWorker.trigger`). */
+function progressFabric(key: string | null): string | null {
+  return key ? /^fgd-(.+)-[0-9a-f]{8}$/.exec(key)?.[1] ?? null : null;
+}
+
+/** The fabric a record key of each `lz.fgd.*` topic belongs to (keys: `schemas/fgd.ts`). */
+const FABRIC_TOPICS: Record<string, (key: string | null) => string | null | undefined> = {
+  [FGD_FABRICS_TOPIC.name]: (k) => k,
+  [FGD_STATUS_TOPIC.name]: (k) => k,
+  [FGD_RESULTS_TOPIC.name]: (k) => k,
+  [FGD_OBJECTS_TOPIC.name]: (k) => k?.split("/", 1)[0] ?? null,
+  [FGD_UNMANAGED_TOPIC.name]: (k) => k?.split(":", 1)[0] ?? null,
+  [FGD_PROGRESS]: progressFabric,
+  // Fabric writes are audited as `fabric:<id>:<uuid>`; other audit records belong to no fabric.
+  [AUDIT_TOPIC.name]: (k) => k?.startsWith("fabric:") ? k.split(":")[1] : undefined,
+};
+
 /** The FGD gateway plugin bound to a manager. */
 export function fabricsPlugin(
   manager: FabricManager,
@@ -108,6 +130,7 @@ export function fabricsPlugin(
     ],
     eventTopics: [FGD_RESULTS_TOPIC.name],
     localTopics: [FGD_PROGRESS],
+    fabricTopics: FABRIC_TOPICS,
     close() {
       pool?.close();
       pool = null;
@@ -153,6 +176,29 @@ export function fabricsPlugin(
           message: `${what} → HTTP ${status}`,
         })], ctx.log);
       };
+      /** True when the request's token may see and touch fabric `id`. */
+      const mayUse = (c: Context, id: string) => tokenFabrics(c)?.has(id) ?? true;
+      const forbid = (c: Context, id: string) =>
+        jsonError(
+          c,
+          403,
+          "forbidden",
+          `token "${tokenName(c)}" is restricted to fabric${tokenFabrics(c)!.size > 1 ? "s" : ""} ${
+            [...tokenFabrics(c)!].sort().join(", ")
+          }; ${id} is not one of them`,
+        );
+      /** After `requireScope`: 403 for a fabric the token is not restricted to (writes are audited). */
+      const ownFabric = async (c: Context, next: () => Promise<void>) => {
+        const id = c.req.param("id") ?? "";
+        if (mayUse(c, id)) return await next();
+        if (c.req.method !== "GET") {
+          await audit(c, id, `${c.req.method} ${c.req.path}`, 403, {
+            outcome: "failed",
+            error: "token not restricted to this fabric",
+          });
+        }
+        return forbid(c, id);
+      };
       const statuses = () => ctx.view<FabricStatus>(FGD_STATUS_TOPIC.name);
       const objects = () => ctx.view<FabricObject>(FGD_OBJECTS_TOPIC.name);
       const known = (id: string) => statuses().has(id) || manager.workers.has(id);
@@ -177,7 +223,7 @@ export function fabricsPlugin(
 
       app.get("/api/v1/fabrics", ctx.requireScope("read"), (c) => {
         const regs = ctx.view<FabricRegistration>(FGD_FABRICS_TOPIC.name);
-        const ids = new Set([...statuses().keys(), ...manager.workers.keys()]);
+        const ids = new Set([...statuses().keys(), ...manager.workers.keys()].filter((id) => mayUse(c, id)));
         const fabrics = [...ids].sort().map((id) => {
           const s = statuses().get(id);
           const w = manager.workers.get(id);
@@ -200,7 +246,16 @@ export function fabricsPlugin(
       });
       app.post("/api/v1/fabrics", ctx.requireScope("admin"), objectLimit, async (c) => {
         try {
-          const { fabric, syncId } = await manager.register(await readBody(c, bodies));
+          const input = await readBody(c, bodies);
+          const asked = (input as { id?: unknown } | null)?.id;
+          if (tokenFabrics(c) && !mayUse(c, String(asked))) {
+            await audit(c, String(asked), "register", 403, {
+              outcome: "failed",
+              error: "token not restricted to this fabric",
+            });
+            return forbid(c, String(asked));
+          }
+          const { fabric, syncId } = await manager.register(input);
           await audit(c, fabric.id, "register", 201, { sync_id: syncId, target: fabric.path ?? null });
           return c.json({ fabric, ...links(fabric.id, syncId) }, 201);
         } catch (err) {
@@ -208,7 +263,7 @@ export function fabricsPlugin(
         }
       });
 
-      app.get("/api/v1/fabrics/:id", ctx.requireScope("read"), (c) => {
+      app.get("/api/v1/fabrics/:id", ctx.requireScope("read"), ownFabric, (c) => {
         const id = c.req.param("id");
         const s = statuses().get(id);
         if (s) return c.json(s);
@@ -216,7 +271,7 @@ export function fabricsPlugin(
         return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
       });
 
-      app.delete("/api/v1/fabrics/:id", ctx.requireScope("admin"), async (c) => {
+      app.delete("/api/v1/fabrics/:id", ctx.requireScope("admin"), ownFabric, async (c) => {
         try {
           await manager.unregister(c.req.param("id"));
           await audit(c, c.req.param("id"), "unregister", 200, {});
@@ -226,7 +281,7 @@ export function fabricsPlugin(
         }
       });
 
-      app.post("/api/v1/fabrics/:id/sync", ctx.requireScope("trigger"), (c) => {
+      app.post("/api/v1/fabrics/:id/sync", ctx.requireScope("trigger"), ownFabric, (c) => {
         const id = c.req.param("id");
         const w = manager.workers.get(id);
         if (!w) return jsonError(c, 404, "not_found", `fabric ${id} is not registered here`);
@@ -234,7 +289,7 @@ export function fabricsPlugin(
         return c.json(links(id, syncId), 202);
       });
 
-      app.get("/api/v1/fabrics/:id/objects", ctx.requireScope("read"), (c) => {
+      app.get("/api/v1/fabrics/:id/objects", ctx.requireScope("read"), ownFabric, (c) => {
         const id = c.req.param("id");
         if (!known(id)) return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
         const kind = c.req.query("kind")?.toLowerCase();
@@ -260,7 +315,7 @@ export function fabricsPlugin(
         return c.json({ fabric: id, count: items.length, objects: items });
       });
 
-      app.get("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("read"), (c) => {
+      app.get("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("read"), ownFabric, (c) => {
         const { id, kind, name } = c.req.param();
         const k = kind.toLowerCase();
         const ns = c.req.query("namespace");
@@ -304,11 +359,27 @@ export function fabricsPlugin(
         });
         return c.json(res.body, res.status as 200);
       };
-      app.put("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), objectLimit, edit("put"));
-      app.delete("/api/v1/fabrics/:id/objects/:kind/:name", ctx.requireScope("write"), edit("delete"));
-      app.delete("/api/v1/fabrics/:id/drafts/:kind/:name", ctx.requireScope("write"), edit("discard"));
+      app.put(
+        "/api/v1/fabrics/:id/objects/:kind/:name",
+        ctx.requireScope("write"),
+        ownFabric,
+        objectLimit,
+        edit("put"),
+      );
+      app.delete(
+        "/api/v1/fabrics/:id/objects/:kind/:name",
+        ctx.requireScope("write"),
+        ownFabric,
+        edit("delete"),
+      );
+      app.delete(
+        "/api/v1/fabrics/:id/drafts/:kind/:name",
+        ctx.requireScope("write"),
+        ownFabric,
+        edit("discard"),
+      );
 
-      app.get("/api/v1/fabrics/:id/unmanaged", ctx.requireScope("read"), (c) => {
+      app.get("/api/v1/fabrics/:id/unmanaged", ctx.requireScope("read"), ownFabric, (c) => {
         const id = c.req.param("id");
         if (!known(id)) return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
         const files = [...ctx.view<UnmanagedFile>(FGD_UNMANAGED_TOPIC.name).values()]

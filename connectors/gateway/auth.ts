@@ -18,9 +18,20 @@ interface TokenEntry {
   name: string;
   scopes: ReadonlySet<Scope>;
   digest: Uint8Array;
+  /** The fabric ids the token is restricted to (`gateway.tokens[].fabrics`), null = all. */
+  fabrics: ReadonlySet<string> | null;
 }
 
 const TOKEN_NAME = "lzsync.token_name";
+const TOKEN_FABRICS = "lzsync.token_fabrics";
+
+/**
+ * The fabric ids the request's token is restricted to (`gateway.tokens[].fabrics`), or null when it may see
+ * and touch every fabric (an unrestricted token, the admin `LZSYNC_TOKEN`, an anonymous read).
+ */
+export function tokenFabrics(c: Context): ReadonlySet<string> | null {
+  return (c.get(TOKEN_FABRICS as never) as ReadonlySet<string> | undefined) ?? null;
+}
 
 /**
  * The config name of the token that passed `requireScope` for this request (e.g. `portal`, `LZSYNC_TOKEN`),
@@ -60,7 +71,14 @@ export class Auth {
     readonly limitToken: (c: Context, name: string) => Response | null = () => null,
   ) {
     const admin = runtime.secret("LZSYNC_TOKEN");
-    if (admin) this.#tokens.push({ name: "LZSYNC_TOKEN", scopes: new Set(["admin"]), digest: digest(admin) });
+    if (admin) {
+      this.#tokens.push({
+        name: "LZSYNC_TOKEN",
+        scopes: new Set(["admin"]),
+        digest: digest(admin),
+        fabrics: null,
+      });
+    }
     for (const t of runtime.config.gateway.tokens) {
       const value = runtime.secret(t.token_env);
       if (!value) {
@@ -70,7 +88,12 @@ export class Auth {
         });
         continue;
       }
-      this.#tokens.push({ name: t.name, scopes: new Set(t.scopes), digest: digest(value) });
+      this.#tokens.push({
+        name: t.name,
+        scopes: new Set(t.scopes),
+        digest: digest(value),
+        fabrics: t.fabrics ? new Set(t.fabrics) : null,
+      });
     }
     this.#mode = runtime.config.gateway.anonymous_reads;
     this.openReads = this.#mode === "always" ||
@@ -131,6 +154,7 @@ export class Auth {
       const limited = this.limitToken(c, entry.name);
       if (limited) return limited;
       c.set(TOKEN_NAME as never, entry.name as never);
+      if (entry.fabrics) c.set(TOKEN_FABRICS as never, entry.fabrics as never);
       await next();
     };
   }

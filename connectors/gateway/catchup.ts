@@ -81,8 +81,10 @@ async function sendSnapshot(h: CatchUpHost, c: Client, topics: string[], pos: Po
     if (c.keySet) {
       for (const k of c.keySet) {
         const b = table.bodies.get(k);
-        if (b !== undefined) bodies.push(b);
+        if (b !== undefined && c.wants(k, t)) bodies.push(b);
       }
+    } else if (c.fabrics) {
+      for (const [k, b] of table.bodies) if (c.wants(k, t)) bodies.push(b);
     } else for (const b of table.bodies.values()) bodies.push(b);
     pos[t] = h.global(t).slice();
   }
@@ -109,7 +111,7 @@ async function replay(h: CatchUpHost, c: Client, pos: Positions): Promise<void> 
       let i = 0;
       for (; i < entries.length; i++) {
         const e = entries[i];
-        if (!c.wants(e.key)) {
+        if (!c.wants(e.key, e.topic)) {
           pos[e.topic][e.partition] = e.offset + 1;
           continue;
         }
@@ -214,7 +216,7 @@ async function readGap(
             break;
           }
           const d = decodeRecord(r);
-          if (d.ok && c.wants(r.key)) {
+          if (d.ok && c.wants(r.key, r.topic)) {
             if (!await fits(h, c, d.body.length)) break;
             offs[r.partition] = r.offset + 1;
             h.send(c, new Frame(encodeCursor({ p: pos, g: h.id }), d.body));

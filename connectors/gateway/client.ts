@@ -14,7 +14,12 @@ export interface ClientSpec {
   cursor: Cursor | null;
   /** False: a fresh connect gets no snapshot, only what happens from now (`?snapshot=0`). Default true. */
   snapshot?: boolean;
+  /** The fabric ids the client's token is restricted to (null/absent = all); see `fabricTopics`. */
+  fabrics?: ReadonlySet<string> | null;
 }
+
+/** Tells the fabric a record of `topic` belongs to, or undefined when `topic` is not fabric-scoped. */
+export type FabricOf = (topic: string, key: string | null) => string | null | undefined;
 
 /** A connected live-feed client. */
 export class Client {
@@ -35,13 +40,19 @@ export class Client {
     readonly topics: string[],
     keys: string[] | null,
     readonly snapshot = true,
+    readonly fabrics: ReadonlySet<string> | null = null,
+    readonly fabricOf: FabricOf = () => undefined,
   ) {
     this.topicSet = new Set(topics);
     this.keySet = keys ? new Set(keys) : null;
   }
 
-  wants(key: string | null): boolean {
-    return this.keySet === null || (key !== null && this.keySet.has(key));
+  /** True when the client gets the record of `topic` keyed `key`: its key filter and its fabrics. */
+  wants(key: string | null, topic: string): boolean {
+    if (this.keySet !== null && (key === null || !this.keySet.has(key))) return false;
+    if (this.fabrics === null) return true;
+    const f = this.fabricOf(topic, key);
+    return f === undefined || (f !== null && this.fabrics.has(f));
   }
 }
 

@@ -20,7 +20,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import type { LocalEvent } from "./plugin.ts";
 import { type Entry, Rings } from "./ring.ts";
 import type { Sink } from "./sinks.ts";
-import { Client, type ClientSpec, sleep, type TopicKind } from "./client.ts";
+import { Client, type ClientSpec, type FabricOf, sleep, type TopicKind } from "./client.ts";
 
 export { Client, type ClientSpec, sleep, type TopicKind } from "./client.ts";
 import type { ViewTable } from "./views.ts";
@@ -38,6 +38,8 @@ export interface HubOptions {
   log: Logger;
   metrics: GatewayMetrics;
   table(topic: string): ViewTable | undefined;
+  /** The fabric of a record of a fabric-scoped topic (plugins' `fabricTopics`); undefined: not scoped. */
+  fabricOf?: FabricOf;
 }
 
 const WS_REASON_MAX = 123;
@@ -137,13 +139,13 @@ export class LiveHub {
     let sent = 0, dropped = 0;
     for (const c of clients) {
       if (c.state !== "live") {
-        if (c.state === "lagging" && c.wants(e.key)) {
+        if (c.state === "lagging" && c.wants(e.key, e.topic)) {
           c.dropped++;
           dropped++;
         }
         continue;
       }
-      if (!c.wants(e.key)) continue;
+      if (!c.wants(e.key, e.topic)) continue;
       if (c.ahead !== null && this.#behindClient(c, e)) continue;
       frame ??= new Frame(this.cursor(), e.body);
       if (this.#deliver(c, frame)) sent++;
@@ -165,7 +167,14 @@ export class LiveHub {
 
   /** Connects a client: snapshot or resume in the background, then live. */
   attach(sink: Sink, spec: ClientSpec): Client {
-    const c = new Client(sink, spec.topics, spec.keys, spec.snapshot ?? true);
+    const c = new Client(
+      sink,
+      spec.topics,
+      spec.keys,
+      spec.snapshot ?? true,
+      spec.fabrics ?? null,
+      this.#o.fabricOf,
+    );
     this.#clients.add(c);
     for (const t of c.topics) {
       let set = this.#byTopic.get(t);

@@ -71,6 +71,8 @@ export function createGateway(
   const metrics = gatewayMetrics(deps.metrics);
   const { compacted, events, locals } = collectTopics(plugins);
   const id = crypto.randomUUID().slice(0, 8);
+  const fabricTopics = new Map<string, (key: string | null) => string | null | undefined>();
+  for (const p of plugins) for (const [t, f] of Object.entries(p.fabricTopics ?? {})) fabricTopics.set(t, f);
   let views: Views | null = null;
   const hub = new LiveHub({
     id,
@@ -83,6 +85,7 @@ export function createGateway(
     log: log.child("live"),
     metrics,
     table: (t) => views?.table(t),
+    fabricOf: (topic, key) => fabricTopics.get(topic)?.(key),
   });
   views = new Views({
     broker: deps.broker,

@@ -147,6 +147,13 @@ export interface GatewayPlugin {
   localTopics?: string[];
   /** Topics its routes produce to (webhook deliveries, triggers), declared for `lzsync describe`. */
   writes?: string[];
+  /**
+   * Topics whose records belong to fabrics, with how to tell which one from the record key. A token
+   * restricted to fabrics (`gateway.tokens[].fabrics`) gets, in live feeds (snapshot, resume and live
+   * frames), only the records of these topics that belong to its fabrics. `undefined`: the record belongs to
+   * no fabric (every token sees it); `null`: it cannot be told (restricted tokens do not see it).
+   */
+  fabricTopics?: Record<string, (key: string | null) => string | null | undefined>;
   /** Registers routes; called once, before the server listens. Use `ctx.requireScope` on every route. */
   routes?(app: Hono, ctx: GatewayContext): void;
   statusSections?: StatusSection[];

@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import type { Registry } from "prom-client";
-import type { Auth } from "./auth.ts";
+import { type Auth, tokenFabrics } from "./auth.ts";
 import { type Cursor, decodeCursor } from "./cursor.ts";
 import type { LiveHub } from "./live.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -236,5 +236,6 @@ async function clientSpec(c: Context, p: AppParts, cursorText: string | undefine
     keys: keys?.length ? keys : null,
     cursor,
     snapshot,
+    fabrics: tokenFabrics(c),
   };
 }
