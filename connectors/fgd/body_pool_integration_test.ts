@@ -21,7 +21,7 @@ function worstBody(name: string): string {
   const lines: string[] = [];
   for (let i = 0; i < 9_980; i++) lines.push(`    a${i}: "${"x".repeat(90)}"`);
   return head + lines.join("\n") +
-    "\nspec:\n  subnets:\n    default:\n      subnet: 10.0.1.0/24\n      vlan: 1001\n";
+    "\nspec:\n  subnets:\n    default:\n      subnet: 10.0.250.0/24\n      vlan: 2999\n"; // unused by the sample fabric
 }
 
 const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.ceil(q * xs.length) - 1];

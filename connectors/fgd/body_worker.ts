@@ -3,7 +3,14 @@
  * the outcome back. Runs off the gateway's event loop; the pool terminates it when a parse takes too long.
  */
 /// <reference lib="deno.worker" />
+import { setPriority } from "node:os";
 import { type BodyLimits, parseBody } from "./body_parse.ts";
+
+// Lower this thread's CPU priority (on Linux setpriority(0) applies to the calling thread only): when the
+// machine is busy, the gateway's event loop gets the CPU before a parse does.
+try {
+  setPriority(0, 10);
+} catch { /* not permitted or not supported: parse at normal priority */ }
 
 /** A job sent to the worker. */
 export interface BodyJob {
