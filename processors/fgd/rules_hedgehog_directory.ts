@@ -1,6 +1,7 @@
 /**
- * The Hedgehog rules that need the rest of the fabric directory (what v0.126.0's webhooks read from the
- * cluster), one module per topic, dispatched by kind. Each module indexes the directory once per context.
+ * The Hedgehog rules added for parity with v0.126.0 beyond the per-kind modules: those that need the rest of
+ * the fabric directory (what the webhooks read from the cluster) and SwitchProfile consistency, one module per
+ * topic, dispatched by kind. Each directory-wide module indexes the directory once per context.
  */
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
@@ -12,12 +13,16 @@ import {
   checkVpcAttachmentDirectory,
 } from "./rules_hedgehog_attach.ts";
 import { PROFILE_MISSING_RULE } from "./switch_profile.ts";
+import { checkConnectionProfilePorts, checkSwitchProfile, PROFILE_RULES } from "./rules_hedgehog_profile.ts";
+import { checkSwitchProfileObject, SWITCHPROFILE_RULES } from "./rules_hedgehog_switchprofile.ts";
 
 /** Every rule of the directory-wide modules. */
 export const DIRECTORY_RULES: readonly RuleInfo[] = [
   ...LINK_RULES,
   ...VPC_OVERLAP_RULES,
   ...ATTACH_RULES,
+  ...PROFILE_RULES,
+  ...SWITCHPROFILE_RULES,
   PROFILE_MISSING_RULE,
 ];
 
@@ -25,7 +30,12 @@ export const DIRECTORY_RULES: readonly RuleInfo[] = [
 export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext): void {
   switch (o.kind) {
     case "Connection":
-      return checkConnectionLinks(o, report, ctx);
+      checkConnectionLinks(o, report, ctx);
+      return checkConnectionProfilePorts(o, report, ctx);
+    case "Switch":
+      return checkSwitchProfile(o, report, ctx);
+    case "SwitchProfile":
+      return checkSwitchProfileObject(o, report);
     case "VPC":
       return checkVpcOverlap(o, report, ctx);
     case "VPCAttachment":

@@ -358,7 +358,221 @@ spec:
     rule: "hedgehog.externalattachment.vlan-conflict",
     path: "spec.switch.vlan",
   },
+  {
+    name: "a switch whose VLANNamespaces overlap",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.vlanNamespaces = ["default", "tenant-b"]),
+    rule: "hedgehog.switch.vlan-namespaces",
+    path: "spec.vlanNamespaces",
+    add: [`
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: VLANNamespace
+metadata:
+  name: tenant-b
+spec:
+  ranges: [{ from: 2000, to: 2100 }]
+`],
+  },
+  {
+    name: "a switch in a SwitchGroup the directory lacks (warning)",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.groups = ["rack-9"]),
+    rule: "hedgehog.ref.missing",
+    path: "spec.groups",
+    severity: "warning",
+  },
+  {
+    name: "a port group speed the group's profile does not offer",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.portGroupSpeeds["2"] = "40G"),
+    rule: "hedgehog.switch.profile-ports",
+    path: "spec.portGroupSpeeds.2",
+  },
+  {
+    name: "a speed for a port group the profile lacks",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.portGroupSpeeds["9"] = "10G"),
+    rule: "hedgehog.switch.profile-ports",
+    path: "spec.portGroupSpeeds.9",
+  },
+  {
+    name: "a port speed the port does not support",
+    target: "Switch/spine-01",
+    mutate: (o) => (o.spec.portSpeeds["E1/65"] = "100G"),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portSpeeds["E1/65"]',
+  },
+  {
+    name: "a port speed on a port of a port group",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.portSpeeds = { "E1/1": "10G" }),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portSpeeds["E1/1"]',
+  },
+  {
+    name: "a breakout mode the port does not support",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.portBreakouts["E1/52"] = "8x10G"),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portBreakouts["E1/52"]',
+  },
+  {
+    name: "a breakout on a port that cannot break out",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.portBreakouts["E1/5"] = "4x25G"),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portBreakouts["E1/5"]',
+  },
+  {
+    name: "auto-negotiation on a port whose profile does not allow it",
+    target: "Switch/spine-01",
+    mutate: (o) => (o.spec.portAutoNegs["E1/65"] = true),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portAutoNegs["E1/65"]',
+  },
+  {
+    name: "auto-negotiation on a breakout lane the switch's mode does not have",
+    target: "Switch/spine-01",
+    mutate: (o) => (o.spec.portAutoNegs["E1/3/2"] = true),
+    rule: "hedgehog.switch.profile-ports",
+    path: 'spec.portAutoNegs["E1/3/2"]',
+  },
+  {
+    name: "MCLAG redundancy on a profile without MCLAG",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => (o.spec.features.mclag = false),
+    check: "Switch/leaf-01",
+    rule: "hedgehog.switch.profile-features",
+    path: "spec.redundancy.type",
+  },
+  {
+    name: "ECMP RoCE QPN hashing on a profile without it",
+    target: "Switch/spine-01",
+    mutate: (o) => (o.spec.ecmp = { roceQPN: true }),
+    rule: "hedgehog.switch.profile-features",
+    path: "spec.ecmp.roceQPN",
+  },
+  {
+    name: "breakouts that overfill a pipeline",
+    target: "Switch/spine-01",
+    mutate: (o) => (o.spec.portBreakouts = { "E1/1": "8x100G", "E1/2": "8x100G" }),
+    rule: "hedgehog.switch.max-ports",
+    path: "spec.portBreakouts",
+  },
+  {
+    name: "breakouts beyond the profile's maxPorts",
+    target: "SwitchProfile/celestica-ds5000",
+    mutate: (o) => (o.spec.maxPorts = 5),
+    check: "Switch/spine-01",
+    rule: "hedgehog.switch.max-ports",
+    path: "spec.portBreakouts",
+  },
+  {
+    name: "a switch whose SwitchProfile is not in the directory (warning)",
+    target: "Switch/spine-01",
+    mutate: () => {},
+    remove: ["SwitchProfile/celestica-ds5000"],
+    rule: "hedgehog.switchprofile.missing",
+    path: "spec.profile",
+    severity: "warning",
+  },
+  {
+    name: "a Connection on a port the switch's profile does not have",
+    target: "Connection/server-02--unbundled--leaf-03",
+    mutate: (o) => (o.spec.unbundled.link.switch.port = "leaf-03/E1/9"),
+    rule: "hedgehog.connection.profile-ports",
+    path: "spec.unbundled.link.switch.port",
+  },
+  {
+    name: "a Connection on a breakout lane of a port that is not broken out",
+    target: "Connection/server-04--unbundled--leaf-03",
+    mutate: (o) => (o.spec.unbundled.link.switch.port = "leaf-03/E1/50/2"),
+    rule: "hedgehog.connection.profile-ports",
+    path: "spec.unbundled.link.switch.port",
+  },
+  {
+    name: "a Connection on a breakout lane beyond the switch's mode",
+    target: "Connection/server-04--unbundled--leaf-03",
+    mutate: (o) => (o.spec.unbundled.link.switch.port = "leaf-03/E1/52/5"),
+    rule: "hedgehog.connection.profile-ports",
+    path: "spec.unbundled.link.switch.port",
+  },
+  {
+    name: "a SwitchProfile with an unknown NOS type",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => (o.spec.nosType = "sonic"),
+    rule: "hedgehog.switchprofile.spec",
+    path: "spec.nosType",
+  },
+  {
+    name: "a SwitchProfile without a display name",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => delete o.spec.displayName,
+    rule: "hedgehog.switchprofile.spec",
+    path: "spec.displayName",
+  },
+  {
+    name: "a SwitchProfile port in a port group it lacks",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => (o.spec.ports["E1/8"].group = "9"),
+    rule: "hedgehog.switchprofile.ports",
+    path: 'spec.ports["E1/8"]',
+  },
+  {
+    name: "a SwitchProfile with two ports of one label",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => (o.spec.ports["E1/8"].label = "7"),
+    rule: "hedgehog.switchprofile.ports",
+    path: 'spec.ports["E1/8"]',
+  },
+  {
+    name: "a SwitchProfile management port not named M<n>",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => {
+      o.spec.ports.Mgmt = o.spec.ports.M1;
+      delete o.spec.ports.M1;
+    },
+    rule: "hedgehog.switchprofile.ports",
+    path: "spec.ports.Mgmt",
+  },
+  {
+    name: "a SwitchProfile breakout port without a base NOS name",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => delete o.spec.ports["E1/52"].baseNOSName,
+    rule: "hedgehog.switchprofile.ports",
+    path: 'spec.ports["E1/52"]',
+  },
+  {
+    name: "a SwitchProfile speed default outside its supported speeds",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (o) => (o.spec.portProfiles["SFP28-25G"].speed.default = "1G"),
+    rule: "hedgehog.switchprofile.port-profiles",
+    path: "spec.portProfiles.SFP28-25G",
+  },
+  {
+    name: "a SwitchProfile breakout mode that splits into 3",
+    target: "SwitchProfile/dell-s5248f-on",
+    mutate: (
+      o,
+    ) => (o.spec.portProfiles["QSFP28-100G"].breakout.supported["3x25G"] = { offsets: ["0", "1", "2"] }),
+    rule: "hedgehog.switchprofile.port-profiles",
+    path: "spec.portProfiles.QSFP28-100G",
+  },
 ];
+
+Deno.test("Switch port speeds may carry the SPEED_ prefix the cluster strips, and valid breakout lanes pass", () => {
+  assert.deepEqual(
+    check({ target: "Switch/spine-01", mutate: (o) => (o.spec.portSpeeds["E1/65"] = "SPEED_10G") }),
+    [],
+  );
+  assert.deepEqual(
+    check({
+      target: "Connection/server-04--unbundled--leaf-03",
+      mutate: (o) => (o.spec.unbundled.link.switch.port = "leaf-03/E1/52/4"),
+    }),
+    [],
+  );
+});
 
 Deno.test("VPCs of different IPv4/VLAN namespaces may reuse subnets and VLANs; hostBGP subnets share VLAN 0", () => {
   const nsDocs = [
