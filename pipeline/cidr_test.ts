@@ -41,5 +41,12 @@ Deno.test("CidrSet matches IPv4 and IPv6 ranges (GitHub's hook ranges as the exa
   }
   assert.ok(!new CidrSet([]).has("127.0.0.1"), "an empty set holds nothing");
   assert.ok(new CidrSet(["0.0.0.0/0"]).has("8.8.8.8"));
+  assert.ok(!new CidrSet(["0.0.0.0/0"]).has("2001:db8::1"), "an IPv4 range holds no IPv6 address");
+  assert.ok(new CidrSet(["::/0"]).has("2001:db8::1") && new CidrSet(["::/0"]).has("10.0.0.1"));
+  assert.ok(new CidrSet(["::ffff:10.0.0.0/104"]).has("10.1.2.3"), "an IPv4-mapped range is the IPv4 range");
+  assert.ok(new CidrSet(["10.0.0.1"]).has("10.0.0.1") && !new CidrSet(["10.0.0.1"]).has("10.0.0.2"));
+  assert.ok(
+    new CidrSet(["2001:db8::/128"]).has("2001:db8::") && !new CidrSet(["2001:db8::/128"]).has("2001:db8::1"),
+  );
   assert.throws(() => new CidrSet(["10.0.0.0/40"]), /prefix length/);
 });
