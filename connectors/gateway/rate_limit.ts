@@ -9,8 +9,8 @@
  * token bucket once `Auth` knows the token (a shared token is limited across every address using it).
  *
  * Memory is bounded: each family keeps at most `rate_limits.max_clients` buckets per kind and drops the
- * least recently used beyond it (a client hammering the gateway is the most recently used, so a flood of
- * other addresses cannot reset its bucket before it has sent `max_clients` others' worth of requests).
+ * least recently used beyond it. A client that keeps sending stays among the most recently used: only
+ * `max_clients` other addresses between two of its requests would drop (and so refill) its bucket.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../../schemas/config.ts";

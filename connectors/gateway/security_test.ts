@@ -1,6 +1,8 @@
 /**
  * Security probes against a real gateway over HTTP and WebSocket on 127.0.0.1 (issue 10): what a web page in
- * the user's browser or an attacker on the network would try.
+ * the user's browser or an attacker on the network would try. Probes that need a route's own stack live
+ * beside it; {@link ISSUE_10_PROBES} says where each one runs, and the last test here fails when one of
+ * them is renamed or removed.
  */
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../pipeline/config.ts";
@@ -244,4 +246,180 @@ Deno.test("security: gateway.anonymous_reads — never, loopback and always, on 
   assert.equal(open("always"), true);
   assert.equal(open("loopback"), false);
   assert.equal(open("never"), false);
+});
+
+/** Every issue-10 probe: the item, what is tried, and the test (file, exact name) that tries it. */
+export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test: string }[] = [
+  {
+    item: "1",
+    probe: "Host: evil.example (DNS rebinding) → 403 host_not_allowed, no file content",
+    file: "connectors/gateway/security_test.ts",
+    test:
+      "security: DNS rebinding — a Host the gateway does not answer to gets 403, IPs and loopback names pass",
+  },
+  {
+    item: "1",
+    probe: "foreign Origin on WebSocket, SSE, POST → 403 origin_not_allowed",
+    file: "connectors/gateway/security_test.ts",
+    test:
+      "security: a foreign Origin cannot open the WebSocket or SSE feed nor send a state-changing request",
+  },
+  {
+    item: "1",
+    probe: "CORS for an allow-listed origin only, never `*`, no credentials",
+    file: "connectors/gateway/security_test.ts",
+    test: "security: CORS answers only the allow-listed origins, never `*`",
+  },
+  {
+    item: "2",
+    probe: "POST /api/v1/fabrics with credential_env: LZSYNC_TOKEN → 400 invalid_credential",
+    file: "connectors/fgd/credentials_integration_test.ts",
+    test:
+      "fabrics API: credential_env naming any variable is refused; only configured credentials, on their hosts",
+  },
+  {
+    item: "3",
+    probe: "repo http://alice:pw@host/x.git over the API → 400, never stored or shown",
+    file: "connectors/fgd/credentials_integration_test.ts",
+    test: "fabrics API: a password inside a repo or Kubernetes URL is refused (400), never stored or shown",
+  },
+  {
+    item: "3",
+    probe: "a password inside a configured repo URL → refused at start with the field's path",
+    file: "pipeline/config_test.ts",
+    test: "resolveConfig() refuses a password inside a repo URL",
+  },
+  {
+    item: "4",
+    probe: "anonymous_reads never / loopback / always on a real gateway",
+    file: "connectors/gateway/security_test.ts",
+    test: "security: gateway.anonymous_reads — never, loopback and always, on a real gateway",
+  },
+  {
+    item: "5",
+    probe: "past the burst: 429 + Retry-After + JSON reason on every family; /healthz, /readyz never",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test:
+      "rate limits: past its burst a client gets 429 with Retry-After and a JSON reason, per family; probes never",
+  },
+  {
+    item: "5",
+    probe: "defaults: a Portal page load, 100 GitHub deliveries, 20 live connects from one address pass",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test: "rate limits: the defaults let a Portal page load and a GitHub delivery burst through",
+  },
+  {
+    item: "5",
+    probe: "one token from six addresses → the token's bucket; another token unaffected",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test: "rate limits: a token is limited across every address using it; another token is not",
+  },
+  {
+    item: "5",
+    probe: "spoofed X-Forwarded-For (direct, or left of the real hop behind a proxy) buys nothing",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test:
+      "trusted_proxies: X-Forwarded-For is ignored from a direct client (spoofing) and read behind a proxy",
+  },
+  {
+    item: "5",
+    probe: "allow_from.webhook with GitHub's hook ranges (IPv4, IPv6) → others 403 ip_not_allowed",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test:
+      "allow_from: only listed addresses (IPv4 and IPv6) reach a family; others get 403 with a JSON reason",
+  },
+  {
+    item: "5",
+    probe: "3,000 requests from distinct addresses → at most max_clients buckets",
+    file: "connectors/gateway/rate_limit_security_test.ts",
+    test: "rate limits: a flood of distinct client addresses keeps at most max_clients buckets",
+  },
+  {
+    item: "5",
+    probe: "400 manual triggers → a couple of git fetches, the rest answered with the queued sync_id",
+    file: "connectors/git/trigger_coalesce_test.ts",
+    test: "manual triggers coalesce: 400 triggers, a handful of git fetches, every sync_id completes",
+  },
+  {
+    item: "5",
+    probe: "one client at 10× its limit: the others' p99 within 2× of quiet (alternating rounds)",
+    file: "connectors/gateway/abuse_test.ts",
+    test: "abuse: one client rate limited at 10× its limit, the others' p99 stays within 2× of quiet",
+  },
+  {
+    item: "6",
+    probe: "a delivery without X-Hub-Signature-256 → 401 before its body is read",
+    file: "connectors/github/webhook_test.ts",
+    test: "webhook: a delivery without a signature header is refused before its body is read",
+  },
+  {
+    item: "6",
+    probe: "more than max_inflight_bodies bodies at once → 503 + Retry-After, unread",
+    file: "connectors/github/webhook_test.ts",
+    test:
+      "webhook: bodies beyond layers.webhook.max_inflight_bodies are answered 503 at once, unread; the slot frees when a body ends",
+  },
+  {
+    item: "6",
+    probe: "HMAC over a streamed multi-chunk body: wrong → 401, right → 202",
+    file: "connectors/github/webhook_test.ts",
+    test:
+      "webhook: the HMAC is computed as the body streams in — a wrong signature over a multi-chunk body is 401, the right one 202",
+  },
+  {
+    item: "7",
+    probe: "an object body over gateway.max_object_bytes → 413 before any YAML is parsed",
+    file: "connectors/fgd/plugin_test.ts",
+    test: "fabrics API: 404/400/409/422 with a JSON reason for every bad request",
+  },
+  {
+    item: "7",
+    probe: "/healthz within 100 ms (p99) during four 1 MiB worst-case YAML writes",
+    file: "connectors/fgd/body_pool_integration_test.ts",
+    test: "/healthz answers within 100 ms (p99) while four 1 MiB worst-case YAML objects are written at once",
+  },
+  {
+    item: "7",
+    probe: "too many YAML nodes, too deep, too many aliases → 413",
+    file: "connectors/fgd/body_parse_test.ts",
+    test: "parseBody() refuses too many nodes, too deep a nesting and too many aliases with 413",
+  },
+  {
+    item: "8",
+    probe: "form-encoded delivery (payload=) → 202; projects_v2_item → 202 ignored by name",
+    file: "connectors/github/webhook_test.ts",
+    test:
+      "webhook: a form-encoded delivery (payload= field, signed over the raw body) is accepted like JSON; an unknown event is 202 ignored by name",
+  },
+  {
+    item: "10",
+    probe: "LZSYNC_LOG_LEVEL=verbose → a clear error naming the levels",
+    file: "pipeline/config_test.ts",
+    test: "resolveConfig() refuses an LZSYNC_LOG_LEVEL that is not a level",
+  },
+  {
+    item: "10",
+    probe: "/metrics needs the read scope",
+    file: "connectors/gateway/auth_test.ts",
+    test: "auth: scopes (read, trigger, write, admin implies all), 401/403 JSON, no secret anywhere",
+  },
+];
+
+Deno.test("security: every issue-10 probe in ISSUE_10_PROBES runs where the index says", async () => {
+  const root = new URL("../../", import.meta.url);
+  const missing: string[] = [];
+  for (const p of ISSUE_10_PROBES) {
+    const text = await Deno.readTextFile(new URL(p.file, root)).catch(() => "");
+    if (
+      !text.includes(`Deno.test(${JSON.stringify(p.test)}`) &&
+      !text.includes(`Deno.test(\n  ${JSON.stringify(p.test)}`)
+    ) {
+      missing.push(`item ${p.item}: ${p.file}: ${p.test}`);
+    }
+  }
+  assert.deepEqual(missing, [], "a probe of issue 10 was renamed or removed; update ISSUE_10_PROBES");
+  const items = new Set(ISSUE_10_PROBES.map((p) => p.item));
+  for (const item of ["1", "2", "3", "4", "5", "6", "7", "8", "10"]) {
+    assert.ok(items.has(item), `item ${item}`);
+  }
 });
