@@ -392,6 +392,12 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
       "webhook: a form-encoded delivery (payload= field, signed over the raw body) is accepted like JSON; an unknown event is 202 ignored by name",
   },
   {
+    item: "9",
+    probe: "a token with fabrics: [dc1] writes and reads only dc1 (REST, WebSocket, SSE); dc2 → 403",
+    file: "connectors/fgd/fabric_scope_test.ts",
+    test: "a token restricted to fabric dc1 writes and reads only dc1 (REST, WebSocket, SSE)",
+  },
+  {
     item: "10",
     probe: "LZSYNC_LOG_LEVEL=verbose → a clear error naming the levels",
     file: "pipeline/config_test.ts",
