@@ -66,6 +66,15 @@ export function encode(topic: string, value: unknown): Uint8Array | null {
   return enc.encode(JSON.stringify(value));
 }
 
+/**
+ * {@link encode} for a caller that already holds `json`, which must be `JSON.stringify(value)`: validates
+ * `value` and encodes `json` without serializing the value a second time.
+ */
+export function encodeSerialized(topic: string, value: unknown, json: string): Uint8Array {
+  validate(topic, value);
+  return enc.encode(json);
+}
+
 /** Parses and validates bytes read from `topic`. Throws LzError(DECODE) or ValidationError on bad input. */
 export function decode<T = unknown>(topic: string, bytes: Uint8Array | null): T | null {
   if (bytes === null) return null;

@@ -4,7 +4,7 @@
  * removes what vanished while lzsync was down.
  */
 import type { Producer, ProduceRecord } from "../../pipeline/broker/types.ts";
-import { encode } from "../../pipeline/serde.ts";
+import { encode, encodeSerialized } from "../../pipeline/serde.ts";
 import {
   type FabricObject,
   type FabricStatus,
@@ -17,6 +17,20 @@ import {
 } from "../../schemas/fgd.ts";
 
 const BATCH = 1000;
+
+const STAMP_TAIL = ',"updated_at":""}';
+
+/**
+ * The record value of `value` given its stamp (its JSON with `updated_at: ""`). When `updated_at` is the
+ * last field (as the record builders write it) the value's JSON is the stamp with the time put back, so a
+ * record is serialized once, not twice; otherwise it is serialized again.
+ */
+export function _encodeStamped(topic: string, value: unknown, stamp: string): Uint8Array | null {
+  const at = (value as { updated_at?: unknown } | null)?.updated_at;
+  if (typeof at !== "string" || !stamp.endsWith(STAMP_TAIL)) return encode(topic, value);
+  const json = `${stamp.slice(0, -STAMP_TAIL.length)},"updated_at":${JSON.stringify(at)}}`;
+  return encodeSerialized(topic, value, json);
+}
 
 /** Diff-publishing of one fabric's records. */
 export class FabricPublisher {
@@ -45,7 +59,7 @@ export class FabricPublisher {
     for (const [key, value] of next) {
       const s = stamp(value);
       if (last.get(key) === s) continue;
-      out.push({ key, value: encode(topic, value) });
+      out.push({ key, value: _encodeStamped(topic, value, s) });
       last.set(key, s);
     }
     for (const key of [...last.keys()]) {
