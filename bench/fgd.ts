@@ -35,7 +35,7 @@ const DOCS_PER_FILE = 10;
  * Document `i` of the generated fabric: VPCs, switches, servers, connections and attachments. The fabric is
  * valid as a whole, as the cluster would see it: every VPC has its own subnet and VLAN, every port one Connection.
  */
-function doc(i: number): string {
+export function doc(i: number): string {
   const a = (i >> 8) & 255, b = i & 255;
   switch (i % 5) {
     case 0:
@@ -98,7 +98,8 @@ spec:
   }
 }
 
-function rawFiles(): Record<string, string> {
+/** The 1,000 raw files of the bench fabric, by repo path. */
+export function rawFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (let f = 0; f < FILES; f++) {
     const docs = [];
@@ -135,7 +136,8 @@ async function gitCliBaseline(url: string, managed: Map<string, Uint8Array>): Pr
   }
 }
 
-async function ingestion(): Promise<BenchResult[]> {
+/** Figures 1 and 2 (see the module doc). */
+export async function ingestion(): Promise<BenchResult[]> {
   const git = await startGitServer();
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-bench-fgd-" });
   const broker = await createEmbeddedBroker();

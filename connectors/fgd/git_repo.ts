@@ -49,6 +49,8 @@ export interface TreeFile {
 export interface Changes {
   writes: ReadonlyMap<string, string | Uint8Array>;
   deletes: ReadonlySet<string>;
+  /** Git blob ids of (some of) the writes by path, when the caller already computed them. */
+  ids?: ReadonlyMap<string, string>;
 }
 
 /** Outcome of a push. */
@@ -325,7 +327,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       const objects: GitObject[] = [];
       const byPath = new Map<string, string | null>();
       for (const [path, content] of changes.writes) {
-        const blob = gitObject("blob", content);
+        const blob = gitObject("blob", content, changes.ids?.get(path));
         objects.push(blob);
         byPath.set(path, blob.oid);
       }

@@ -210,7 +210,8 @@ async function _ingest(
       mark = performance.now();
       const writes = new Map([...plan.writes].map(([p, c]) => [fg.repoPath(p), c]));
       const deletes = new Set([...plan.deletes].map((p) => fg.repoPath(p)));
-      const commit = await fg.repo.writeCommit(base, { writes, deletes }, message, fg.author);
+      const ids = new Map([...plan.writeIds].map(([p, id]) => [fg.repoPath(p), id]));
+      const commit = await fg.repo.writeCommit(base, { writes, deletes, ids }, message, fg.author);
       lap("commit");
       await phase("pushing", commit);
       mark = performance.now();

@@ -16,13 +16,33 @@ const AMBIGUOUS = [
   /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/, // timestamps
 ];
 
+/**
+ * First characters an {@link AMBIGUOUS} pattern can start with: a string starting with any other character
+ * needs none of them tested (most strings of an object, e.g. names, start with a letter).
+ */
+const AMBIGUOUS_START = new Set("yYnNoOtTfF=<-+.0123456789");
+
 /** The scalar text of a string: plain when unambiguous, else double-quoted. */
 export function yamlString(s: string): string {
   if (
     s.length > 0 && PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") &&
-    !s.includes(" #") && !AMBIGUOUS.some((r) => r.test(s))
+    !s.includes(" #") && (!AMBIGUOUS_START.has(s[0]) || !AMBIGUOUS.some((r) => r.test(s)))
   ) return s;
   return JSON.stringify(s);
+}
+
+// Mapping keys repeat across every object of a run (apiVersion, metadata, spec, ...): their scalar text is
+// remembered, up to a bound so that a run over unusual keys cannot grow it without limit.
+const KEY_TEXT = new Map<string, string>();
+const MAX_KEYS = 4096;
+
+function keyText(k: string): string {
+  let t = KEY_TEXT.get(k);
+  if (t === undefined) {
+    t = yamlString(k);
+    if (KEY_TEXT.size < MAX_KEYS) KEY_TEXT.set(k, t);
+  }
+  return t;
 }
 
 function scalar(v: unknown): string | undefined {
@@ -54,7 +74,7 @@ function emit(v: unknown, indent: string, out: string[]): void {
     return;
   }
   for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-    const key = yamlString(k);
+    const key = keyText(k);
     const s = scalar(item);
     if (s !== undefined) out.push(`${indent}${key}: ${s}\n`);
     else {

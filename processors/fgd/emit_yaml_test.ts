@@ -71,3 +71,57 @@ Deno.test("emitYaml round-trips random strings, keys and numbers", () => {
     assert.deepEqual(parse(emitYaml(v)), v, JSON.stringify(s));
   }
 });
+
+Deno.test("yamlString's shortcut for strings no ambiguous pattern can match changes no result", () => {
+  // the quoting rule as written before the shortcut: every pattern tested on every string
+  const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9 _./:@+=,()<>-]*$/;
+  const AMBIGUOUS = [
+    /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|=|<<)$/,
+    /^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/,
+    /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/,
+    /^[-+]?0(b[01_]+|o[0-7]+|x[0-9a-fA-F_]+)$/,
+    /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
+    /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/,
+  ];
+  const reference = (s: string) =>
+    s.length > 0 && PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") &&
+      !s.includes(" #") && !AMBIGUOUS.some((r) => r.test(s))
+      ? s
+      : JSON.stringify(s);
+  const alphabet = "aAyYnNoOtTfFeEx0129_./:-+=<> #@";
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const words = [
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "Null",
+    "=",
+    "<<",
+    ".inf",
+    "-.NaN",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "1_000",
+    "12:30",
+    "1e3",
+    "2024-01-01",
+    "+.5",
+    "-1",
+    "y",
+    "n",
+    "t",
+    "f",
+    "o",
+  ];
+  for (let i = 0; i < 20000; i++) {
+    const s = i < words.length
+      ? words[i]
+      : Array.from({ length: 1 + rnd(7) }, () => alphabet[rnd(alphabet.length)]).join("");
+    assert.equal(yamlString(s), reference(s), JSON.stringify(s));
+    assert.equal(emitYaml({ [s]: s }), `${reference(s)}: ${reference(s)}\n`, JSON.stringify(s));
+  }
+});

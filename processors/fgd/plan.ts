@@ -29,7 +29,7 @@ import {
   scanUnmanaged,
 } from "./plan_scan.ts";
 import { blobId, newPlanCache, type PlanCache, type Snapshot } from "./snapshot.ts";
-import type { Validator } from "./validate.ts";
+import type { ValidationMemo, Validator } from "./validate.ts";
 
 const REF_MISSING = "hedgehog.ref.missing";
 
@@ -184,13 +184,14 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
 
   // 2. raw/: pass 1 (each document alone), duplicates, pass 2 (cross-object rules).
   const raws = rawPaths(paths);
+  const memo: ValidationMemo = new WeakMap(); // pass 2 re-runs only the rule packs on pass 1's objects
   const candidates: Candidate[] = [];
   const rejected = new Map<string, Rejected[]>();
   const fileLevel = new Map<string, Finding[]>();
   const docCount = new Map<string, number>();
   const reject = (source: string, r: Rejected) => rejected.set(source, [...(rejected.get(source) ?? []), r]);
   for (const path of raws) {
-    const scan = scanRawFile(path, snapshot.get(path)!, validator, limits);
+    const scan = scanRawFile(path, snapshot.get(path)!, validator, limits, memo);
     if (scan.fileFindings) fileLevel.set(path, scan.fileFindings);
     docCount.set(path, scan.docs);
     candidates.push(...scan.candidates);
@@ -221,7 +222,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   }
   const ctx = lookupOver([...desired.values(), ...accepted]);
   for (const c of accepted) {
-    const r = validator.validate(c.object, c.document, ctx);
+    const r = validator.validate(c.object, c.document, ctx, memo);
     if (hasErrors(r.findings)) {
       reject(c.source, { index: c.document, text: c.text!, findings: r.findings });
       continue;
@@ -298,10 +299,15 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   // 5. unmanaged/ as it stands after the plan.
   const unmanaged = [...scanUnmanaged(snapshot, paths, validator, limits, cache), ...movedOut];
 
-  for (const [p, content] of writes) if (unchanged(p, content)) writes.delete(p);
+  const writeIds = new Map<string, string>();
+  for (const [p, content] of writes) {
+    if (unchanged(p, content)) writes.delete(p);
+    else writeIds.set(p, idOf(content));
+  }
   for (const p of deletes) if (!snapshot.has(p) || writes.has(p)) deletes.delete(p);
   return {
     writes,
+    writeIds,
     deletes,
     moves,
     files,

@@ -9,7 +9,7 @@ import type { CrdKind } from "./crd.ts";
 import { provenanceOf } from "./normalize.ts";
 import { type ParseLimits, parseYamlFile } from "./parse_file.ts";
 import type { CachedObject, FileRef, PlanCache, Snapshot } from "./snapshot.ts";
-import type { Validator } from "./validate.ts";
+import type { ValidationMemo, Validator } from "./validate.ts";
 
 /** A valid document ready to be placed in managed/. */
 export interface Candidate {
@@ -100,6 +100,7 @@ export function scanRawFile(
   f: FileRef,
   validator: Validator,
   limits: ParseLimits,
+  memo?: ValidationMemo,
 ): { candidates: Candidate[]; rejected: Rejected[]; fileFindings?: Finding[]; docs: number } {
   if (!isYamlPath(path)) {
     return {
@@ -127,7 +128,7 @@ export function scanRawFile(
       rejected.push({ index: d.index, text: d.text, findings: d.findings });
       continue;
     }
-    const r = validator.validate(d.value, d.index);
+    const r = validator.validate(d.value, d.index, {}, memo);
     if (hasErrors(r.findings) || !r.object || !r.crd) {
       rejected.push({ index: d.index, text: d.text, findings: r.findings });
       continue;

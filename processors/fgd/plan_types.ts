@@ -83,6 +83,8 @@ export interface Move {
 export interface Plan {
   /** Fabric-relative path → new content (only real changes). */
   writes: Map<string, string | Uint8Array>;
+  /** Git blob id of each write's content, by path (computed while planning; a commit need not hash again). */
+  writeIds: Map<string, string>;
   /** Fabric-relative paths to delete. */
   deletes: Set<string>;
   moves: Move[];

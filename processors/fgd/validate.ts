@@ -42,6 +42,31 @@ export interface DocumentResult {
   crd?: CrdKind;
 }
 
+/** What {@link Validator.validate} found before the rule packs, for one document at one index. */
+export interface ValidationPrelude {
+  index: number;
+  /** Structure findings, then schema findings. */
+  findings: Finding[];
+  /** True when the structure passed. */
+  valid: boolean;
+  object?: KubeObject;
+  /** Absent when not even a partial object could be checked. */
+  defaulted?: KubeObject;
+  crd?: CrdKind;
+  /** Defaulting warnings, reported with the rule findings. */
+  warnings: Finding[];
+  /** True when the rule packs are not run (no known shape to check against). */
+  stop: boolean;
+  /** Paths of schema errors: rule findings at or below them are dropped. */
+  malformed: string[];
+}
+
+/**
+ * Results of the context-free layers by document object, for one planning run (see
+ * {@link Validator.validate}); a WeakMap, so it holds nothing once the run's documents are gone.
+ */
+export type ValidationMemo = WeakMap<object, ValidationPrelude>;
+
 /** Validates decoded documents against structure, CRD schemas and rule packs. */
 export class Validator {
   readonly schema: SchemaLayer;
@@ -72,15 +97,57 @@ export class Validator {
   /**
    * Validates one decoded document (`index` is its position in its file). Namespaced kinds without a
    * namespace are checked as if in `default`, as the API server would place them from a default context.
+   *
+   * With a `memo`, the layers that do not depend on `ctx` (structure, defaulting, schema) run once per
+   * document object and index: validating the same unchanged object again (e.g. a second pass with the
+   * fabric as context) only runs the rule packs. The caller promises not to mutate a memoized document.
    */
-  validate(doc: unknown, index: number, ctx: RuleContext = {}): DocumentResult {
+  validate(doc: unknown, index: number, ctx: RuleContext = {}, memo?: ValidationMemo): DocumentResult {
+    let p: ValidationPrelude | undefined;
+    const key = typeof doc === "object" && doc !== null ? doc : undefined;
+    if (memo && key) {
+      p = memo.get(key);
+      if (p?.index !== index) p = undefined;
+    }
+    if (!p) {
+      p = this.#prelude(doc, index);
+      if (memo && key) memo.set(key, p);
+    }
+    const findings: Finding[] = [...p.findings];
+    const { valid, object, defaulted, crd } = p;
+    if (!defaulted) return { findings };
+    const result = (): DocumentResult =>
+      valid ? { findings, object, defaulted, crd } : { findings, defaulted, crd };
+    if (p.stop) return result();
+    const malformed = p.malformed;
+    const semantic: Finding[] = [...p.warnings];
+    const report = (rule: string, path: string, message: string, severity: Severity = "error") =>
+      semantic.push({ rule, layer: "semantic", severity, doc: index, path, message });
+    for (const pack of this.packs) {
+      if (!pack.appliesTo(defaulted)) continue;
+      if (malformed.length === 0 && valid) pack.check(defaulted, report, ctx);
+      else {
+        try {
+          pack.check(defaulted, report, ctx);
+        } catch {
+          // A rule misread a field the structure or schema layer already rejected; those findings stand.
+        }
+      }
+    }
+    for (const f of semantic) if (!malformed.some((m) => within(f.path, m))) findings.push(f);
+    return result();
+  }
+
+  /** Structure, defaulting and schema of one document: everything before the rule packs. */
+  #prelude(doc: unknown, index: number): ValidationPrelude {
     const structure = checkStructure(doc, index);
-    const valid = structure.object;
-    const checked = valid ?? partialObject(doc);
-    if (!checked) return { findings: structure.findings };
+    const valid = structure.object !== undefined;
+    const checked = structure.object ?? partialObject(doc);
+    if (!checked) {
+      return { index, findings: structure.findings, valid, warnings: [], stop: true, malformed: [] };
+    }
     let object = checked;
     let defaulted = object;
-    const findings: Finding[] = structure.findings;
     const warnings: Finding[] = [];
     for (const pack of this.packs) {
       if (!pack.defaults || !pack.appliesTo(defaulted)) continue;
@@ -100,27 +167,17 @@ export class Validator {
     }
     const crd = this.schema.crdOf(defaulted.apiVersion, defaulted.kind);
     const schema = this.schema.check(defaulted, index);
-    findings.push(...schema);
-    const result = (): DocumentResult =>
-      valid ? { findings, object, defaulted, crd } : { findings, defaulted, crd };
-    if (schema.some((f) => STOPPING_SCHEMA_RULES.has(f.rule))) return result();
-    const malformed = schema.filter((f) => f.severity === "error").map((f) => f.path);
-    const semantic: Finding[] = [...warnings];
-    const report = (rule: string, path: string, message: string, severity: Severity = "error") =>
-      semantic.push({ rule, layer: "semantic", severity, doc: index, path, message });
-    for (const pack of this.packs) {
-      if (!pack.appliesTo(defaulted)) continue;
-      if (malformed.length === 0 && valid) pack.check(defaulted, report, ctx);
-      else {
-        try {
-          pack.check(defaulted, report, ctx);
-        } catch {
-          // A rule misread a field the structure or schema layer already rejected; those findings stand.
-        }
-      }
-    }
-    for (const f of semantic) if (!malformed.some((p) => within(f.path, p))) findings.push(f);
-    return result();
+    return {
+      index,
+      findings: [...structure.findings, ...schema],
+      valid,
+      object,
+      defaulted,
+      crd,
+      warnings,
+      stop: schema.some((f) => STOPPING_SCHEMA_RULES.has(f.rule)),
+      malformed: schema.filter((f) => f.severity === "error").map((f) => f.path),
+    };
   }
 }
 

@@ -3,7 +3,7 @@ import { HEDGEHOG_RULES } from "./rules_hedgehog.ts";
 import { DIRECTORY_RULES } from "./rules_hedgehog_directory.ts";
 import { type KubeObject, objectKey, splitApiVersion } from "./object.ts";
 import type { RuleContext } from "./rule_pack.ts";
-import { Validator } from "./validate.ts";
+import { type ValidationMemo, Validator } from "./validate.ts";
 import { fabricObjects, hedgehogCrds, moreObjects } from "./testdata/mod.ts";
 
 const validator = new Validator(hedgehogCrds(), ["hedgehog"]);
@@ -668,4 +668,31 @@ Deno.test("parseIPv4/parseCidr accept dotted quads only", async () => {
   }
   assert.deepEqual(parseCidr("10.0.1.7/24")?.network, 0x0a000100);
   assert.equal(parseCidr("10.0.1.0/33"), undefined);
+});
+
+Deno.test("Validator with a memo gives what it gives without one, on every pass and index", () => {
+  // valid objects, objects with schema errors, structure errors, warnings (defaulting drops) and refs
+  const docs: unknown[] = fabricObjects();
+  const broken = fabricObjects().map((o, i) => {
+    const c = structuredClone(o) as KubeObject;
+    if (i % 3 === 0) c.metadata.name = "Bad_Name";
+    if (i % 3 === 1) (c.spec ??= {}).unknownField = 1;
+    if (i % 3 === 2) c.kind = "Nope";
+    return c;
+  });
+  docs.push(...broken, "not an object", null, { apiVersion: "v1" });
+  const dhcp = fabricObjects().find((o) => o.kind === "VPC")!;
+  const subnets = Object.values(dhcp.spec!.subnets as Record<string, Record<string, unknown>>);
+  subnets[0].dhcp = { enable: false, range: { start: "10.0.1.10" } }; // dropped by defaulting: a warning
+  docs.push(dhcp);
+  const ctx = contextOf(fabricObjects());
+  const memo: ValidationMemo = new WeakMap();
+  docs.forEach((d, i) => {
+    for (const [index, c] of [[i, {}], [i, ctx], [i + 1, ctx], [i, ctx]] as const) {
+      const want = validator.validate(d, index, c);
+      const got = validator.validate(d, index, c, memo);
+      assert.deepEqual(got, want, `doc ${i} at ${index}`);
+      assert.notEqual(got.findings, validator.validate(d, index, c, memo).findings, "a fresh findings array");
+    }
+  });
 });
