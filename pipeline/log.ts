@@ -5,6 +5,8 @@
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
+import { stripUrlCredentials } from "./redact.ts";
+
 /** Fields that must never be logged, whatever the caller passes. */
 const SECRET_KEYS = /token|secret|password|authorization|signature|credential/i;
 
@@ -31,7 +33,7 @@ export function createLogger(
     for (const [k, v] of Object.entries({ ...base, ...(fields ?? {}) })) {
       rec[k] = SECRET_KEYS.test(k) ? "[redacted]" : v instanceof Error ? `${v.name}: ${v.message}` : v;
     }
-    sink(JSON.stringify(rec));
+    sink(stripUrlCredentials(JSON.stringify(rec))); // a URL quoted in a message never carries its password
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -53,6 +53,11 @@ export const FabricRegistration = Type.Object({
   }, { additionalProperties: false })),
   source: Type.Union([Type.Literal("config"), Type.Literal("api"), Type.Literal("sample")]),
   registered_at: Time,
+  /**
+   * Fields (`repo`, `kubernetes.api_url`) that held credentials inside the URL when an older version stored
+   * the registration; lzsync removed them at start and the fabric warns that it needs a credential reference.
+   */
+  credential_removed: Type.Optional(Type.Array(Type.String())),
 }, { additionalProperties: false });
 export type FabricRegistration = Static<typeof FabricRegistration>;
 
@@ -94,6 +99,8 @@ export const FabricStatus = Type.Object({
   last_commit: Nullable(Sha),
   last_run: Type.Union([RunSummary, Type.Null()]),
   last_error: Nullable(Type.String()),
+  /** Standing problems of the registration itself (e.g. credentials that were removed from its URLs). */
+  warnings: Type.Optional(Type.Array(Type.String())),
   invalid_managed: Type.Array(Type.Object({ path: Type.String(), findings: Type.Array(FgdFinding) })),
   crd_problems: Type.Array(Type.String()),
   kubernetes: Type.Union([

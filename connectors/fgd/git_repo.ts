@@ -25,6 +25,7 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { LzError } from "../../pipeline/errors.ts";
 import { localGitdir, redactUrl } from "../git/repo.ts";
+import { stripUrlCredentials } from "../../pipeline/redact.ts";
 import {
   buildPack,
   commitObject,
@@ -172,6 +173,31 @@ async function listBlobs(
     if (e.type === "tree") await listBlobs(gitdir, cache, e.oid, `${prefix}${e.path}/`, out);
     else if (e.type === "blob") out.set(prefix + e.path, { oid: e.oid, mode: e.mode });
   }
+}
+
+/**
+ * Removes credentials written inside URLs from the own clone's files that quote the remote (`config`'s
+ * remote URL, `FETCH_HEAD`), as older versions stored a registration's `user:password@` URL there. Each file
+ * is replaced atomically; returns the files changed.
+ */
+export async function scrubGitdirCredentials(gitdir: string): Promise<string[]> {
+  const changed: string[] = [];
+  for (const name of ["config", "FETCH_HEAD"]) {
+    const file = join(gitdir, name);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch {
+      continue;
+    }
+    const clean = stripUrlCredentials(text);
+    if (clean === text) continue;
+    const tmp = `${file}.lzsync-scrub`;
+    await Deno.writeTextFile(tmp, clean);
+    await Deno.rename(tmp, file);
+    changed.push(name);
+  }
+  return changed;
 }
 
 /** Opens a fabric repository (see the module doc for local vs remote). */

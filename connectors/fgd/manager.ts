@@ -39,7 +39,8 @@ import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
 import { requestPush } from "../git/service.ts";
 import { defaultFabrics } from "./defaults.ts";
-import { type Author, openFabricRepo } from "./git_repo.ts";
+import { type Author, openFabricRepo, scrubGitdirCredentials } from "./git_repo.ts";
+import { hasUrlCredentials, stripUrlCredentials } from "../../pipeline/redact.ts";
 import { KubeSource } from "./kube_source.ts";
 import { checkApiCredentials, tokenEnvFor } from "./credentials.ts";
 import { fgdMetrics } from "./metrics.ts";
@@ -52,6 +53,26 @@ const checkInput = TypeCompiler.Compile(FabricConfig);
 /** Retries a broker call that fails retriably (e.g. a fresh Kafka topic without a leader yet), up to ~15 s. */
 function retrying<T>(fn: () => Promise<T>): Promise<T> {
   return retry(fn, { retries: 30, initialMs: 50, maxMs: 1000 });
+}
+
+/**
+ * `reg` without credentials inside its repo / Kubernetes URLs, naming the fields it cleaned in
+ * `credential_removed`; `reg` itself when it has none.
+ */
+export function withoutUrlCredentials(reg: FabricRegistration): FabricRegistration {
+  const removed: string[] = [];
+  const out: FabricRegistration = { ...reg };
+  if (reg.repo && hasUrlCredentials(reg.repo)) {
+    out.repo = stripUrlCredentials(reg.repo);
+    removed.push("repo");
+  }
+  if (reg.kubernetes && hasUrlCredentials(reg.kubernetes.api_url)) {
+    out.kubernetes = { ...reg.kubernetes, api_url: stripUrlCredentials(reg.kubernetes.api_url) };
+    removed.push("kubernetes.api_url");
+  }
+  if (!removed.length) return reg;
+  out.credential_removed = [...new Set([...(reg.credential_removed ?? []), ...removed])];
+  return out;
 }
 
 /** Options of {@link FabricManager}. */
@@ -139,6 +160,21 @@ export class FabricManager implements Service {
         else api.delete(r.key);
       });
     });
+    for (const [id, reg] of api) {
+      const clean = withoutUrlCredentials(reg);
+      if (clean === reg) continue;
+      // Stored before URLs with credentials were refused: the corrected record replaces it on the compacted
+      // topic, and the fabric warns (status.warnings) that it needs a credential reference.
+      const p = await this.#producerOnce();
+      await retrying(() =>
+        p.send(FGD_FABRICS_TOPIC.name, [{ key: id, value: encode(FGD_FABRICS_TOPIC.name, clean) }])
+      );
+      api.set(id, clean);
+      this.#log.warn("fgd removed credentials stored inside a fabric's URL; name a credential instead", {
+        fabric: id,
+        fields: clean.credential_removed,
+      });
+    }
     const statuses = new Map<string, FabricStatus>();
     await retrying(() =>
       readTopicToEnd(broker, FGD_STATUS_TOPIC.name, (r) => {
@@ -195,10 +231,18 @@ export class FabricManager implements Service {
     const kubeEnv = reg.kubernetes
       ? tokenEnvFor(runtime.config, reg, "kubernetes", reg.kubernetes.api_url, warn)
       : undefined;
+    const gitdir = join(runtime.config.data_dir, "fgd", `${reg.id}.git`);
+    const scrubbed = await scrubGitdirCredentials(gitdir);
+    if (scrubbed.length) {
+      this.#log.warn("fgd removed credentials stored inside a URL in the fabric's own clone", {
+        fabric: reg.id,
+        files: scrubbed,
+      });
+    }
     const repo = await openFabricRepo({
       repo: repoUrl,
       branch: reg.branch,
-      gitdir: join(runtime.config.data_dir, "fgd", `${reg.id}.git`),
+      gitdir,
       token: tokenEnv ? runtime.secret(tokenEnv) : undefined,
     });
     const kube = reg.kubernetes

@@ -22,6 +22,7 @@
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parseDuration } from "../../pipeline/config.ts";
+import { redactStrings } from "../../pipeline/redact.ts";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
@@ -131,6 +132,13 @@ export function fabricsPlugin(
     eventTopics: [FGD_RESULTS_TOPIC.name],
     localTopics: [FGD_PROGRESS],
     fabricTopics: FABRIC_TOPICS,
+    // Records stored before URLs with credentials were refused may still hold one (the manager rewrites
+    // its own registrations at start; older records stay on the log until compaction): never shown.
+    redactTopics: {
+      [FGD_FABRICS_TOPIC.name]: redactStrings,
+      [FGD_STATUS_TOPIC.name]: redactStrings,
+      [FGD_RESULTS_TOPIC.name]: redactStrings,
+    },
     close() {
       pool?.close();
       pool = null;

@@ -291,6 +291,15 @@ export class FabricWorker {
     await this.publisher.status(this.status(c, now));
   }
 
+  /** Standing problems of the registration (shown in the status; see `credential_removed`). */
+  #warnings(): string[] {
+    return (this.reg.credential_removed ?? []).map((field) =>
+      `${field} held credentials inside the URL (stored by an older lzsync); they were removed and are not used: name a token from the config's credentials instead (re-register with ${
+        field === "repo" ? "credential" : "kubernetes.credential"
+      }: <name>)`
+    );
+  }
+
   status(c: FabricStatus["counts"], now = this.nowIso()): FabricStatus {
     return {
       id: this.id,
@@ -303,7 +312,8 @@ export class FabricWorker {
       head: this.head,
       last_commit: this.lastCommit,
       last_run: this.lastRun,
-      last_error: this.lastError,
+      last_error: this.lastError ?? this.#warnings()[0] ?? null,
+      ...(this.#warnings().length ? { warnings: this.#warnings() } : {}),
       invalid_managed: this.invalidManaged.map((i) => ({ path: i.path, findings: i.findings })),
       crd_problems: this.fg.validators.problems,
       kubernetes: this.kubeState,

@@ -13,7 +13,7 @@ import type { Broker, GroupOffset } from "../../pipeline/broker/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { type Cursor, encodeCursor, type Positions } from "./cursor.ts";
-import { decodeRecord, Frame } from "./frames.ts";
+import { decodeRecord, Frame, type Redact } from "./frames.ts";
 import { type Client, sleep, type TopicKind } from "./client.ts";
 import type { Rings } from "./ring.ts";
 import type { ViewTable } from "./views.ts";
@@ -43,6 +43,8 @@ export interface CatchUpHost {
   control(c: Client, type: string, data: unknown, cursor: string): void;
   waitBudget(c: Client, need: number): Promise<boolean>;
   goLive(c: Client, pos: Positions): void;
+  /** Applied to every record read from the broker (plugins' `redactTopics`). */
+  redact?: Redact;
 }
 
 const active = (c: Client) => c.state === "catching-up";
@@ -215,7 +217,7 @@ async function readGap(
             remaining.delete(k);
             break;
           }
-          const d = decodeRecord(r);
+          const d = decodeRecord(r, h.redact);
           if (d.ok && c.wants(r.key, r.topic)) {
             if (!await fits(h, c, d.body.length)) break;
             offs[r.partition] = r.offset + 1;

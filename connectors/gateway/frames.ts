@@ -58,14 +58,21 @@ export function controlBody(type: string, data: unknown): string {
 /** A decoded record: its value and frame body, or why it could not be decoded. */
 export type Decoded = { ok: true; value: unknown; body: string } | { ok: false; error: unknown };
 
-/** Decodes (and validates, via `schemas/`) a broker record and builds its frame body. */
-export function decodeRecord(r: ConsumedRecord): Decoded {
+/** Rewrites a decoded value before anyone sees it (plugins' `redactTopics`); returns it unchanged if not. */
+export type Redact = (topic: string, value: unknown) => unknown;
+
+/**
+ * Decodes (and validates, via `schemas/`) a broker record, applies `redact` to its value (views, snapshot,
+ * live and replayed frames all come from here) and builds its frame body.
+ */
+export function decodeRecord(r: ConsumedRecord, redact?: Redact): Decoded {
   let value: unknown;
   try {
     value = decode(r.topic, r.value);
   } catch (error) {
     return { ok: false, error };
   }
+  if (redact && value !== null) value = redact(r.topic, value);
   const body = makeBody({
     topic: r.topic,
     key: r.key,

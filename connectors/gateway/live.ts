@@ -15,7 +15,7 @@ import type { Broker } from "../../pipeline/broker/types.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { type Cursor, decodeCursor, encodeCursor, pick, type Positions } from "./cursor.ts";
-import { controlBody, Frame, makeBody } from "./frames.ts";
+import { controlBody, Frame, makeBody, type Redact } from "./frames.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { LocalEvent } from "./plugin.ts";
 import { type Entry, Rings } from "./ring.ts";
@@ -40,6 +40,8 @@ export interface HubOptions {
   table(topic: string): ViewTable | undefined;
   /** The fabric of a record of a fabric-scoped topic (plugins' `fabricTopics`); undefined: not scoped. */
   fabricOf?: FabricOf;
+  /** Applied to records read from the broker on resume (plugins' `redactTopics`). */
+  redact?: Redact;
 }
 
 const WS_REASON_MAX = 123;
@@ -81,6 +83,7 @@ export class LiveHub {
       control: (c, type, data, cursor) => this.#send(c, new Frame(cursor, controlBody(type, data))),
       waitBudget: (c, need) => this.#waitBudget(c, need),
       goLive: (c, pos) => this.#goLive(c, pos),
+      redact: o.redact,
     };
   }
 

@@ -73,6 +73,11 @@ export function createGateway(
   const id = crypto.randomUUID().slice(0, 8);
   const fabricTopics = new Map<string, (key: string | null) => string | null | undefined>();
   for (const p of plugins) for (const [t, f] of Object.entries(p.fabricTopics ?? {})) fabricTopics.set(t, f);
+  const redactors = new Map<string, (value: unknown) => unknown>();
+  for (const p of plugins) for (const [t, f] of Object.entries(p.redactTopics ?? {})) redactors.set(t, f);
+  const redact = redactors.size
+    ? (topic: string, value: unknown) => redactors.get(topic)?.(value) ?? value
+    : undefined;
   let views: Views | null = null;
   const hub = new LiveHub({
     id,
@@ -86,6 +91,7 @@ export function createGateway(
     metrics,
     table: (t) => views?.table(t),
     fabricOf: (topic, key) => fabricTopics.get(topic)?.(key),
+    redact,
   });
   views = new Views({
     broker: deps.broker,
@@ -96,6 +102,7 @@ export function createGateway(
     events,
     partitions: deps.runtime.config.broker.partitions,
     yieldBytes: Math.max(1024, cfg.client_buffer_bytes / 4),
+    redact,
   });
   for (const t of locals) hub.addTopic(t, "local", [0]);
 

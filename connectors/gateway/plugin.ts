@@ -154,6 +154,12 @@ export interface GatewayPlugin {
    * no fabric (every token sees it); `null`: it cannot be told (restricted tokens do not see it).
    */
   fabricTopics?: Record<string, (key: string | null) => string | null | undefined>;
+  /**
+   * Per topic, a rewrite of each decoded value before the gateway shows it anywhere — views (so REST reads
+   * through `ctx.view`), snapshots, live and replayed frames — e.g. to remove secrets that records written
+   * by an older version may still hold. Must be pure and cheap; return the value itself when nothing changes.
+   */
+  redactTopics?: Record<string, (value: unknown) => unknown>;
   /** Registers routes; called once, before the server listens. Use `ctx.requireScope` on every route. */
   routes?(app: Hono, ctx: GatewayContext): void;
   statusSections?: StatusSection[];

@@ -8,7 +8,7 @@ import type { Batch, Broker, Reader } from "../../pipeline/broker/types.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { topicDef } from "../../schemas/mod.ts";
-import { decodeRecord, snapshotBody } from "./frames.ts";
+import { decodeRecord, type Redact, snapshotBody } from "./frames.ts";
 import type { LiveHub } from "./live.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
@@ -33,6 +33,8 @@ export interface ViewsOptions {
    * (a client's unsent bytes can only fall while the loop runs). A quarter of the client budget.
    */
   yieldBytes: number;
+  /** Applied to every decoded value (plugins' `redactTopics`). */
+  redact?: Redact;
 }
 
 /** Materialized views and the reader that keeps them (and the live feed) current. */
@@ -91,7 +93,7 @@ export class Views {
     const table = this.#tables.get(batch.topic);
     for (const r of batch.records) {
       if (r.offset < hub.position(r.topic, r.partition)) continue; // redelivery after a retry
-      const d = decodeRecord(r);
+      const d = decodeRecord(r, this.#o.redact);
       if (!d.ok) {
         metrics.decodeErrors.inc({ topic: r.topic });
         if (this.#decodeErrors++ < 100 || this.#decodeErrors % 1000 === 0) {
