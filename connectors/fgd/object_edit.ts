@@ -14,6 +14,7 @@ import {
   stripProvenance,
 } from "../../processors/fgd/normalize.ts";
 import { parseYamlFile } from "../../processors/fgd/parse_file.ts";
+import { type Comments, extractComments } from "../../processors/fgd/comments.ts";
 import type { FabricGit } from "./ingest.ts";
 
 /** One object edit. `object` is the normalized new version (null for a deletion). */
@@ -50,20 +51,32 @@ export async function readVersion(
   path: string,
   crd: CrdKind,
 ): Promise<GitVersion> {
-  if (!commit) return { object: null, hash: null };
+  return (await readFile(fg, commit, path, crd)).version;
+}
+
+/** {@link readVersion}, plus the user comments of the file (kept when the Portal rewrites it). */
+async function readFile(
+  fg: FabricGit,
+  commit: string | null,
+  path: string,
+  crd: CrdKind,
+): Promise<{ version: GitVersion; comments?: Comments }> {
+  if (!commit) return { version: { object: null, hash: null } };
   const full = fg.repoPath(path);
   const dir = full.slice(0, full.lastIndexOf("/"));
   const file = (await fg.repo.listTree(commit, dir)).get(full.slice(dir.length + 1));
-  if (!file) return { object: null, hash: null };
+  if (!file) return { version: { object: null, hash: null } };
   const parsed = parseYamlFile(await fg.repo.readBlob(file.oid));
-  const doc = parsed.docs.length === 1 && !parsed.docs[0].findings.length ? parsed.docs[0].value : undefined;
+  const one = parsed.docs.length === 1 && !parsed.docs[0].findings.length ? parsed.docs[0] : undefined;
+  const doc = one?.value;
+  const comments = one ? extractComments(one.text, parsed.plain) : undefined;
   const validator = await fg.validatorAt(commit);
   const r = doc === undefined ? undefined : validator.validate(doc, 0);
   if (!r?.object || hasErrors(r.findings)) {
-    return { object: (doc as KubeObject) ?? null, hash: `invalid:${file.oid}` };
+    return { version: { object: (doc as KubeObject) ?? null, hash: `invalid:${file.oid}` }, comments };
   }
   const normalized = normalizeObject(stripProvenance(r.object), crd);
-  return { object: normalized, hash: contentHash(normalized) };
+  return { version: { object: normalized, hash: contentHash(normalized) }, comments };
 }
 
 /** Commits `edit` if git still holds its base version (see the module doc). Never throws. */
@@ -71,7 +84,7 @@ export async function commitEdit(fg: FabricGit, edit: Edit, maxAttempts = 5): Pr
   try {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const head = await fg.repo.fetch();
-      const theirs = await readVersion(fg, head, edit.path, edit.crd);
+      const { version: theirs, comments } = await readFile(fg, head, edit.path, edit.crd);
       if (edit.op === "put" ? theirs.hash === edit.hash : theirs.hash === null) {
         return { kind: "applied", head };
       }
@@ -79,7 +92,8 @@ export async function commitEdit(fg: FabricGit, edit: Edit, maxAttempts = 5): Pr
       const writes = new Map<string, string>();
       const deletes = new Set<string>();
       if (edit.op === "put") {
-        const r = renderManaged(edit.object!, edit.crd, { source: "portal", document: 0 });
+        // The file's comments (an HNP header, notes on fields) stay: an edit changes the object, not them.
+        const r = renderManaged(edit.object!, edit.crd, { source: "portal", document: 0 }, comments);
         writes.set(fg.repoPath(edit.path), r.text);
       } else deletes.add(fg.repoPath(edit.path));
       const verb = edit.op === "delete" ? "delete" : theirs.hash === null ? "create" : "update";

@@ -241,10 +241,11 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
       "if-match": `"${vpc2.desired.hash}"`,
     });
     assert.equal(draft.status, 202, JSON.stringify(draft.body));
-    const theirsText = (await remoteFile(t.git.root, "lz", "fabrics/dc1/managed/vpcs/vpc-2.yaml")).replace(
-      "vlan: 1002",
-      "vlan: 1302",
-    );
+    const theirsText = "# bob: raised the VLAN for the new rack\n" +
+      (await remoteFile(t.git.root, "lz", "fabrics/dc1/managed/vpcs/vpc-2.yaml")).replace(
+        "vlan: 1002",
+        "vlan: 1302 # rack 7",
+      );
     const external = await t.git.commitAndPush(
       "lz",
       { "fabrics/dc1/managed/vpcs/vpc-2.yaml": theirsText },
@@ -277,7 +278,9 @@ Deno.test("FGD service: registration ingests what raw/ and managed/ hold, a push
     });
     assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
     assert.equal(await t.git.head("lz"), resolved.body.commit);
-    assert.match(await remoteFile(t.git.root, "lz", "fabrics/dc1/managed/vpcs/vpc-2.yaml"), /vlan: 1202/);
+    const edited = await remoteFile(t.git.root, "lz", "fabrics/dc1/managed/vpcs/vpc-2.yaml");
+    assert.match(edited, /vlan: 1202 # rack 7\n/, "the Portal edit keeps the file's comments");
+    assert.match(edited, /^# bob: raised the VLAN for the new rack\napiVersion: /);
     assert.match((await remoteCommit(t.git.root, "lz")).message, /portal update VPC\/vpc-2 by alice/);
     await poll("draft cleared", async () => {
       const o = (await t.api("GET", "/api/v1/fabrics/dc1/objects/vpcs/vpc-2")).body;

@@ -60,7 +60,8 @@ function scalar(v: unknown): string | undefined {
   return JSON.stringify(String(v));
 }
 
-function emit(v: unknown, indent: string, out: string[]): void {
+/** Appends the block-style lines of a non-empty collection at `indent` (exported for `comments.ts`). */
+export function emit(v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
     for (const item of v) {
       const s = scalar(item);

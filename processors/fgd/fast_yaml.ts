@@ -83,7 +83,8 @@ function skipSpaces(p: { s: string; i: number }): void {
   while (p.s[p.i] === " ") p.i++;
 }
 
-function quoted(p: { s: string; i: number }): string {
+/** Reads the quoted scalar starting at `p.i` (throws on a malformed one); exported for `comments.ts`. */
+export function quoted(p: { s: string; i: number }): string {
   const q = p.s[p.i];
   let out = "";
   p.i++;

@@ -11,10 +11,13 @@
  * - provenance annotations (`lzsync.io/source-file`, `lzsync.io/source-document`, `lzsync.io/content-hash`)
  *   name where the object came from and a hash of its content without them.
  *
+ * - user comments of the source document are kept beside their nodes (`comments.ts`).
+ *
  * YAML output (`emit_yaml.ts`) is quoted wherever YAML 1.1 readers (kubectl, Flux: go-yaml) would read a
  * string differently from YAML 1.2 (`yes`, `on`, `0755`, `1_000`, `12:30`, dates).
  */
 import { createHash } from "node:crypto";
+import { type Comments, emitYamlWithComments } from "./comments.ts";
 import { emitYaml } from "./emit_yaml.ts";
 import type { CrdKind } from "./crd.ts";
 import { isPlainObject, type KubeObject } from "./object.ts";
@@ -128,8 +131,17 @@ export function toYaml(obj: unknown): string {
   return emitYaml(obj);
 }
 
-/** Normalizes, hashes and annotates an object, returning the managed file's content and hash. */
-export function renderManaged(obj: KubeObject, crd: CrdKind | undefined, p: Provenance): {
+/**
+ * Normalizes, hashes and annotates an object, returning the managed file's content and hash. `comments`
+ * (from the object's source text, `comments.ts`) are written beside their nodes; they are not part of the
+ * hash (a comment is not desired state).
+ */
+export function renderManaged(
+  obj: KubeObject,
+  crd: CrdKind | undefined,
+  p: Provenance,
+  comments?: Comments,
+): {
   object: KubeObject;
   hash: string;
   text: string;
@@ -137,5 +149,5 @@ export function renderManaged(obj: KubeObject, crd: CrdKind | undefined, p: Prov
   const normalized = normalizeObject(obj, crd);
   const hash = contentHash(normalized);
   const object = withProvenance(normalized, p, hash);
-  return { object, hash, text: toYaml(object) };
+  return { object, hash, text: comments ? emitYamlWithComments(object, comments) : toYaml(object) };
 }

@@ -32,6 +32,8 @@ export interface ParsedDoc {
 export interface ParsedFile {
   docs: ParsedDoc[];
   fileFindings: Finding[];
+  /** True when the fast path read the file: its text is in the plain subset of `fast_yaml.ts`. */
+  plain?: boolean;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -64,7 +66,7 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
   const fast = fastParseDocuments(text);
   if (fast) {
     const docs = fast.map((d) => ({ index: d.index, value: d.value, text: d.text, findings: [] }));
-    return docs.length ? { docs, fileFindings: [] } : {
+    return docs.length ? { docs, fileFindings: [], plain: true } : {
       docs,
       fileFindings: [fileFinding("ingest.empty", "file holds no YAML documents; add objects or delete it")],
     };
@@ -75,7 +77,9 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
   const docs: ParsedDoc[] = [];
   all.forEach((d, index) => {
     const [start, , end] = d.range;
-    const src = text.slice(start, end);
+    // The first document's text starts at the top of the file: comments above its `---` belong to it (as on
+    // the fast path).
+    const src = text.slice(index === 0 ? 0 : start, end);
     const findings: Finding[] = [];
     for (const e of d.errors) {
       const pos = e.linePos?.[0];

@@ -85,7 +85,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   // A managed file this plan writes parses back to exactly this object: cache it by its blob id.
   const remember = (_path: string, text: string, object: KubeObject, c: Candidate) => {
     cache.managed.set(idOf(text), {
-      objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings }],
+      objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings, comments: c.comments }],
       findings: [],
     });
   };
@@ -162,7 +162,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
         invalidManaged.push({ path, findings: [target] });
         continue;
       }
-      const r = renderManaged(c.object, c.crd, { source: c.source, document: c.document });
+      const r = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
       desired.set(c.key, entryOf(c, target, r));
       targets.push(target);
       if (!unchanged(target, r.text)) writes.set(target, r.text);
@@ -233,7 +233,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
       reject(c.source, { index: c.document, text: c.text!, findings: [target] });
       continue;
     }
-    const rendered = renderManaged(c.object, c.crd, { source: c.source, document: c.document });
+    const rendered = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
     const prior = desired.get(c.key);
     if (prior && prior.path !== target) deletes.add(prior.path);
     desired.set(c.key, entryOf(c, target, rendered));

@@ -6,6 +6,7 @@ import { type Finding, hasErrors } from "./finding.ts";
 import { isYamlPath, KEEP, MANAGED, RAW, REASON_SUFFIX, UNMANAGED } from "./layout.ts";
 import { type KubeObject, objectKey } from "./object.ts";
 import type { CrdKind } from "./crd.ts";
+import { type Comments, extractComments } from "./comments.ts";
 import { provenanceOf } from "./normalize.ts";
 import { type ParseLimits, parseYamlFile } from "./parse_file.ts";
 import type { CachedObject, FileRef, PlanCache, Snapshot } from "./snapshot.ts";
@@ -22,6 +23,8 @@ export interface Candidate {
   warnings: Finding[];
   /** Source text (raw documents), to move it to unmanaged/ if a later check rejects it. */
   text?: string;
+  /** User comments of the source document, kept in the managed file. */
+  comments?: Comments;
 }
 
 /** A rejected raw document. */
@@ -62,7 +65,10 @@ export function scanManagedFile(
     if (d.findings.length) continue;
     const r = validator.validate(d.value, d.index);
     if (hasErrors(r.findings) || !r.object || !r.crd) findings.push(...r.findings);
-    else objects.push({ document: d.index, object: r.object, crd: r.crd, warnings: r.findings });
+    else {
+      const comments = extractComments(d.text, parsed.plain);
+      objects.push({ document: d.index, object: r.object, crd: r.crd, warnings: r.findings, comments });
+    }
   }
   const result = { objects, findings };
   cache.managed.set(f.id, result);
@@ -80,6 +86,7 @@ export function managedCandidates(path: string, objects: CachedObject[]): Candid
       crd: o.crd,
       key: keyOf(o.object, o.crd),
       warnings: o.warnings,
+      comments: o.comments,
     };
   });
 }
@@ -141,6 +148,7 @@ export function scanRawFile(
       key: keyOf(r.object, r.crd),
       warnings: r.findings,
       text: d.text,
+      comments: extractComments(d.text, parsed.plain),
     });
   }
   return { candidates, rejected, docs: parsed.docs.length };

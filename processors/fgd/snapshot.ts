@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Finding } from "./finding.ts";
 import type { KubeObject } from "./object.ts";
 import type { CrdKind } from "./crd.ts";
+import type { Comments } from "./comments.ts";
 
 /** One file of a snapshot. `bytes` may be absent for managed files whose blob id is cached. */
 export interface FileRef {
@@ -46,6 +47,8 @@ export interface CachedObject {
   object: KubeObject;
   crd: CrdKind;
   warnings: Finding[];
+  /** The user comments of the document's source text, carried into its normalized form. */
+  comments?: Comments;
 }
 
 /** Parse+validate results of managed and unmanaged files by blob id, reused across runs of one fabric. */
