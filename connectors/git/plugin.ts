@@ -200,6 +200,9 @@ export function gitSyncPlugin(): GatewayPlugin {
 
       // Coalescing: one run in flight plus one queued. While the last sync this gateway queued has not been
       // picked up by git-fetch (its progress is still `queued`, or not yet in the view), a trigger joins it.
+      // The view trails the topic: a trigger in the moment between git-fetch starting that sync and its
+      // `fetching` record reaching this gateway joins a fetch already under way (the webhook or the next
+      // trigger brings a commit pushed in that moment).
       let queued: { syncId: string; stored: Promise<boolean> } | null = null;
       const links = (syncId: string, joined: boolean) => ({
         sync_id: syncId,
@@ -246,7 +249,10 @@ export function gitSyncPlugin(): GatewayPlugin {
         if (!joined) {
           mine.stored = request(mine.syncId, tokenName(c));
           queued = mine;
-        }
+        } else {ctx.log.debug("trigger joined the queued sync", {
+            sync_id: mine.syncId,
+            token_name: tokenName(c),
+          });}
         if (!await mine.stored) {
           if (queued === mine) queued = null;
           return jsonError(c, 503, "unavailable", "the sync request could not be stored on the broker");
