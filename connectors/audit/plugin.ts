@@ -1,10 +1,13 @@
 /**
  * `GET /api/v1/audit`: the audit trail (`lz.audit.v1`, a compacted topic every gateway materializes), newest
  * first, with filters: `kind`, `trigger`, `outcome`, `subject`, `token_name`, `delivery_id`, `sync_id`,
- * `commit`, `since` / `until` (ISO-8601 times, on `at`), `limit` (default 100, at most 1000).
+ * `commit`, `since` / `until` (ISO-8601 times, on `at`), `limit` (default 100, at most 1000). A token
+ * restricted to fabrics (`gateway.tokens[].fabrics`) sees the fabric records (`fabric_write`, `fabric_sync`)
+ * of its fabrics only.
  */
 import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/server.ts";
+import { tokenFabrics } from "../gateway/auth.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
 
 const EXACT = [
@@ -46,6 +49,9 @@ export function queryAudit(
   return { records: hits.slice(0, limit), total: hits.length };
 }
 
+/** Kinds of audit records about one fabric (`subject` = its id). */
+const FABRIC_KINDS = new Set<string>(["fabric_write", "fabric_sync"]);
+
 /** The audit routes and status section. */
 export function auditPlugin(): GatewayPlugin {
   return {
@@ -53,7 +59,12 @@ export function auditPlugin(): GatewayPlugin {
     compactedTopics: [AUDIT_TOPIC.name],
     routes(app, ctx) {
       app.get("/api/v1/audit", ctx.requireScope("read"), (c) => {
-        const r = queryAudit(ctx.view<AuditRecord>(AUDIT_TOPIC.name).values(), c.req.query());
+        const fabrics = tokenFabrics(c);
+        const all = [...ctx.view<AuditRecord>(AUDIT_TOPIC.name).values()];
+        const visible = fabrics
+          ? all.filter((r) => !FABRIC_KINDS.has(r.kind) || fabrics.has(r.subject))
+          : all;
+        const r = queryAudit(visible, c.req.query());
         if (typeof r === "string") return jsonError(c, 400, "bad_request", r);
         return c.json(r);
       });

@@ -9,9 +9,11 @@ import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { LiveClient, openSse, startTestGateway } from "../gateway/testing.ts";
 import type { LiveEvent } from "../gateway/plugin.ts";
 import { buildFabricServices } from "./mod.ts";
+import { auditPlugin } from "../audit/plugin.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const FGD = [
+  "lz.audit.v1",
   "lz.fgd.fabrics.v1",
   "lz.fgd.status.v1",
   "lz.fgd.objects.v1",
@@ -22,7 +24,8 @@ const FGD = [
 
 /** The fabric a frame is about (its data names it on every lz.fgd.* topic). */
 const fabricOf = (f: LiveEvent): string | undefined => {
-  const d = f.data as { id?: string; fabric?: string } | null;
+  const d = f.data as { id?: string; fabric?: string; subject?: string } | null;
+  if (f.topic === "lz.audit.v1") return d?.subject;
   return d?.fabric ?? d?.id ?? f.key?.split(/[/:]/)[0];
 };
 
@@ -52,7 +55,7 @@ Deno.test("a token restricted to fabric dc1 writes and reads only dc1 (REST, Web
   const deps = testDeps(broker, config, env);
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
   for (const s of fgd.services) await s.start();
-  const gw = await startTestGateway({ plugins: [fgd.plugin], broker, config, env });
+  const gw = await startTestGateway({ plugins: [fgd.plugin, auditPlugin()], broker, config, env });
   const call = async (token: string, method: string, path: string, body?: string) => {
     const res = await fetch(`${gw.url}${path}`, {
       method,
@@ -119,6 +122,15 @@ Deno.test("a token restricted to fabric dc1 writes and reads only dc1 (REST, Web
     );
     assert.equal(put.status, 202, JSON.stringify(put.body));
 
+    // The audit trail: fabric records of dc1 only for the restricted token.
+    const subjects = async (token: string) => {
+      const r = await call(token, "GET", "/api/v1/audit?kind=fabric_write&limit=1000");
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return [...new Set(r.body.records.map((x: { subject: string }) => x.subject))].sort();
+    };
+    assert.deepEqual(await subjects("t1"), ["dc1"]);
+    assert.deepEqual(await subjects("adm"), ["dc1", "dc2", "dc3"]);
+
     // Live feeds: snapshots hold only dc1 for the restricted token, both fabrics for the admin.
     const topic = FGD.join(",");
     const mine = await LiveClient.open(gw.wsUrl, { topic, access_token: "t1" });
@@ -132,7 +144,7 @@ Deno.test("a token restricted to fabric dc1 writes and reads only dc1 (REST, Web
     await admin.waitFor(snapEnd);
     const snapFabrics = (frames: LiveEvent[]) =>
       [...new Set(frames.filter((f) => f.snapshot).map(fabricOf))].sort();
-    assert.deepEqual(snapFabrics(admin.frames), ["dc1", "dc2"]);
+    assert.deepEqual(snapFabrics(admin.frames), ["dc1", "dc2", "dc3"]); // dc3: the refused registration, audited
     assert.deepEqual(snapFabrics(mine.frames), ["dc1"]);
     assert.ok(mine.frames.some((f) => f.topic === "lz.fgd.objects.v1" && f.key?.startsWith("dc1/")));
 

@@ -108,8 +108,9 @@ const FABRIC_TOPICS: Record<string, (key: string | null) => string | null | unde
   [FGD_OBJECTS_TOPIC.name]: (k) => k?.split("/", 1)[0] ?? null,
   [FGD_UNMANAGED_TOPIC.name]: (k) => k?.split(":", 1)[0] ?? null,
   [FGD_PROGRESS]: progressFabric,
-  // Fabric writes are audited as `fabric:<id>:<uuid>`; other audit records belong to no fabric.
-  [AUDIT_TOPIC.name]: (k) => k?.startsWith("fabric:") ? k.split(":")[1] : undefined,
+  // Fabric writes and runs are audited as `fabric:<id>:<uuid>` / `fabric_sync:<id>:<sync>`; other audit
+  // records belong to no fabric.
+  [AUDIT_TOPIC.name]: (k) => /^fabric(_sync)?:/.test(k ?? "") ? k!.split(":")[1] : undefined,
 };
 
 /** The FGD gateway plugin bound to a manager. */

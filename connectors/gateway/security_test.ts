@@ -290,6 +290,13 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
     test: "resolveConfig() refuses a password inside a repo URL",
   },
   {
+    item: "3",
+    probe:
+      "a registration stored the old way with a password in its URL → rewritten at start (topic, own clone's git config), fabric warns; never in REST, WS/SSE snapshot, resume from offset 0, logs",
+    file: "connectors/fgd/url_credentials_integration_test.ts",
+    test: "a registration stored with a password in its URL is cleaned at start and never shown",
+  },
+  {
     item: "4",
     probe: "anonymous_reads never / loopback / always on a real gateway",
     file: "connectors/gateway/security_test.ts",
@@ -385,6 +392,18 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
     test: "parseBody() refuses too many nodes, too deep a nesting and too many aliases with 413",
   },
   {
+    item: "7",
+    probe: "bodies beyond the parser queue → 503 + Retry-After; a parse past parse_timeout → 413",
+    file: "connectors/fgd/body_pool_test.ts",
+    test: "BodyPool parses in a worker, answers 503 beyond its queue and 413 past its timeout",
+  },
+  {
+    item: "7",
+    probe: "64,000 keys parse in linear time (the yaml package's own unique-key check: 50 s)",
+    file: "connectors/fgd/body_parse_test.ts",
+    test: "parseBody() is linear in the number of keys (the yaml package's own unique-key check is not)",
+  },
+  {
     item: "8",
     probe: "form-encoded delivery (payload=) → 202; projects_v2_item → 202 ignored by name",
     file: "connectors/github/webhook_test.ts",
@@ -393,7 +412,8 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
   },
   {
     item: "9",
-    probe: "a token with fabrics: [dc1] writes and reads only dc1 (REST, WebSocket, SSE); dc2 → 403",
+    probe:
+      "a token with fabrics: [dc1] writes and reads only dc1 (REST incl. the audit trail, WebSocket, SSE, resume); dc2 → 403",
     file: "connectors/fgd/fabric_scope_test.ts",
     test: "a token restricted to fabric dc1 writes and reads only dc1 (REST, WebSocket, SSE)",
   },
