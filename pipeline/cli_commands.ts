@@ -211,7 +211,7 @@ async function digestCommand(c: CommandContext): Promise<number> {
   const { topologies, emit, needGroup, openReadOnly } = c;
   const group = needGroup();
   const t = topologies.find((x) => x.app === group);
-  const d = await digestGroup({ broker: await openReadOnly(), group, stores: t?.stores });
+  const d = await digestGroup({ broker: await openReadOnly(), group, stores: t?.stores, codecs: t?.codecs });
   emit(d, () => `${d.digest}\n${table(d.stores, ["store", "topic", "partitions", "keys"])}`);
   return 0;
 }

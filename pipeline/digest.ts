@@ -11,7 +11,7 @@ import type { Logger } from "./log.ts";
 import { silentLogger } from "./log.ts";
 import { LzError } from "./errors.ts";
 import { changelogTopic } from "./processor/types.ts";
-import { MemoryStore } from "./processor/store.ts";
+import { MemoryStore, type StoreCodec } from "./processor/store.ts";
 import { restoreStores } from "./processor/restore.ts";
 
 /** One store entry. */
@@ -67,7 +67,13 @@ export type GroupState = Map<string, Map<number, Map<string, unknown>>>;
  * guessing store names from topic names; a declared store whose changelog does not exist yet is empty.
  */
 export async function readGroupState(
-  opts: { broker: Broker; group: string; stores?: string[]; log?: Logger },
+  opts: {
+    broker: Broker;
+    group: string;
+    stores?: string[];
+    codecs?: Record<string, StoreCodec>;
+    log?: Logger;
+  },
 ): Promise<GroupState> {
   const { broker, group } = opts;
   const admin = broker.admin();
@@ -87,7 +93,7 @@ export async function readGroupState(
     const n = (await admin.describeTopic(changelogTopic(group, s))).partitions;
     const targets = Array.from(
       { length: n },
-      (_, p) => ({ partition: p, stores: new Map([[s, new MemoryStore(s)]]) }),
+      (_, p) => ({ partition: p, stores: new Map([[s, new MemoryStore(s, opts.codecs?.[s])]]) }),
     );
     await restoreStores(broker, group, targets, opts.log ?? silentLogger);
     for (const t of targets) parts.set(t.partition, new Map(t.stores.get(s)!.entries()));
@@ -97,7 +103,13 @@ export async function readGroupState(
 
 /** Digests every store of `group` by reading its changelogs (see {@link readGroupState}). */
 export async function digestGroup(
-  opts: { broker: Broker; group: string; stores?: string[]; log?: Logger },
+  opts: {
+    broker: Broker;
+    group: string;
+    stores?: string[];
+    codecs?: Record<string, StoreCodec>;
+    log?: Logger;
+  },
 ): Promise<GroupDigest> {
   const state = await readGroupState(opts);
   const rows: DigestRow[] = [];

@@ -91,10 +91,16 @@ async function replayProof(broker: Broker, topo: Topology, inputs: Input[]) {
   }));
   await produce(broker, inputs);
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() });
-  const before = await digestGroup({ broker, group: topo.app, stores: topo.stores });
-  await replay({ broker, group: topo.app, to: "earliest", inputs: topo.inputs, stores: topo.stores });
+  const before = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+  await replay({
+    broker,
+    group: topo.app,
+    to: "earliest",
+    inputs: topo.inputs,
+    stores: topo.stores,
+  });
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() + LATER });
-  const after = await digestGroup({ broker, group: topo.app, stores: topo.stores });
+  const after = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
   assert.ok(before.stores.some((s) => s.keys > 0), `${topo.app} built some state`);
   return { before, after };
 }

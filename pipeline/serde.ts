@@ -102,14 +102,21 @@ export function encodeJson(value: unknown): Uint8Array {
  */
 export function encodeJsonAll(values: readonly unknown[]): Uint8Array[] {
   const texts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) texts[i] = JSON.stringify(values[i]);
+  return encodeTextsAll(texts);
+}
+
+/** Parses without validation (internal topics such as changelogs). */
+export function decodeJson<T = unknown>(bytes: Uint8Array): T {
+  return JSON.parse(utf8(bytes)) as T;
+}
+
+/** UTF-8 bytes of many JSON texts at once (one buffer, like {@link encodeJsonAll}). */
+export function encodeTextsAll(texts: readonly string[]): Uint8Array[] {
   let total = 0;
-  for (let i = 0; i < values.length; i++) {
-    const s = JSON.stringify(values[i]);
-    texts[i] = s;
-    total += s.length;
-  }
+  for (let i = 0; i < texts.length; i++) total += texts[i].length;
   const buf = new Uint8Array(total);
-  const out = new Array<Uint8Array>(values.length);
+  const out = new Array<Uint8Array>(texts.length);
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
     const s = texts[i];
@@ -120,9 +127,4 @@ export function encodeJsonAll(values: readonly unknown[]): Uint8Array[] {
     } else out[i] = enc.encode(s);
   }
   return out;
-}
-
-/** Parses without validation (internal topics such as changelogs). */
-export function decodeJson<T = unknown>(bytes: Uint8Array): T {
-  return JSON.parse(utf8(bytes)) as T;
 }

@@ -199,7 +199,8 @@ export function createProcessorHost(
     const targets = list.map((e) => {
       const sb = standby.get(e.partition);
       standby.delete(e.partition);
-      const stores = sb?.stores ?? new Map(topology.stores.map((s) => [s, new MemoryStore(s)]));
+      const stores = sb?.stores ??
+        new Map(topology.stores.map((s) => [s, new MemoryStore(s, topology.codecs?.[s])]));
       return { partition: e.partition, stores, from: sb?.positions, applied: sb?.applied ?? {} };
     });
     const t0 = performance.now();

@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import { LzError } from "../errors.ts";
 import { decodeJson } from "../serde.ts";
 import { changelogTopic } from "./types.ts";
-import { type MemoryStore, SRC_HEADER } from "./store.ts";
+import { FMT_HEADER, type MemoryStore, SRC_HEADER } from "./store.ts";
 
 /** One task to restore: its stores and, per store, the changelog offset to start at (default: earliest). */
 export interface RestoreTarget {
@@ -121,15 +121,17 @@ export async function restoreStores(
     try {
       for (const r of batch.records) {
         if (r.offset >= p.end) break;
-        p.store.restore(r.key!, r.value === null ? null : decodeJson(r.value));
+        p.store.restoreWritten(r.key!, r.value === null ? null : decodeJson(r.value), r.headers[FMT_HEADER]);
         mergeApplied(p.res.applied, r.headers[SRC_HEADER], cache);
         p.res.records++;
       }
     } catch (err) {
       fail(
-        new LzError("CHANGELOG_CORRUPT", `changelog ${key} holds a record that is not JSON: ${err}`, {
-          cause: err,
-        }),
+        err instanceof LzError
+          ? err
+          : new LzError("CHANGELOG_CORRUPT", `changelog ${key} holds a record that is not JSON: ${err}`, {
+            cause: err,
+          }),
       );
       return Promise.resolve();
     }

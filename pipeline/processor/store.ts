@@ -6,26 +6,49 @@
  * key = store key, value = JSON of the stored value or `null` (tombstone) for a delete, header
  * {@link SRC_HEADER} = JSON `{"<topic>:<partition>": <offset>}` — the last input offset of each source
  * partition whose effects are included in the record's checkpoint.
+ *
+ * A store with a {@link StoreCodec} writes its values in the codec's readable form instead, and every record
+ * carries {@link FMT_HEADER} = the codec's version; a record without that header was written before the store
+ * had a codec (version 0). Restore decodes each record by its own version, so a changelog written by an older
+ * lzsync restores into the same state (and the same digest) as one written today.
  */
 import type { KeyValueStore } from "./types.ts";
 import type { ProduceRecord } from "../broker/types.ts";
-import { encodeJsonAll } from "../serde.ts";
+import { encodeJsonAll, encodeTextsAll } from "../serde.ts";
+import { LzError } from "../errors.ts";
 
 /** Changelog header holding the applied source offsets. */
 export const SRC_HEADER = "lz-src";
+/** Changelog header holding the version of a codec store's value format (absent: version 0). */
+export const FMT_HEADER = "lz-fmt";
+
+/**
+ * How a store's values are written to its changelog (persisted contract): a readable, versioned form that
+ * may differ from the compact value the processor keeps in memory.
+ */
+export interface StoreCodec<V = any> {
+  /** Written as {@link FMT_HEADER} on every record; bump it (and teach `decode` the old one) when the form changes. */
+  readonly version: number;
+  /** The changelog JSON text of an in-memory value. */
+  encode(v: V): string;
+  /** A parsed changelog value written with format `version` (0: before the codec) back to the in-memory value. */
+  decode(raw: unknown, version: number): V;
+}
 
 const ABSENT = Symbol("absent");
 
 /** A task's store: a Map plus the set of keys changed since the last checkpoint. */
 export class MemoryStore<V = unknown> implements KeyValueStore<V> {
   readonly name: string;
+  readonly codec: StoreCodec<V> | undefined;
   readonly #map = new Map<string, V>();
   readonly #dirty = new Set<string>();
   readonly #undo: [string, V | typeof ABSENT][] = [];
   #tx = false;
 
-  constructor(name: string) {
+  constructor(name: string, codec?: StoreCodec<V>) {
     this.name = name;
+    this.codec = codec;
   }
 
   get(key: string): V | undefined {
@@ -97,9 +120,12 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
    * the dirty set. Call only when the records will be produced; on failure call {@link markDirty}.
    */
   takeChangelog(partition: number, applied: Record<string, number>): ProduceRecord[] {
-    const headers = { [SRC_HEADER]: JSON.stringify(applied) };
+    const codec = this.codec;
+    const headers: Record<string, string> = codec
+      ? { [SRC_HEADER]: JSON.stringify(applied), [FMT_HEADER]: String(codec.version) }
+      : { [SRC_HEADER]: JSON.stringify(applied) };
     const out: ProduceRecord[] = [];
-    const values: unknown[] = [];
+    const values: V[] = [];
     const at: number[] = [];
     for (const key of this.#dirty) {
       const v = this.#map.get(key);
@@ -109,7 +135,7 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
       }
       out.push({ key, value: null, headers, partition });
     }
-    const bytes = encodeJsonAll(values);
+    const bytes = codec ? encodeTextsAll(values.map((v) => codec.encode(v))) : encodeJsonAll(values);
     for (let j = 0; j < at.length; j++) out[at[j]].value = bytes[j];
     this.#dirty.clear();
     return out;
@@ -130,5 +156,20 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
   restore(key: string, value: V | null): void {
     if (value === null) this.#map.delete(key);
     else this.#map.set(key, value);
+  }
+
+  /**
+   * Applies one parsed changelog value as written (`fmt`: its {@link FMT_HEADER}), through the codec when the
+   * store has one.
+   */
+  restoreWritten(key: string, raw: unknown | null, fmt: string | undefined): void {
+    if (raw === null) this.#map.delete(key);
+    else if (this.codec) this.#map.set(key, this.codec.decode(raw, fmt === undefined ? 0 : Number(fmt)));
+    else if (fmt !== undefined) {
+      throw new LzError(
+        "CHANGELOG_FORMAT",
+        `store ${this.name}: a changelog record of format ${fmt} needs the store's codec (pass the topology's codecs)`,
+      );
+    } else this.#map.set(key, raw as V);
   }
 }

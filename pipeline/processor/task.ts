@@ -104,7 +104,9 @@ export class Task {
     for (const tb of o.topology.tables ?? []) {
       this.#tables.set(tb.topic, o.tables?.get(tb.topic) ?? new Map());
     }
-    for (const s of o.topology.stores) this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s));
+    for (const s of o.topology.stores) {
+      this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s, o.topology.codecs?.[s]));
+    }
     this.#storeList = [...this.stores.values()];
     for (const t of o.topology.outputs) this.#outputs.add(t);
     this.#processor = o.topology.create();

@@ -8,6 +8,7 @@
  */
 import type { Headers } from "../broker/types.ts";
 import type { Logger } from "../log.ts";
+import type { StoreCodec } from "./store.ts";
 
 /** A decoded input record. `value` has already been validated against the topic's schema. */
 export interface InputRecord<V = unknown> {
@@ -99,6 +100,11 @@ export interface Topology<V = unknown> {
   inputs: string[];
   /** Store names; changelog topic of each is `<app>-<store>-changelog`. Persisted contract: never rename. */
   stores: string[];
+  /**
+   * Changelog formats by store name: a store listed here writes its values in the codec's readable,
+   * versioned form and restores every older version it knows (see `store.ts`).
+   */
+  codecs?: Record<string, StoreCodec>;
   /** Topics this topology may forward to (created at start if missing). */
   outputs: string[];
   /** Tables read at task start (see {@link TableSpec}); created at start if missing. */

@@ -20,7 +20,8 @@
 import type { AssetRecord } from "../../schemas/assets.ts";
 
 /**
- * A store entry (persisted contract of store `assets`: field names are short on purpose, 100k per task).
+ * A store entry, as kept in memory (field names are short on purpose, 100k per task); its changelog form is
+ * the readable, versioned one of `codec.ts` (format 0, this very shape, still restores).
  * Version 1 (before the part times) had only `u ty sc del j`; such entries restore as is: a missing `o`
  * reads as `u`, a missing `iu`/`gu` as `u` when the part is present.
  */

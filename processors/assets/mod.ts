@@ -7,6 +7,7 @@
 import type { Topology } from "../../pipeline/processor/types.ts";
 import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "../../schemas/assets.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
+import { assetEntryCodec } from "./codec.ts";
 import {
   type AssetsProcessorOptions,
   createAssetsProcessor,
@@ -28,6 +29,7 @@ export function assetsTopology(opts: AssetsProcessorOptions & { app?: string } =
     app: opts.app ?? ASSETS_APP,
     inputs: [ASSET_SNAPSHOTS_TOPIC.name, INFRA_EVENTS_TOPIC.name],
     stores: [STORE_ASSETS, STORE_PROJECTS],
+    codecs: { [STORE_ASSETS]: assetEntryCodec },
     outputs: [ASSETS_TOPIC.name],
     create: () => createAssetsProcessor(opts),
     description: "diffs Cloud Asset snapshots and merges feed events into lz.assets.v1",

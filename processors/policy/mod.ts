@@ -17,6 +17,7 @@ import {
   streakOf,
 } from "./processor.ts";
 import { createGovernanceProcessor } from "./governance_processor.ts";
+import { policyAssetCodec } from "./codec.ts";
 
 export { CIS_RULES, indexByType } from "./rules.ts";
 export { governanceRules, parsePmo, RULE_ALLOWED_REGIONS, RULE_REQUIRED_LABELS } from "./governance.ts";
@@ -33,6 +34,7 @@ export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Top
     app: opts.app ?? POLICY_APP,
     inputs: [ASSETS_TOPIC.name, GOVERNANCE_TOPIC.name, INFRA_EVENTS_TOPIC.name],
     stores: [STORE_ASSETS, STORE_GOVERNANCE],
+    codecs: { [STORE_ASSETS]: policyAssetCodec },
     outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORES_TOPIC.name],
     // when each open violation was first seen, which a compacted lz.assets.v1 no longer tells a rebuild
     tables: [{ topic: VIOLATIONS_TOPIC.name, select: streakOf }],

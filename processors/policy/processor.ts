@@ -63,7 +63,10 @@ export interface SlimAsset {
   b?: Record<string, string>;
 }
 
-/** The store entry of an asset (store `assets`, key = asset name). Persisted contract. */
+/**
+ * The store entry of an asset (store `assets`, key = asset name), as kept in memory; its changelog form is
+ * the readable, versioned one of `codec.ts` (format 0, this very shape, still restores).
+ */
 export interface PolicyAsset {
   /** What governance rules and violation records read of the asset. */
   a: SlimAsset;

@@ -64,7 +64,7 @@ async function runToEnd(broker: EmbeddedBroker, topo: Topology): Promise<void> {
 }
 
 async function failingSince(broker: EmbeddedBroker, topo: Topology): Promise<Record<string, string>> {
-  const state = await readGroupState({ broker, group: topo.app, stores: topo.stores });
+  const state = await readGroupState({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
   const out: Record<string, string> = {};
   for (const [, m] of state.get("assets")!) {
     for (const [name, e] of m as Map<string, PolicyAsset>) {
@@ -97,17 +97,23 @@ Deno.test("policy rebuild from a compacted lz.assets.v1: same digest, same first
     ]);
     await p.close();
     await runToEnd(broker, topo);
-    const before = await digestGroup({ broker, group: topo.app, stores: topo.stores });
+    const before = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
     assert.deepEqual(await failingSince(broker, topo), { a: at(0), b: at(2) });
 
     assert.ok(broker.compact("lz.assets.v1") >= 6, "compaction dropped the older records");
     const left = await readAll<AssetState>(broker, "lz.assets.v1");
     assert.deepEqual(left.map((r) => r.value!.observed_at), [at(2), at(2), at(2)], "one record per asset");
 
-    await replay({ broker, group: topo.app, to: "earliest", inputs: topo.inputs, stores: topo.stores });
+    await replay({
+      broker,
+      group: topo.app,
+      to: "earliest",
+      inputs: topo.inputs,
+      stores: topo.stores,
+    });
     await runToEnd(broker, topo);
     assert.deepEqual(await failingSince(broker, topo), { a: at(0), b: at(2) }, "failing since, rebuilt");
-    const after = await digestGroup({ broker, group: topo.app, stores: topo.stores });
+    const after = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
     assert.equal(after.digest, before.digest, "the rebuilt state is byte-identical");
 
     const latest = new Map<string, Violation>();

@@ -195,8 +195,18 @@ export async function compareDigests(broker: Broker, config: Readonly<Config>): 
     } finally {
       await host.stop();
     }
-    const a = await digestGroup({ broker, group: crashed[i].app, stores: crashed[i].stores });
-    const b = await digestGroup({ broker, group: clean[i].app, stores: clean[i].stores });
+    const a = await digestGroup({
+      broker,
+      group: crashed[i].app,
+      stores: crashed[i].stores,
+      codecs: crashed[i].codecs,
+    });
+    const b = await digestGroup({
+      broker,
+      group: clean[i].app,
+      stores: clean[i].stores,
+      codecs: clean[i].codecs,
+    });
     const r: DigestComparison = {
       group: crashed[i].app,
       crashed: a.digest,
@@ -213,8 +223,8 @@ export async function compareDigests(broker: Broker, config: Readonly<Config>): 
 /** The first entries in which two groups of the same topology differ, as `store/partition/key: a != b`. */
 async function stateDifferences(broker: Broker, a: Topology, b: Topology, max = 5): Promise<string[]> {
   const [sa, sb] = await Promise.all([
-    readGroupState({ broker, group: a.app, stores: a.stores }),
-    readGroupState({ broker, group: b.app, stores: b.stores }),
+    readGroupState({ broker, group: a.app, stores: a.stores, codecs: a.codecs }),
+    readGroupState({ broker, group: b.app, stores: b.stores, codecs: b.codecs }),
   ]);
   const out: string[] = [];
   for (const store of a.stores) {
