@@ -57,6 +57,9 @@ export interface KafkaAdminHandle {
 const byTopicPartition = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) =>
   a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
 
+/** Errors of a partition whose leadership is settling (retried by admin calls, about 3 s in all). */
+const LEADER_MOVING = new Set(["NOT_LEADER_FOR_PARTITION", "NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE"]);
+
 /** Creates the admin handle; nothing connects until the first call. */
 export function createKafkaAdmin(ctx: KafkaContext): KafkaAdminHandle {
   let client: KafkaJsAdmin | null = null;
@@ -96,8 +99,16 @@ export function createKafkaAdmin(ctx: KafkaContext): KafkaAdminHandle {
         return await fn(a);
       } catch (err) {
         if (err instanceof LzError) throw err;
-        if (attempt === 0 && kafkaErrorType(err) === "UNKNOWN_TOPIC_OR_PARTITION") {
+        const type = kafkaErrorType(err);
+        if (attempt === 0 && type === "UNKNOWN_TOPIC_OR_PARTITION") {
           await reset();
+          continue;
+        }
+        // A partition just created (or just moved) may answer "not the leader" until the broker has loaded
+        // it, even after CreateTopics waited for leaders: refresh the metadata and ask again, briefly.
+        if (LEADER_MOVING.has(type ?? "") && attempt < 8) {
+          await reset();
+          await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
           continue;
         }
         throw toLzError(err, ctx.address, action);
