@@ -90,6 +90,7 @@ Deno.test("a token restricted to fabric dc1 writes and reads only dc1 (REST, Web
       ["t1", "GET", "/api/v1/fabrics/dc2/objects"],
       ["t1", "GET", "/api/v1/fabrics/dc2/objects/vpcs/vpc-two"],
       ["t1", "GET", "/api/v1/fabrics/dc2/unmanaged"],
+      ["t1", "GET", "/api/v1/fabrics/dc2/findings"],
       ["t1", "POST", "/api/v1/fabrics/dc2/sync"],
       ["t1", "PUT", "/api/v1/fabrics/dc2/objects/vpcs/vpc-x", VPC("vpc-x")],
       ["t1", "DELETE", "/api/v1/fabrics/dc2/objects/vpcs/vpc-two"],

@@ -12,7 +12,11 @@
  * - `PUT    /api/v1/fabrics/:id/objects/:kind/:name[?draft=true]` (write): edit (JSON or YAML body; `If-Match: "<hash>"` = the version edited) → 200 committed, 202 draft saved, 409 conflict, 422 findings
  * - `DELETE /api/v1/fabrics/:id/objects/:kind/:name` (write): delete from `managed/` (same rules)
  * - `DELETE /api/v1/fabrics/:id/drafts/:kind/:name` (write): discard a draft
- * - `GET    /api/v1/fabrics/:id/unmanaged` (read): files in `unmanaged/` with their findings
+ * - `GET    /api/v1/fabrics/:id/unmanaged` (read): files in `unmanaged/` with their findings, and
+ *   `invalid_managed`: files under `managed/` that do not validate (kept in place, out of the desired state)
+ * - `GET    /api/v1/fabrics/:id/findings` (read): every finding of the fabric, one row each (invalid files
+ *   under `managed/`, files in `unmanaged/`, warnings on managed objects); `GET /api/v1/fabric-findings`:
+ *   the same across the fabrics the token may read (the status page's "Fabric findings" section)
  *
  * A token restricted to fabrics (`gateway.tokens[].fabrics`) lists only its fabrics, and any route naming
  * another fabric (read or write, registration included) answers 403 `forbidden`, whether that fabric exists
@@ -42,6 +46,7 @@ import {
   type UnmanagedFile,
 } from "../../schemas/fgd.ts";
 import type { FabricManager } from "./manager.ts";
+import { fabricFindings } from "./findings.ts";
 import type { EditRequest } from "./worker_edit.ts";
 import { BodyPool } from "./body_pool.ts";
 
@@ -394,7 +399,38 @@ export function fabricsPlugin(
         const files = [...ctx.view<UnmanagedFile>(FGD_UNMANAGED_TOPIC.name).values()]
           .filter((u) => u.fabric === id)
           .sort((a, b) => a.path.localeCompare(b.path));
-        return c.json({ fabric: id, count: files.length, files });
+        // Files under managed/ that do not validate are not in unmanaged/ (lzsync leaves them in place), but
+        // they are out of the desired state just the same: listed here too, so this answer is never "0" for
+        // a fabric that lost objects to invalid files.
+        const invalid = statuses().get(id)?.invalid_managed ?? [];
+        return c.json({ fabric: id, count: files.length, files, invalid_managed: invalid });
+      });
+
+      const findingsOf = (id: string) =>
+        fabricFindings(
+          id,
+          statuses().get(id),
+          ctx.view<UnmanagedFile>(FGD_UNMANAGED_TOPIC.name).values(),
+          objects().values(),
+        );
+      app.get("/api/v1/fabrics/:id/findings", ctx.requireScope("read"), ownFabric, (c) => {
+        const id = c.req.param("id");
+        if (!known(id)) return jsonError(c, 404, "not_found", `fabric ${id} is not registered`);
+        const rows = findingsOf(id);
+        return c.json({ fabric: id, count: rows.length, findings: rows });
+      });
+      app.get("/api/v1/fabric-findings", ctx.requireScope("read"), (c) => {
+        const ids = [...new Set([...statuses().keys(), ...manager.workers.keys()])].filter((id) =>
+          mayUse(c, id)
+        )
+          .sort();
+        const rows = ids.flatMap(findingsOf);
+        const limit = 500;
+        return c.json({
+          count: rows.length,
+          truncated: rows.length > limit,
+          findings: rows.slice(0, limit),
+        });
       });
     },
     statusSections: [{
@@ -410,6 +446,7 @@ export function fabricsPlugin(
         { key: "state", label: "State", format: "status" },
         { key: "counts.managed", label: "Managed", format: "number" },
         { key: "counts.unmanaged", label: "Unmanaged", format: "number" },
+        { key: "counts.invalid_managed", label: "Invalid in managed/", format: "number" },
         { key: "counts.drafts", label: "Drafts", format: "number" },
         { key: "counts.conflicts", label: "Conflicts", format: "number" },
         { key: "counts.drift", label: "Drift", format: "number" },
@@ -418,6 +455,24 @@ export function fabricsPlugin(
         { key: "last_error", label: "Last error" },
       ],
       refreshOn: [FGD_STATUS_TOPIC.name],
+    }, {
+      id: "fabric-findings",
+      title: "Fabric findings",
+      order: 61,
+      source: "/api/v1/fabric-findings",
+      path: "findings",
+      render: "table",
+      wide: true,
+      columns: [
+        { key: "fabric", label: "Fabric" },
+        { key: "file", label: "File" },
+        { key: "state", label: "State" },
+        { key: "severity", label: "Severity", format: "status" },
+        { key: "rule", label: "Rule" },
+        { key: "field", label: "Field" },
+        { key: "message", label: "Finding" },
+      ],
+      refreshOn: [FGD_STATUS_TOPIC.name, FGD_UNMANAGED_TOPIC.name],
     }],
   };
 }

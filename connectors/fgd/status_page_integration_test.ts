@@ -7,7 +7,7 @@ import { buildFabricServices } from "./mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test({
-  name: "status page: the fabrics section shows the sample fabric's ingestion (Chromium)",
+  name: "status page: the fabrics section shows the sample fabric's ingestion, and its findings (Chromium)",
   ignore: needs("chromium"),
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-page-" });
@@ -30,6 +30,13 @@ Deno.test({
       assert.match(text, /Fabric GitOps directories/);
       assert.match(text, /\b10\b/, "managed objects");
       assert.match(text, /\b3\b/, "unmanaged files");
+      assert.match(text, /Invalid in managed\//, "the invalid-managed column");
+      // Every finding of the fabric, one row each, saying what happens to the file.
+      const findings = page.locator("#section-fabric-findings");
+      await findings.getByText("in unmanaged/: not ingested").first().waitFor({ timeout: 10_000 });
+      const rows = await findings.innerText();
+      assert.match(rows, /Fabric findings/);
+      assert.match(rows, /unmanaged\/\S+\.yaml/);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -4,6 +4,7 @@
  * still queued join it (one run, one sync id). After each operation the fabric's records are published as
  * diffs (`publisher.ts`) and progress is reported through `onProgress`.
  */
+import { invalidManagedWarning } from "./findings.ts";
 import type { Producer } from "../../pipeline/broker/types.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
@@ -293,11 +294,15 @@ export class FabricWorker {
 
   /** Standing problems of the registration (shown in the status; see `credential_removed`). */
   #warnings(): string[] {
-    return (this.reg.credential_removed ?? []).map((field) =>
-      `${field} held credentials inside the URL (stored by an older lzsync); they were removed and are not used: name a token from the config's credentials instead (re-register with ${
-        field === "repo" ? "credential" : "kubernetes.credential"
-      }: <name>)`
-    );
+    const invalid = invalidManagedWarning(this.id, this.invalidManaged);
+    return [
+      ...(this.reg.credential_removed ?? []).map((field) =>
+        `${field} held credentials inside the URL (stored by an older lzsync); they were removed and are not used: name a token from the config's credentials instead (re-register with ${
+          field === "repo" ? "credential" : "kubernetes.credential"
+        }: <name>)`
+      ),
+      ...(invalid ? [invalid] : []),
+    ];
   }
 
   status(c: FabricStatus["counts"], now = this.nowIso()): FabricStatus {
