@@ -248,8 +248,12 @@ async function settle(
       }).output();
       const pending = new TextDecoder().decode(tree.stdout).split("\n").filter((p) => /\.ya?ml$/.test(p));
       const now = JSON.stringify(views);
+      // Every infrastructure layer has a status: the sync-status processor reports a quiet layer (pubsub is
+      // disabled here) only at its first punctuation (15 s), which a fresh clean run may not have reached.
+      const sync = (views.infrastructure as { sync?: Record<string, unknown> } | undefined)?.sync ?? {};
+      const reported = Object.values(sync).every((v) => v !== null);
       const done = pending.length === 0 && (views.git as { commit: string | null }).commit === head &&
-        now === previous;
+        reported && now === previous;
       previous = now;
       if (!done) await sleep(3_000);
       return done;
