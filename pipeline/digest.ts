@@ -10,7 +10,7 @@ import type { Broker } from "./broker/types.ts";
 import type { Logger } from "./log.ts";
 import { silentLogger } from "./log.ts";
 import { LzError } from "./errors.ts";
-import { changelogTopic } from "./processor/types.ts";
+import { changelogTopic, type Topology } from "./processor/types.ts";
 import { MemoryStore, type StoreCodec } from "./processor/store.ts";
 import { restoreStores } from "./processor/restore.ts";
 
@@ -62,18 +62,29 @@ export async function groupStores(broker: Broker, group: string): Promise<string
 /** The state of a group as read from its changelogs: store -> partition -> key -> value. */
 export type GroupState = Map<string, Map<number, Map<string, unknown>>>;
 
+/** Which group's state to read, and how: `stores` and `codecs` come from the group's topology. */
+export interface GroupStateOptions {
+  broker: Broker;
+  group: string;
+  stores?: string[];
+  /** The topology's store codecs: a store with a codec has versioned changelog records (see `store.ts`). */
+  codecs?: Record<string, StoreCodec>;
+  log?: Logger;
+}
+
+/** The group, stores and codecs of a topology, for {@link readGroupState} and {@link digestGroup}. */
+export function topologyState(
+  t: Pick<Topology, "app" | "stores" | "codecs">,
+): Omit<GroupStateOptions, "broker" | "log"> {
+  return { group: t.app, stores: t.stores, codecs: t.codecs };
+}
+
 /**
  * Reads every store of `group` from its changelogs to their current end. `stores` (from the topology) avoids
  * guessing store names from topic names; a declared store whose changelog does not exist yet is empty.
  */
 export async function readGroupState(
-  opts: {
-    broker: Broker;
-    group: string;
-    stores?: string[];
-    codecs?: Record<string, StoreCodec>;
-    log?: Logger;
-  },
+  opts: GroupStateOptions,
 ): Promise<GroupState> {
   const { broker, group } = opts;
   const admin = broker.admin();
@@ -103,13 +114,7 @@ export async function readGroupState(
 
 /** Digests every store of `group` by reading its changelogs (see {@link readGroupState}). */
 export async function digestGroup(
-  opts: {
-    broker: Broker;
-    group: string;
-    stores?: string[];
-    codecs?: Record<string, StoreCodec>;
-    log?: Logger;
-  },
+  opts: GroupStateOptions,
 ): Promise<GroupDigest> {
   const state = await readGroupState(opts);
   const rows: DigestRow[] = [];

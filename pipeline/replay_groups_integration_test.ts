@@ -9,7 +9,7 @@ import { createEmbeddedBroker } from "./broker/embedded.ts";
 import { needs, requireKafka } from "./testing/env.ts";
 import { silentLogger } from "./log.ts";
 import { encode } from "./serde.ts";
-import { digestGroup } from "./digest.ts";
+import { digestGroup, topologyState } from "./digest.ts";
 import { replay } from "./replay.ts";
 import { createProcessorHost } from "./processor/host.ts";
 import type { Clock, Topology } from "./processor/types.ts";
@@ -91,7 +91,7 @@ async function replayProof(broker: Broker, topo: Topology, inputs: Input[]) {
   }));
   await produce(broker, inputs);
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() });
-  const before = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+  const before = await digestGroup({ broker, ...topologyState(topo) });
   await replay({
     broker,
     group: topo.app,
@@ -100,7 +100,7 @@ async function replayProof(broker: Broker, topo: Topology, inputs: Input[]) {
     stores: topo.stores,
   });
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() + LATER });
-  const after = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+  const after = await digestGroup({ broker, ...topologyState(topo) });
   assert.ok(before.stores.some((s) => s.keys > 0), `${topo.app} built some state`);
   return { before, after };
 }

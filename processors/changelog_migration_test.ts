@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../pipeline/broker/embedded.ts";
 import type { Broker } from "../pipeline/broker/types.ts";
-import { digestGroup, readGroupState } from "../pipeline/digest.ts";
+import { digestGroup, readGroupState, topologyState } from "../pipeline/digest.ts";
 import { createProcessorHost } from "../pipeline/processor/host.ts";
 import { FMT_HEADER, MemoryStore, SRC_HEADER } from "../pipeline/processor/store.ts";
 import { changelogTopic, type Topology } from "../pipeline/processor/types.ts";
@@ -67,7 +67,7 @@ Deno.test("changelogs written before the codecs restore to the same state and di
         "format-0 fixture",
       );
       await load(broker, t.app);
-      const d = await digestGroup({ broker, group: t.app, stores: t.stores, codecs: t.codecs });
+      const d = await digestGroup({ broker, ...topologyState(t) });
       assert.equal(d.digest, fixture.groups[t.app].digest, `${t.app}: digest as lzsync computed it then`);
     }
   } finally {
@@ -80,7 +80,7 @@ Deno.test("restored format-0 state is written back readable (format 1) and resto
   try {
     for (const t of topologies) {
       await load(broker, t.app);
-      const state = await readGroupState({ broker, group: t.app, stores: t.stores, codecs: t.codecs });
+      const state = await readGroupState({ broker, ...topologyState(t) });
       // Rewrite every entry through the store, as a checkpoint does, into the changelogs of a second group.
       const copy = `${t.app}-migrated`;
       const p = await broker.producer();
@@ -168,7 +168,7 @@ Deno.test("a host started over a format-0 changelog restores it and checkpoints 
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.notEqual(host.digest(), fixture.groups[t.app].digest, "the new asset is in the state");
-      const d = await digestGroup({ broker, group: t.app, stores: t.stores, codecs: t.codecs });
+      const d = await digestGroup({ broker, ...topologyState(t) });
       assert.equal(
         d.digest,
         host.digest(),

@@ -8,7 +8,7 @@ import type { ProduceRecord } from "../../pipeline/broker/types.ts";
 import { createEmbeddedBroker, type EmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";
-import { digestGroup, readGroupState } from "../../pipeline/digest.ts";
+import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";
 import { replay } from "../../pipeline/replay.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
@@ -64,7 +64,7 @@ async function runToEnd(broker: EmbeddedBroker, topo: Topology): Promise<void> {
 }
 
 async function failingSince(broker: EmbeddedBroker, topo: Topology): Promise<Record<string, string>> {
-  const state = await readGroupState({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+  const state = await readGroupState({ broker, ...topologyState(topo) });
   const out: Record<string, string> = {};
   for (const [, m] of state.get("assets")!) {
     for (const [name, e] of m as Map<string, PolicyAsset>) {
@@ -97,7 +97,7 @@ Deno.test("policy rebuild from a compacted lz.assets.v1: same digest, same first
     ]);
     await p.close();
     await runToEnd(broker, topo);
-    const before = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+    const before = await digestGroup({ broker, ...topologyState(topo) });
     assert.deepEqual(await failingSince(broker, topo), { a: at(0), b: at(2) });
 
     assert.ok(broker.compact("lz.assets.v1") >= 6, "compaction dropped the older records");
@@ -113,7 +113,7 @@ Deno.test("policy rebuild from a compacted lz.assets.v1: same digest, same first
     });
     await runToEnd(broker, topo);
     assert.deepEqual(await failingSince(broker, topo), { a: at(0), b: at(2) }, "failing since, rebuilt");
-    const after = await digestGroup({ broker, group: topo.app, stores: topo.stores, codecs: topo.codecs });
+    const after = await digestGroup({ broker, ...topologyState(topo) });
     assert.equal(after.digest, before.digest, "the rebuilt state is byte-identical");
 
     const latest = new Map<string, Violation>();

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Broker } from "../../broker/types.ts";
 import { silentLogger } from "../../log.ts";
-import { canonicalJson, digestGroup, readGroupState } from "../../digest.ts";
+import { canonicalJson, digestGroup, readGroupState, topologyState } from "../../digest.ts";
 import { createProcessorHost } from "../../processor/host.ts";
 import type { Topology } from "../../processor/types.ts";
 import type { Config } from "../../config.ts";
@@ -195,18 +195,8 @@ export async function compareDigests(broker: Broker, config: Readonly<Config>): 
     } finally {
       await host.stop();
     }
-    const a = await digestGroup({
-      broker,
-      group: crashed[i].app,
-      stores: crashed[i].stores,
-      codecs: crashed[i].codecs,
-    });
-    const b = await digestGroup({
-      broker,
-      group: clean[i].app,
-      stores: clean[i].stores,
-      codecs: clean[i].codecs,
-    });
+    const a = await digestGroup({ broker, ...topologyState(crashed[i]) });
+    const b = await digestGroup({ broker, ...topologyState(clean[i]) });
     const r: DigestComparison = {
       group: crashed[i].app,
       crashed: a.digest,
@@ -223,8 +213,8 @@ export async function compareDigests(broker: Broker, config: Readonly<Config>): 
 /** The first entries in which two groups of the same topology differ, as `store/partition/key: a != b`. */
 async function stateDifferences(broker: Broker, a: Topology, b: Topology, max = 5): Promise<string[]> {
   const [sa, sb] = await Promise.all([
-    readGroupState({ broker, group: a.app, stores: a.stores, codecs: a.codecs }),
-    readGroupState({ broker, group: b.app, stores: b.stores, codecs: b.codecs }),
+    readGroupState({ broker, ...topologyState(a) }),
+    readGroupState({ broker, ...topologyState(b) }),
   ]);
   const out: string[] = [];
   for (const store of a.stores) {
