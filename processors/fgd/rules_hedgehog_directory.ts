@@ -5,7 +5,10 @@
  */
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
-import { checkConnectionLinks, LINK_RULES } from "./rules_hedgehog_links.ts";
+import { childPath } from "./finding.ts";
+import { checkConnectionLinks, LINK_RULES, linkTypeOf } from "./rules_hedgehog_links.ts";
+import { endpoints } from "./rules_hedgehog_wiring.ts";
+import { obj } from "./rules_util.ts";
 import { checkVpcOverlap, VPC_OVERLAP_RULES } from "./rules_hedgehog_vpc_overlap.ts";
 import {
   ATTACH_RULES,
@@ -29,9 +32,14 @@ export const DIRECTORY_RULES: readonly RuleInfo[] = [
 /** Runs the directory-wide rules for one (defaulted) object. */
 export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext): void {
   switch (o.kind) {
-    case "Connection":
-      checkConnectionLinks(o, report, ctx);
-      return checkConnectionProfilePorts(o, report, ctx);
+    case "Connection": {
+      const spec = obj(o.spec);
+      const type = linkTypeOf(spec);
+      if (!type) return; // hedgehog.connection.link-type
+      const eps = endpoints(obj(spec[type]), childPath("spec", type));
+      checkConnectionLinks(o, type, eps, report, ctx);
+      return checkConnectionProfilePorts(type, eps, report, ctx);
+    }
     case "Switch":
       return checkSwitchProfile(o, report, ctx);
     case "SwitchProfile":

@@ -12,7 +12,7 @@ import { type Cidr, formatIPv4, parseCidr } from "./ipv4.ts";
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
 import { WIRING_GROUP } from "./rules_hedgehog_vpc.ts";
-import { endpoints, LINK_TYPES } from "./rules_hedgehog_wiring.ts";
+import { LINK_TYPES } from "./rules_hedgehog_wiring.ts";
 import { list, names, obj, text } from "./rules_util.ts";
 
 /** The rules of this module. */
@@ -41,6 +41,23 @@ export function linkTypeOf(spec: Record<string, unknown>): string | undefined {
   }
   return found;
 }
+
+/** The port strings of a link-type block (as `endpoints`, without building field paths). */
+export function portsOf(block: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const visit = (link: unknown) => {
+    for (const ep of Object.values(obj(link))) {
+      const port = obj(ep).port;
+      if (typeof port === "string") out.push(port);
+    }
+  };
+  if (block.link !== undefined) visit(block.link);
+  for (const field of ["links", "peerLinks", "sessionLinks"]) for (const l of list(block[field])) visit(l);
+  return out;
+}
+
+/** An endpoint of a Connection with its field path (see `endpoints` in rules_hedgehog_wiring.ts). */
+export type Endpoint = { path: string; port: unknown; role: string };
 
 /** The two ends of each link type whose links carry /31 addresses. */
 const IP_ROLES: Record<string, [string, string]> = {
@@ -79,9 +96,7 @@ function buildIndex(ctx: RuleContext): ConnectionIndex {
     const type = linkTypeOf(spec);
     if (!type) continue;
     const name = c.metadata.name;
-    for (const ep of endpoints(obj(spec[type]), "")) {
-      if (typeof ep.port === "string") add(index.ports, portKey(ep.port), name);
-    }
+    for (const port of portsOf(obj(spec[type]))) add(index.ports, portKey(port), name);
     const roles = IP_ROLES[type];
     if (!roles) continue;
     for (const link of list(obj(spec[type]).links)) {
@@ -96,16 +111,20 @@ function buildIndex(ctx: RuleContext): ConnectionIndex {
 
 const others = (owners: string[] | undefined, self: string) => (owners ?? []).filter((n) => n !== self);
 
-/** Checks one Connection against the other Connections of the fabric (and its own links). */
-export function checkConnectionLinks(o: KubeObject, report: Report, ctx: RuleContext): void {
+/** Checks one Connection (of link `type`, endpoints `eps`) against the other Connections and its own links. */
+export function checkConnectionLinks(
+  o: KubeObject,
+  type: string,
+  eps: readonly Endpoint[],
+  report: Report,
+  ctx: RuleContext,
+): void {
   const spec = obj(o.spec);
-  const type = linkTypeOf(spec);
-  if (!type) return;
   const at = childPath("spec", type);
   const self = o.metadata.name;
   const index = ctx.list && ctx.memo ? ctx.memo("hedgehog.connections", () => buildIndex(ctx)) : undefined;
   if (index) {
-    for (const ep of endpoints(obj(spec[type]), at)) {
+    for (const ep of eps) {
       if (typeof ep.port !== "string") continue;
       const used = others(index.ports.get(portKey(ep.port)), self);
       if (used.length) {

@@ -11,8 +11,7 @@ import { childPath } from "./finding.ts";
 import type { KubeObject } from "./object.ts";
 import type { Report, RuleContext, RuleInfo } from "./rule_pack.ts";
 import { checkRef, WIRING_GROUP } from "./rules_hedgehog_vpc.ts";
-import { endpoints } from "./rules_hedgehog_wiring.ts";
-import { linkTypeOf } from "./rules_hedgehog_links.ts";
+import type { Endpoint } from "./rules_hedgehog_links.ts";
 import { int, list, names, obj, text } from "./rules_util.ts";
 import { featuresOf, profileOf } from "./switch_profile.ts";
 
@@ -283,15 +282,17 @@ function allowedPort(port: string, p: ProfileView, breakouts: Record<string, unk
   return lanes !== undefined && +lane[2] <= lanes;
 }
 
-/** Checks that every switch port of one Connection is a port of that switch's profile. */
-export function checkConnectionProfilePorts(o: KubeObject, report: Report, ctx: RuleContext): void {
+/** Checks that every switch port of one Connection (link `type`, endpoints `eps`) is a port of that switch's profile. */
+export function checkConnectionProfilePorts(
+  type: string,
+  eps: readonly Endpoint[],
+  report: Report,
+  ctx: RuleContext,
+): void {
   if (!ctx.lookup) return;
-  const spec = obj(o.spec);
-  const type = linkTypeOf(spec);
-  if (!type) return;
   const at = childPath("spec", type);
   const bySwitch = new Map<string, { port: string; path: string }[]>();
-  for (const ep of endpoints(obj(spec[type]), at)) {
+  for (const ep of eps) {
     if (
       typeof ep.port !== "string" || ep.role === "server" || (type === "gateway" && ep.role === "gateway")
     ) {

@@ -1,9 +1,9 @@
 /**
  * VPC rules across the fabric directory, after githedgehog/fabric v0.126.0 `VPC.Validate` (behind
  * `kube != nil`): the subnets of VPCs in one IPv4Namespace do not overlap, and a VLAN of a VLANNamespace is
- * used by one VPC (hostBGP subnets without a VLAN never collide). The VPCs are indexed once per context: subnets by exact
- * block (for the blocks that contain a subnet, at most 33 lookups) and sorted by network address (for the
- * blocks a subnet contains, a binary search), VLANs by number.
+ * used by one VPC (hostBGP subnets without a VLAN never collide). The VPCs are indexed once per context:
+ * subnets by exact block (for the blocks containing a subnet: one lookup per prefix length in use) and sorted
+ * by network address (for the blocks a subnet contains: a binary search), VLANs by number.
  */
 import { childPath } from "./finding.ts";
 import { type Cidr, parseCidr } from "./ipv4.ts";
@@ -35,9 +35,18 @@ interface Block {
   subnet: string;
 }
 
+interface Blocks {
+  /** Blocks by `network * 64 + length`. */
+  exact: Map<number, Block[]>;
+  /** The prefix lengths present, ascending (the only lengths worth probing for containing blocks). */
+  lens: number[];
+  /** All blocks, sorted by network address. */
+  sorted: Block[];
+}
+
 interface VpcIndex {
-  /** By IPv4Namespace: blocks by `network * 64 + length`, and all blocks sorted by network. */
-  subnets: Map<string, { exact: Map<number, Block[]>; sorted: Block[] }>;
+  /** By IPv4Namespace. */
+  subnets: Map<string, Blocks>;
   /** By VLANNamespace, then VLAN: the VPCs (and subnet) using it. */
   vlans: Map<string, Map<number, { vpc: string; subnet: string }[]>>;
 }
@@ -55,7 +64,7 @@ function buildIndex(ctx: RuleContext): VpcIndex {
     const ipNs = nsOf(spec, "ipv4Namespace");
     const vlanNs = nsOf(spec, "vlanNamespace");
     let blocks = index.subnets.get(ipNs);
-    if (!blocks) index.subnets.set(ipNs, blocks = { exact: new Map(), sorted: [] });
+    if (!blocks) index.subnets.set(ipNs, blocks = { exact: new Map(), lens: [], sorted: [] });
     let vlans = index.vlans.get(vlanNs);
     if (!vlans) index.vlans.set(vlanNs, vlans = new Map());
     for (const [subnet, sn] of Object.entries(obj(spec.subnets))) {
@@ -74,6 +83,7 @@ function buildIndex(ctx: RuleContext): VpcIndex {
         if (at) at.push(b);
         else blocks.exact.set(key, [b]);
         blocks.sorted.push(b);
+        if (!blocks.lens.includes(c.len)) blocks.lens.push(c.len);
       }
       const vlan = int(s.vlan);
       if (vlan !== undefined && vlan !== 0) {
@@ -83,17 +93,21 @@ function buildIndex(ctx: RuleContext): VpcIndex {
       }
     }
   }
-  for (const b of index.subnets.values()) b.sorted.sort((x, y) => x.network - y.network);
+  for (const b of index.subnets.values()) {
+    b.sorted.sort((x, y) => x.network - y.network);
+    b.lens.sort((x, y) => x - y);
+  }
   return index;
 }
 
 /** A block of another VPC overlapping `c`: one containing it (or equal), else one inside it. */
 function overlapping(
-  blocks: { exact: Map<number, Block[]>; sorted: Block[] },
+  blocks: Blocks,
   c: Cidr,
   self: string,
 ): Block | undefined {
-  for (let len = 0; len <= c.len; len++) {
+  for (const len of blocks.lens) {
+    if (len > c.len) break;
     const hit = blocks.exact.get(((c.network & maskOf(len)) >>> 0) * 64 + len)?.find((b) => b.vpc !== self);
     if (hit) return hit;
   }
