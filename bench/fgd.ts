@@ -33,7 +33,8 @@ const DOCS_PER_FILE = 10;
 
 /**
  * Document `i` of the generated fabric: VPCs, switches, servers, connections and attachments. The fabric is
- * valid as a whole, as the cluster would see it: every VPC has its own subnet and VLAN, every port one Connection.
+ * valid as a whole, as the cluster would see it: every VPC has its own subnet and VLAN, every leaf its own ASN,
+ * every port one Connection.
  */
 export function doc(i: number): string {
   const a = (i >> 8) & 255, b = i & 255;
@@ -61,7 +62,7 @@ metadata:
 spec:
   role: server-leaf
   profile: vs
-  asn: ${65000 + (i % 500)}
+  asn: ${65000 + (i - 1) / 5}
   ip: 172.30.${a}.${b}/21
   protocolIP: 172.31.${a}.${b}/32
   vtepIP: 172.29.${a}.${b}/32

@@ -18,6 +18,7 @@ import {
 import { PROFILE_MISSING_RULE } from "./switch_profile.ts";
 import { checkConnectionProfilePorts, checkSwitchProfile, PROFILE_RULES } from "./rules_hedgehog_profile.ts";
 import { checkSwitchProfileObject, SWITCHPROFILE_RULES } from "./rules_hedgehog_switchprofile.ts";
+import { checkSwitchUnique, SWITCH_UNIQUE_RULES } from "./rules_hedgehog_switch_unique.ts";
 
 /** Every rule of the directory-wide modules. */
 export const DIRECTORY_RULES: readonly RuleInfo[] = [
@@ -26,6 +27,7 @@ export const DIRECTORY_RULES: readonly RuleInfo[] = [
   ...ATTACH_RULES,
   ...PROFILE_RULES,
   ...SWITCHPROFILE_RULES,
+  ...SWITCH_UNIQUE_RULES,
   PROFILE_MISSING_RULE,
 ];
 
@@ -41,6 +43,7 @@ export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext):
       return checkConnectionProfilePorts(type, eps, report, ctx);
     }
     case "Switch":
+      checkSwitchUnique(o, report, ctx);
       return checkSwitchProfile(o, report, ctx);
     case "SwitchProfile":
       return checkSwitchProfileObject(o, report);

@@ -558,6 +558,55 @@ spec:
     rule: "hedgehog.switchprofile.port-profiles",
     path: "spec.portProfiles.QSFP28-100G",
   },
+  {
+    name: "a management IP another switch uses",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.ip = "172.30.0.2/21"),
+    rule: "hedgehog.switch.unique",
+    path: "spec.ip",
+  },
+  {
+    name: "a protocol IP another switch uses",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.protocolIP = "172.30.8.1/32"),
+    rule: "hedgehog.switch.unique",
+    path: "spec.protocolIP",
+  },
+  {
+    name: "a protocol IP that is not a /32",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.protocolIP = "172.30.8.4/31"),
+    rule: "hedgehog.switch.unique",
+    path: "spec.protocolIP",
+  },
+  {
+    name: "a leaf ASN another leaf (not its MCLAG peer) uses",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.asn = 65101),
+    rule: "hedgehog.switch.unique",
+    path: "spec.asn",
+  },
+  {
+    name: "a VTEP IP another leaf uses",
+    target: "Switch/leaf-03",
+    mutate: (o) => (o.spec.vtepIP = "172.30.12.1/32"),
+    rule: "hedgehog.switch.unique",
+    path: "spec.vtepIP",
+  },
+  {
+    name: "MCLAG peers with different ASNs",
+    target: "Switch/leaf-02",
+    mutate: (o) => (o.spec.asn = 65102),
+    rule: "hedgehog.switch.unique",
+    path: "spec.asn",
+  },
+  {
+    name: "MCLAG peers with different VTEP IPs",
+    target: "Switch/leaf-02",
+    mutate: (o) => (o.spec.vtepIP = "172.30.12.2/32"),
+    rule: "hedgehog.switch.unique",
+    path: "spec.vtepIP",
+  },
 ];
 
 Deno.test("Switch port speeds may carry the SPEED_ prefix the cluster strips, and valid breakout lanes pass", () => {
