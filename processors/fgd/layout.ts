@@ -64,3 +64,30 @@ export function unmanagedPath(from: string, taken: (path: string) => boolean): s
     if (!taken(candidate)) return candidate;
   }
 }
+
+/** True for a Kustomize file (`kustomization.yaml`), which lzsync leaves alone under `managed/`. */
+export function isKustomization(path: string): boolean {
+  return /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(path);
+}
+
+/**
+ * Why a file is not a custom resource by its name (Kustomize and Helm files), or undefined. Such a file in
+ * `raw/` goes to `unmanaged/` with this explanation instead of YAML or schema errors about it.
+ */
+export function notAResource(path: string): string | undefined {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const apply = "keep it outside the fabric directory; to apply the fabric with Flux or Argo CD, point the " +
+    "Kustomization or Application at the fabric's managed/ directory (Flux generates a kustomization when " +
+    "there is none; a kustomization.yaml you put in managed/ is left alone)";
+  if (isKustomization(path)) {
+    return `${name} is a Kustomize file, not a custom resource: lzsync ingests the fabric's custom resources ` +
+      `from raw/; ${apply}`;
+  }
+  if (
+    /^(values([-.][\w.-]+)?\.ya?ml|Chart\.ya?ml|Chart\.lock|requirements\.ya?ml|helmfile\.ya?ml)$/.test(name)
+  ) {
+    return `${name} is a Helm file, not a custom resource: render the chart (helm template) and drop the ` +
+      `rendered custom resources into raw/; ${apply}`;
+  }
+  return undefined;
+}

@@ -63,6 +63,18 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
     };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const template = templateLine(text);
+  if (template) {
+    return {
+      docs: [],
+      fileFindings: [fileFinding(
+        "ingest.template",
+        `looks like a template, not a manifest: line ${template.line} holds the template action ` +
+          `${template.action}; render it first (e.g. helm template <release> <chart>, or your CI's templating ` +
+          "step) and drop the rendered YAML into raw/",
+      )],
+    };
+  }
   const fast = fastParseDocuments(text);
   if (fast) {
     const docs = fast.map((d) => ({ index: d.index, value: d.value, text: d.text, findings: [] }));
@@ -89,7 +101,11 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
         severity: "error",
         doc: index,
         path: "",
-        message: `${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}${e.message.split("\n")[0]}` +
+        // The yaml package ends its first line with " at line L, column C:"; the location is said once, first.
+        message:
+          `${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}${
+            e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
+          }` +
           (e.code === "DUPLICATE_KEY" ? "; each key may appear once per mapping" : "; fix the YAML syntax"),
       });
     }
@@ -124,6 +140,24 @@ export function parseYamlFile(bytes: Uint8Array, limits: ParseLimits = DEFAULT_L
     };
   }
   return { docs, fileFindings: [] };
+}
+
+const ACTION = /\{\{-?\s*[^{}]*?-?\}\}/;
+
+/**
+ * The first line (1-based) holding a Go/Helm template action (`{{ .Values.x }}`, `{{- if ... }}`) outside a
+ * comment, or undefined. Custom resources of a fabric never hold one; a chart's `templates/` file always does.
+ */
+export function templateLine(text: string): { line: number; action: string } | undefined {
+  if (!text.includes("{{")) return undefined;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (!l.includes("{{") || l.trimStart().startsWith("#")) continue;
+    const m = ACTION.exec(l);
+    if (m) return { line: i + 1, action: m[0].length > 60 ? `${m[0].slice(0, 57)}...` : m[0] };
+  }
+  return undefined;
 }
 
 /** Joins document source texts back into one multi-document YAML file. */

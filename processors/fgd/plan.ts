@@ -11,7 +11,15 @@
  * - the skeleton (`raw/`, `unmanaged/`, `managed/`, README) is created when missing.
  */
 import { type Finding, formatFinding, hasErrors } from "./finding.ts";
-import { managedPath, README, readmeText, REASON_SUFFIX, SKELETON, unmanagedPath } from "./layout.ts";
+import {
+  isKustomization,
+  managedPath,
+  README,
+  readmeText,
+  REASON_SUFFIX,
+  SKELETON,
+  unmanagedPath,
+} from "./layout.ts";
 import { describeObject, type KubeObject } from "./object.ts";
 import { renderManaged } from "./normalize.ts";
 import { DEFAULT_LIMITS, joinDocuments, type ParseLimits } from "./parse_file.ts";
@@ -28,6 +36,7 @@ import {
   scanRawFile,
   scanUnmanaged,
 } from "./plan_scan.ts";
+import { copyOf, retire, tidyUnmanaged } from "./plan_unmanaged.ts";
 import { blobId, newPlanCache, type PlanCache, type Snapshot } from "./snapshot.ts";
 import type { ValidationMemo, Validator } from "./validate.ts";
 
@@ -123,7 +132,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   const managedFiles = new Map<string, Candidate[]>();
   const definedIn = new Map<string, string[]>();
   for (const path of managedPaths(paths)) {
-    if (!/\.ya?ml$/i.test(path)) {
+    if (!/\.ya?ml$/i.test(path) || isKustomization(path)) {
       files.push({ path, outcome: "ignored", targets: [], findings: [] });
       continue;
     }
@@ -270,11 +279,12 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
     }
     if (!level && bad.length === 0) {
       files.push({ path, outcome: "ingested", targets, findings: [] });
+      retire(snapshot, path, deletes);
       continue;
     }
     const findings = level ?? bad.flatMap((b) => b.findings);
     const whole = level !== undefined || bad.length === docCount.get(path);
-    const to = unmanagedPath(path, taken);
+    const to = unmanagedPath(path, (p) => taken(p) && !copyOf(snapshot, p, path));
     writes.set(to, whole ? snapshot.get(path)!.bytes! : joinDocuments(bad.map((b) => b.text)));
     writes.set(to + REASON_SUFFIX, reasonText(path, findings, !whole));
     movedOut.push({ path: to, reasonPath: to + REASON_SUFFIX, from: path, findings });
@@ -297,7 +307,8 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   }
 
   // 5. unmanaged/ as it stands after the plan.
-  const unmanaged = [...scanUnmanaged(snapshot, paths, validator, limits, cache), ...movedOut];
+  const scanned = scanUnmanaged(snapshot, paths, validator, limits, cache);
+  const unmanaged = tidyUnmanaged(snapshot, paths, scanned, movedOut, writes, deletes, reasonText);
 
   const writeIds = new Map<string, string>();
   for (const [p, content] of writes) {

@@ -3,7 +3,7 @@
  * the documents of `raw/` files, and the current findings of `unmanaged/` files.
  */
 import { type Finding, hasErrors } from "./finding.ts";
-import { isYamlPath, KEEP, MANAGED, RAW, REASON_SUFFIX, UNMANAGED } from "./layout.ts";
+import { isYamlPath, KEEP, MANAGED, notAResource, RAW, REASON_SUFFIX, UNMANAGED } from "./layout.ts";
 import { type KubeObject, objectKey } from "./object.ts";
 import type { CrdKind } from "./crd.ts";
 import { type Comments, extractComments } from "./comments.ts";
@@ -57,6 +57,22 @@ export function scanManagedFile(
 ): { objects: CachedObject[]; findings: Finding[] } {
   const hit = cache.managed.get(f.id);
   if (hit) return hit;
+  const why = notAResource(path);
+  if (why) {
+    const result = {
+      objects: [],
+      findings: [{
+        rule: "ingest.not-a-resource",
+        layer: "ingest" as const,
+        severity: "error" as const,
+        doc: -1,
+        path: "",
+        message: why,
+      }],
+    };
+    cache.managed.set(f.id, result);
+    return result;
+  }
   const parsed = parseYamlFile(bytesOf(path, f), limits);
   const findings = [...parsed.fileFindings];
   const objects: CachedObject[] = [];
@@ -121,6 +137,22 @@ export function scanRawFile(
         doc: -1,
         path: "",
         message: "only .yaml and .yml files are ingested; this file is out of scope",
+      }],
+    };
+  }
+  const why = notAResource(path);
+  if (why) {
+    return {
+      candidates: [],
+      rejected: [],
+      docs: 0,
+      fileFindings: [{
+        rule: "ingest.not-a-resource",
+        layer: "ingest",
+        severity: "error",
+        doc: -1,
+        path: "",
+        message: why,
       }],
     };
   }

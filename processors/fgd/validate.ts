@@ -22,7 +22,7 @@ import type { Finding, Severity } from "./finding.ts";
 import { isPlainObject, type KubeObject } from "./object.ts";
 import type { RuleContext, RuleInfo, RulePack } from "./rule_pack.ts";
 import { hedgehogPack } from "./rules_hedgehog.ts";
-import { SchemaLayer } from "./validate_schema.ts";
+import { builtinKind, SchemaLayer } from "./validate_schema.ts";
 import { checkStructure } from "./validate_structure.ts";
 
 /** Rule packs by the name used in `fabrics[].rule_packs`. */
@@ -140,6 +140,12 @@ export class Validator {
 
   /** Structure, defaulting and schema of one document: everything before the rule packs. */
   #prelude(doc: unknown, index: number): ValidationPrelude {
+    if (isPlainObject(doc) && typeof doc.apiVersion === "string" && doc.apiVersion.startsWith("kustomize.")) {
+      // A Kustomize file has no metadata: say what it is rather than what a Kubernetes object lacks.
+      const k = builtinKind("kustomize.config.k8s.io", String(doc.kind ?? "Kustomization"), doc.apiVersion)!;
+      const findings: Finding[] = [{ ...k, layer: "structure", severity: "error", doc: index }];
+      return { index, findings, valid: false, warnings: [], stop: true, malformed: [] };
+    }
     const structure = checkStructure(doc, index);
     const valid = structure.object !== undefined;
     const checked = structure.object ?? partialObject(doc);
@@ -182,7 +188,14 @@ export class Validator {
 }
 
 /** Schema findings after which the rules are not run: there is no known shape to check against. */
-const STOPPING_SCHEMA_RULES = new Set(["schema.unknown-kind", "schema.version", "schema.crd-invalid"]);
+const STOPPING_SCHEMA_RULES = new Set([
+  "schema.unknown-kind",
+  "schema.builtin-kind",
+  "schema.crd-in-fabric",
+  "schema.not-a-resource",
+  "schema.version",
+  "schema.crd-invalid",
+]);
 
 /** True when `path` is `prefix` or a field below it (`a.b` is within `a`, `a[0]` is within `a`). */
 function within(path: string, prefix: string): boolean {

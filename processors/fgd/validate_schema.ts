@@ -115,8 +115,10 @@ function toFinding(e: ErrorObject, obj: unknown, doc: number, kind: string): Fin
         ...base,
         rule: "schema.type",
         path: at,
-        message: `expected ${Array.isArray(p.type) ? p.type.join(" or ") : p.type}, got ${typeName(e.data)} ${
-          preview(e.data)
+        message: `expected ${Array.isArray(p.type) ? p.type.join(" or ") : p.type}, got ${
+          e.data === null
+            ? "an empty value (null): give a value or remove the key"
+            : `${typeName(e.data)} ${preview(e.data)}`
         }`,
       };
     case "anyOf":
@@ -124,8 +126,8 @@ function toFinding(e: ErrorObject, obj: unknown, doc: number, kind: string): Fin
         ...base,
         rule: "schema.type",
         path: at,
-        message: `expected an integer or a string (int-or-string), got ${typeName(e.data)} ${
-          preview(e.data)
+        message: `expected an integer or a string (int-or-string), got ${
+          e.data === null ? "an empty value (null)" : `${typeName(e.data)} ${preview(e.data)}`
         }`,
       };
     case "enum":
@@ -200,6 +202,65 @@ function collapse(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !anyOf.some((prefix) => e.schemaPath.startsWith(prefix)));
 }
 
+/** API groups the Kubernetes API server serves itself: their kinds are never custom resources. */
+const BUILTIN_GROUPS = new Set([
+  "",
+  "apps",
+  "batch",
+  "autoscaling",
+  "policy",
+  "rbac.authorization.k8s.io",
+  "networking.k8s.io",
+  "storage.k8s.io",
+  "scheduling.k8s.io",
+  "coordination.k8s.io",
+  "discovery.k8s.io",
+  "node.k8s.io",
+  "certificates.k8s.io",
+  "events.k8s.io",
+  "flowcontrol.apiserver.k8s.io",
+  "admissionregistration.k8s.io",
+  "apiextensions.k8s.io",
+  "apiregistration.k8s.io",
+  "resource.k8s.io",
+  "authentication.k8s.io",
+  "authorization.k8s.io",
+]);
+
+/** The finding for a built-in Kubernetes kind (a ConfigMap, a CRD, a webhook configuration), if it is one. */
+export function builtinKind(
+  group: string,
+  kind: string,
+  apiVersion: string,
+): { rule: string; path: string; message: string } | undefined {
+  if (group === "kustomize.config.k8s.io") {
+    return {
+      rule: "schema.not-a-resource",
+      path: "kind",
+      message: `${kind} (${apiVersion}) is a Kustomize file, not a Kubernetes object: keep it outside the ` +
+        "fabric directory, or in managed/ as kustomization.yaml (left alone there)",
+    };
+  }
+  if (!BUILTIN_GROUPS.has(group)) return undefined;
+  if (group === "apiextensions.k8s.io" && kind === "CustomResourceDefinition") {
+    return {
+      rule: "schema.crd-in-fabric",
+      path: "kind",
+      message:
+        "a CustomResourceDefinition is not a custom resource of the fabric: put CRD files in a directory " +
+        "the fabric's crd_dirs lists (e.g. fabrics/crds/hedgehog), outside the fabric directory",
+    };
+  }
+  return {
+    rule: "schema.builtin-kind",
+    path: "kind",
+    message:
+      `${kind} (${apiVersion}) is a built-in Kubernetes kind, not a custom resource: a Fabric GitOps ` +
+      "directory holds the fabric's custom resources only; keep it elsewhere in the repository (no CRD " +
+      "directory would make it valid here)",
+  };
+}
+
 /** CRD-driven schema validation with compiled validators cached per kind and version. */
 export class SchemaLayer {
   readonly #index: CrdIndex;
@@ -248,6 +309,8 @@ export class SchemaLayer {
     const crd = this.#index.kinds.get(kindKey(group, obj.kind));
     const base = { layer: "schema" as const, severity: "error" as const, doc };
     if (!crd) {
+      const builtin = builtinKind(group, obj.kind, obj.apiVersion);
+      if (builtin) return [{ ...base, ...builtin }];
       const known = [...this.#index.kinds.values()].filter((k) => k.group === group).map((k) => k.kind)
         .sort();
       return [{
