@@ -210,6 +210,15 @@ export function scanUnmanaged(
           path: "",
           message: "only .yaml and .yml files are ingested",
         });
+      } else if (notAResource(path)) {
+        findings.push({
+          rule: "ingest.not-a-resource",
+          layer: "ingest",
+          severity: "error",
+          doc: -1,
+          path: "",
+          message: notAResource(path)!,
+        });
       } else {
         const parsed = parseYamlFile(bytesOf(path, f), limits);
         findings.push(...parsed.fileFindings);
