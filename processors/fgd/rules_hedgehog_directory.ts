@@ -38,7 +38,8 @@ export function checkDirectory(o: KubeObject, report: Report, ctx: RuleContext):
       const spec = obj(o.spec);
       const type = linkTypeOf(spec);
       if (!type) return; // hedgehog.connection.link-type
-      const eps = endpoints(obj(spec[type]), childPath("spec", type));
+      // Endpoints serve the checks against other objects only: none without fabric context.
+      const eps = ctx.lookup ? endpoints(obj(spec[type]), childPath("spec", type)) : [];
       checkConnectionLinks(o, type, eps, report, ctx);
       return checkConnectionProfilePorts(type, eps, report, ctx);
     }
