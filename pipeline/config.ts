@@ -3,6 +3,7 @@
  * overrides → a frozen typed object. This is the only module that reads the environment; secrets are looked
  * up through {@link Runtime.secret} by the env var names the config declares.
  */
+import { armCrashPoint } from "./crash_point.ts";
 import { parse as parseYaml } from "yaml";
 import { Value } from "@sinclair/typebox/value";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
@@ -211,6 +212,7 @@ export function resolveConfig(
  */
 export async function loadConfig(path?: string): Promise<Runtime> {
   const env = Deno.env.toObject();
+  armCrashPoint(env.LZSYNC_CRASH_AT); // the crash test's deterministic kills (pipeline/crash_point.ts)
   const file = path ?? env.LZSYNC_CONFIG ?? "lzsync.yaml";
   let text: string | undefined;
   try {

@@ -4,6 +4,7 @@
  * counts, or `snapshot_failed`. Every write awaits the broker's acknowledgement, so a slow broker slows the
  * listing instead of buffering the whole inventory in memory. Shared by the API poller and the export source.
  */
+import { crashPoint } from "../../pipeline/crash_point.ts";
 import type { Producer } from "../../pipeline/broker/types.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { ASSET_SNAPSHOTS_TOPIC, type AssetRecord, type SnapshotRecord } from "../../schemas/assets.ts";
@@ -116,6 +117,7 @@ export class SnapshotWriter {
       assets,
       ...(this.readTime ? { read_time: this.readTime } : {}),
     }]);
+    crashPoint("assets:mid-snapshot");
   }
 
   /** Writes the last chunk and the completion marker with the counts. */

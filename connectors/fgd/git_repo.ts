@@ -18,6 +18,7 @@
  *
  * A token (`credential_env`) is sent as HTTP Basic `x-access-token:<token>` and never logged.
  */
+import { crashPoint } from "../../pipeline/crash_point.ts";
 import fs from "../git/fs.ts";
 import { readPackedBlob } from "../git/pack_reader.ts";
 import { join, resolve } from "node:path";
@@ -382,6 +383,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       if (!remote) {
         const pushed = await pushLocal(commit, expected);
         if (pushed.ok) {
+          crashPoint("fgd:after-push");
           packs.delete(commit);
           for (const r of [ref, tracking]) await writeRefAtomic(gitdir, r, commit);
         }
@@ -421,6 +423,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       } finally {
         packs.delete(commit);
       }
+      crashPoint("fgd:after-push");
       for (const r of [ref, tracking]) await writeRefAtomic(gitdir, r, commit);
       return { ok: true };
     },

@@ -5,6 +5,7 @@
  * change is never overwritten. Raw files are only ever deleted by the same commit that writes their
  * content elsewhere; when the final push fails the remote is untouched and nothing is lost.
  */
+import { crashPoint } from "../../pipeline/crash_point.ts";
 import { describeError, LzError } from "../../pipeline/errors.ts";
 import { commitMessage } from "../../processors/fgd/plan_message.ts";
 import { planIngestion } from "../../processors/fgd/plan.ts";
@@ -213,6 +214,7 @@ async function _ingest(
       const ids = new Map([...plan.writeIds].map(([p, id]) => [fg.repoPath(p), id]));
       const commit = await fg.repo.writeCommit(base, { writes, deletes, ids }, message, fg.author);
       lap("commit");
+      crashPoint("fgd:after-commit-before-push");
       await phase("pushing", commit);
       mark = performance.now();
       const pushed = await fg.repo.push(commit, base);

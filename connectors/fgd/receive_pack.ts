@@ -4,6 +4,7 @@
  * server (`<old> <new> <ref>`): when someone pushed in between, the server answers `ng` and nothing changes.
  * Used by the fabric repo for large commits (see `pack.ts`); fetching stays with isomorphic-git.
  */
+import { crashArmed, crashPoint } from "../../pipeline/crash_point.ts";
 import { LzError } from "../../pipeline/errors.ts";
 
 const ZERO = "0000000000000000000000000000000000000000";
@@ -81,6 +82,22 @@ export async function discover(
 export type ReceiveOutcome = { ok: true } | { ok: false; reason: string };
 
 /** Sends one ref update with its pack. `old` null creates the ref. */
+/** The crash test's `fgd:mid-push`: sends the first half of `body`, waits for it to leave, then dies. */
+function halfThenCrash(body: Uint8Array): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream({
+    async pull(c) {
+      if (!sent) {
+        sent = true;
+        c.enqueue(body.subarray(0, Math.max(1, body.length >> 1)));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      crashPoint("fgd:mid-push");
+    },
+  });
+}
+
 export async function receivePack(
   url: string,
   headers: Record<string, string>,
@@ -102,7 +119,7 @@ export async function receivePack(
       "content-type": "application/x-git-receive-pack-request",
       accept: "application/x-git-receive-pack-result",
     },
-    body,
+    body: crashArmed("fgd:mid-push") ? halfThenCrash(body) : body,
   });
   const out = new Uint8Array(await res.arrayBuffer());
   if (!res.ok) throw failure("push to", url, res.status);

@@ -39,6 +39,7 @@ import {
   touchedSince,
 } from "./diff.ts";
 import { lastChanges } from "./last_change.ts";
+import { crashPoint } from "../../pipeline/crash_point.ts";
 
 /** Header names on `lz.git.files.v1` records (tombstones carry them too). */
 export const SYNC_ID_HEADER = "lz-sync-id";
@@ -338,6 +339,7 @@ export class GitSyncer {
     if (records.length) {
       await this.#progress(ids, "emitting", `${records.length} changed tracked path(s)`, { commit: head });
       await this.#send(GIT_FILES_TOPIC.name, records);
+      crashPoint("git-sync:after-produce");
     }
     const removed = changes.filter((c) => c.op === "removed").length;
     const tracked = this.#files.size + changes.filter((c) => c.op === "added").length - removed;

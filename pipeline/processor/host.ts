@@ -35,6 +35,7 @@ import { type Checkpoint, Task } from "./task.ts";
 import { MemoryStore } from "./store.ts";
 import { restoreStores } from "./restore.ts";
 import { readTables, type Tables } from "./tables.ts";
+import { crashPoint } from "../crash_point.ts";
 import { hostMetrics } from "./host_metrics.ts";
 import { type DigestRow, stateDigest } from "../digest.ts";
 
@@ -308,6 +309,7 @@ export function createProcessorHost(
       cp.stage = 3;
     }
     if (opts.beforeCommit) await opts.beforeCommit(e.partition);
+    crashPoint("host:before-commit");
     if (cp.commits.length > 0) await consumer.commit(cp.commits);
   }
 

@@ -1,9 +1,10 @@
 /**
  * The crash test of issue 8: run the whole pipeline as a child process (`lzsync start`) on the embedded
  * broker or a Kafka broker of its own, against a real git smart-HTTP server (the Landing Zone, with a
- * fabric whose `raw/` gets drops) and a Cloud Asset REST server, and SIGKILL it at random instants while git
- * syncs, fabric ingestion (with a concurrent committer pushing new drops) and asset polls run. Then let one
- * last run settle and check:
+ * fabric whose `raw/` gets drops) and a Cloud Asset REST server, and kill it while git syncs, fabric
+ * ingestion (with a concurrent committer pushing new drops) and asset polls run: first at each named crash
+ * point (`LZSYNC_CRASH_AT`, see `pipeline/crash_point.ts`: the process SIGKILLs itself at that moment, e.g.
+ * half of a push's pack sent), then with SIGKILLs at random instants. Then let one last run settle and check:
  * - `git fsck --full` of the remote, the committer's clone and every repository lzsync keeps in its data dir;
  * - every raw file is in exactly one of `raw/`, `managed/` (as its objects) or `unmanaged/`;
  * - the Portal's views equal those of a clean run (a fresh data dir, no kill) over the same final inputs;
@@ -13,6 +14,7 @@
  *
  *   deno run -A pipeline/testing/crash/mod.ts --broker embedded --kills 20 --seed 7
  *   deno run -A pipeline/testing/crash/mod.ts --broker kafka --kills 10      (starts its own Kafka)
+ *   deno run -A pipeline/testing/crash/mod.ts --points fgd:mid-push,fgd:mid-push@2 --kills 0
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -37,6 +39,7 @@ import {
   rng,
 } from "./fixtures.ts";
 import { type PipelineProcess, startPipeline } from "./pipeline_process.ts";
+import { CRASH_POINTS } from "../../crash_point.ts";
 import {
   compareDigests,
   diffPaths,
@@ -50,8 +53,12 @@ import {
 /** Options of {@link runCrashTest}. */
 export interface CrashOptions {
   broker: "embedded" | "kafka";
-  /** SIGKILLs to deliver (each to a fresh start of the pipeline). */
+  /** SIGKILLs at random instants (each to a fresh start of the pipeline), after the crash points. */
   kills: number;
+  /** Crash points to die at, one start each (`<point>` or `<point>@<n>`; default: every point once). */
+  points?: string[];
+  /** How long a start may take to reach its crash point (default 60 s); one that does not fails the run. */
+  pointTimeoutMs?: number;
   seed?: number;
   /** A running Kafka to use (`host:port`) instead of starting one; its topics must be empty of lz.* data. */
   kafkaBrokers?: string;
@@ -63,8 +70,11 @@ export interface CrashOptions {
 export interface CrashReport {
   broker: string;
   seed: number;
+  /** Kills survived: crash points reached plus random SIGKILLs. */
   kills: number;
-  /** What the pipeline was doing at each kill (the last log message of each connector). */
+  /** Each crash point's start: whether the process died there, and after how long. */
+  crash_points: { point: string; reached: boolean; ms: number }[];
+  /** What the pipeline was doing at each kill (the crash point, or the last log message of each connector). */
   killed_during: string[];
   drops: number;
   /** Raw drops found in no place or in more than one. */
@@ -139,7 +149,26 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
       if (++round % 3 === 0) assets.setAssets(assetsAt(round));
     }
   })();
+  const crashPoints: CrashReport["crash_points"] = [];
   try {
+    for (const point of o.points ?? Object.keys(CRASH_POINTS)) {
+      const t0 = performance.now();
+      child = startPipeline(crashConfig, { LZSYNC_CRASH_AT: point });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const exited = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), o.pointTimeoutMs ?? 60_000)),
+      ]);
+      clearTimeout(timer);
+      const name = point.split("@")[0];
+      const reached = exited &&
+        child.lines.some((l) => l.includes('"ns":"lzsync.crash"') && l.includes(`"point":"${name}"`));
+      if (!exited) await child.kill();
+      child = null;
+      crashPoints.push({ point, reached, ms: Math.round(performance.now() - t0) });
+      killedDuring.push(reached ? `crash point ${point}` : `crash point ${point} NOT reached (SIGKILL)`);
+      log(`crash point ${point}: ${reached ? "reached" : "not reached"} after ${crashPoints.at(-1)!.ms} ms`);
+    }
     for (let k = 0; k < o.kills; k++) {
       child = startPipeline(crashConfig);
       await child.waitForLine(/lzsync is running/, 60_000);
@@ -198,7 +227,8 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
     const report: CrashReport = {
       broker: o.broker,
       seed,
-      kills: killedDuring.length,
+      kills: killedDuring.length - crashPoints.filter((p) => !p.reached).length,
+      crash_points: crashPoints,
       killed_during: killedDuring,
       drops: drops.length,
       misplaced,
@@ -206,7 +236,9 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
       views_equal: viewDiffs.length === 0,
       view_diffs: viewDiffs,
       digests,
-      ok: misplaced.length === 0 && fscks.every((f) => f.ok && f.locks.length === 0) &&
+      ok: crashPoints.every((p) => p.reached) && misplaced.length === 0 && fscks.every((f) =>
+        f.ok && f.locks.length === 0
+      ) &&
         viewDiffs.length === 0 && digests.every((d) => d.equal),
     };
     return report;
@@ -272,6 +304,7 @@ if (import.meta.main) {
     options: {
       broker: { type: "string", default: "embedded" },
       kills: { type: "string", default: "10" },
+      points: { type: "string" },
       seed: { type: "string" },
       "kafka-brokers": { type: "string" },
     },
@@ -279,6 +312,7 @@ if (import.meta.main) {
   const report = await runCrashTest({
     broker: values.broker as "embedded" | "kafka",
     kills: Number(values.kills),
+    points: values.points?.split(",").filter(Boolean),
     seed: values.seed === undefined ? undefined : Number(values.seed),
     kafkaBrokers: values["kafka-brokers"],
     log: (l) => console.error(l),
