@@ -34,6 +34,17 @@ export function rng(seed: number): () => number {
   };
 }
 
+/**
+ * Drop `n`'s own subnet: a /27 of 10.0.100.0–10.0.255.255 (inside the fabric's IPv4Namespace 10.0.0.0/16, clear
+ * of its VPCs), distinct for every n below 1000, so no two drops overlap — an overlap is found only by a rule
+ * over the whole directory, whose result depends on what else was there when the file was validated.
+ */
+function subnetOf(n: number): string {
+  // and VLAN 2000 + n must stay in the VLANNamespace's 1000-2999
+  if (!(n >= 0 && n < 1000)) throw new RangeError(`drop ${n}: the fixture has 1000 distinct drops`);
+  return `10.0.${100 + (n >> 3)}.${(n & 7) * 32}/27`;
+}
+
 /** A valid VPC drop number `n` (its own subnet and VLAN), or an invalid one (a name the admission refuses). */
 export function drop(n: number, valid: boolean): { drop: RawDrop; text: string } {
   if (!valid) {
@@ -47,7 +58,7 @@ export function drop(n: number, valid: boolean): { drop: RawDrop; text: string }
         "spec:",
         "  subnets:",
         "    default:",
-        `      subnet: 10.0.${100 + (n % 150)}.0/24`,
+        `      subnet: ${subnetOf(n)}`,
         "",
       ].join("\n"),
     };
@@ -65,7 +76,7 @@ export function drop(n: number, valid: boolean): { drop: RawDrop; text: string }
       "  vlanNamespace: default",
       "  subnets:",
       "    default:",
-      `      subnet: 10.0.${100 + (n % 150)}.0/24`,
+      `      subnet: ${subnetOf(n)}`,
       `      vlan: ${2000 + n}`,
       "",
     ].join("\n"),
