@@ -160,7 +160,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     record(ctx, applyDelete(store.get(name), name, type, at), name, source, ref);
   }
 
-  function onSnapshot(ctx: ProcessorContext, v: SnapshotRecord, timestamp: number): void {
+  function onSnapshot(ctx: ProcessorContext, v: SnapshotRecord, key: string | null, timestamp: number): void {
     switch (v.type) {
       case "snapshot_started":
         open = {
@@ -179,10 +179,12 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
           ctx.log.warn("snapshot chunk without its start (restart mid-snapshot?); no deletions for it", {
             snapshot_id: v.snapshot_id,
           });
+          // The record key is the snapshot's parent (the topic's contract): assets first seen in these chunks
+          // are in its scope, so a later whole snapshot that no longer lists them deletes them.
           open = {
             id: v.snapshot_id,
-            parent: "",
-            source: "api",
+            parent: key ?? "",
+            source: v.snapshot_id.startsWith("export-") ? "export" : "api",
             types: new Set(),
             seen: new Set(),
             at: timestamp,
@@ -269,8 +271,9 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     process(rec: InputRecord<unknown>, ctx) {
       if (rec.value === null) return;
       recordAt = rec.timestamp;
-      if (rec.topic === "lz.assets.snapshot.v1") onSnapshot(ctx, rec.value as SnapshotRecord, rec.timestamp);
-      else onEvent(ctx, rec.value as InfraEvent);
+      if (rec.topic === "lz.assets.snapshot.v1") {
+        onSnapshot(ctx, rec.value as SnapshotRecord, rec.key, rec.timestamp);
+      } else onEvent(ctx, rec.value as InfraEvent);
     },
   };
 }

@@ -358,3 +358,25 @@ Deno.test("assets: an IAM-only export snapshot deletes no resource", async () =>
   assert.deepEqual(changes(d), ["updated web-prod-static-assets"], "the firewall is not deleted");
   await d.close();
 });
+
+Deno.test("assets: an asset first seen in a chunk whose start the task did not see (restart mid-snapshot) is deleted by a later whole snapshot", async () => {
+  // a bucket's name and ancestors do not name the parent: only the snapshot's scope puts it in a poll's scope
+  const bucket: AssetRecord = {
+    name: "//storage.googleapis.com/bucket-11",
+    asset_type: "storage.googleapis.com/Bucket",
+    project: "web-prod",
+    project_number: "111",
+    location: "EU",
+    update_time: "2024-05-01T00:00:00Z",
+    ancestors: ["projects/111", "organizations/9"],
+    resource_parent: null,
+    data: { name: "bucket-11" },
+  };
+  const d = createTestDriver(assetsTopology());
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T01:00:00Z");
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z"), bucket], "2024-05-01T02:00:00Z", { start: false });
+  d.clear();
+  await snapshot(d, [fw("a", "2024-05-01T00:00:00Z")], "2024-05-01T03:00:00Z");
+  assert.deepEqual(changes(d), ["deleted bucket-11"]);
+  await d.close();
+});
