@@ -83,6 +83,8 @@ export interface CrashReport {
   views_equal: boolean;
   view_diffs: string[];
   digests: DigestComparison[];
+  /** Warnings and errors the last (settling) run after the kills logged: what to read when a check failed. */
+  settle_warnings: string[];
   ok: boolean;
 }
 
@@ -192,6 +194,7 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
     await child.waitForLine(/lzsync is running/, 60_000);
     const crashViews = await settle(url, git, "lz", log);
     await child.stop();
+    const settleWarnings = warnings(child.lines);
     child = null;
     log(`settled after the kills at ${await git.head("lz")} (inputs ended at ${headBefore})`);
 
@@ -236,6 +239,7 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
       views_equal: viewDiffs.length === 0,
       view_diffs: viewDiffs,
       digests,
+      settle_warnings: settleWarnings,
       ok: crashPoints.every((p) => p.reached) && misplaced.length === 0 && fscks.every((f) =>
         f.ok && f.locks.length === 0
       ) &&
@@ -251,6 +255,11 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
     await kafka?.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
+}
+
+/** The last 60 warning and error lines of a run's JSON log. */
+function warnings(lines: string[]): string[] {
+  return lines.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-60).map((l) => l.slice(0, 400));
 }
 
 /**
