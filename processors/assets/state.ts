@@ -131,7 +131,12 @@ function bucket(a: AssetRecord): Obj {
   };
 }
 
-/** Builds the state from the views (current values per key). */
+const byName = (x: AssetState, y: AssetState) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+
+/**
+ * Builds the state from the views (current values per key). Resources are listed by asset name, not in the
+ * view's order (which depends on when a gateway started reading and how far the topic was compacted).
+ */
 export function materializeInfrastructureState(
   assets: Iterable<AssetState>,
   violations: Iterable<Violation>,
@@ -143,7 +148,7 @@ export function materializeInfrastructureState(
   const counts: Record<string, number> = {};
   const orgs: Obj[] = [];
   let lastSync = "";
-  for (const s of assets) {
+  for (const s of Array.from(assets).sort(byName)) {
     if (s.observed_at > lastSync) lastSync = s.observed_at;
     if (s.type === "resource_deleted") continue;
     const a = s.asset;

@@ -229,3 +229,17 @@ Deno.test("materializeInfrastructureState() lists the org policies of every asse
   ]);
   assert.equal(s.resource_counts["cloudresourcemanager.googleapis.com/Organization"], 1);
 });
+
+Deno.test("materializeInfrastructureState() lists resources by name, whatever order the view holds them in (two gateways answer alike)", () => {
+  const b = (n: string) =>
+    st("resource_created", {
+      name: `//storage.googleapis.com/${n}`,
+      asset_type: "storage.googleapis.com/Bucket",
+      data: { name: n },
+    });
+  const one = [b("bucket-11"), b("bucket-3"), b("bucket-7")];
+  const a = materializeInfrastructureState(one, [], new Map());
+  const z = materializeInfrastructureState([...one].reverse(), [], new Map());
+  assert.deepEqual(a.buckets.map((x) => x.name), ["bucket-11", "bucket-3", "bucket-7"]);
+  assert.deepEqual(JSON.stringify(a), JSON.stringify(z));
+});
