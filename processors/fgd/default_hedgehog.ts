@@ -145,6 +145,58 @@ function defaultDhcpOptions(dhcp: Spec, at: string, changed: string[]): void {
   }
 }
 
+/** Link-flap error-disable values `Switch.Default` fills in (v0.126.0 `DefaultLinkFlap*`). */
+const LINK_FLAP_DEFAULTS = { flapThreshold: 3, samplingInterval: 30, recoveryInterval: 300 };
+
+/**
+ * `Switch.Default`: cuts the `SPEED_` prefix of port and port-group speeds (in place: true is returned so
+ * that `managed/` spells the stored value), adds the redundancy group to `groups`, defaults an empty
+ * `vlanNamespaces` to `[default]`, fills link-flap error-disable values, and sorts groups and namespaces.
+ */
+function defaultSwitch(spec: Spec, changed: string[]): boolean {
+  let rewritten = false;
+  for (const f of ["portSpeeds", "portGroupSpeeds"]) {
+    const m = spec[f];
+    if (!isPlainObject(m)) continue;
+    for (const [port, v] of Object.entries(m)) {
+      if (typeof v === "string" && v.startsWith("SPEED_")) {
+        m[port] = v.slice("SPEED_".length);
+        changed.push(childPath(childPath("spec", f), port));
+        rewritten = true;
+      }
+    }
+  }
+  const ns = spec.vlanNamespaces;
+  if (ns === undefined || ns === null || (Array.isArray(ns) && ns.length === 0)) {
+    spec.vlanNamespaces = ["default"];
+    changed.push("spec.vlanNamespaces");
+  }
+  const red = isPlainObject(spec.redundancy) ? spec.redundancy : {};
+  const groups = spec.groups === undefined || spec.groups === null ? [] : spec.groups;
+  if (
+    typeof red.group === "string" && red.group !== "" && Array.isArray(groups) && !groups.includes(red.group)
+  ) {
+    spec.groups = [...groups, red.group];
+    changed.push("spec.groups");
+  }
+  if (isPlainObject(spec.linkFlapErrDisable)) {
+    const lf = spec.linkFlapErrDisable;
+    let filled = false;
+    for (const [k, v] of Object.entries(LINK_FLAP_DEFAULTS)) {
+      if (lf[k] === undefined || lf[k] === null) {
+        lf[k] = v;
+        filled = true;
+      }
+    }
+    if (filled) changed.push("spec.linkFlapErrDisable");
+  }
+  for (const f of ["groups", "vlanNamespaces"]) {
+    const l = spec[f];
+    if (Array.isArray(l) && l.every((x) => typeof x === "string")) l.sort();
+  }
+  return rewritten;
+}
+
 /** `<vpc>` alone means the VPC's `default` subnet (VPCAttachment defaulting). */
 function spellSubnet(spec: Spec): boolean {
   const s = spec.subnet;
@@ -190,9 +242,18 @@ export function defaultHedgehog(o: KubeObject): Defaulted {
       }
       break;
     case "Switch":
-      if (spec.vlanNamespaces === undefined || spec.vlanNamespaces === null) {
-        spec.vlanNamespaces = ["default"];
-        changed.push("spec.vlanNamespaces");
+      if (defaultSwitch(spec, changed)) {
+        written = {
+          ...o,
+          spec: {
+            ...o.spec,
+            portSpeeds: clone(spec.portSpeeds),
+            portGroupSpeeds: clone(spec.portGroupSpeeds),
+          },
+        };
+        for (const f of ["portSpeeds", "portGroupSpeeds"]) {
+          if (o.spec?.[f] === undefined) delete written.spec![f];
+        }
       }
       break;
     default:

@@ -46,9 +46,6 @@ export const PROFILE_RULES: readonly RuleInfo[] = [
   ),
 ];
 
-/** `SPEED_25G` → `25G`, as the Switch's defaulting rewrites it. */
-const speedOf = (v: unknown) => typeof v === "string" && v.startsWith("SPEED_") ? v.slice(6) : v;
-
 interface ProfileView {
   name: string;
   ports: Record<string, unknown>;
@@ -102,7 +99,7 @@ function checkPortSettings(spec: Record<string, unknown>, p: ProfileView, report
   const breakouts = obj(spec.portBreakouts);
   for (const [name, value] of Object.entries(obj(spec.portGroupSpeeds))) {
     const at = childPath("spec.portGroupSpeeds", name);
-    const speed = speedOf(value);
+    const speed = value; // defaulting cut any SPEED_ prefix
     if (!has(p.groups, name)) {
       bad(
         at,
@@ -123,7 +120,7 @@ function checkPortSettings(spec: Record<string, unknown>, p: ProfileView, report
   }
   for (const [name, value] of Object.entries(obj(spec.portSpeeds))) {
     const at = childPath("spec.portSpeeds", name);
-    const speed = speedOf(value);
+    const speed = value; // defaulting cut any SPEED_ prefix
     if (!has(p.ports, name)) {
       bad(at, `port ${name} is not a port of SwitchProfile ${p.name}`);
       continue;
