@@ -12,29 +12,14 @@ import type { Topology } from "./processor/types.ts";
 import { createProcessorHost } from "./processor/host.ts";
 import { LzError } from "./errors.ts";
 import { declaredTopicSpecs, ensureTopics } from "./topics.ts";
-import type { GatewayPlugin } from "../connectors/gateway/plugin.ts";
 import { createGateway } from "../connectors/gateway/mod.ts";
 import { FEATURES } from "./features.ts";
+import type { Feature } from "./feature.ts";
 import type { AnalyticsReader } from "./analytics/sink.ts";
 import { type AdminApi, startAdminApi } from "./admin_api.ts";
 import { runCli } from "./cli.ts";
 import { checkPortFree } from "./port_check.ts";
 import { registerProcessMetrics } from "./process_metrics.ts";
-
-/** What one sync layer adds to a running pipeline. */
-export interface Feature {
-  name: string;
-  topologies: Topology[];
-  services: Service[];
-  plugins: GatewayPlugin[];
-  /**
-   * Started before the processor hosts and stopped after them: what their sinks write to (the analytics
-   * database), so a host's last checkpoint on stop still finds it open.
-   */
-  resources?: Service[];
-  /** The analytics tables of this process (`lzsync sql` through the admin API reads them). */
-  analytics?: AnalyticsReader;
-}
 
 /** Every topology of this build, for `describe`, `replay` and `digest` (built without starting anything). */
 export function allTopologies(): Topology[] {

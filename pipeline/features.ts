@@ -2,22 +2,13 @@
  * The sync layers of this build, in start order. Each entry can list its topologies without deps (for
  * `describe`, `replay` and `digest`) and build itself from the app's deps (for `start`).
  */
-import type { AppDeps } from "./service.ts";
-import type { Topology } from "./processor/types.ts";
-import type { Feature } from "./app.ts";
+import type { FeatureEntry } from "./feature.ts";
 import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
 import { analyticsFeature } from "../connectors/analytics/mod.ts";
 import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
 import { auditFeature } from "../connectors/audit/mod.ts";
-
-/** A sync layer: its topologies (static) and how it is built for a run. */
-export interface FeatureEntry {
-  name: string;
-  topologies(): Topology[];
-  build(deps: AppDeps): Feature | Promise<Feature>;
-}
 
 export const FEATURES: FeatureEntry[] = [
   {

@@ -5,8 +5,7 @@
  * with the cost-spike check. DuckDB is on by default (`analytics.duckdb.enabled`).
  */
 import type { Service } from "../../pipeline/service.ts";
-import type { FeatureEntry } from "../../pipeline/features.ts";
-import type { Feature } from "../../pipeline/app.ts";
+import type { Feature, FeatureEntry } from "../../pipeline/feature.ts";
 import type { Config } from "../../pipeline/config.ts";
 import { parseDuration, resolveConfig } from "../../pipeline/config.ts";
 import { LzError } from "../../pipeline/errors.ts";

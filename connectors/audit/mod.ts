@@ -3,7 +3,7 @@
  * Writers elsewhere (the Portal repository sink, the fabrics API, `lzsync replay`) add their records with
  * {@link produceAudit}.
  */
-import type { FeatureEntry } from "../../pipeline/features.ts";
+import type { FeatureEntry } from "../../pipeline/feature.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
 import { auditTopology } from "../../processors/audit/mod.ts";
 import { auditPlugin } from "./plugin.ts";

@@ -6,6 +6,7 @@
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
+import type { Feature } from "../../pipeline/feature.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
@@ -35,14 +36,6 @@ export { openRepo, type RepoSource } from "./repo.ts";
 export { createMatcher, trackedGlobs } from "./glob.ts";
 export { GitSyncer, type SyncResult } from "./syncer.ts";
 
-/** What the git sync layer adds to a running pipeline (shape of `pipeline/app.ts`'s `Feature`). */
-export interface GitSyncFeature {
-  name: string;
-  topologies: Topology[];
-  services: Service[];
-  plugins: GatewayPlugin[];
-}
-
 /**
  * The topologies of the layer (no deps needed: for describe/replay/digest), the two notifiers included: they
  * are declared here even when not configured, so `replay` and `lag` know their groups.
@@ -61,7 +54,7 @@ export function gitSyncTopologies(config = resolveConfig({}).config): Topology[]
  * notifier topologies (when configured), both processors, and the gateway plugins (webhook route when
  * `layers.webhook.enabled`).
  */
-export function gitSyncFeature(deps: AppDeps): GitSyncFeature {
+export function gitSyncFeature(deps: AppDeps): Feature {
   const cfg = deps.runtime.config;
   const services: Service[] = [];
   if (cfg.layers.git.enabled) services.push(createGitFetchService(deps));

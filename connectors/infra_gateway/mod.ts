@@ -28,6 +28,7 @@ import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
 import { governanceTopology, policyTopology } from "../../processors/policy/mod.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
+import type { Feature, FeatureEntry } from "../../pipeline/feature.ts";
 import { type AssetSourceSpec, createCloudAssetService } from "../cloud_asset/service.ts";
 import { createPubsubSubscriber } from "../pubsub/subscriber.ts";
 import { infraGatewayPlugin } from "./plugin.ts";
@@ -114,16 +115,11 @@ function infraTopologies(): Topology[] {
   return [assetsTopology(), policyTopology(), governanceTopology()];
 }
 
-/**
- * The same parts as a pipeline feature (`pipeline/features.ts`: `{name, topologies(), build(deps)}` →
- * `{name, topologies, services, plugins}`); `FEATURES` lists it.
- */
-export const infraFeature = {
+/** The infrastructure layer as a pipeline feature; `FEATURES` (`pipeline/features.ts`) lists it. */
+export const infraFeature: FeatureEntry = {
   name: "infrastructure",
   topologies: infraTopologies,
-  build(
-    deps: AppDeps,
-  ): { name: string; topologies: Topology[]; services: Service[]; plugins: GatewayPlugin[] } {
+  build(deps: AppDeps): Feature {
     const parts = buildInfraServices(deps);
     return {
       name: "infrastructure",

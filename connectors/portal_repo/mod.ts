@@ -3,8 +3,8 @@
  * config written into the Portal's own repository, per `portal_repo` in `lzsync.yaml`. Off unless
  * `portal_repo` is configured.
  */
-import type { AppDeps, Service } from "../../pipeline/service.ts";
-import type { GatewayPlugin } from "../gateway/plugin.ts";
+import type { AppDeps } from "../../pipeline/service.ts";
+import type { Feature } from "../../pipeline/feature.ts";
 import { createPortalRepoService, type PortalRepoServiceOptions } from "./service.ts";
 import { portalRepoPlugin } from "./plugin.ts";
 
@@ -21,7 +21,7 @@ export {
 export function portalRepoFeature(
   deps: AppDeps,
   o: PortalRepoServiceOptions = {},
-): { name: string; topologies: []; services: Service[]; plugins: GatewayPlugin[] } {
+): Feature {
   const cfg = deps.runtime.config.portal_repo;
   const services = cfg?.enabled ? [createPortalRepoService(deps, cfg, o)] : [];
   return { name: "portal-repo", topologies: [], services, plugins: [portalRepoPlugin(cfg)] };
