@@ -1,7 +1,7 @@
 /**
  * The gateway's read views: global tables of the plugins' compacted topics (each read in full, latest value
  * per key, tombstones delete), plus the event topics streamed live from the offsets seen at start. One
- * group-less broker Reader feeds both; every record goes to the {@link LiveHub} after the view is updated,
+ * group-less broker Reader feeds both; every record goes to the live hub ({@link ViewFeed}) after the view is updated,
  * so a view and the feed's positions are always consistent with each other.
  */
 import type { Batch, Broker, Reader } from "../../pipeline/broker/types.ts";
@@ -9,8 +9,9 @@ import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { topicDef } from "../../schemas/mod.ts";
 import { decodeRecord, type Redact, snapshotBody } from "./frames.ts";
-import type { LiveHub } from "./live.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { TopicKind } from "./client.ts";
+import type { Entry } from "./ring.ts";
 
 /** A view: decoded values for plugins, and each key's snapshot frame body (built once per update). */
 export class ViewTable {
@@ -18,12 +19,29 @@ export class ViewTable {
   readonly bodies = new Map<string, string>();
 }
 
+/**
+ * Where the views' reader sends what it reads: the live hub (`live.ts`'s `LiveHub`), named here by what the
+ * reader needs so the views do not depend on the hub.
+ */
+export interface ViewFeed {
+  /** Declares a topic and the offsets (per partition) the feed starts from. */
+  addTopic(topic: string, kind: TopicKind, start: number[]): void;
+  /** The next offset the feed has not seen in a partition. */
+  position(topic: string, partition: number): number;
+  /** Moves past a record that produces no frame (undecodable). */
+  skip(topic: string, partition: number, offset: number): void;
+  /** A record read, after its view was updated. */
+  ingest(e: Omit<Entry, "seq">): void;
+  /** Connected clients (the reader yields to the event loop only when some are waiting). */
+  clientCount(): number;
+}
+
 /** Options of {@link Views}. */
 export interface ViewsOptions {
   broker: Broker;
   log: Logger;
   metrics: GatewayMetrics;
-  hub: LiveHub;
+  hub: ViewFeed;
   compacted: string[];
   events: string[];
   /** Partitions of topics the gateway has to create (absent ones). */
