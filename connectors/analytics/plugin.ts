@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/server.ts";
+import { jsonError } from "../gateway/json_error.ts";
 import { unknownQuery } from "../gateway/query.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { AnalyticsReader } from "../../pipeline/analytics/sink.ts";

@@ -6,7 +6,7 @@
  * of its fabrics only.
  */
 import type { GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/server.ts";
+import { jsonError } from "../gateway/json_error.ts";
 import { tokenFabrics } from "../gateway/auth.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
 

@@ -29,7 +29,7 @@ import { parseDuration } from "../../pipeline/config.ts";
 import { redactStrings } from "../../pipeline/redact.ts";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/server.ts";
+import { jsonError } from "../gateway/json_error.ts";
 import { unknownQuery } from "../gateway/query.ts";
 import { tokenFabrics, tokenName } from "../gateway/auth.ts";
 import { auditRecord, produceAudit } from "../audit/record.ts";

@@ -15,7 +15,7 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { Config } from "../../schemas/config.ts";
-import { jsonError } from "./server.ts";
+import { jsonError } from "./json_error.ts";
 
 type GatewayConfig = Config["gateway"];
 

@@ -3,7 +3,7 @@
  * ones it does take (a typo such as `?severty=high` would otherwise answer as if no filter were asked).
  */
 import type { Context } from "hono";
-import { jsonError } from "./server.ts";
+import { jsonError } from "./json_error.ts";
 
 /** A 400 answer when the request carries a query parameter outside `allowed`; null when all are known. */
 export function unknownQuery(c: Context, allowed: readonly string[]): Response | null {

@@ -17,7 +17,7 @@ import type { Config } from "../../schemas/config.ts";
 import { CidrSet, clientKey } from "../../pipeline/cidr.ts";
 import { clientIpResolver } from "./client_ip.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { jsonError } from "./server.ts";
+import { jsonError } from "./json_error.ts";
 
 /** A route family with its own limits and allow-list. */
 export type Family = "webhook" | "trigger" | "writes" | "reads" | "connects";

@@ -5,6 +5,7 @@
  * plugins' routes.
  */
 import { unknownQuery } from "./query.ts";
+import { jsonError } from "./json_error.ts";
 import { cursorBeyondEnd } from "./cursor_check.ts";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -45,17 +46,6 @@ export interface AppParts {
   beforeScrape(): void;
   /** The broker's end offset of each partition of `topic` (to refuse cursors past the end). */
   endOffsets?(topic: string): Promise<number[]>;
-}
-
-/** A JSON error answer `{error, reason}`. */
-export function jsonError(
-  c: Context,
-  status: number,
-  error: string,
-  reason: string,
-  extra: object = {},
-): Response {
-  return c.json({ error, reason, ...extra }, status as 400);
 }
 
 /** Builds the app with the gateway's own routes; plugins add theirs before {@link finishApp}. */

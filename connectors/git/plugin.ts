@@ -19,7 +19,7 @@ import fs from "./fs.ts";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/server.ts";
+import { jsonError } from "../gateway/json_error.ts";
 import { statusAt } from "../gateway/status_time.ts";
 import { unknownQuery } from "../gateway/query.ts";
 import { tokenName } from "../gateway/auth.ts";

@@ -12,7 +12,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/server.ts";
+import { jsonError } from "../gateway/json_error.ts";
 import { unknownQuery } from "../gateway/query.ts";
 import { statusAt } from "../gateway/status_time.ts";
 import { ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
