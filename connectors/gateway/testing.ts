@@ -24,6 +24,8 @@ import { createGateway, type Gateway, type GatewayOptions } from "./mod.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
 
 export { type RawFrame, RawWsClient } from "./testing_raw_ws.ts";
+import { type LiveQuery, liveQuery } from "./testing_live_query.ts";
+export { type LiveQuery, liveQuery } from "./testing_live_query.ts";
 export { type RawAnswer, rawHttp } from "./testing_raw_http.ts";
 
 /** A started gateway and what a test needs around it. */
@@ -117,25 +119,6 @@ export async function startTestGateway(o: TestGatewayOptions = {}): Promise<Test
     throw err;
   }
   return t;
-}
-
-/** Query of a live connection. */
-export interface LiveQuery {
-  topic?: string | string[];
-  key?: string | string[];
-  cursor?: string;
-  access_token?: string;
-}
-
-/** Builds `?topic=a,b&key=k&...`. */
-export function liveQuery(q: LiveQuery): string {
-  const p = new URLSearchParams();
-  if (q.topic) p.set("topic", ([] as string[]).concat(q.topic).join(","));
-  for (const k of ([] as string[]).concat(q.key ?? [])) p.append("key", k);
-  if (q.cursor) p.set("cursor", q.cursor);
-  if (q.access_token) p.set("access_token", q.access_token);
-  const s = p.toString();
-  return s ? `?${s}` : "";
 }
 
 /** A WebSocket client of `/ws/sync-events` that collects every frame. */

@@ -3,7 +3,7 @@
  * {@link RawWsClient}). Re-exported by `testing.ts`.
  */
 import type { LiveEvent } from "./plugin.ts";
-import { type LiveQuery, liveQuery } from "./testing.ts";
+import { type LiveQuery, liveQuery } from "./testing_live_query.ts";
 
 /** A frame read by {@link RawWsClient}. */
 export interface RawFrame {
