@@ -22,7 +22,9 @@ import { LzError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Admin, Broker, Consumer, ConsumerOptions, Producer, Reader, ReaderOptions } from "./types.ts";
 import { toLzError, unreachableMessage, withDeadline } from "./kafka_errors.ts";
-import { createKafkaAdmin, type KafkaAdminHandle } from "./kafka_admin.ts";
+import { createKafkaAdmin } from "./kafka_admin.ts";
+import type { KafkaAdminHandle, KafkaContext, KafkaRetryOptions } from "./kafka_context.ts";
+export type { KafkaRetryOptions } from "./kafka_context.ts";
 import { createKafkaProducer } from "./kafka_producer.ts";
 import { KafkaConsumer } from "./kafka_consumer.ts";
 import { KafkaReader } from "./kafka_reader.ts";
@@ -32,16 +34,6 @@ import { installKafkajsPatches, patchFallbackWarnings } from "./kafka_patches.ts
 const KAFKAJS_VERSION = "2.2.4";
 /** A patch fallback is logged once per process, not once per broker client. */
 let patchesReported = false;
-
-/** kafkajs retry settings (same names as kafkajs). */
-export interface KafkaRetryOptions {
-  /** Attempts after the first (default 5). */
-  retries?: number;
-  /** First backoff in ms (default 250); doubles each attempt with ±20 % jitter. */
-  initialRetryTime?: number;
-  /** Cap of one backoff in ms (default 4,000). */
-  maxRetryTime?: number;
-}
 
 /** Options of {@link createKafkaBroker}. */
 export interface KafkaBrokerOptions {
@@ -66,29 +58,6 @@ export interface KafkaBrokerOptions {
    * of one partition are always one after another.
    */
   partitionsConsumedConcurrently?: number;
-}
-
-/** Settings shared by the parts of one Kafka broker (admin, producers, consumers, readers). */
-export interface KafkaContext {
-  readonly kafka: Kafka;
-  /** A kafkajs client with another client id (kafkajs sets it per client, members report it). */
-  kafkaFor(clientId: string | undefined): Kafka;
-  /** The bootstrap list as one string, for messages. */
-  readonly address: string;
-  readonly log: Logger;
-  readonly clientId: string;
-  readonly connectDeadlineMs: number;
-  readonly deliveryTimeoutMs: number;
-  readonly sessionTimeoutMs: number;
-  readonly maxWaitTimeMs: number;
-  readonly partitionsConsumedConcurrently: number;
-  readonly retry: Required<KafkaRetryOptions>;
-  /** The shared admin (connected lazily, closed with the broker). */
-  admin(): KafkaAdminHandle;
-  /** Runs `connect()` of a kafkajs client with a deadline; failures become a clear LzError. */
-  connect(what: string, connect: () => Promise<void>, disconnect: () => Promise<void>): Promise<void>;
-  track(c: { stop(): Promise<void> }): void;
-  untrack(c: { stop(): Promise<void> }): void;
 }
 
 /** The Kafka broker, plus the address it was opened with. */

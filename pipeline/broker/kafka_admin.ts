@@ -23,7 +23,7 @@ import type {
   TopicDescription,
   TopicSpec,
 } from "./types.ts";
-import type { KafkaContext } from "./kafka.ts";
+import type { KafkaAdminHandle, KafkaContext } from "./kafka_context.ts";
 import { kafkaErrorType, toLzError } from "./kafka_errors.ts";
 import {
   capturingAssigner,
@@ -34,25 +34,6 @@ import {
 
 /** Prefix of the throw-away groups readers joined before they read group-less: still hidden from `listGroups`. */
 export const READER_GROUP_PREFIX = "lzsync-reader-";
-
-/** The shared admin of one Kafka broker. */
-export interface KafkaAdminHandle {
-  readonly api: Admin;
-  /** Connects (bounded) if not connected yet. */
-  ready(): Promise<void>;
-  /** Topic names that exist now (internal `__` topics excluded). */
-  topicNames(): Promise<Set<string>>;
-  /** Partition counts of the topics that exist now. */
-  partitionCounts(): Promise<Map<string, number>>;
-  /**
-   * The effective `max.message.bytes` of each topic (its override, else the broker's `message.max.bytes`):
-   * the largest record batch the broker accepts for one of its partitions.
-   */
-  maxMessageBytes(topics: string[]): Promise<Map<string, number>>;
-  /** Deletes a group that has no members (a missing group is fine). */
-  deleteGroup(groupId: string): Promise<void>;
-  close(): Promise<void>;
-}
 
 const byTopicPartition = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) =>
   a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;

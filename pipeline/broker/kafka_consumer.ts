@@ -23,7 +23,7 @@ import {
   type GroupOffset,
   type TopicPartition,
 } from "./types.ts";
-import type { KafkaContext } from "./kafka.ts";
+import type { KafkaContext } from "./kafka_context.ts";
 import { toLzError, withDeadline } from "./kafka_errors.ts";
 import { capturingAssigner, hookBeforeJoin } from "./kafka_internals.ts";
 import { toRecords } from "./kafka_records.ts";

@@ -27,7 +27,7 @@ import type {
 } from "kafkajs";
 import { LzError } from "../errors.ts";
 import { type Producer, type ProduceRecord, RECORD_TOO_LARGE, type RecordMetadata } from "./types.ts";
-import type { KafkaContext } from "./kafka.ts";
+import type { KafkaContext } from "./kafka_context.ts";
 import { backoffMs, isUnreachable, kafkaErrorType, sleep, toLzError } from "./kafka_errors.ts";
 import { DefaultPartitioner, partitionForKey } from "./murmur2.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, neverFits, recordBytes, splitByBytes } from "./kafka_sizes.ts";

@@ -15,7 +15,7 @@
  */
 import { type Batch, DEFAULT_MAX_BATCH, type Reader, type ReaderOptions } from "./types.ts";
 import { describeError, LzError } from "../errors.ts";
-import type { KafkaContext } from "./kafka.ts";
+import type { KafkaContext } from "./kafka_context.ts";
 import { kafkaErrorType, toLzError } from "./kafka_errors.ts";
 import {
   createCluster,
