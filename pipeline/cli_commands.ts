@@ -14,7 +14,7 @@ import { replay } from "./replay.ts";
 import { auditReplay, auditReport, operatorName } from "./audit_cli.ts";
 import { digestGroup } from "./digest.ts";
 import { table } from "./cli_format.ts";
-import type { CliDeps } from "./cli.ts";
+import type { CliDeps } from "./cli_deps.ts";
 
 /** A usage error: exit code 2, with a pointer to the help. */
 export const usage = (msg: string): LzError =>
