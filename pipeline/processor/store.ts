@@ -12,7 +12,8 @@
  * had a codec (version 0). Restore decodes each record by its own version, so a changelog written by an older
  * lzsync restores into the same state (and the same digest) as one written today.
  */
-import type { KeyValueStore } from "./types.ts";
+import type { KeyValueStore, StoreCodec } from "./types.ts";
+export type { StoreCodec } from "./types.ts";
 import type { ProduceRecord } from "../broker/types.ts";
 import { encodeJsonAll, encodeTextsAll } from "../serde.ts";
 import { LzError } from "../errors.ts";
@@ -21,19 +22,6 @@ import { LzError } from "../errors.ts";
 export const SRC_HEADER = "lz-src";
 /** Changelog header holding the version of a codec store's value format (absent: version 0). */
 export const FMT_HEADER = "lz-fmt";
-
-/**
- * How a store's values are written to its changelog (persisted contract): a readable, versioned form that
- * may differ from the compact value the processor keeps in memory.
- */
-export interface StoreCodec<V = any> {
-  /** Written as {@link FMT_HEADER} on every record; bump it (and teach `decode` the old one) when the form changes. */
-  readonly version: number;
-  /** The changelog JSON text of an in-memory value. */
-  encode(v: V): string;
-  /** A parsed changelog value written with format `version` (0: before the codec) back to the in-memory value. */
-  decode(raw: unknown, version: number): V;
-}
 
 const ABSENT = Symbol("absent");
 

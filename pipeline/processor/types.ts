@@ -8,7 +8,6 @@
  */
 import type { Headers } from "../broker/types.ts";
 import type { Logger } from "../log.ts";
-import type { StoreCodec } from "./store.ts";
 
 /** A decoded input record. `value` has already been validated against the topic's schema. */
 export interface InputRecord<V = unknown> {
@@ -19,6 +18,22 @@ export interface InputRecord<V = unknown> {
   value: V | null;
   headers: Headers;
   timestamp: number;
+}
+
+/**
+ * How a store's values are written to its changelog (persisted contract): a readable, versioned form that
+ * may differ from the compact value the processor keeps in memory.
+ */
+export interface StoreCodec<V = any> {
+  /**
+   * Written as the `lz-fmt` header (`FMT_HEADER` in `store.ts`) on every record; bump it (and teach `decode`
+   * the old one) when the form changes.
+   */
+  readonly version: number;
+  /** The changelog JSON text of an in-memory value. */
+  encode(v: V): string;
+  /** A parsed changelog value written with format `version` (0: before the codec) back to the in-memory value. */
+  decode(raw: unknown, version: number): V;
 }
 
 /** A key-value state store; changes are logged to the store's changelog at each checkpoint. */
