@@ -340,7 +340,7 @@ async function diffBench(): Promise<BenchResult[]> {
  * Runs the policy processor in the real host on `broker` over `assets` (after the governance record) and
  * returns assets/s from start to the commit of the last asset, and the evaluation records' end offset.
  */
-async function policyThroughHost(
+export async function policyThroughHost(
   broker: Broker,
   assets: AssetRecord[],
   gov: Governance,

@@ -78,3 +78,17 @@ Deno.test("utf8: strict UTF-8 like a fatal TextDecoder (BOM dropped, U+FFFD kept
     );
   }
 });
+
+Deno.test("a date-time that matched before passes again, and a bad one after it still fails", () => {
+  encode(DLQ_TOPIC.name, dlq); // remembers dlq.failed_at
+  encode(DLQ_TOPIC.name, dlq);
+  for (const bad of ["2026-11-22T05:00:00.000", "2026-11-22 05:00:00Z", "", "2026-11-22T05:00:00.000Zx"]) {
+    assert.throws(() => encode(DLQ_TOPIC.name, { ...dlq, failed_at: bad }), ValidationError, bad);
+    encode(DLQ_TOPIC.name, dlq);
+  }
+  encode(DLQ_TOPIC.name, { ...dlq, failed_at: "2026-11-22T05:00:01+02:00" });
+  assert.throws(
+    () => encode(DLQ_TOPIC.name, { ...dlq, failed_at: "2026-11-22T05:00:01+02:0" }),
+    ValidationError,
+  );
+});

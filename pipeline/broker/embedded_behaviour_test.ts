@@ -284,3 +284,24 @@ Deno.test("embedded: a handler may stop its own consumer from inside eachBatch w
     assert.deepEqual((await b.admin().describeGroup("g")).members, []);
   });
 });
+
+Deno.test("embedded: headers are copied at send — shared by the records of a batch that shared them, never the caller's object", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "h", compacted: true }]);
+    const p = await b.producer();
+    const shared = { src: "1" };
+    await p.send("h", [
+      { key: "a", value: enc.encode("1"), headers: shared },
+      { key: "b", value: enc.encode("2"), headers: shared },
+      { key: "c", value: enc.encode("3") },
+      { key: "d", value: enc.encode("4"), headers: { other: "x" } },
+      { key: "e", value: enc.encode("5"), headers: shared },
+    ]);
+    shared.src = "changed by the caller";
+    const got = await readAll(b, "h", (rs) => rs.length === 5);
+    assert.deepEqual(got.map((r) => r.headers), [{ src: "1" }, { src: "1" }, {}, { other: "x" }, {
+      src: "1",
+    }]);
+    assert.notEqual(got[0].headers, shared);
+  });
+});

@@ -7,7 +7,7 @@
 import { LzError } from "../errors.ts";
 import type { DefaultPartitioner } from "./murmur2.ts";
 import type { EmbeddedTopic, LogRecord } from "./embedded_log.ts";
-import type { ProduceRecord, RecordMetadata } from "./types.ts";
+import type { Headers, ProduceRecord, RecordMetadata } from "./types.ts";
 
 /** Appends `records` to `t`; returns the metadata in input order. */
 export function appendBatch(
@@ -23,6 +23,8 @@ export function appendBatch(
   // Values of a plain topic share one buffer per batch; a compacted topic keeps few records of a batch,
   // so each value gets its own copy there (no batch buffer pinned by one survivor).
   let arena: Uint8Array | null = null;
+  let lastHeaders: ProduceRecord["headers"] = undefined;
+  let headersCopy: Headers = {};
   let at = 0;
   if (!t.compacted) {
     let total = 0;
@@ -55,13 +57,18 @@ export function appendBatch(
     }
     const bucket = buckets[p] ??= [];
     const offset = t.partitions[p].high + bucket.length;
+    // records of a batch often share one headers object (a changelog's applied offsets): one copy for them
+    if (r.headers !== lastHeaders || r.headers === undefined) {
+      lastHeaders = r.headers;
+      headersCopy = r.headers ? { ...r.headers } : {};
+    }
     bucket.push({
       topic,
       partition: p,
       offset,
       key: r.key,
       value,
-      headers: r.headers ? { ...r.headers } : {},
+      headers: headersCopy,
       timestamp: r.timestamp ?? now,
     });
     out[i] = { topic, partition: p, offset };

@@ -299,12 +299,15 @@ export function createProcessorHost(
       cp.stage = 2;
     }
     if (cp.stage === 2) {
-      const sent = await Promise.all([...cp.changelog].map(([t, recs]) => sendOrDlq(e, t, recs)));
-      for (const metas of sent) {
-        for (const m of metas) {
-          const store = m.topic.slice(app.length + 1, -"-changelog".length);
-          if (!(e.positions[store] > m.offset)) e.positions[store] = m.offset + 1;
-        }
+      const topics = [...cp.changelog.keys()];
+      const sent = await Promise.all(topics.map((t) => sendOrDlq(e, t, cp.changelog.get(t)!)));
+      for (let i = 0; i < topics.length; i++) {
+        // the store's restore position: past the highest offset written (metadata of one partition)
+        let high = -1;
+        for (const m of sent[i]) if (m.offset > high) high = m.offset;
+        if (high < 0) continue;
+        const store = topics[i].slice(app.length + 1, -"-changelog".length);
+        if (!(e.positions[store] > high)) e.positions[store] = high + 1;
       }
       cp.stage = 3;
     }
