@@ -216,10 +216,6 @@ const ALLOWED_CYCLE_EDGES: Record<string, string> = {
     "type-only: the Kubernetes steps take the worker's state, declared in worker.ts",
   "connectors/git/glob.ts -> connectors/fgd/defaults.ts":
     "the tracked-file globs include the fabric directories' defaults, which live with the fabric service",
-  "connectors/github/demo.ts -> connectors/git/sample.ts":
-    "the GitHub demo pushes the sample Landing Zone, while connectors/git/mod.ts composes the git-sync layer " +
-    "from the GitHub webhook and status notifier",
-  "connectors/github/demo.ts -> connectors/git/repo.ts": "same as demo.ts -> sample.ts",
   "connectors/pubsub/latency_bench.ts -> connectors/infra_gateway/plugin.ts":
     "the Pub/Sub latency bench measures through the infrastructure gateway plugin, which subscribes to Pub/Sub",
 };

@@ -1,6 +1,6 @@
 /**
  * GitHub connector: the signed push webhook (a gateway plugin), the `lzsync/portal` commit-status notifier
- * and Compare API client (`@octokit/rest`), webhook delivery helpers and `demo-push`.
+ * and Compare API client (`@octokit/rest`) and webhook delivery helpers (`pipeline/demo.ts`'s `demo-push` uses them).
  *
  * ```ts
  * const gateway = createGateway(deps, [githubWebhookPlugin(), gitSyncPlugin()]);
@@ -12,4 +12,3 @@ export { createGitHubClient, type GitHubClient, STATUS_CONTEXT } from "./client.
 export { createCommitStatusNotifier, STATUS_NOTIFIER_GROUP } from "./status_notifier.ts";
 export { deliverWebhook, type PayloadCommit, pushPayload } from "./deliver.ts";
 export { generatedSecretPath, webhookSecrets } from "./secrets.ts";
-export { demoPush, type DemoPushResult } from "./demo.ts";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { startTestGateway } from "../gateway/testing.ts";
-import { createGitFetchService } from "../git/service.ts";
-import { gitSyncPlugin } from "../git/plugin.ts";
-import { syncQueue } from "../git/_test_util.ts";
-import { githubWebhookPlugin } from "./webhook.ts";
+import { startTestGateway } from "../connectors/gateway/testing.ts";
+import { createGitFetchService } from "../connectors/git/service.ts";
+import { gitSyncPlugin } from "../connectors/git/plugin.ts";
+import { syncQueue } from "../connectors/git/_test_util.ts";
+import { githubWebhookPlugin } from "../connectors/github/webhook.ts";
 import { demoPush } from "./demo.ts";
-import { generatedSecretPath } from "./secrets.ts";
+import { generatedSecretPath } from "../connectors/github/secrets.ts";
 
 Deno.test("first run with nothing configured: sample Landing Zone, generated secret, demo-push arrives", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-demo-" });
