@@ -25,6 +25,7 @@ import { renderManaged } from "./normalize.ts";
 import { DEFAULT_LIMITS, joinDocuments, type ParseLimits } from "./parse_file.ts";
 import type { RuleContext } from "./rule_pack.ts";
 import { directoryContext } from "./rule_context.ts";
+import { DIRECTORY_RULES } from "./rules_hedgehog_directory.ts";
 import type { FileResult, InvalidManaged, ManagedEntry, Move, ObjectResult, Plan } from "./plan_types.ts";
 import {
   type Candidate,
@@ -41,6 +42,8 @@ import { blobId, newPlanCache, type PlanCache, type Snapshot } from "./snapshot.
 import type { ValidationMemo, Validator } from "./validate.ts";
 
 const REF_MISSING = "hedgehog.ref.missing";
+/** Findings that depend on the rest of the fabric: refreshed against the final desired state (step 4). */
+const ACROSS_FABRIC: ReadonlySet<string> = new Set([REF_MISSING, ...DIRECTORY_RULES.map((r) => r.id)]);
 
 /** Options of {@link planIngestion}. */
 export interface PlanOptions {
@@ -297,13 +300,24 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
     });
   }
 
-  // 4. References across the final desired state: an object whose referent was deleted (or never existed)
-  // warns, whichever run brought it in (managed/ files are otherwise checked without context).
+  // 4. References and directory-wide rules across the final desired state: an object whose referent was
+  // deleted (or never existed) warns, whichever run brought it in; objects already in managed/ (checked
+  // without context when scanned) that conflict with each other — two Connections on one port, VPCs sharing
+  // a VLAN — stay in place and carry the conflict as a warning saying the cluster would reject them.
   const finalCtx = lookupOver(desired.values());
   for (const entry of desired.values()) {
-    const refs = validator.validate(entry.object, entry.document, finalCtx).findings
-      .filter((f) => f.rule === REF_MISSING);
-    entry.warnings = [...entry.warnings.filter((f) => f.rule !== REF_MISSING), ...refs];
+    const across = validator.validate(entry.object, entry.document, finalCtx).findings
+      .filter((f) => ACROSS_FABRIC.has(f.rule))
+      .map((f) =>
+        f.severity === "error"
+          ? {
+            ...f,
+            severity: "warning" as const,
+            message: `${f.message} (in managed/: the cluster would reject it)`,
+          }
+          : f
+      );
+    entry.warnings = [...entry.warnings.filter((f) => !ACROSS_FABRIC.has(f.rule)), ...across];
   }
 
   // 5. unmanaged/ as it stands after the plan.

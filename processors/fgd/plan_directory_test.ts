@@ -72,3 +72,32 @@ Deno.test("planIngestion rejects both raw VPCs of one run that share a VLAN, eac
   );
   assert.equal(fine.objects.find((o) => o.source === "raw/a.yaml")!.outcome, "created");
 });
+
+Deno.test("planIngestion keeps managed Connections that share a port in place and warns on both", () => {
+  const base = ingested();
+  const clash = `apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-05--unbundled--leaf-03
+spec:
+  unbundled:
+    link:
+      server: { port: server-05/enp2s1 }
+      switch: { port: leaf-03/E1/1 }
+`;
+  // A hand-written managed/ file (e.g. present at registration) that conflicts with another managed object.
+  const before = new Map(base).set(
+    "managed/connections/server-05--unbundled--leaf-03.yaml",
+    snapshotOf({ x: clash }).get("x")!,
+  );
+  const p = plan(before);
+  for (const name of ["server-05--unbundled--leaf-03", "server-02--unbundled--leaf-03"]) {
+    const entry = p.desired.get(`wiring.githedgehog.com/Connection/default/${name}`)!;
+    assert.ok(entry, name);
+    const w = entry.warnings.find((f) => f.rule === "hedgehog.connection.port-in-use");
+    assert.ok(w, `${name}: ${JSON.stringify(entry.warnings)}`);
+    assert.equal(w.severity, "warning");
+    assert.match(w.message, /the cluster would reject it/);
+  }
+  assert.ok(!p.deletes.has("managed/connections/server-05--unbundled--leaf-03.yaml"));
+});
