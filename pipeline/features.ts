@@ -3,11 +3,12 @@
  * `describe`, `replay` and `digest`) and build itself from the app's deps (for `start`).
  */
 import type { FeatureEntry } from "./feature.ts";
+import type { Topology } from "./processor/types.ts";
 import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { buildFabricServices } from "../connectors/fgd/mod.ts";
 import { analyticsFeature } from "../connectors/analytics/mod.ts";
-import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
+import { portalRepoFeature, portalRepoTopology } from "../connectors/portal_repo/mod.ts";
 import { auditFeature } from "../connectors/audit/mod.ts";
 
 export const FEATURES: FeatureEntry[] = [
@@ -29,7 +30,7 @@ export const FEATURES: FeatureEntry[] = [
   auditFeature,
   {
     name: "portal-repo",
-    topologies: () => [],
+    topologies: () => [portalRepoTopology() as Topology],
     build: (deps) => portalRepoFeature(deps),
   },
 ];

@@ -5,7 +5,7 @@ import { waitFor } from "../../pipeline/testing/wait.ts";
 import { auditTopology } from "../../processors/audit/mod.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
-import { createPortalRepoService } from "../portal_repo/service.ts";
+import { createPortalRepoHost } from "../portal_repo/topology.ts";
 import { auditPlugin } from "./plugin.ts";
 
 const ADMIN = "admin-secret-token";
@@ -30,7 +30,7 @@ Deno.test("audit trail end to end: webhook delivery, manual trigger by token nam
   await host.start();
   await s.git.createRepo("acme/portal", { "README.md": "# Portal\n" });
   const cfg = resolveConfig({ portal_repo: { repo: s.git.url("acme/portal") } }).config.portal_repo!;
-  const sink = createPortalRepoService(s.gw.deps, cfg);
+  const sink = createPortalRepoHost(s.gw.deps, cfg);
   await sink.start();
   const audit = async (query: string, token = ADMIN) => {
     const res = await fetch(`${s.gw.url}/api/v1/audit${query}`, {

@@ -6,7 +6,7 @@ import { portalRepoFeature } from "./mod.ts";
 Deno.test("portalRepoFeature() runs nothing without portal_repo and refuses a working-copy path", async () => {
   const broker = await createEmbeddedBroker();
   try {
-    assert.deepEqual(portalRepoFeature(testDeps(broker)).services, []);
+    assert.deepEqual(portalRepoFeature(testDeps(broker)).topologies, []);
     assert.throws(
       () => portalRepoFeature(testDeps(broker, { portal_repo: { repo: "/home/me/portal" } })),
       /must be an http\(s\) git URL/,
@@ -28,11 +28,13 @@ Deno.test("portalRepoFeature() runs nothing without portal_repo and refuses a wo
     const pr = portalRepoFeature(testDeps(broker, {
       portal_repo: { repo: "https://github.com/acme/portal.git", mode: "pull_request" },
     }));
-    assert.equal(pr.services.length, 1);
+    assert.equal(pr.topologies.length, 1);
     const ok = portalRepoFeature(
       testDeps(broker, { portal_repo: { repo: "https://git.example.com/p.git" } }),
     );
-    assert.deepEqual(ok.services.map((s) => s.name), ["portal-repo"]);
+    assert.deepEqual(ok.topologies.map((t) => t.app), ["lzsync-portal-repo"]);
+    assert.deepEqual(ok.services, []);
+    assert.deepEqual(ok.resources.map((s) => s.name), ["portal-repo-clone"]);
   } finally {
     await broker.close();
   }

@@ -12,7 +12,7 @@ import { gitOut, lzFile, lzMarker, treePaths } from "./_test_util.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
-import { createPortalRepoService } from "./service.ts";
+import { createPortalRepoHost } from "./topology.ts";
 
 const META = "config/lz-config/sync-metadata.json";
 const LZ = "acme/landing-zone";
@@ -184,7 +184,7 @@ Deno.test("pull_request mode through the sink: webhook → fetch → broker → 
     runtime: { ...s.gw.deps.runtime, secret: (n: string) => n === "PORTAL_REPO_TOKEN" ? TOKEN : undefined },
   };
   const outcomes: string[] = [];
-  const sink = createPortalRepoService(deps, cfg, {
+  const sink = createPortalRepoHost(deps, cfg, {
     onWrite: (w) => void outcomes.push(w.result?.outcome ?? w.error!),
   });
   try {

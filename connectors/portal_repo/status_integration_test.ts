@@ -6,7 +6,7 @@ import type { SyncStatus } from "../../schemas/sync_status.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
 import { auditPlugin } from "../audit/plugin.ts";
 import { portalRepoPlugin } from "./plugin.ts";
-import { createPortalRepoService } from "./service.ts";
+import { createPortalRepoHost } from "./topology.ts";
 import { gitOut } from "./_test_util.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 
@@ -17,7 +17,7 @@ Deno.test("the Portal repository is a layer: last commit and freshness, then the
   const raw = { portal_repo: { repo: portalGit.url("acme/portal") } };
   const cfg = resolveConfig(raw).config.portal_repo!;
   const s = await startGitStack({ config: raw, plugins: [auditPlugin(), portalRepoPlugin(cfg)] });
-  const sink = createPortalRepoService(s.gw.deps, cfg, { retryMs: 200 });
+  const sink = createPortalRepoHost(s.gw.deps, cfg, { retryMs: 200 });
   const get = async (path: string) => (await (await fetch(`${s.gw.url}${path}`)).json());
   const layer = async () =>
     ((await get("/api/v1/sync/sync-status")).layers as SyncStatus[]).find((l) => l.layer === "portal");

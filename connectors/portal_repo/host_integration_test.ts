@@ -6,14 +6,38 @@ import { resolveConfig } from "../../pipeline/config.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { sleep, waitFor } from "../../pipeline/testing/wait.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
-import { createPortalRepoService, type PortalWrite } from "./service.ts";
+import { replay } from "../../pipeline/replay.ts";
+import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";
+import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
+import { createPortalRepoHost, DESIRED_STORE, PORTAL_REPO_APP, type PortalDesired } from "./topology.ts";
+import type { PortalWrite } from "./report.ts";
 import { cloneDir } from "./repo.ts";
 import { gitOut, treePaths } from "./_test_util.ts";
 
 const META = "config/lz-config/sync-metadata.json";
 const PORTAL = "acme/portal";
 
-/** The whole chain on real components: LZ git server → webhook → fetcher → broker → sink → Portal git server. */
+/** True once the group has committed everything on `lz.git.files.v1`. */
+async function caughtUp(broker: Broker): Promise<boolean> {
+  const admin = broker.admin();
+  const [highs, committed] = await Promise.all([
+    admin.topicOffsets(GIT_FILES_TOPIC.name),
+    admin.fetchCommitted(PORTAL_REPO_APP, [GIT_FILES_TOPIC.name]),
+  ]);
+  return highs.every((h) => (committed.find((c) => c.partition === h.partition)?.offset ?? 0) >= h.high);
+}
+
+/** True once the stored desired revision is `commit` and written (its report went out and was checkpointed). */
+async function written(broker: Broker, commit: string): Promise<boolean> {
+  const state = await readGroupState({ broker, group: PORTAL_REPO_APP, stores: [DESIRED_STORE] });
+  const d = [...(state.get(DESIRED_STORE)?.get(0)?.values() ?? [])] as PortalDesired[];
+  return d.length === 1 && d[0].marker.commit === commit && d[0].state === "written";
+}
+
+/**
+ * The whole chain on real components: LZ git server → webhook → fetcher → broker → the sink's topology in a
+ * processor host → Portal git server; then a restart and a `replay --to earliest` of the group.
+ */
 async function scenario(broker?: Broker) {
   const s = await startGitStack({ broker });
   const writes: PortalWrite[] = [];
@@ -30,7 +54,7 @@ async function scenario(broker?: Broker) {
       },
     }).config.portal_repo!;
     const start = () => {
-      const sink = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+      const sink = createPortalRepoHost(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w), tickMs: 50 });
       return sink.start().then(() => sink);
     };
     let sink = await start();
@@ -80,15 +104,58 @@ async function scenario(broker?: Broker) {
     assert.equal(writes.find((w) => w.marker.commit === c3)!.result!.outcome, "unchanged");
     assert.equal(await portalHead(), headBefore);
 
-    // 4. A restart re-reads the topic and commits nothing twice.
+    // 4. A restart resumes from its committed offsets and stored state: nothing is written again.
+    const broker = s.gw.broker;
+    await waitFor(() => caughtUp(broker), "the sink caught up", 30_000);
+    await waitFor(() => written(broker, c3), "c3 recorded as written", 30_000);
     await sink.stop();
+    const settled = await digestGroup({ broker, ...topologyState(sink.topology) });
     const n = writes.length;
     sink = await start();
-    await waitFor(() => writes.length > n, "the restarted sink's write", 30_000);
+    const c4 = await s.git.commitAndPush(STACK_REPO, { "terraform/dns.tf": "# dns\n" }, "tf only again");
+    await s.deliverPush(c4, { deliveryId: "d-4" });
+    await waitFor(() => writes.some((w) => w.marker.commit === c4), "portal write of c4", 30_000);
     await sleep(300);
-    assert.ok(writes.slice(n).every((w) => w.ok && w.result!.outcome === "unchanged"));
+    assert.deepEqual(
+      writes.slice(n).map((w) => [w.marker.commit, w.result?.outcome]),
+      [[c4, "unchanged"]],
+      "after a restart only the new Landing Zone commit is written",
+    );
     assert.equal(await portalHead(), headBefore);
+    await waitFor(() => caughtUp(broker), "the sink caught up after the restart", 30_000);
+    await waitFor(() => written(broker, c4), "c4 recorded as written", 30_000);
     await sink.stop();
+    const before = await digestGroup({ broker, ...topologyState(sink.topology) });
+    assert.notEqual(before.digest, settled.digest, "c4 is in the state");
+    const desired = before.stores.find((st) => st.store === DESIRED_STORE)!;
+    assert.equal(desired.keys, 1);
+
+    // 5. `replay --to earliest` then a restart: the same state, and nothing new on the Portal (the replayed
+    // history collapses into the latest revision, which the Portal already holds).
+    const commitsBefore = await commitsOf();
+    await replay({
+      broker,
+      group: PORTAL_REPO_APP,
+      to: "earliest",
+      inputs: sink.topology.inputs,
+      stores: sink.topology.stores,
+    });
+    const m = writes.length;
+    sink = await start();
+    await waitFor(() => caughtUp(broker), "the replayed sink caught up", 30_000);
+    await waitFor(() => writes.length > m, "the replayed sink's write of the latest revision", 30_000);
+    await waitFor(() => written(broker, c4), "c4 recorded as written after the replay", 30_000);
+    await sleep(300);
+    await sink.stop();
+    assert.deepEqual(
+      writes.slice(m).map((w) => [w.marker.commit, w.result?.outcome]),
+      [[c4, "unchanged"]],
+      "the replay writes only the latest revision, and it is unchanged",
+    );
+    const after = await digestGroup({ broker, ...topologyState(sink.topology) });
+    assert.equal(after.digest, before.digest);
+    assert.equal(await portalHead(), headBefore);
+    assert.equal(await commitsOf(), commitsBefore);
   } finally {
     await s.stop();
   }
@@ -123,7 +190,7 @@ Deno.test("portal sink: files above the inline limit are read from the fetcher's
     const cfg = resolveConfig({ portal_repo: { repo: s.git.url(PORTAL) } }).config.portal_repo!;
     const big = new Uint8Array(5000).map((_, i) => (i * 7) % 256); // binary, well above the limit
     const c2 = await s.git.commitAndPush(STACK_REPO, { "docs/diagram.bin": big }, "docs: diagram");
-    const sink = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+    const sink = createPortalRepoHost(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
     await sink.start();
     try {
       await s.deliverPush(c2, { deliveryId: "d-big" });
@@ -152,7 +219,7 @@ Deno.test("portal sink: a damaged clone (torn pack index) is dropped and fetched
   try {
     await s.git.createRepo(PORTAL, { "README.md": "# Portal\n" });
     const cfg = resolveConfig({ portal_repo: { repo: s.git.url(PORTAL) } }).config.portal_repo!;
-    const first = createPortalRepoService(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
+    const first = createPortalRepoHost(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w) });
     await first.start();
     await waitFor(() => writes.some((w) => w.ok), "the first write", 30_000);
     await first.stop();
@@ -165,7 +232,7 @@ Deno.test("portal sink: a damaged clone (torn pack index) is dropped and fetched
     }
     assert.ok(torn > 0);
     const c2 = await s.git.commitAndPush(STACK_REPO, { "docs/after.md": "# After\n" }, "docs: after");
-    const sink = createPortalRepoService(s.gw.deps, cfg, {
+    const sink = createPortalRepoHost(s.gw.deps, cfg, {
       onWrite: (w) => void writes.push(w),
       retryMs: 100,
     });
