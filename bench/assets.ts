@@ -554,7 +554,7 @@ async function policyBench(): Promise<BenchResult[]> {
 }
 
 async function pubsubBench(): Promise<BenchResult[]> {
-  const { pubsubToWebsocket } = await import("../connectors/pubsub/latency_bench.ts");
+  const { pubsubToWebsocket } = await import("./pubsub_latency.ts");
   return await pubsubToWebsocket(PUBSUB_MESSAGES);
 }
 

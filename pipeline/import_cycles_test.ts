@@ -216,8 +216,6 @@ const ALLOWED_CYCLE_EDGES: Record<string, string> = {
     "type-only: the Kubernetes steps take the worker's state, declared in worker.ts",
   "connectors/git/glob.ts -> connectors/fgd/defaults.ts":
     "the tracked-file globs include the fabric directories' defaults, which live with the fabric service",
-  "connectors/pubsub/latency_bench.ts -> connectors/infra_gateway/plugin.ts":
-    "the Pub/Sub latency bench measures through the infrastructure gateway plugin, which subscribes to Pub/Sub",
 };
 
 /** A folder of one idea: `connectors/<system>` or `processors/<name>` (sub-folders belong to it). */

@@ -5,19 +5,19 @@
  * same topic (the emulator's own delivery latency). Kafka and the emulator come from `LZSYNC_TEST_KAFKA_BROKERS`
  * / `PUBSUB_EMULATOR_HOST` when set, else they are started here and stopped at the end.
  */
-import type { BenchResult } from "../../bench/types.ts";
-import type { Batch } from "../../pipeline/broker/types.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
-import { silentLogger } from "../../pipeline/log.ts";
-import { createProcessorHost } from "../../pipeline/processor/host.ts";
-import { startKafka } from "../../pipeline/testing/kafka_server.ts";
-import { startPubsubEmulator } from "../../pipeline/testing/pubsub_emulator.ts";
-import { assetsTopology } from "../../processors/assets/mod.ts";
-import { startTestGateway } from "../gateway/testing.ts";
-import { infraGatewayPlugin } from "../infra_gateway/plugin.ts";
-import { createPubsubSubscriber } from "./subscriber.ts";
-import { emulatorTopic } from "./test_util.ts";
-import { testDeps } from "../../pipeline/testing/deps.ts";
+import type { BenchResult } from "./types.ts";
+import type { Batch } from "../pipeline/broker/types.ts";
+import { createKafkaBroker } from "../pipeline/broker/kafka.ts";
+import { silentLogger } from "../pipeline/log.ts";
+import { createProcessorHost } from "../pipeline/processor/host.ts";
+import { startKafka } from "../pipeline/testing/kafka_server.ts";
+import { startPubsubEmulator } from "../pipeline/testing/pubsub_emulator.ts";
+import { assetsTopology } from "../processors/assets/mod.ts";
+import { startTestGateway } from "../connectors/gateway/testing.ts";
+import { infraGatewayPlugin } from "../connectors/infra_gateway/plugin.ts";
+import { createPubsubSubscriber } from "../connectors/pubsub/subscriber.ts";
+import { emulatorTopic } from "../connectors/pubsub/test_util.ts";
+import { testDeps } from "../pipeline/testing/deps.ts";
 
 /** Wall-clock times (ms) one message was seen at along the path. */
 interface Hop {
