@@ -214,8 +214,6 @@ const ALLOWED_CYCLE_EDGES: Record<string, string> = {
     "type-only: the Portal-edit steps take the worker's state, declared in worker.ts",
   "connectors/fgd/worker_kube.ts -> connectors/fgd/worker.ts":
     "type-only: the Kubernetes steps take the worker's state, declared in worker.ts",
-  "connectors/git/glob.ts -> connectors/fgd/defaults.ts":
-    "the tracked-file globs include the fabric directories' defaults, which live with the fabric service",
 };
 
 /** A folder of one idea: `connectors/<system>` or `processors/<name>` (sub-folders belong to it). */

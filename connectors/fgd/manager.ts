@@ -38,7 +38,7 @@ import { repoPathProblem } from "../../pipeline/repo_path.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
 import { requestPush } from "../git/service.ts";
-import { defaultFabrics } from "./defaults.ts";
+import { defaultFabrics } from "../../pipeline/config_fabrics.ts";
 import { type Author, openFabricRepo, scrubGitdirCredentials } from "./git_repo.ts";
 import { hasUrlCredentials, stripUrlCredentials } from "../../pipeline/redact.ts";
 import { KubeSource } from "./kube_source.ts";

@@ -20,7 +20,7 @@ import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { FabricManager, type FabricManagerOptions } from "./manager.ts";
 import { fabricsPlugin } from "./plugin.ts";
 
-export { defaultFabrics, sampleFabric } from "./defaults.ts";
+export { defaultFabrics, sampleFabric } from "../../pipeline/config_fabrics.ts";
 export { FabricManager, type FabricManagerOptions } from "./manager.ts";
 export { fabricsPlugin, FGD_PROGRESS } from "./plugin.ts";
 

@@ -5,7 +5,7 @@
  * paths with forward slashes, case-sensitive, like git.
  */
 import type { Config } from "../../pipeline/config.ts";
-import { defaultFabrics } from "../fgd/defaults.ts";
+import { defaultFabrics } from "../../pipeline/config_fabrics.ts";
 
 function segmentToRegExp(seg: string): string {
   let out = "";

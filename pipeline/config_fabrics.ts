@@ -3,11 +3,13 @@
  * `lzsync.yaml`, or — on a first run with the sample Landing Zone and no fabric configured — the sample
  * fabric `dc1`.
  *
- * A leaf module (type-only imports): the FGD manager registers these fabrics, and the git sync
- * (`connectors/git/glob.ts`) tracks their GitOps directories, without the git layer loading the FGD service.
+ * A leaf module of the config (type-only imports): the FGD manager (`connectors/fgd/manager.ts`) registers
+ * these fabrics, and the git sync (`connectors/git/glob.ts`) tracks their GitOps directories; it lives with
+ * the config, not in either connector, so the git connector does not import the fabric service's folder
+ * (which imports the git connector for its repositories).
  */
-import type { Config } from "../../pipeline/config.ts";
-import type { FabricRegistration } from "../../schemas/fgd.ts";
+import type { Config } from "./config.ts";
+import type { FabricRegistration } from "../schemas/fgd.ts";
 
 /** The sample fabric of the first run: `fabrics/dc1` of the sample Landing Zone, Hedgehog CRDs in the repo. */
 export function sampleFabric(now: string): FabricRegistration {
