@@ -110,6 +110,30 @@ webhooks: []
     /document 2 kind: ValidatingWebhookConfiguration \(admissionregistration\.k8s\.io\/v1\) is a built-in/,
   );
   assert.doesNotMatch(reason, /add the directory holding its CRD/);
+  // Flux and Argo CD objects are the GitOps tool's configuration, not Kustomize files or fabric resources.
+  const { after: gitops } = run({
+    "raw/flux.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: fabric-dc1
+  namespace: flux-system
+spec:
+  path: ./fabrics/dc1/managed
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: fabric-dc1
+spec: {}
+`,
+  });
+  const g = text(gitops, "unmanaged/flux.yaml.reason.txt");
+  assert.match(
+    g,
+    /document 0 kind: Kustomization \(kustomize\.toolkit\.fluxcd\.io\/v1\) is a Flux object .*managed\/ directory \[schema\.gitops-object\]/,
+  );
+  assert.match(g, /document 1 kind: Application \(argoproj\.io\/v1alpha1\) is an Argo CD object/);
+  assert.doesNotMatch(g, /Kustomize file|crd_dirs/);
 });
 
 Deno.test("a YAML error names its location once; an empty value is not 'null null'", () => {

@@ -140,7 +140,10 @@ export class Validator {
 
   /** Structure, defaulting and schema of one document: everything before the rule packs. */
   #prelude(doc: unknown, index: number): ValidationPrelude {
-    if (isPlainObject(doc) && typeof doc.apiVersion === "string" && doc.apiVersion.startsWith("kustomize.")) {
+    if (
+      isPlainObject(doc) && typeof doc.apiVersion === "string" &&
+      doc.apiVersion.startsWith("kustomize.config.k8s.io/")
+    ) {
       // A Kustomize file has no metadata: say what it is rather than what a Kubernetes object lacks.
       const k = builtinKind("kustomize.config.k8s.io", String(doc.kind ?? "Kustomization"), doc.apiVersion)!;
       const findings: Finding[] = [{ ...k, layer: "structure", severity: "error", doc: index }];
@@ -193,6 +196,7 @@ const STOPPING_SCHEMA_RULES = new Set([
   "schema.builtin-kind",
   "schema.crd-in-fabric",
   "schema.not-a-resource",
+  "schema.gitops-object",
   "schema.version",
   "schema.crd-invalid",
 ]);

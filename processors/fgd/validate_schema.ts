@@ -241,6 +241,23 @@ export function builtinKind(
         "fabric directory, or in managed/ as kustomization.yaml (left alone there)",
     };
   }
+  const tool = group.endsWith(".toolkit.fluxcd.io")
+    ? "Flux"
+    : group === "argoproj.io"
+    ? "Argo CD"
+    : undefined;
+  if (tool) {
+    return {
+      rule: "schema.gitops-object",
+      path: "kind",
+      message:
+        `${kind} (${apiVersion}) is ${
+          tool === "Flux" ? "a" : "an"
+        } ${tool} object (it tells ${tool} what to apply), not a custom ` +
+        `resource of the fabric: keep it with your ${tool} configuration outside the fabric directory, ` +
+        "pointing its path at the fabric's managed/ directory",
+    };
+  }
   if (!BUILTIN_GROUPS.has(group)) return undefined;
   if (group === "apiextensions.k8s.io" && kind === "CustomResourceDefinition") {
     return {
