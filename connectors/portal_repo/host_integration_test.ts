@@ -104,7 +104,8 @@ async function scenario(broker?: Broker) {
     assert.equal(writes.find((w) => w.marker.commit === c3)!.result!.outcome, "unchanged");
     assert.equal(await portalHead(), headBefore);
 
-    // 4. A restart resumes from its committed offsets and stored state: nothing is written again.
+    // 4. A restart resumes from its committed offsets and stored state: it checks the stored revision against
+    // the Portal once (unchanged) and then writes only what comes next.
     const broker = s.gw.broker;
     await waitFor(() => caughtUp(broker), "the sink caught up", 30_000);
     await waitFor(() => written(broker, c3), "c3 recorded as written", 30_000);
@@ -112,14 +113,15 @@ async function scenario(broker?: Broker) {
     const settled = await digestGroup({ broker, ...topologyState(sink.topology) });
     const n = writes.length;
     sink = await start();
+    await waitFor(() => writes.length > n, "the restarted sink's check of c3", 30_000);
     const c4 = await s.git.commitAndPush(STACK_REPO, { "terraform/dns.tf": "# dns\n" }, "tf only again");
     await s.deliverPush(c4, { deliveryId: "d-4" });
     await waitFor(() => writes.some((w) => w.marker.commit === c4), "portal write of c4", 30_000);
     await sleep(300);
     assert.deepEqual(
       writes.slice(n).map((w) => [w.marker.commit, w.result?.outcome]),
-      [[c4, "unchanged"]],
-      "after a restart only the new Landing Zone commit is written",
+      [[c3, "unchanged"], [c4, "unchanged"]],
+      "after a restart: one check of the stored revision, then the new Landing Zone commit",
     );
     assert.equal(await portalHead(), headBefore);
     await waitFor(() => caughtUp(broker), "the sink caught up after the restart", 30_000);
@@ -249,6 +251,50 @@ Deno.test("portal sink: a damaged clone (torn pack index) is dropped and fetched
       assert.ok(tree.includes("docs/lz-reference/after.md"));
     } finally {
       await sink.stop();
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("portal sink: a write whose report had not gone out when it stopped is written again at start — unchanged, nothing committed twice", async () => {
+  const s = await startGitStack();
+  const writes: PortalWrite[] = [];
+  try {
+    await s.git.createRepo(PORTAL, { "README.md": "# Portal\n" });
+    const gitdir = join(s.git.root, `${PORTAL}.git`);
+    const cfg = resolveConfig({ portal_repo: { repo: s.git.url(PORTAL) } }).config.portal_repo!;
+    // A clock that stands still: the write happens at the checkpoint, but no punctuation ever reports it.
+    const frozen = Date.now();
+    const first = createPortalRepoHost({ ...s.gw.deps, clock: { now: () => frozen } }, cfg, {
+      onWrite: (w) => void writes.push(w),
+      tickMs: 50,
+    });
+    await first.start();
+    await waitFor(() => writes.some((w) => w.ok), "the first write", 30_000);
+    await waitFor(() => caughtUp(s.gw.broker), "the first run committed its input", 30_000);
+    await first.stop();
+    assert.deepEqual(writes.map((w) => [w.marker.commit, w.result?.outcome]), [[s.first, "committed"]]);
+    const state = await readGroupState({
+      broker: s.gw.broker,
+      group: PORTAL_REPO_APP,
+      stores: [DESIRED_STORE],
+    });
+    const [d] = [...state.get(DESIRED_STORE)!.get(0)!.values()] as PortalDesired[];
+    assert.deepEqual([d.marker.commit, d.state, d.attempts], [s.first, "pending", 1]);
+    const commits = await gitOut(gitdir, "rev-list", "--count", "main");
+
+    const second = createPortalRepoHost(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w), tickMs: 50 });
+    await second.start();
+    try {
+      await waitFor(() => written(s.gw.broker, s.first), "the revision recorded as written", 30_000);
+      assert.deepEqual(writes.slice(1).map((w) => [w.marker.commit, w.result?.outcome]), [[
+        s.first,
+        "unchanged",
+      ]]);
+      assert.equal(await gitOut(gitdir, "rev-list", "--count", "main"), commits);
+    } finally {
+      await second.stop();
     }
   } finally {
     await s.stop();

@@ -15,9 +15,11 @@
  * - `desired` — by Landing Zone repo id, the revision the Portal should hold: the latest commit marker, its
  *   input offset, and whether it is `pending` (not written yet, or failing transiently), `written`,
  *   `skipped` (a deleted Landing Zone branch) or `failed` (refused for good, in the DLQ), with the attempts
- *   since it was last written and the last error. This is what makes a restart resume: a revision still
- *   `pending` is written again at the first punctuation (at most an `unchanged` write), a `written` one is
- *   not touched.
+ *   since it was last written and the last error. This is what makes a restart resume: at the first
+ *   punctuation the stored revision is written again — a `pending` one lands, a `written` one commits
+ *   nothing unless someone changed the Portal's managed files meanwhile (the check the service made at every
+ *   start), a `failed` one is tried once more (after fixing a token, restart) — while the input resumes from
+ *   the committed offsets.
  *
  * **Derived, not state**: the desired tree (files × `portal_repo.paths` × marker, recomputed at each write,
  * so a mapping change applies at the next write), the Portal's actual tree (read from the Portal before each
@@ -37,6 +39,8 @@
  * it. A failure the server gives as final — HTTP 401/403/404, a push refused by a hook or branch protection,
  * a 4xx from the GitHub API, a missing base branch — is reported the same way and goes to `lz.dlq.v1` with
  * the reason; it is not retried until the next Landing Zone commit or a restart (fix the token, restart).
+ * Errors that are not lzsync's own (a library tripping over a torn clone) count as transient: the clone is
+ * dropped and the next attempt starts from a fresh one.
  *
  * **Delivery**: a write happens in the checkpoint that follows the marker (before the input commit); its
  * reports are forwarded at the next punctuation. A crash in between writes the revision again on restart,
@@ -106,8 +110,8 @@ function sameMarker(a: GitCommitMarker, b: GitCommitMarker): boolean {
 /** One task's processor. */
 function createPortalProcessor(run: PortalRun): Processor<GitFilesValue> {
   let retryAt = 0;
-  /** A revision that failed for good is tried once more after a (re)start. */
-  let resumeFailed = true;
+  /** At a task's start the stored revision is written once more, whatever its state (see the module doc). */
+  let recheck = true;
 
   const desiredStore = (ctx: ProcessorContext) => ctx.store<PortalDesired>(DESIRED_STORE);
 
@@ -183,8 +187,8 @@ function createPortalProcessor(run: PortalRun): Processor<GitFilesValue> {
     for (const w of run.writer.takeReports()) report(ctx, w, now);
     const d = desiredStore(ctx).get(run.lzRepo);
     if (!d || run.writer.requested || now < retryAt || superseded(ctx, d.marker)) return;
-    if (d.state === "pending" || (d.state === "failed" && resumeFailed)) {
-      resumeFailed = false;
+    if (d.state === "pending" || (recheck && d.state !== "skipped")) {
+      recheck = false;
       arm(ctx, d);
     }
   };
@@ -213,7 +217,7 @@ function createPortalProcessor(run: PortalRun): Processor<GitFilesValue> {
         error: null,
       };
       retryAt = 0;
-      resumeFailed = false;
+      recheck = false;
       if (superseded(ctx, v)) desiredStore(ctx).put(run.lzRepo, d);
       else if (v.commit === null) skip(ctx, d);
       else arm(ctx, d);
