@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
-import { startTestGateway } from "../gateway/testing.ts";
+import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteFile, remoteTree } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
@@ -74,11 +74,22 @@ Deno.test("invalid files under managed/ at registration: kept in place, out of t
       crd_dirs: ["fabrics/crds/hedgehog"],
     });
     assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const ws = await LiveClient.open(gw.wsUrl, {
+      topic: "lz.fgd.progress.v1",
+      key: reg.body.sync_id,
+      access_token: ADMIN,
+    });
     const status = await poll("registration run", async () => {
       const s = await api("GET", "/api/v1/fabrics/dc1");
       return s.body.last_run?.sync_id === reg.body.sync_id ? s.body : undefined;
     });
     assert.equal(status.last_run.outcome, "committed");
+    const frames = await ws.waitFor((f) => f.type === "completed", 20_000);
+    await ws.close();
+    assert.match(
+      String((frames.at(-1)!.data as { message: string }).message),
+      /^committed [0-9a-f]{40}; 3 file\(s\) under managed\/ do not validate and are left out of the desired state/,
+    );
     assert.equal(status.counts.managed, 16, "the valid objects");
     assert.equal(status.counts.invalid_managed, 3);
     assert.deepEqual(

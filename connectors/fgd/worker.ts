@@ -209,10 +209,14 @@ export class FabricWorker {
       this.lastTimings = { ...r.timings, publish: performance.now() - published };
       await this.#runEnded(r.outcome === "failed", this.lastError);
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
+      // The last frame a registration watches also says when managed/ holds files left out of the state.
+      const invalid = this.invalidManaged.length && r.outcome !== "failed"
+        ? `; ${this.invalidManaged.length} file(s) under managed/ do not validate and are left out of the desired state (see the fabric's findings)`
+        : "";
       this.progress(
         syncId,
         phase,
-        r.outcome === "committed" ? `committed ${r.commit}` : r.error ?? "nothing to ingest",
+        (r.outcome === "committed" ? `committed ${r.commit}` : r.error ?? "nothing to ingest") + invalid,
         true,
       );
       return run;
