@@ -29,6 +29,7 @@ import {
 } from "./records.ts";
 import { type EditRequest, type EditResponse, performEdit } from "./worker_edit.ts";
 import { pollActual } from "./worker_kube.ts";
+import type { FabricState } from "./worker_state.ts";
 
 /** A progress event of a sync (forwarded to live clients). */
 export interface Progress {
@@ -61,7 +62,7 @@ export interface WorkerOptions {
 }
 
 /** The state of one fabric and the queue of operations on it. */
-export class FabricWorker {
+export class FabricWorker implements FabricState {
   readonly id: string;
   readonly reg: FabricRegistration;
   readonly fg: FabricGit;

@@ -19,7 +19,7 @@ import type { RuleContext } from "../../processors/fgd/rule_pack.ts";
 import { directoryContext } from "../../processors/fgd/rule_context.ts";
 import { commitEdit } from "./object_edit.ts";
 import { slotKey, type SlotMeta } from "./records.ts";
-import type { FabricWorker } from "./worker.ts";
+import type { FabricState } from "./worker_state.ts";
 
 /** An edit request from the API. */
 export interface EditRequest {
@@ -48,12 +48,12 @@ function resolveKind(crds: Iterable<CrdKind>, kind: string): CrdKind | undefined
   return undefined;
 }
 
-function lookupOver(w: FabricWorker): RuleContext {
+function lookupOver(w: FabricState): RuleContext {
   return directoryContext(Array.from(w.desired.values(), (e) => e.object));
 }
 
 /** Performs one edit (see the module doc). */
-export async function performEdit(w: FabricWorker, req: EditRequest): Promise<EditResponse> {
+export async function performEdit(w: FabricState, req: EditRequest): Promise<EditResponse> {
   w.validator ??= await w.fg.validatorAt(await w.fg.repo.fetch());
   const crd = resolveKind(w.validator.crds.kinds.values(), req.kind);
   if (!crd) {

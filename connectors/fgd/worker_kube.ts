@@ -5,10 +5,10 @@ import { managedPath } from "../../processors/fgd/layout.ts";
 import type { ActualEntry } from "./records.ts";
 import { slotKey } from "./records.ts";
 import type { KubeSource } from "./kube_source.ts";
-import type { FabricWorker } from "./worker.ts";
+import type { FabricState } from "./worker_state.ts";
 
 /** Lists every CRD kind of the fabric in the cluster and replaces the worker's actual state. */
-export async function pollActual(w: FabricWorker, kube: KubeSource): Promise<void> {
+export async function pollActual(w: FabricState, kube: KubeSource): Promise<void> {
   w.validator ??= await w.fg.validatorAt(await w.fg.repo.fetch());
   const observed = w.nowIso();
   const next = new Map<string, ActualEntry>();
