@@ -207,14 +207,7 @@ Deno.test("cyclicComponents and cyclesOf find every cycle, type-only edges inclu
  * there and where its target belongs. The tests below leave these edges out, so any other cycle fails them;
  * an entry whose import is gone or no longer closes a cycle fails too, so the list only shrinks.
  */
-const ALLOWED_CYCLE_EDGES: Record<string, string> = {
-  "connectors/fgd/local_push.ts -> connectors/fgd/git_repo.ts":
-    "type-only (GitRepo): local_push's options name the repository class that calls it",
-  "connectors/fgd/worker_edit.ts -> connectors/fgd/worker.ts":
-    "type-only: the Portal-edit steps take the worker's state, declared in worker.ts",
-  "connectors/fgd/worker_kube.ts -> connectors/fgd/worker.ts":
-    "type-only: the Kubernetes steps take the worker's state, declared in worker.ts",
-};
+const ALLOWED_CYCLE_EDGES: Record<string, string> = {};
 
 /** A folder of one idea: `connectors/<system>` or `processors/<name>` (sub-folders belong to it). */
 function ideaFolder(path: string): string | null {

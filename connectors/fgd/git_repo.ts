@@ -38,7 +38,8 @@ import {
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
 import { gitReason, runGit } from "../git/cli.ts";
-import { pushToLocal } from "./local_push.ts";
+import { type PushOutcome, pushToLocal } from "./local_push.ts";
+export type { PushOutcome } from "./local_push.ts";
 import { clearStaleLocks, writeRefAtomic } from "./ref_file.ts";
 
 /** A blob in a listed tree. */
@@ -54,9 +55,6 @@ export interface Changes {
   /** Git blob ids of (some of) the writes by path, when the caller already computed them. */
   ids?: ReadonlyMap<string, string>;
 }
-
-/** Outcome of a push. */
-export type PushOutcome = { ok: true } | { ok: false; reason: "non-fast-forward"; detail: string };
 
 /** The git operations the FGD needs. */
 export interface FabricRepo {

@@ -16,8 +16,10 @@
  */
 import { dirname } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
-import type { PushOutcome } from "./git_repo.ts";
 import { gitReason, type GitRun, runGit, runGitScript } from "../git/cli.ts";
+
+/** Outcome of a push (local here, remote in `git_repo.ts`'s `FabricRepo.push`). */
+export type PushOutcome = { ok: true } | { ok: false; reason: "non-fast-forward"; detail: string };
 
 /** What {@link pushToLocal} needs. */
 export interface LocalPush {
