@@ -3,9 +3,11 @@
  * poll snapshots written by `connectors/cloud_asset/`, and the compacted current state per asset written by
  * `processors/assets/`.
  *
- * The asset domain is one Kafka Streams task: snapshots are diffed against the whole state, so the snapshot,
- * infra-event and asset topics have one partition each (co-partitioned by construction). 100,000 assets
- * diff in well under the 3 s budget on one task; see `bench/assets.ts`.
+ * Asset state is partitioned by asset name (keyed topics: `broker.partitions`, murmur2 of the name on both
+ * brokers), so the assets and policy processors run one task per partition. A snapshot is written per
+ * partition: each partition gets the `snapshot_started`, the chunks of its own assets and a
+ * `snapshot_completed` with its own count, so each task diffs its own share and deletes only what its
+ * share no longer lists. 100,000 assets diff in well under the 3 s budget on one task; see `bench/assets.ts`.
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
@@ -72,6 +74,10 @@ const SnapshotStarted = Type.Object({
   }),
   content_types: Type.Array(Type.String()),
   started_at: DateTime(),
+  partitions: Type.Optional(Type.Integer({
+    minimum: 1,
+    description: "partitions the snapshot is written over (absent: 1); each gets its own start and marker",
+  })),
 }, { additionalProperties: false });
 
 const SnapshotAssets = Type.Object({
@@ -85,8 +91,11 @@ const SnapshotAssets = Type.Object({
 const SnapshotCompleted = Type.Object({
   type: Type.Literal("snapshot_completed"),
   snapshot_id: Type.String({ minLength: 1 }),
-  asset_count: Type.Integer({ minimum: 0 }),
-  chunk_count: Type.Integer({ minimum: 0 }),
+  asset_count: Type.Integer({
+    minimum: 0,
+    description: "assets written to this partition (the task compares it with what it read)",
+  }),
+  chunk_count: Type.Integer({ minimum: 0, description: "chunks written to this partition" }),
   pages: Type.Integer({ minimum: 0, description: "API pages fetched (0 for an export file)" }),
   read_time: Nullable(DateTime()),
   completed_at: DateTime(),
@@ -96,6 +105,7 @@ const SnapshotCompleted = Type.Object({
     description: "source records that could not be read (bad lines, oversized assets): when > 0 the " +
       "snapshot is incomplete and deletes nothing",
   })),
+  partitions: Type.Optional(Type.Integer({ minimum: 1, description: "as in snapshot_started" })),
 }, { additionalProperties: false });
 
 const SnapshotFailed = Type.Object({
@@ -123,7 +133,9 @@ export const ASSET_SNAPSHOTS_TOPIC = defineTopic({
   schema: SnapshotRecord,
   compacted: false,
   partitions: 1,
-  key: "Cloud Asset parent (scope) of the snapshot",
+  keyed: true,
+  key: "Cloud Asset parent (scope) of the snapshot; each record is written to an explicit partition: the " +
+    "chunks hold only assets whose name hashes (murmur2) to it, start and marker go to every partition",
   description:
     "Cloud Asset polls and export-file loads: snapshot_started, snapshot_assets chunks, snapshot_completed.",
 });
@@ -154,7 +166,27 @@ export const ASSETS_TOPIC = defineTopic({
   schema: AssetState,
   compacted: true,
   partitions: 1,
+  keyed: true,
   key: "asset name",
   description:
     "Current state per asset (created/updated/deleted). A deleted asset keeps its resource_deleted record until the tombstone retention ends, then a null tombstone.",
+});
+
+/** A project number and its project id, learned from a Project asset. */
+export const ProjectId = Type.Object({
+  project_number: Type.String({ minLength: 1 }),
+  project: Type.String({ minLength: 1 }),
+}, { additionalProperties: false });
+export type ProjectId = Static<typeof ProjectId>;
+
+export const ASSET_PROJECTS_TOPIC = defineTopic({
+  name: "lz.assets.projects.v1",
+  schema: ProjectId,
+  compacted: true,
+  partitions: 1,
+  keyed: true,
+  key: "project number (broadcast: a copy on every partition)",
+  description:
+    "Project number → id, written by the assets task that saw the Project asset and read by every " +
+    "task, so resources known by number alone (buckets) get the id whichever partition their name hashes to.",
 });

@@ -3,6 +3,8 @@
  * - `lz.compliance.evaluations.v1` — per asset, the latest pass/fail of every rule that applies to it, so a
  *   score is passed / evaluated; a tombstone when the asset is deleted or no rule applies any more.
  * - `lz.compliance.scores.v1` — passed / evaluated overall, per project and per rule.
+ * - `lz.compliance.score_parts.v1` — the same counters of one policy task (its partition's assets), summed
+ *   into `lz.compliance.scores.v1` by the `lzsync-policy-scores` topology.
  * - `lz.compliance.governance.v1` — governance rules read from the Landing Zone's synced `pmo.yaml`.
  */
 import { type Static, Type } from "@sinclair/typebox";
@@ -63,6 +65,26 @@ export const SCORES_TOPIC = defineTopic({
   description: "Compliance score (passed/evaluated) overall, per project and per rule.",
 });
 
+/** One policy task's counters of one scope (key `<scope>|<partition>`): summed over tasks into the score. */
+export const ScorePart = Type.Object({
+  scope: Type.String(),
+  partition: Type.Integer({ minimum: 0, description: "the policy task (asset partition) counted" }),
+  passed: Type.Integer({ minimum: 0 }),
+  evaluated: Type.Integer({ minimum: 0 }),
+  open_violations: Type.Integer({ minimum: 0 }),
+  updated_at: DateTime(),
+}, { additionalProperties: false });
+export type ScorePart = Static<typeof ScorePart>;
+
+export const SCORE_PARTS_TOPIC = defineTopic({
+  name: "lz.compliance.score_parts.v1",
+  schema: ScorePart,
+  compacted: true,
+  partitions: 1,
+  key: "<scope>|<policy task partition> (one partition: the task that sums a scope sees every part)",
+  description: "Compliance counters of each policy task, summed into lz.compliance.scores.v1.",
+});
+
 export const Governance = Type.Object({
   repo: Type.Union([Type.String(), Type.Null()]),
   path: Type.String(),
@@ -93,6 +115,7 @@ export const GOVERNANCE_TOPIC = defineTopic({
   schema: Governance,
   compacted: true,
   partitions: 1,
-  key: "pmo",
+  keyed: true,
+  key: "pmo (broadcast: one copy on every partition, so every policy task has it)",
   description: "Governance rules (required labels, allowed regions) from the synced pmo.yaml.",
 });

@@ -40,7 +40,7 @@ export const BrokerConfig = obj({
     maximum: 1024,
     default: 1,
     description:
-      "partitions of the key-partitioned topics lzsync creates (asset snapshots, infra events, asset state, governance, evaluations, violations): the tasks the assets and policy processors can spread over members of their group; other topics keep their declared count",
+      "partitions of the key-partitioned topics lzsync creates (asset snapshots, infra events, project ids, asset state, governance, evaluations, violations): the tasks the assets and policy processors can spread over members of their group; other topics keep their declared count",
   }),
   fetch_max_wait: Duration(
     "100ms",

@@ -64,6 +64,7 @@ export const INFRA_EVENTS_TOPIC = defineTopic({
   schema: InfraEvent,
   compacted: false,
   partitions: 1,
+  keyed: true,
   key: "asset name",
   description: "Cloud Asset feed messages and Landing Zone events received over Pub/Sub.",
 });

@@ -15,8 +15,8 @@ import { GIT_SYNCED_TOPIC } from "./git_synced.ts";
 import { SYNC_EVENTS_TOPIC } from "./sync_events.ts";
 import { SYNC_PROGRESS_TOPIC } from "./sync_progress.ts";
 import { SYNC_STATUS_TOPIC } from "./sync_status.ts";
-import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "./assets.ts";
-import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "./compliance.ts";
+import { ASSET_PROJECTS_TOPIC, ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "./assets.ts";
+import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORE_PARTS_TOPIC, SCORES_TOPIC } from "./compliance.ts";
 import { INFRA_EVENTS_TOPIC } from "./infra_events.ts";
 import { VIOLATIONS_TOPIC } from "./violations.ts";
 import { FGD_TOPICS } from "./fgd.ts";
@@ -28,11 +28,13 @@ export { defineTopic } from "./topic.ts";
 /** Every declared topic, by name. */
 export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
   [
+    ASSET_PROJECTS_TOPIC,
     ASSET_SNAPSHOTS_TOPIC,
     ASSETS_TOPIC,
     BILLING_TOPIC,
     EVALUATIONS_TOPIC,
     GOVERNANCE_TOPIC,
+    SCORE_PARTS_TOPIC,
     SCORES_TOPIC,
     DLQ_TOPIC,
     INFRA_EVENTS_TOPIC,

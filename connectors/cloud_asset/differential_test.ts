@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
 import type { AssetState, SnapshotRecord } from "../../schemas/assets.ts";
 import type { Violation } from "../../schemas/violations.ts";
-import type { Evaluation } from "../../schemas/compliance.ts";
+import type { ComplianceScore, Evaluation } from "../../schemas/compliance.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
-import { policyTopology } from "../../processors/policy/mod.ts";
+import { policyTopology, scoresTopology } from "../../processors/policy/mod.ts";
 import { parseMessage } from "../pubsub/parse.ts";
 import { createAssetLister } from "./client.ts";
 import { loadExportFile } from "./export_file.ts";
@@ -95,7 +95,8 @@ const V2 = [
   firewall("allow-rdp", "2024-05-01T11:30:00Z", ["0.0.0.0/0"], "3389"),
 ];
 
-type Obs = { topic: string; key: string; value: unknown; at: number };
+/** One record as the processors see it; `partition` is set for snapshot records (written per partition). */
+type Obs = { topic: string; key: string; value: unknown; at: number; partition?: number };
 const SNAP = "lz.assets.snapshot.v1";
 const EVENTS = "lz.infra.events.v1";
 
@@ -117,28 +118,33 @@ function exportText(assets: RestAsset[]): string {
   return lines.join("\n") + "\n";
 }
 
-function snapshotObs(records: SnapshotRecord[], at: string): Obs[] {
-  return records.map((value) => ({ topic: SNAP, key: PARENT, value, at: Date.parse(at) }));
+/** A snapshot sink capturing records with their partition. */
+function capture(at: string, out: Obs[]) {
+  return (_k: string, r: SnapshotRecord[], partition: number) =>
+    Promise.resolve(
+      void out.push(
+        ...r.map((value) => ({ topic: SNAP, key: PARENT, value, at: Date.parse(at), partition })),
+      ),
+    );
 }
 
-async function fromExports(): Promise<Obs[]> {
+async function fromExports(partitions = 1): Promise<Obs[]> {
   const out: Obs[] = [];
   for (const [v, at] of [[V1, T1], [V2, T2]] as const) {
-    const records: SnapshotRecord[] = [];
     await loadExportFile({
       path: "export.ndjson",
       text: exportText([...v]),
-      sink: (_k, r) => Promise.resolve(void records.push(...r)),
+      sink: capture(at, out),
       clock: { now: () => Date.parse(at) },
       assetTypes: TYPES,
       parent: PARENT,
+      partitions,
     });
-    out.push(...snapshotObs(records, at));
   }
   return out;
 }
 
-async function fromPolls(): Promise<Obs[]> {
+async function fromPolls(partitions = 1): Promise<Obs[]> {
   const server = startAssetRestServer();
   const lister = createAssetLister({ apiEndpoint: server.url });
   const out: Obs[] = [];
@@ -146,16 +152,15 @@ async function fromPolls(): Promise<Obs[]> {
     for (const [v, at] of [[V1, T1], [V2, T2]] as const) {
       server.setAssets([...v]);
       server.setReadTime(at);
-      const records: SnapshotRecord[] = [];
       await pollAssets({
         lister,
-        sink: (_k, r) => Promise.resolve(void records.push(...r)),
+        sink: capture(at, out),
         clock: { now: () => Date.parse(at) },
         parent: PARENT,
         assetTypes: TYPES,
         pageSize: 2,
+        partitions,
       });
-      out.push(...snapshotObs(records, at));
     }
   } finally {
     await lister.close();
@@ -256,17 +261,34 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
   return a;
 }
 
-/** Runs the assets then the policy processor over `obs`; the end state as comparable JSON. */
-async function endState(obs: Obs[]) {
-  const assets = createTestDriver(assetsTopology());
-  for (const o of obs) await assets.pipe(o.topic, o.key, o.value, { timestamp: o.at });
+/**
+ * Runs the assets then the policy processor (and the score sum) over `obs` with `partitions` partitions per
+ * keyed topic; the end state as comparable JSON. Broadcast project ids are fed back to the assets tasks after
+ * the record that produced them, as the host's checkpoint would.
+ */
+async function endState(obs: Obs[], partitions = 1) {
+  const assets = createTestDriver(assetsTopology(), { keyedPartitions: partitions });
+  let fedBack = 0;
+  for (const o of obs) {
+    await assets.pipe(o.topic, o.key, o.value, { timestamp: o.at, partition: o.partition });
+    const ids = assets.forwarded("lz.assets.projects.v1");
+    for (; fedBack < ids.length; fedBack++) {
+      const r = ids[fedBack];
+      await assets.pipe("lz.assets.projects.v1", r.key, r.value, { timestamp: o.at, partition: r.partition });
+    }
+  }
   const changes = assets.forwarded("lz.assets.v1");
   await assets.close();
-  const policy = createTestDriver(policyTopology());
+  const policy = createTestDriver(policyTopology(), { keyedPartitions: partitions });
   for (const c of changes) await policy.pipe("lz.assets.v1", c.key, c.value);
-  const last = <T>(topic: string) => {
+  await policy.advance(1_000);
+  const totals = createTestDriver(scoresTopology());
+  for (const r of policy.forwarded("lz.compliance.score_parts.v1")) {
+    await totals.pipe("lz.compliance.score_parts.v1", r.key, r.value);
+  }
+  const last = <T>(d: typeof policy, topic: string) => {
     const m = new Map<string, T | null>();
-    for (const r of policy.forwarded(topic)) m.set(r.key!, r.value as T | null);
+    for (const r of d.forwarded(topic)) m.set(r.key!, r.value as T | null);
     return m;
   };
   const state = new Map<string, unknown>();
@@ -276,14 +298,35 @@ async function endState(obs: Obs[]) {
     if (!v || v.type === "resource_deleted") state.delete(c.key!);
     else state.set(c.key!, v.asset);
   }
-  const open = [...last<Violation>("lz.violations.v1")].filter(([, v]) => v?.state === "open").map(([k]) => k)
-    .sort();
-  const evaluations = [...last<Evaluation>("lz.compliance.evaluations.v1")]
+  const open = [...last<Violation>(policy, "lz.violations.v1")].filter(([, v]) => v?.state === "open")
+    .map(([k]) => k).sort();
+  const evaluations = [...last<Evaluation>(policy, "lz.compliance.evaluations.v1")]
     .filter(([, e]) => e)
     .map(([k, e]) => [k, e!.results.map((r) => `${r.rule_id}:${r.passed}`).sort()])
     .sort();
+  const scores = [...last<ComplianceScore>(totals, "lz.compliance.scores.v1")]
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k} ${v!.passed}/${v!.evaluated} open ${v!.open_violations}`).sort();
   await policy.close();
-  return { state: Object.fromEntries([...state].sort()), open, evaluations };
+  await totals.close();
+  return { state: Object.fromEntries([...state].sort()), open, evaluations, scores };
+}
+
+/** The runs of the differential test: each source alone, in sequence, and 40 seeded interleavings. */
+function runsOf(exports: Obs[], polls: Obs[], feed: Obs[]): [string, Obs[]][] {
+  const runs: [string, Obs[]][] = [
+    ["exports only", exports],
+    ["polls only", polls],
+    ["exports then feed", [...exports, ...feed]],
+    ["feed then polls", [...feed, ...polls]],
+  ];
+  for (let seed = 1; seed <= 40; seed++) {
+    const rand = rng(seed);
+    const streams = [exports, polls, shuffle(feed, rand)].filter(() => rand() < 0.8);
+    if (!streams.length) continue;
+    runs.push([`seed ${seed}`, interleave(streams, rand)]);
+  }
+  return runs;
 }
 
 Deno.test("differential: export file, REST poll and feed messages in any interleaving end in the same state and violations", async () => {
@@ -300,24 +343,30 @@ Deno.test("differential: export file, REST poll and feed messages in any interle
   assert.deepEqual(b.iam_policy, V2[2].iamPolicy, "the IAM part merged into the bucket");
   assert.equal(b.project, "web-prod", "the bucket's project id learned from the project asset");
 
-  const runs: [string, Obs[]][] = [
-    ["exports only", exports],
-    ["polls only", polls],
-    ["exports then feed", [...exports, ...feed]],
-    ["feed then polls", [...feed, ...polls]],
-  ];
-  for (let seed = 1; seed <= 40; seed++) {
-    const rand = rng(seed);
-    const streams = [exports, polls, shuffle(feed, rand)].filter(() => rand() < 0.8);
-    if (!streams.length) continue;
-    runs.push([`seed ${seed}`, interleave(streams, rand)]);
-  }
-  for (const [name, obs] of runs) {
+  for (const [name, obs] of runsOf(exports, polls, feed)) {
     const got = await endState(obs);
     assert.deepEqual(
       got,
       reference,
       `${name}: ${obs.map((o) => (o.value as { type: string }).type).join(" ")}`,
+    );
+  }
+});
+
+Deno.test("differential over 3 partitions: every source and interleaving ends as the 1-partition run", async () => {
+  const reference = await endState(fromFeed());
+  assert.ok(reference.scores.some((s) => s.startsWith("overall ")), "scores are compared too");
+  const exports = await fromExports(3);
+  const polls = await fromPolls(3);
+  const feed = fromFeed();
+  const parts = new Set(exports.map((o) => o.partition));
+  assert.deepEqual([...parts].sort(), [0, 1, 2], "the snapshots are written over the 3 partitions");
+  for (const [name, obs] of runsOf(exports, polls, feed)) {
+    const got = await endState(obs, 3);
+    assert.deepEqual(
+      got,
+      reference,
+      `${name} (3 partitions): ${obs.map((o) => (o.value as { type: string }).type).join(" ")}`,
     );
   }
 });

@@ -138,6 +138,8 @@ export interface LoadExportOptions {
   text?: string;
   /** Told the error when the file has no usable asset (before it is thrown). */
   onUnusable?(error: string): void;
+  /** Partitions of `lz.assets.snapshot.v1` the snapshot is written over (default 1). */
+  partitions?: number;
 }
 
 /** What a load reports. */
@@ -170,6 +172,7 @@ export async function loadExportFile(o: LoadExportOptions): Promise<LoadExportRe
     key: parent,
     snapshotId: newSnapshotId("export", o.clock.now()),
     clock: o.clock,
+    partitions: o.partitions,
   });
   await writer.begin({
     previous_snapshot_id: o.previousSnapshotId ?? null,

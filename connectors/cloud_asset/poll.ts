@@ -29,6 +29,8 @@ export interface PollOptions {
   backoff?: BackoffOptions;
   /** Assets per snapshot chunk (default 500). */
   chunkAssets?: number;
+  /** Partitions of `lz.assets.snapshot.v1` the snapshot is written over (default 1). */
+  partitions?: number;
 }
 
 /** What a successful poll reports. */
@@ -45,6 +47,7 @@ export async function pollAssets(o: PollOptions): Promise<PollResult> {
     snapshotId: newSnapshotId("api", o.clock.now()),
     clock: o.clock,
     maxAssets: o.chunkAssets,
+    partitions: o.partitions,
   });
   const iamTypes = (o.iamAssetTypes ?? IAM_POLICY_TYPES).filter((t) => o.assetTypes.includes(t));
   let pages = 0;

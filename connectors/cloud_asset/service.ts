@@ -118,6 +118,8 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
     const next = () => new Date(deps.clock.now() + o.intervalMs).toISOString();
     const sink = producerSink(producer!);
     try {
+      // Written per partition of the topic as it is (a topic short of broker.partitions keeps its count).
+      const partitions = (await deps.broker.admin().describeTopic(ASSET_SNAPSHOTS_TOPIC.name)).partitions;
       let id: string;
       let items: number;
       let readTime: string | null;
@@ -126,6 +128,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
         const r = await pollAssets({
           lister: lister!,
           sink,
+          partitions,
           clock: deps.clock,
           parent: o.source.parent,
           assetTypes: o.assetTypes,
@@ -158,6 +161,7 @@ export function createCloudAssetService(deps: AppDeps, o: CloudAssetServiceOptio
             onUnusable: (error) => void (lastFile = { hash, id: "", unreadable: 0, error }),
             text: new TextDecoder().decode(bytes),
             sink,
+            partitions,
             clock: deps.clock,
             assetTypes: o.assetTypes,
             parent: o.source.parent,

@@ -18,15 +18,20 @@ import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
 import type { TopicDef } from "../../schemas/topic.ts";
-import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "../../schemas/assets.ts";
+import { ASSET_PROJECTS_TOPIC, ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "../../schemas/assets.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
 import { VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
-import { EVALUATIONS_TOPIC, GOVERNANCE_TOPIC, SCORES_TOPIC } from "../../schemas/compliance.ts";
+import {
+  EVALUATIONS_TOPIC,
+  GOVERNANCE_TOPIC,
+  SCORE_PARTS_TOPIC,
+  SCORES_TOPIC,
+} from "../../schemas/compliance.ts";
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
-import { governanceTopology, policyTopology } from "../../processors/policy/mod.ts";
+import { governanceTopology, policyTopology, scoresTopology } from "../../processors/policy/mod.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
 import type { Feature, FeatureEntry } from "../../pipeline/feature.ts";
 import { type AssetSourceSpec, createCloudAssetService } from "../cloud_asset/service.ts";
@@ -43,11 +48,13 @@ export const SAMPLE_EXPORT = fileURLToPath(
 /** Every topic the infrastructure layers read or write. */
 export const INFRA_TOPICS: TopicDef[] = [
   ASSET_SNAPSHOTS_TOPIC,
+  ASSET_PROJECTS_TOPIC,
   INFRA_EVENTS_TOPIC,
   ASSETS_TOPIC,
   VIOLATIONS_TOPIC,
   EVALUATIONS_TOPIC,
   SCORES_TOPIC,
+  SCORE_PARTS_TOPIC,
   GOVERNANCE_TOPIC,
   GIT_FILES_TOPIC,
   SYNC_EVENTS_TOPIC,
@@ -110,9 +117,9 @@ export function buildInfraServices(deps: AppDeps): InfraParts {
   return { services, topologies: infraTopologies(), plugin: infraGatewayPlugin() };
 }
 
-/** `lzsync-assets`, `lzsync-policy`, `lzsync-policy-governance` (static: no deps needed). */
+/** `lzsync-assets`, `lzsync-policy`, `lzsync-policy-scores`, `lzsync-policy-governance` (static). */
 function infraTopologies(): Topology[] {
-  return [assetsTopology(), policyTopology(), governanceTopology()];
+  return [assetsTopology(), policyTopology(), scoresTopology(), governanceTopology()];
 }
 
 /** The infrastructure layer as a pipeline feature; `FEATURES` (`pipeline/features.ts`) lists it. */

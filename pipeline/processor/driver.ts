@@ -46,6 +46,8 @@ export interface TestDriverOptions {
   clock?: FakeClock | number;
   /** Partition count of input topics not declared in `schemas/` (default 1). */
   partitions?: number;
+  /** Partition count of the keyed topics (`broker.partitions` of a run; default: their declared count). */
+  keyedPartitions?: number;
   /** Retries of a failing `process()` before the DLQ (default 3; backoff is not waited in the driver). */
   retries?: number;
   log?: Logger;
@@ -106,7 +108,11 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
   let out: ForwardedRecord[] = [];
   let dead: DlqRecord[] = [];
 
-  const partitionsOf = (topic: string) => topicDef(topic)?.partitions ?? opts.partitions ?? 1;
+  const partitionsOf = (topic: string) => {
+    const def = topicDef(topic);
+    if (def?.keyed && opts.keyedPartitions) return opts.keyedPartitions;
+    return def?.partitions ?? opts.partitions ?? 1;
+  };
   const partitionOf = (topic: string, key: string) => partitionForKey(key, partitionsOf(topic));
   const tables: Tables = new Map();
   for (const spec of topology.tables ?? []) {
@@ -125,6 +131,7 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
         log,
         retry: { retries: opts.retries ?? 3, sleep: async () => {} },
         tables,
+        partitionsOf,
       });
       tasks.set(p, t);
       await t.init();
@@ -141,7 +148,7 @@ export function createTestDriver(topology: Topology, opts: TestDriverOptions = {
       }
       out.push({
         topic: o.topic,
-        partition: o.key === null ? 0 : partitionOf(o.topic, o.key),
+        partition: o.partition ?? (o.key === null ? 0 : partitionOf(o.topic, o.key)),
         key: o.key,
         value: decode(o.topic, o.value),
         headers: o.headers ?? {},

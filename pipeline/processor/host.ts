@@ -113,6 +113,8 @@ export function createProcessorHost(
   const metrics = hostMetrics(app, deps.metrics);
   const entries = new Map<number, Entry>();
   const standby = new Map<number, Standby>();
+  /** Partition counts of the outputs, read at start (broadcasts write one copy per partition). */
+  const outputPartitions = new Map<string, number>();
   let producer: Producer | null = null;
   let consumer: Consumer | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -155,6 +157,7 @@ export function createProcessorHost(
         );
       }
     }
+    for (const t of topology.outputs) outputPartitions.set(t, (await admin.describeTopic(t)).partitions);
     const counts = await Promise.all(
       topology.inputs.map(async (t) => (await admin.describeTopic(t)).partitions),
     );
@@ -192,6 +195,7 @@ export function createProcessorHost(
       retry: { retries: opts.retries ?? 3, backoffMs: opts.backoffMs ?? 50 },
       stores,
       onDlq: (topic) => metrics.dlq(topic),
+      partitionsOf: (topic) => outputPartitions.get(topic) ?? 1,
     });
   }
 
@@ -293,7 +297,7 @@ export function createProcessorHost(
       for (const o of cp.outputs) {
         let l = byTopic.get(o.topic);
         if (!l) byTopic.set(o.topic, l = []);
-        l.push({ key: o.key, value: o.value, headers: o.headers });
+        l.push({ key: o.key, value: o.value, headers: o.headers, partition: o.partition });
       }
       await Promise.all([...byTopic].map(([t, recs]) => sendOrDlq(e, t, recs)));
       cp.stage = 2;

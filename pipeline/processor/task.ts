@@ -38,6 +38,8 @@ export interface TaskOptions {
   onDlq?(topic: string): void;
   /** The topology's tables as read before the task started (see `Topology.tables`); empty ones otherwise. */
   tables?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
+  /** Partition count of an output topic, for {@link ProcessorContext.broadcast} (default 1). */
+  partitionsOf?(topic: string): number;
 }
 
 /** An output record waiting for the next checkpoint. */
@@ -83,6 +85,7 @@ export class Task {
   readonly #log: Logger;
   readonly #retry: RetryPolicy;
   readonly #onDlq?: (topic: string) => void;
+  readonly #partitionsOf: (topic: string) => number;
   readonly #outputs = new Set<string>();
   readonly #tables = new Map<string, ReadonlyMap<string, unknown>>();
   #storeList: MemoryStore[] = [];
@@ -104,6 +107,7 @@ export class Task {
     for (const tb of o.topology.tables ?? []) {
       this.#tables.set(tb.topic, o.tables?.get(tb.topic) ?? new Map());
     }
+    this.#partitionsOf = o.partitionsOf ?? (() => 1);
     for (const s of o.topology.stores) {
       this.stores.set(s, o.stores?.get(s) ?? new MemoryStore(s, o.topology.codecs?.[s]));
     }
@@ -127,14 +131,15 @@ export class Task {
         return s as MemoryStore<V>;
       },
       forward: (topic: string, key: string | null, value: unknown | null, headers?: Headers) => {
-        if (!this.#outputs.has(topic)) {
-          throw new LzError(
-            "UNDECLARED_OUTPUT",
-            `topology ${this.#t.app} forwards to ${topic}, not in its outputs`,
-          );
-        }
+        this.#checkOutput(topic);
         if (value !== null) validate(topic, value);
         this.#pending.push({ topic, key, value: null, raw: value, headers });
+      },
+      broadcast: (topic: string, key: string, value: unknown | null) => {
+        this.#checkOutput(topic);
+        if (value !== null) validate(topic, value);
+        const n = this.#partitionsOf(topic);
+        for (let p = 0; p < n; p++) this.#pending.push({ topic, key, partition: p, value: null, raw: value });
       },
       schedule: (intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable => {
         if (!(intervalMs > 0)) throw new RangeError(`schedule interval must be > 0 ms, got ${intervalMs}`);
@@ -155,6 +160,15 @@ export class Task {
         return t as ReadonlyMap<string, V>;
       },
     };
+  }
+
+  #checkOutput(topic: string): void {
+    if (!this.#outputs.has(topic)) {
+      throw new LzError(
+        "UNDECLARED_OUTPUT",
+        `topology ${this.#t.app} forwards to ${topic}, not in its outputs`,
+      );
+    }
   }
 
   /** Runs the processor's `init`. */
@@ -324,12 +338,14 @@ export class Task {
           last.set(o.topic, byKey = topicDef(o.topic)?.compacted ? new Map() : undefined);
         }
         if (byKey !== undefined) {
-          const at = byKey.get(o.key);
+          // A broadcast copy coalesces only with the copies of the same partition.
+          const k = o.partition === undefined ? o.key : `${o.partition}\u0000${o.key}`;
+          const at = byKey.get(k);
           if (at !== undefined) {
             outputs[at] = o;
             continue;
           }
-          byKey.set(o.key, outputs.length);
+          byKey.set(k, outputs.length);
         }
       }
       outputs.push(o);
@@ -344,7 +360,7 @@ export class Task {
           at.push(i);
           raws.push(o.raw);
         }
-        outputs[i] = { topic: o.topic, key: o.key, value: null, headers: o.headers };
+        outputs[i] = { topic: o.topic, key: o.key, value: null, headers: o.headers, partition: o.partition };
       }
     }
     const bytes = encodeJsonAll(raws);

@@ -73,6 +73,12 @@ export interface ProcessorContext {
    * checkpoint, before the changelog and the input commit. `value: null` is a tombstone.
    */
   forward(topic: string, key: string | null, value: unknown | null, headers?: Headers): void;
+  /**
+   * Sends one copy of the value to every partition of `topic` (same key), for a small table that every task
+   * of a co-partitioned consumer must see (the governance rules, say): partition `p` of it reaches task `p`.
+   * Validated and produced like {@link forward}.
+   */
+  broadcast(topic: string, key: string, value: unknown | null): void;
   /** Runs `fn` every `intervalMs` of the injected clock (wall-clock punctuation). Call from `init`. */
   schedule(intervalMs: number, fn: (now: number) => void | Promise<void>): Cancellable;
   /**

@@ -5,7 +5,7 @@
  * gateway's views.
  */
 import type { Topology } from "../../pipeline/processor/types.ts";
-import { ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "../../schemas/assets.ts";
+import { ASSET_PROJECTS_TOPIC, ASSET_SNAPSHOTS_TOPIC, ASSETS_TOPIC } from "../../schemas/assets.ts";
 import { INFRA_EVENTS_TOPIC } from "../../schemas/infra_events.ts";
 import { assetEntryCodec } from "./codec.ts";
 import {
@@ -27,10 +27,10 @@ export const ASSETS_APP = "lzsync-assets";
 export function assetsTopology(opts: AssetsProcessorOptions & { app?: string } = {}): Topology {
   return {
     app: opts.app ?? ASSETS_APP,
-    inputs: [ASSET_SNAPSHOTS_TOPIC.name, INFRA_EVENTS_TOPIC.name],
+    inputs: [ASSET_SNAPSHOTS_TOPIC.name, INFRA_EVENTS_TOPIC.name, ASSET_PROJECTS_TOPIC.name],
     stores: [STORE_ASSETS, STORE_PROJECTS],
     codecs: { [STORE_ASSETS]: assetEntryCodec },
-    outputs: [ASSETS_TOPIC.name],
+    outputs: [ASSETS_TOPIC.name, ASSET_PROJECTS_TOPIC.name],
     create: () => createAssetsProcessor(opts),
     description: "diffs Cloud Asset snapshots and merges feed events into lz.assets.v1",
   };

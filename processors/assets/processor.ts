@@ -8,12 +8,25 @@
  * touched) is deleted. A snapshot whose start this task did not see (restart mid-snapshot), whose count does
  * not match its marker, or that failed, still applies its creates and updates but deletes nothing — the next
  * complete poll does.
+ *
+ * One task per partition: everything about an asset is keyed (and so partitioned) by its name, and a snapshot
+ * is written per partition with that partition's own marker count (`connectors/cloud_asset/snapshot_writer.ts`),
+ * so a task's store holds exactly its partition's assets and its diff deletes only from them. The project
+ * number → id map is the one thing shared across partitions: the task that sees a Project asset broadcasts
+ * its id on `lz.assets.projects.v1` (an input of every task), and a task that learns an id, from either,
+ * fills it into its assets still lacking it (a bucket seen before its project, or on another partition).
  */
 import type { InputRecord, Processor, ProcessorContext } from "../../pipeline/processor/types.ts";
-import { type AssetRecord, ASSETS_TOPIC, type AssetSource, type AssetState } from "../../schemas/assets.ts";
+import {
+  ASSET_PROJECTS_TOPIC,
+  type AssetRecord,
+  ASSETS_TOPIC,
+  type AssetSource,
+  type AssetState,
+  type ProjectId,
+} from "../../schemas/assets.ts";
 import type { SnapshotRecord } from "../../schemas/assets.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
-import { LzError } from "../../pipeline/errors.ts";
 import {
   applyDelete,
   applyUpsert,
@@ -52,21 +65,6 @@ interface OpenSnapshot {
 
 const PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project";
 
-/**
- * Snapshots are diffed against the whole state, so the asset topics must have one partition (one task).
- * A task on another partition means `processors.topics` split them: refuse rather than diff half the state.
- */
-export function onlyPartitionZero(ctx: ProcessorContext): void {
-  if (ctx.partition !== 0) {
-    throw new LzError(
-      "CONFIG",
-      `${ctx.app} needs lz.assets.snapshot.v1, lz.infra.events.v1, lz.assets.v1 and lz.compliance.governance.v1 ` +
-        `to have exactly one partition (a task for partition ${ctx.partition} exists); remove their ` +
-        "processors.topics overrides and recreate the topics",
-    );
-  }
-}
-
 /** Creates one task's processor. */
 export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Processor<unknown> {
   const retention = opts.tombstoneRetentionMs ?? 7 * 86_400_000;
@@ -95,11 +93,56 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     ctx.forward(ASSETS_TOPIC.name, asset.name, value);
   }
 
+  /**
+   * Names of present assets that have a project number but no project id, by number (built from the store
+   * on first need, then kept up to date by {@link record}); null until built.
+   */
+  let lacking: Map<string, Set<string>> | null = null;
+
+  function track(name: string, a: AssetRecord | null): void {
+    if (!lacking) return;
+    for (const names of lacking.values()) names.delete(name);
+    if (a && !a.project && a.project_number) {
+      let names = lacking.get(a.project_number);
+      if (!names) lacking.set(a.project_number, names = new Set());
+      names.add(name);
+    }
+  }
+
+  function lackingIds(ctx: ProcessorContext): Map<string, Set<string>> {
+    if (lacking) return lacking;
+    lacking = new Map();
+    for (const [name, e] of ctx.store<AssetEntry>(STORE_ASSETS).entries()) {
+      if (!e.del && !e.nr) track(name, JSON.parse(e.j) as AssetRecord);
+    }
+    return lacking;
+  }
+
+  /**
+   * Records a project id; when it is new, fills it into this task's assets lacking it (each forwarded as an
+   * update) and, when it came from a Project asset, broadcasts it to the other tasks.
+   */
+  function learnProject(ctx: ProcessorContext, number: string, id: string, fromAsset: boolean): void {
+    const projects = ctx.store<string>(STORE_PROJECTS);
+    if (projects.get(number) === id) return;
+    projects.put(number, id);
+    if (fromAsset) ctx.broadcast(ASSET_PROJECTS_TOPIC.name, number, { project_number: number, project: id });
+    const names = lackingIds(ctx).get(number);
+    if (!names?.size) return;
+    const store = ctx.store<AssetEntry>(STORE_ASSETS);
+    for (const name of [...names]) {
+      const e = store.get(name);
+      if (!e || e.del || e.nr) continue;
+      const asset: AssetRecord = { ...(JSON.parse(e.j) as AssetRecord), project: id };
+      record(ctx, { kind: "updated", entry: { ...e, j: JSON.stringify(asset) }, asset }, name, "api", {});
+    }
+  }
+
   /** Fills `project` from the project-number map, and learns ids from Project assets. */
   function enrich(ctx: ProcessorContext, a: AssetRecord): AssetRecord {
     const projects = ctx.store<string>(STORE_PROJECTS);
     if (a.asset_type === PROJECT_TYPE && a.project && a.project_number) {
-      if (projects.get(a.project_number) !== a.project) projects.put(a.project_number, a.project);
+      learnProject(ctx, a.project_number, a.project, true);
     } else if (!a.project && a.project_number) {
       const id = projects.get(a.project_number);
       if (id) return { ...a, project: id };
@@ -118,6 +161,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     const store = ctx.store<AssetEntry>(STORE_ASSETS);
     store.put(name, r.entry);
     if (r.kind !== "created" && r.kind !== "updated" && r.kind !== "deleted") return;
+    track(name, r.kind === "deleted" ? null : r.asset);
     const type = r.kind === "created"
       ? "resource_created"
       : r.kind === "updated"
@@ -257,7 +301,6 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
 
   return {
     init(ctx) {
-      onlyPartitionZero(ctx);
       ctx.schedule(opts.sweepIntervalMs ?? 3_600_000, (now) => {
         const store = ctx.store<AssetEntry>(STORE_ASSETS);
         const expired: string[] = [];
@@ -273,6 +316,9 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
       recordAt = rec.timestamp;
       if (rec.topic === "lz.assets.snapshot.v1") {
         onSnapshot(ctx, rec.value as SnapshotRecord, rec.key, rec.timestamp);
+      } else if (rec.topic === ASSET_PROJECTS_TOPIC.name) {
+        const v = rec.value as ProjectId;
+        learnProject(ctx, v.project_number, v.project, false);
       } else onEvent(ctx, rec.value as InfraEvent);
     },
   };

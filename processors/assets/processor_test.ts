@@ -273,18 +273,106 @@ Deno.test("assets: tombstones are swept after the retention with a null on lz.as
   await d.close();
 });
 
-Deno.test("assets: a task for a second partition refuses to start (the asset topics must have one partition)", async () => {
-  const d = createTestDriver(assetsTopology());
-  await assert.rejects(
-    d.pipe(SNAP, PARENT, {
-      type: "snapshot_failed",
-      snapshot_id: "x",
-      error: "e",
-      asset_count: 0,
-      failed_at: "2024-05-01T00:00:00Z",
-    }, { partition: 1 }),
-    /exactly one partition/,
+/** Writes one snapshot over `parts` partitions as the snapshot writer does: per partition, its own share. */
+async function partitionedSnapshot(
+  d: TestDriver,
+  parts: number,
+  assets: AssetRecord[],
+  at: string,
+  o: { shortOn?: number } = {},
+) {
+  const id = `psnap-${++n}`;
+  for (let p = 0; p < parts; p++) {
+    const mine = assets.filter((a) => d.partitionOf(SNAP, a.name) === p);
+    const opts = { partition: p };
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_started",
+      snapshot_id: id,
+      previous_snapshot_id: null,
+      source: "api",
+      parent: PARENT,
+      asset_types: TYPES,
+      content_types: ["RESOURCE"],
+      started_at: at,
+      partitions: parts,
+    }, opts);
+    // `shortOn`: that partition's chunk is lost, its marker still counts it (an incomplete share).
+    const sent = o.shortOn === p ? mine.slice(1) : mine;
+    if (sent.length) {
+      await d.pipe(SNAP, PARENT, { type: "snapshot_assets", snapshot_id: id, seq: 0, assets: sent }, opts);
+    }
+    await d.pipe(SNAP, PARENT, {
+      type: "snapshot_completed",
+      snapshot_id: id,
+      asset_count: mine.length,
+      chunk_count: mine.length ? 1 : 0,
+      pages: 1,
+      read_time: at,
+      completed_at: at,
+      duration_ms: 5,
+      partitions: parts,
+    }, opts);
+  }
+}
+
+Deno.test("assets over 3 partitions: each task keeps and diffs only its share; a short share deletes nothing", async () => {
+  const d = createTestDriver(assetsTopology(), { keyedPartitions: 3 });
+  const all = Array.from({ length: 15 }, (_, i) => fw(`fw-${i}`, "2024-05-01T00:00:00Z"));
+  const byPart = [0, 1, 2].map((p) => all.filter((a) => d.partitionOf(SNAP, a.name) === p));
+  assert.ok(
+    byPart.every((l) => l.length >= 2),
+    `every partition holds at least two: ${byPart.map((l) => l.length)}`,
   );
+  await partitionedSnapshot(d, 3, all, "2024-05-01T01:00:00Z");
+  assert.equal(changes(d).filter((c) => c.startsWith("created")).length, 15);
+  for (let p = 0; p < 3; p++) {
+    const names = [...d.store<unknown>("assets", p).entries()].map(([k]) => k).sort();
+    assert.deepEqual(names, byPart[p].map((a) => a.name).sort(), `task ${p} holds exactly its partition`);
+  }
+  // Every forward of a task goes to its own partition of lz.assets.v1 (co-partitioned with the policy).
+  assert.ok(d.forwarded("lz.assets.v1").every((r) => r.partition === r.fromPartition));
+  d.clear();
+  // The next poll lists neither the first asset of partition 0 nor that of partition 1, and partition 1's
+  // share comes short of its marker: partition 0 deletes its missing asset, partition 1 deletes nothing.
+  const gone0 = byPart[0][0], gone1 = byPart[1][0];
+  const next = all.filter((a) => a !== gone0 && a !== gone1);
+  await partitionedSnapshot(d, 3, [...next, gone1], "2024-05-01T02:00:00Z", { shortOn: 1 });
+  assert.deepEqual(changes(d), [`deleted ${gone0.data!.name}`]);
+  d.clear();
+  // A complete poll without them: partition 1 now deletes its own; nothing else moves.
+  await partitionedSnapshot(d, 3, next, "2024-05-01T03:00:00Z");
+  assert.deepEqual(changes(d), [`deleted ${gone1.data!.name}`]);
+  await d.close();
+});
+
+Deno.test("assets over 3 partitions: a bucket known by project number gets the id from a Project on another partition", async () => {
+  const d = createTestDriver(assetsTopology(), { keyedPartitions: 3 });
+  const project: AssetRecord = {
+    ...fw("p", "2024-05-01T00:00:00Z"),
+    name: "//cloudresourcemanager.googleapis.com/projects/111",
+    asset_type: "cloudresourcemanager.googleapis.com/Project",
+    data: { projectId: "web-prod" },
+  };
+  // A bucket whose name hashes elsewhere than the project's, seen (by feed) before the project.
+  const bucket = Array.from({ length: 20 }, (_, i) => ({
+    ...fw("b", "2024-05-01T00:00:00Z"),
+    name: `//storage.googleapis.com/logs-${i}`,
+    asset_type: "storage.googleapis.com/Bucket",
+    project: null,
+    data: { name: `logs-${i}` },
+  })).find((b) => d.partitionOf(EVENTS, b.name) !== d.partitionOf(EVENTS, project.name))!;
+  await d.pipe(EVENTS, bucket.name, feed(bucket, { id: "b1" }));
+  await d.pipe(EVENTS, project.name, feed(project, { id: "p1" }));
+  const ids = d.forwarded("lz.assets.projects.v1");
+  assert.deepEqual(ids.map((r) => r.partition).sort(), [0, 1, 2], "the project id goes to every partition");
+  assert.deepEqual(ids[0].value, { project_number: "111", project: "web-prod" });
+  d.clear();
+  for (const r of ids) await d.pipe("lz.assets.projects.v1", r.key, r.value, { partition: r.partition });
+  const filled = d.forwarded("lz.assets.v1").map((r) => r.value as AssetState);
+  assert.deepEqual(filled.map((v) => [v.type, v.name, v.asset.project]), [
+    ["resource_updated", bucket.name, "web-prod"],
+  ]);
+  assert.equal(d.forwarded("lz.assets.projects.v1").length, 0, "a learned id is not broadcast again");
   await d.close();
 });
 

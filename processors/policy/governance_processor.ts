@@ -28,7 +28,7 @@ export function createGovernanceProcessor(): Processor<unknown> {
       const v = rec.value as GitFilesValue | null;
       if (v !== null && (v.kind !== "file" || v.path !== PMO_PATH)) return;
       if (v === null) {
-        ctx.forward(GOVERNANCE_TOPIC.name, "pmo", {
+        ctx.broadcast(GOVERNANCE_TOPIC.name, "pmo", {
           repo: key.slice(0, -PMO_PATH.length - 1),
           path: PMO_PATH,
           commit: rec.headers["lz-commit"] ?? null,
@@ -47,7 +47,7 @@ export function createGovernanceProcessor(): Processor<unknown> {
         );
       }
       const text = v.encoding === "base64" ? utf8FromBase64(v.content) : v.content;
-      ctx.forward(GOVERNANCE_TOPIC.name, "pmo", {
+      ctx.broadcast(GOVERNANCE_TOPIC.name, "pmo", {
         repo: v.repo,
         path: v.path,
         commit: v.commit,

@@ -2,8 +2,9 @@
  * The `policy` processor: evaluates every asset change on `lz.assets.v1` against the CIS rules and the
  * governance rules of the synced `pmo.yaml`, records every evaluation (pass and fail) per asset on the
  * compacted `lz.compliance.evaluations.v1`, opens and resolves violations on `lz.violations.v1` (one key per
- * rule and asset) with first_seen / last_seen, and emits passed/evaluated scores (overall, per project, per
- * rule) on `lz.compliance.scores.v1`.
+ * rule and asset) with first_seen / last_seen, and emits passed/evaluated counters (overall, per project, per
+ * rule) of its partition's assets on `lz.compliance.score_parts.v1`, summed into `lz.compliance.scores.v1`
+ * by `score_totals.ts`.
  *
  * One store entry per asset holds the few fields governance rules read (type, project, location, labels) and
  * the asset's rule results, so an asset change costs one store write; a new `pmo.yaml` re-evaluates the
@@ -21,14 +22,13 @@ import {
   EVALUATIONS_TOPIC,
   type Governance,
   GOVERNANCE_TOPIC,
-  SCORES_TOPIC,
+  SCORE_PARTS_TOPIC,
 } from "../../schemas/compliance.ts";
 import type { InfraEvent } from "../../schemas/infra_events.ts";
 import { type Severity, type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";
 import { excepted, governanceRules, labelsOf, locationInData } from "./governance.ts";
 import { missingPart, notEvaluated, type Rule } from "./rule.ts";
 import { CIS_RULES, indexByType } from "./rules.ts";
-import { onlyPartitionZero } from "../assets/processor.ts";
 import { type Counted, Scores } from "./scores.ts";
 
 /** Store names (persisted contract). */
@@ -427,13 +427,24 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
 
   return {
     init(ctx) {
-      onlyPartitionZero(ctx);
       table = ctx.table<Streak>(VIOLATIONS_TOPIC.name);
       ctx.schedule(opts.scoreIntervalMs ?? 1000, (now) => {
         load(ctx);
         if (!scores.dirty) return;
+        // This task counts only its partition's assets: `lzsync-policy-scores` sums the parts.
         for (const [scope, value] of scores.drain(new Date(now).toISOString())) {
-          ctx.forward(SCORES_TOPIC.name, scope, value);
+          ctx.forward(
+            SCORE_PARTS_TOPIC.name,
+            `${scope}|${ctx.partition}`,
+            value && {
+              scope,
+              partition: ctx.partition,
+              passed: value.passed,
+              evaluated: value.evaluated,
+              open_violations: value.open_violations,
+              updated_at: value.updated_at,
+            },
+          );
         }
       });
     },

@@ -3,7 +3,7 @@ import { createTestDriver, type TestDriver } from "../../pipeline/processor/driv
 import type { AssetRecord, AssetState } from "../../schemas/assets.ts";
 import type { ComplianceScore, Evaluation, Governance } from "../../schemas/compliance.ts";
 import type { Violation } from "../../schemas/violations.ts";
-import { governanceTopology, policyTopology } from "./mod.ts";
+import { governanceTopology, policyTopology, scoresTopology } from "./mod.ts";
 import { parsePmo } from "./governance.ts";
 import { asset } from "./test_assets.ts";
 
@@ -25,8 +25,18 @@ function state(type: AssetState["type"], a: AssetRecord, at: string): AssetState
 const pipeAsset = (d: TestDriver, type: AssetState["type"], a: AssetRecord, at: string) =>
   d.pipe("lz.assets.v1", a.name, state(type, a, at));
 const violations = (d: TestDriver) => d.forwarded("lz.violations.v1").map((r) => r.value as Violation);
-const scores = (d: TestDriver) =>
-  new Map(d.forwarded("lz.compliance.scores.v1").map((r) => [r.key!, r.value as ComplianceScore | null]));
+/** The scores: the policy task's score parts through the real `lzsync-policy-scores` topology. */
+async function scores(d: TestDriver): Promise<Map<string, ComplianceScore | null>> {
+  const totals = createTestDriver(scoresTopology());
+  for (const r of d.forwarded("lz.compliance.score_parts.v1")) {
+    await totals.pipe("lz.compliance.score_parts.v1", r.key, r.value);
+  }
+  const out = new Map(
+    totals.forwarded("lz.compliance.scores.v1").map((r) => [r.key!, r.value as ComplianceScore | null]),
+  );
+  await totals.close();
+  return out;
+}
 
 const sshOpen = asset(FW, "allow-ssh", {
   direction: "INGRESS",
@@ -78,7 +88,7 @@ Deno.test("policy: deleting an asset resolves its violations and removes its eva
   await pipeAsset(d, "resource_created", sshOpen, "2024-05-01T00:00:00.000Z");
   await pipeAsset(d, "resource_created", vm, "2024-05-01T00:00:00.000Z");
   await d.advance(1000);
-  let s = scores(d);
+  let s = await scores(d);
   // firewall: 3.6 fail, 3.7 pass; vm: 4.4 pass, 4.9 fail -> 2 of 4
   assert.deepEqual([
     s.get("overall")?.passed,
@@ -102,7 +112,7 @@ Deno.test("policy: deleting an asset resolves its violations and removes its eva
     null,
   ]]);
   await d.advance(1000);
-  s = scores(d);
+  s = await scores(d);
   assert.deepEqual(
     [s.get("overall")?.passed, s.get("overall")?.evaluated, s.get("overall")?.open_violations],
     [1, 2, 1],
@@ -270,7 +280,7 @@ Deno.test("policy: rules never run on data an asset lacks — not evaluated, not
   );
   assert.ok(ev.get(iamOnly.name)!.not_evaluated!.includes("pmo-required-labels"));
   await d.advance(1000);
-  const overall = scores(d).get("overall")!;
+  const overall = (await scores(d)).get("overall")!;
   const counted = [...ev.values()].reduce((n, e) => n + e.evaluated, 0);
   assert.equal(overall.evaluated, counted, "not-evaluated results are not in the denominator");
   await d.close();
