@@ -46,7 +46,11 @@ export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Top
     codecs: { [STORE_ASSETS]: policyAssetCodec },
     outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORE_PARTS_TOPIC.name],
     // when each open violation was first seen, which a compacted lz.assets.v1 no longer tells a rebuild
-    tables: [{ topic: VIOLATIONS_TOPIC.name, select: streakOf }],
+    tables: [
+      { topic: VIOLATIONS_TOPIC.name, select: streakOf },
+      // which scopes this task emitted before a restart (see the processor's load)
+      { topic: SCORE_PARTS_TOPIC.name, select: () => 1 },
+    ],
     create: () => createPolicyProcessor(opts),
     description: "evaluates assets against CIS and pmo.yaml rules; violations, evaluations, scores",
   };

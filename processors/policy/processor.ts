@@ -199,6 +199,13 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       for (const [rule, r] of Object.entries(e.r)) scores.change(undefined, counted(rule, r, project));
     }
     scores.touchAll();
+    // The parts this task's partition emitted before (the table `lz.compliance.score_parts.v1`, read at start):
+    // a scope whose results all left while nothing was emitted (a crash, a stop) is drained as a null, so no
+    // stale part stays summed in the score.
+    const mine = `|${ctx.partition}`;
+    for (const [key] of ctx.table(SCORE_PARTS_TOPIC.name)) {
+      if (key.endsWith(mine)) scores.touch(key.slice(0, -mine.length));
+    }
   }
 
   function violation(

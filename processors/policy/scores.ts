@@ -70,6 +70,11 @@ export class Scores {
     return this.#dirty.size > 0;
   }
 
+  /** Marks `scope` changed (one with nothing left is drained as a null). */
+  touch(scope: string): void {
+    this.#dirty.add(scope);
+  }
+
   /** Marks every known scope (plus overall) changed. */
   touchAll(): void {
     this.#dirty.add("overall");

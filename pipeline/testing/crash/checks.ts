@@ -103,6 +103,23 @@ export function stable(v: unknown): unknown {
   return out;
 }
 
+/**
+ * Lists of named objects sorted by name (nested too): with keyed topics over several partitions
+ * (`broker.partitions`), the gateway's views list assets in the order its reader met them across partitions,
+ * which two runs need not share.
+ */
+export function namedInOrder(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const items = v.map(namedInOrder);
+    const named = items.every((x) =>
+      x && typeof x === "object" && typeof (x as { name?: unknown }).name === "string"
+    );
+    return named ? items.sort((a: any, b: any) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : items;
+  }
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, namedInOrder(x)]));
+}
+
 function withoutFrom(body: any): unknown {
   if (!body || !Array.isArray(body.files)) return body;
   return { ...body, files: body.files.map(({ from: _f, ...f }: Record<string, unknown>) => f) };
@@ -124,7 +141,7 @@ export async function readViews(url: string, fabric: string): Promise<Record<str
     objects: stable((await get(`/api/v1/fabrics/${fabric}/objects`)).body),
     // `from` (the raw/ path a file was moved from) is known only to the run that moved it, never to a clean run
     unmanaged: stable(withoutFrom((await get(`/api/v1/fabrics/${fabric}/unmanaged`)).body)),
-    infrastructure: stable((await get("/api/v1/sync/infrastructure-state")).body),
+    infrastructure: namedInOrder(stable((await get("/api/v1/sync/infrastructure-state")).body)),
   };
 }
 
