@@ -99,13 +99,21 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
    */
   let lacking: Map<string, Set<string>> | null = null;
 
+  /** The project number each name in {@link lacking} is filed under. */
+  const lackingNumber = new Map<string, string>();
+
   function track(name: string, a: AssetRecord | null): void {
     if (!lacking) return;
-    for (const names of lacking.values()) names.delete(name);
+    const was = lackingNumber.get(name);
+    if (was !== undefined) {
+      lacking.get(was)?.delete(name);
+      lackingNumber.delete(name);
+    }
     if (a && !a.project && a.project_number) {
       let names = lacking.get(a.project_number);
       if (!names) lacking.set(a.project_number, names = new Set());
       names.add(name);
+      lackingNumber.set(name, a.project_number);
     }
   }
 
@@ -133,7 +141,10 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
     for (const name of [...names]) {
       const e = store.get(name);
       if (!e || e.del || e.nr) continue;
-      const asset: AssetRecord = { ...(JSON.parse(e.j) as AssetRecord), project: id };
+      const prev = JSON.parse(e.j) as AssetRecord;
+      // The index is memory only (not rolled back with a failed record): the store entry decides.
+      if (prev.project || prev.project_number !== number) continue;
+      const asset: AssetRecord = { ...prev, project: id };
       record(ctx, { kind: "updated", entry: { ...e, j: JSON.stringify(asset) }, asset }, name, "api", {});
     }
   }
