@@ -211,3 +211,28 @@ Deno.test("portal topology: a refusal (HTTP 401) goes to the DLQ with the reason
     await t.close();
   }
 });
+
+Deno.test("portal topology: a deleted Landing Zone branch is audited as skipped and leaves the Portal alone", async () => {
+  const t = await setup();
+  try {
+    const { d, writer } = t.drive();
+    await pipeSync(d, sync1, M1);
+    await writer.flush();
+    await d.advance(100);
+    const head = await t.server.head("acme/portal");
+    d.clear();
+    const gone: GitCommitMarker = { ...marker(C2, "2026-11-02T12:00:01.000Z"), commit: null };
+    await d.pipe(FILES, LZ, gone);
+    assert.equal(writer.requested, false);
+    assert.deepEqual(audits(d).map((a) => [a.outcome, a.id]), [["skipped", "portal:s-2:skipped"]]);
+    assert.match(audits(d)[0].message, /branch main was deleted/);
+    assert.equal(events(d).length, 0, "no sync event for a skipped write");
+    assert.equal(desired(d)?.state, "skipped");
+    await d.advance(120_000);
+    assert.equal(writer.requested, false, "not retried");
+    assert.equal(await t.server.head("acme/portal"), head);
+    await d.close();
+  } finally {
+    await t.close();
+  }
+});
