@@ -13,9 +13,10 @@ import {
   createAssetsProcessor,
   STORE_ASSETS,
   STORE_PROJECTS,
+  STORE_SNAPSHOTS,
 } from "./processor.ts";
 
-export { STORE_ASSETS, STORE_PROJECTS } from "./processor.ts";
+export { STORE_ASSETS, STORE_PROJECTS, STORE_SNAPSHOTS } from "./processor.ts";
 export type { AssetsProcessorOptions } from "./processor.ts";
 export { materializeInfrastructureState } from "./state.ts";
 export type { InfrastructureState } from "./state.ts";
@@ -28,7 +29,7 @@ export function assetsTopology(opts: AssetsProcessorOptions & { app?: string } =
   return {
     app: opts.app ?? ASSETS_APP,
     inputs: [ASSET_SNAPSHOTS_TOPIC.name, INFRA_EVENTS_TOPIC.name, ASSET_PROJECTS_TOPIC.name],
-    stores: [STORE_ASSETS, STORE_PROJECTS],
+    stores: [STORE_ASSETS, STORE_PROJECTS, STORE_SNAPSHOTS],
     codecs: { [STORE_ASSETS]: assetEntryCodec },
     outputs: [ASSETS_TOPIC.name, ASSET_PROJECTS_TOPIC.name],
     create: () => createAssetsProcessor(opts),

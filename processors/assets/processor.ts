@@ -40,6 +40,13 @@ import {
 /** Store names (persisted contract: changelog `assets-<store>-changelog`). */
 export const STORE_ASSETS = "assets";
 export const STORE_PROJECTS = "projects";
+/**
+ * The snapshot a task is reading: key `open` holds its header, `seen/<snapshot id>/<n>` the names of its
+ * n-th chunk, all deleted once it completes or fails. A restart in the middle of a snapshot resumes it from
+ * here (the records before the last checkpoint are not read again), so it still deletes what it must,
+ * at the same time as a run that was never interrupted.
+ */
+export const STORE_SNAPSHOTS = "snapshots";
 
 /** Tunables of the processor. */
 export interface AssetsProcessorOptions {
@@ -63,12 +70,63 @@ interface OpenSnapshot {
   resource: boolean;
 }
 
+/** What {@link STORE_SNAPSHOTS} keeps of an open snapshot (persisted contract). */
+interface OpenSnapshotState {
+  id: string;
+  parent: string;
+  source: "api" | "export";
+  types: string[];
+  at: number;
+  whole: boolean;
+  resource: boolean;
+  /** Chunks recorded under `seen/<id>/<n>`, n < chunks. */
+  chunks: number;
+}
+
+const OPEN_KEY = "open";
+const seenKey = (id: string, n: number) => `seen/${id}/${n}`;
+
 const PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project";
 
 /** Creates one task's processor. */
 export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Processor<unknown> {
   const retention = opts.tombstoneRetentionMs ?? 7 * 86_400_000;
-  let open: OpenSnapshot | null = null;
+  /** The open snapshot, as restored from {@link STORE_SNAPSHOTS} (undefined: not read yet since the start). */
+  let open: (OpenSnapshot & { chunks: number }) | null | undefined;
+
+  function openSnapshot(ctx: ProcessorContext): (OpenSnapshot & { chunks: number }) | null {
+    if (open !== undefined) return open;
+    const store = ctx.store<OpenSnapshotState | string[]>(STORE_SNAPSHOTS);
+    const st = store.get(OPEN_KEY) as OpenSnapshotState | undefined;
+    if (!st) return open = null;
+    const seen = new Set<string>();
+    for (let n = 0; n < st.chunks; n++) {
+      for (const name of (store.get(seenKey(st.id, n)) as string[] | undefined) ?? []) seen.add(name);
+    }
+    return open = { ...st, types: new Set(st.types), seen };
+  }
+
+  function saveOpen(ctx: ProcessorContext, s: OpenSnapshot & { chunks: number }): void {
+    const st: OpenSnapshotState = {
+      id: s.id,
+      parent: s.parent,
+      source: s.source,
+      types: [...s.types],
+      at: s.at,
+      whole: s.whole,
+      resource: s.resource,
+      chunks: s.chunks,
+    };
+    ctx.store<OpenSnapshotState>(STORE_SNAPSHOTS).put(OPEN_KEY, st);
+  }
+
+  function dropOpen(ctx: ProcessorContext): void {
+    const s = openSnapshot(ctx);
+    const store = ctx.store(STORE_SNAPSHOTS);
+    if (s) { for (let n = 0; n < s.chunks; n++) store.delete(seenKey(s.id, n)); }
+    store.delete(OPEN_KEY);
+    open = null;
+  }
   /** The timestamp of the record being processed: `observed_at` (never the wall clock, so replays agree). */
   let recordAt = 0;
 
@@ -218,6 +276,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
   function onSnapshot(ctx: ProcessorContext, v: SnapshotRecord, key: string | null, timestamp: number): void {
     switch (v.type) {
       case "snapshot_started":
+        dropOpen(ctx); // one that never completed
         open = {
           id: v.snapshot_id,
           parent: v.parent,
@@ -227,10 +286,14 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
           at: ms(v.started_at),
           whole: true,
           resource: !v.content_types.length || v.content_types.includes("RESOURCE"),
+          chunks: 0,
         };
+        saveOpen(ctx, open);
         return;
       case "snapshot_assets": {
-        if (!open || open.id !== v.snapshot_id) {
+        const was = openSnapshot(ctx);
+        if (!was || was.id !== v.snapshot_id) {
+          if (was) dropOpen(ctx);
           ctx.log.warn("snapshot chunk without its start (restart mid-snapshot?); no deletions for it", {
             snapshot_id: v.snapshot_id,
           });
@@ -245,20 +308,26 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
             at: timestamp,
             whole: false,
             resource: false,
+            chunks: 0,
           };
         }
-        const s = open;
+        const s = open!;
         // Observed when the source read it (ListAssets readTime), else when the snapshot started.
         const at = ms(v.read_time) || s.at;
         for (const a of v.assets) {
           s.seen.add(a.name);
           upsert(ctx, a, at, s.parent, s.source, { snapshot_id: s.id });
         }
+        if (s.whole) {
+          ctx.store<string[]>(STORE_SNAPSHOTS).put(seenKey(s.id, s.chunks), v.assets.map((a) => a.name));
+        }
+        s.chunks++;
+        saveOpen(ctx, s);
         return;
       }
       case "snapshot_completed": {
-        const s = open;
-        open = null;
+        const s = openSnapshot(ctx);
+        dropOpen(ctx);
         const unreadable = v.unreadable ?? 0;
         if (
           !s || s.id !== v.snapshot_id || !s.whole || !s.resource || s.seen.size !== v.asset_count ||
@@ -283,7 +352,7 @@ export function createAssetsProcessor(opts: AssetsProcessorOptions = {}): Proces
         return;
       }
       case "snapshot_failed":
-        if (open?.id === v.snapshot_id) open = null;
+        if (openSnapshot(ctx)?.id === v.snapshot_id) dropOpen(ctx);
         return;
     }
   }
