@@ -6,7 +6,7 @@
  * push (`receive_pack.ts`).
  */
 import { createHash } from "node:crypto";
-import { deflateSync } from "node:zlib";
+import { crc32, deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { writeFileAtomic } from "./ref_file.ts";
 
@@ -88,22 +88,6 @@ export function commitObject(o: {
   return gitObject("commit", `${lines.join("\n")}\n\n${message}`);
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 function objectHeader(type: ObjectType, size: number): Uint8Array {
   const out: number[] = [];
   let byte = (TYPE_CODE[type] << 4) | (size & 0x0f);
@@ -147,12 +131,10 @@ export function buildPack(objects: Iterable<GitObject>): Pack {
   for (const o of unique.values()) {
     const h = objectHeader(o.type, o.content.length);
     const z = deflateSync(o.content, { level: PACK_COMPRESSION });
-    const entry = new Uint8Array(h.length + z.length);
-    entry.set(h);
-    entry.set(z, h.length);
-    entries.push({ oid: o.oid, offset, crc: crc32(entry) });
-    chunks.push(entry);
-    offset += entry.length;
+    // the .idx keeps the CRC-32 of each object's bytes in the pack: header then deflated data
+    entries.push({ oid: o.oid, offset, crc: crc32(z, crc32(h)) });
+    chunks.push(h, z);
+    offset += h.length + z.length;
   }
   const hash = createHash("sha1");
   for (const c of chunks) hash.update(c);
