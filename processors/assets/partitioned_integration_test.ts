@@ -323,9 +323,15 @@ async function run(broker: Broker, partitions: number, members: number) {
     .filter(([, v]) => v)
     .map(([k, v]) => `${k} ${v!.passed}/${v!.evaluated} open ${v!.open_violations}`)
     .sort();
-  const snapshotPartitions = (await broker.admin().topicOffsets(ASSET_SNAPSHOTS_TOPIC.name))
-    .filter((o) => o.high > 0).length;
-  return { assets: Object.fromEntries(assets), open, scores, snapshotPartitions };
+  const written = async (topic: string) =>
+    (await broker.admin().topicOffsets(topic)).filter((o) => o.high > 0).length;
+  return {
+    assets: Object.fromEntries(assets),
+    open,
+    scores,
+    snapshotPartitions: await written(ASSET_SNAPSHOTS_TOPIC.name),
+    projectIdPartitions: await written("lz.assets.projects.v1"),
+  };
 }
 
 async function checkAgainstReference(broker: Broker): Promise<void> {
@@ -360,6 +366,7 @@ async function checkAgainstReference(broker: Broker): Promise<void> {
   assert.ok(reference.scores.some((s) => s.startsWith("overall ")));
   const got = await run(broker, 3, 2);
   assert.equal(got.snapshotPartitions, 3, "the polls were written over the 3 partitions");
+  assert.equal(got.projectIdPartitions, 3, "the hosts broadcast the project ids to every partition");
   assert.deepEqual(got.assets, reference.assets);
   assert.deepEqual(got.open, reference.open);
   assert.deepEqual(got.scores, reference.scores);

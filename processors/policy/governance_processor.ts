@@ -1,7 +1,8 @@
 /**
  * The `policy-governance` processor: watches the synced Landing Zone files (`lz.git.files.v1`) for the
- * root `pmo.yaml` and publishes its governance rules on `lz.compliance.governance.v1` (key `pmo`), which the
- * policy processor turns into rules and re-evaluates every asset with. A deleted `pmo.yaml` publishes
+ * root `pmo.yaml` and publishes its governance rules on `lz.compliance.governance.v1` (key `pmo`, broadcast:
+ * one copy per partition, so every policy task has them), which the policy processor turns into rules and
+ * re-evaluates its assets with. A deleted `pmo.yaml` publishes
  * `present: false` (no governance rules). An invalid one throws a ValidationError naming the bad field, so
  * the host routes the record to the DLQ and the previous rules stay in force.
  */

@@ -230,6 +230,29 @@ Deno.test("governance processor: pmo.yaml from git becomes governance; invalid g
   await d.close();
 });
 
+Deno.test("governance processor: over 3 partitions the rules go to every partition (each policy task reads its own)", async () => {
+  const d = createTestDriver(governanceTopology(), { keyedPartitions: 3 });
+  await d.pipe("lz.git.files.v1", "lz:pmo.yaml", {
+    kind: "file",
+    repo: "lz",
+    path: "pmo.yaml",
+    commit: "a".repeat(40),
+    commit_time: "2024-05-01T00:00:00.000Z",
+    size: 24,
+    blob_sha: "b".repeat(40),
+    mode: "100644",
+    change: "modified",
+    content: "required_labels: [owner]",
+    encoding: "utf-8",
+    content_ref: null,
+    sync_id: "s1",
+    synced_at: "2024-05-01T00:00:05.000Z",
+  });
+  const out = d.forwarded("lz.compliance.governance.v1");
+  assert.deepEqual(out.map((r) => [r.partition, r.key]), [[0, "pmo"], [1, "pmo"], [2, "pmo"]]);
+  await d.close();
+});
+
 const PMO: Governance = {
   repo: "lz",
   path: "pmo.yaml",
