@@ -108,21 +108,27 @@ export interface OpenFabricRepoOptions {
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
+/** An entry of a tree object as isomorphic-git reads it. */
+type TreeObjectEntry = { mode: string; path: string; oid: string; type: string };
+/** Reads the entries of the tree `oid` (see `readTreeCached` in {@link openFabricRepo}). */
+type TreeReader = (oid: string) => Promise<readonly TreeObjectEntry[]>;
+
+/** Tree entries kept in a repo handle's tree cache before it starts over (bounds its memory). */
+const MAX_CACHED_TREE_ENTRIES = 200_000;
+
 /**
  * Builds the tree of `base` with `changes` (blob oid, or null to delete) applied, adding new tree objects to
  * `out`; only touched subtrees are rewritten. Returns null for an empty tree.
  */
 async function updateTree(
-  gitdir: string,
-  cache: object,
+  readTree: TreeReader,
   base: string | null,
   changes: Map<string, string | null>,
   out: GitObject[],
 ): Promise<string | null> {
   const entries = new Map<string, { mode: string; oid: string }>();
   if (base) {
-    const { tree } = await git.readTree({ fs, gitdir, oid: base, cache });
-    for (const e of tree) entries.set(e.path, { mode: e.mode, oid: e.oid });
+    for (const e of await readTree(base)) entries.set(e.path, { mode: e.mode, oid: e.oid });
   }
   const sub = new Map<string, Map<string, string | null>>();
   for (const [path, oid] of changes) {
@@ -138,7 +144,7 @@ async function updateTree(
   }
   for (const [dir, ch] of sub) {
     const prior = entries.get(dir);
-    const oid = await updateTree(gitdir, cache, prior?.mode === "040000" ? prior.oid : null, ch, out);
+    const oid = await updateTree(readTree, prior?.mode === "040000" ? prior.oid : null, ch, out);
     if (oid === null) entries.delete(dir);
     else entries.set(dir, { mode: "040000", oid });
   }
@@ -148,12 +154,17 @@ async function updateTree(
   return tree.oid;
 }
 
-async function subtree(gitdir: string, cache: object, commit: string, dir: string): Promise<string | null> {
+async function subtree(
+  gitdir: string,
+  cache: object,
+  readTree: TreeReader,
+  commit: string,
+  dir: string,
+): Promise<string | null> {
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
   let oid = c.tree;
   for (const seg of dir.split("/").filter(Boolean)) {
-    const { tree } = await git.readTree({ fs, gitdir, oid, cache });
-    const e = tree.find((t) => t.path === seg && t.type === "tree");
+    const e = (await readTree(oid)).find((t) => t.path === seg && t.type === "tree");
     if (!e) return null;
     oid = e.oid;
   }
@@ -161,15 +172,13 @@ async function subtree(gitdir: string, cache: object, commit: string, dir: strin
 }
 
 async function listBlobs(
-  gitdir: string,
-  cache: object,
+  readTree: TreeReader,
   tree: string,
   prefix: string,
   out: Map<string, TreeFile>,
 ) {
-  const { tree: entries } = await git.readTree({ fs, gitdir, oid: tree, cache });
-  for (const e of entries) {
-    if (e.type === "tree") await listBlobs(gitdir, cache, e.oid, `${prefix}${e.path}/`, out);
+  for (const e of await readTree(tree)) {
+    if (e.type === "tree") await listBlobs(readTree, e.oid, `${prefix}${e.path}/`, out);
     else if (e.type === "blob") out.set(prefix + e.path, { oid: e.oid, mode: e.mode });
   }
 }
@@ -211,6 +220,23 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
   const tracking = `refs/remotes/origin/${o.branch}`;
   let cache: object = {};
   const packs = new Map<string, Pack>();
+  // Trees by oid (immutable content): a run lists the fabric directory, then rebuilds the same trees for
+  // its commit; each tree is read and parsed once.
+  const trees = new Map<string, readonly TreeObjectEntry[]>();
+  let treeEntries = 0;
+  const readTreeCached: TreeReader = async (oid) => {
+    let t = trees.get(oid);
+    if (!t) {
+      t = Object.freeze((await git.readTree({ fs, gitdir, oid, cache })).tree);
+      if (treeEntries + t.length > MAX_CACHED_TREE_ENTRIES) {
+        trees.clear();
+        treeEntries = 0;
+      }
+      trees.set(oid, t);
+      treeEntries += t.length;
+    }
+    return t;
+  };
 
   const wrap = (what: string, err: unknown) => {
     const e = err as { data?: { statusCode?: number }; message?: string };
@@ -338,12 +364,12 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     },
     async listTree(commit, dir) {
       const out = new Map<string, TreeFile>();
-      const oid = await subtree(gitdir, cache, commit, dir);
-      if (oid) await listBlobs(gitdir, cache, oid, "", out);
+      const oid = await subtree(gitdir, cache, readTreeCached, commit, dir);
+      if (oid) await listBlobs(readTreeCached, oid, "", out);
       return out;
     },
     treeOid(commit, dir) {
-      return subtree(gitdir, cache, commit, dir);
+      return subtree(gitdir, cache, readTreeCached, commit, dir);
     },
     async readBlob(oid) {
       return readPackedBlob(gitdir, oid, cache) ?? (await git.readBlob({ fs, gitdir, oid, cache })).blob;
@@ -358,7 +384,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       }
       for (const path of changes.deletes) if (!byPath.has(path)) byPath.set(path, null);
       const base = parent ? (await git.readCommit({ fs, gitdir, oid: parent, cache })).commit.tree : null;
-      let tree = await updateTree(gitdir, cache, base, byPath, objects);
+      let tree = await updateTree(readTreeCached, base, byPath, objects);
       if (tree === null) {
         const empty = treeObject([]);
         objects.push(empty);
@@ -427,12 +453,16 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     },
     async reset() {
       cache = {};
+      trees.clear();
+      treeEntries = 0;
       packs.clear();
       swept = false;
       await Deno.remove(gitdir, { recursive: true }).catch(() => {});
     },
     close() {
       cache = {};
+      trees.clear();
+      treeEntries = 0;
     },
   });
 }

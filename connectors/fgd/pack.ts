@@ -37,9 +37,28 @@ export interface TreeEntry {
   oid: string;
 }
 
+const HEX = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i++) {
+    t["0123456789abcdef".charCodeAt(i)] = i;
+    t["0123456789ABCDEF".charCodeAt(i)] = i;
+  }
+  return t;
+})();
+
+/** Writes the bytes of hex string `hex` into `out` at `at` (a table lookup per digit, not parseInt). */
+function hexInto(hex: string, out: Uint8Array, at: number): void {
+  const n = hex.length >> 1;
+  for (let i = 0; i < n; i++) {
+    const hi = HEX[hex.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? -1;
+    out[at + i] = hi >= 0 && lo >= 0 ? (hi << 4) | lo : parseInt(hex.substr(i * 2, 2), 16);
+  }
+}
+
 function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  const out = new Uint8Array(hex.length >> 1);
+  hexInto(hex, out, 0);
   return out;
 }
 
@@ -52,21 +71,18 @@ function treeOrder(a: TreeEntry, b: TreeEntry): number {
 
 /** Encodes a tree object. */
 export function treeObject(entries: TreeEntry[]): GitObject {
-  const parts: Uint8Array[] = [];
-  let len = 0;
-  for (const e of [...entries].sort(treeOrder)) {
-    const head = enc.encode(`${e.mode === "040000" ? "40000" : e.mode} ${e.path}\0`);
-    const sha = hexToBytes(e.oid);
-    parts.push(head, sha);
-    len += head.length + sha.length;
-  }
-  const content = new Uint8Array(len);
+  const sorted = [...entries].sort(treeOrder);
+  // one buffer: "<mode> <path>\0" (at most 3 UTF-8 bytes per UTF-16 unit) then the 20-byte id, per entry
+  let max = 0;
+  for (const e of sorted) max += e.mode.length + 2 + e.path.length * 3 + (e.oid.length >> 1);
+  const buf = new Uint8Array(max);
   let at = 0;
-  for (const p of parts) {
-    content.set(p, at);
-    at += p.length;
+  for (const e of sorted) {
+    at += enc.encodeInto(`${e.mode === "040000" ? "40000" : e.mode} ${e.path}\0`, buf.subarray(at)).written;
+    hexInto(e.oid, buf, at);
+    at += e.oid.length >> 1;
   }
-  return gitObject("tree", content);
+  return gitObject("tree", buf.slice(0, at));
 }
 
 /** Encodes a commit object (author = committer, UTC). */
