@@ -37,16 +37,19 @@ Deno.test({
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       await page.goto(gw.url);
+      // The first state (a whole sample snapshot through assets, policy and the score topology) is not the
+      // latency promise (that is the live violation below, within 2 s): on a loaded machine it may take long.
+      const FIRST = 30_000;
       await page.locator("#section-infra-resources td", { hasText: "vms" }).first().waitFor({
-        timeout: 10_000,
+        timeout: FIRST,
       });
-      await page.locator("#section-infra-compliance .score").waitFor({ timeout: 10_000 });
-      await page.locator("#section-infra-compliance .score", { hasText: "%" }).waitFor({ timeout: 10_000 });
+      await page.locator("#section-infra-compliance .score").waitFor({ timeout: FIRST });
+      await page.locator("#section-infra-compliance .score", { hasText: "%" }).waitFor({ timeout: FIRST });
       const score = await page.locator("#section-infra-compliance .score").innerText();
       const n = Number(score.replace("%", ""));
       assert.ok(n > 0 && n < 100, `score shown: ${score}`);
       await page.locator("#section-infra-violations td", { hasText: "default-allow-ssh" }).first().waitFor({
-        timeout: 10_000,
+        timeout: FIRST,
       });
       await page.locator('#section-infra-violations .badge[data-state="critical"]').first().waitFor();
 
@@ -81,6 +84,7 @@ Deno.test({
       await page.locator("#section-infra-violations td", { hasText: "rdp-from-anywhere" }).first().waitFor({
         timeout: 2_000,
       });
+      console.log(`live violation on the page after ${Date.now() - t0} ms`);
       assert.ok(Date.now() - t0 <= 2_000);
       assert.deepEqual(errors, []);
       await page.close();
