@@ -24,7 +24,7 @@
  * one line) follow the collection. Documents without a `#` character skip all of this.
  */
 import { isCollection, isMap, isPair, isScalar, isSeq, type Node, parseDocument } from "yaml";
-import { emit as emitPlain, yamlString } from "./emit_yaml.ts";
+import { emit as emitPlain, scalar, yamlString } from "./emit_yaml.ts";
 import { quoted } from "./fast_yaml.ts";
 import { isPlainObject } from "./object.ts";
 
@@ -413,21 +413,6 @@ function commentLines(text: string, indent: string, out: string[]): void {
     else if (line.trim() === "") out.push(`${indent}#\n`);
     else out.push(`${indent}#${line}\n`);
   }
-}
-
-function scalar(v: unknown): string | undefined {
-  if (v === null || v === undefined) return "null";
-  if (typeof v === "string") return yamlString(v);
-  if (typeof v === "boolean") return v ? "true" : "false";
-  if (typeof v === "number") {
-    if (Number.isNaN(v)) return ".nan";
-    if (!Number.isFinite(v)) return v > 0 ? ".inf" : "-.inf";
-    return Object.is(v, -0) ? "0" : String(v);
-  }
-  if (typeof v === "bigint") return String(v);
-  if (Array.isArray(v)) return v.length === 0 ? "[]" : undefined;
-  if (typeof v === "object") return Object.keys(v as object).length === 0 ? "{}" : undefined;
-  return JSON.stringify(String(v));
 }
 
 /**

@@ -45,7 +45,8 @@ function keyText(k: string): string {
   return t;
 }
 
-function scalar(v: unknown): string | undefined {
+/** The YAML text of a scalar (or of an empty list / mapping); undefined for a value that needs a block. */
+export function scalar(v: unknown): string | undefined {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return yamlString(v);
   if (typeof v === "boolean") return v ? "true" : "false";
