@@ -74,6 +74,8 @@ export interface CrashReport {
   kills: number;
   /** Each crash point's start: whether the process died there, and after how long. */
   crash_points: { point: string; reached: boolean; ms: number }[];
+  /** Starts that failed by themselves (exit code, no signal) before a crash point and were tried again. */
+  start_retries: number;
   /** What the pipeline was doing at each kill (the crash point, or the last log message of each connector). */
   killed_during: string[];
   drops: number;
@@ -152,21 +154,36 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
     }
   })();
   const crashPoints: CrashReport["crash_points"] = [];
+  let startRetries = 0;
   try {
     for (const point of o.points ?? Object.keys(CRASH_POINTS)) {
       const t0 = performance.now();
-      child = startPipeline(crashConfig, { LZSYNC_CRASH_AT: point });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const exited = await Promise.race([
-        child.status.then(() => true),
-        new Promise<false>((r) => timer = setTimeout(() => r(false), o.pointTimeoutMs ?? 60_000)),
-      ]);
-      clearTimeout(timer);
       const name = point.split("@")[0];
-      const reached = exited &&
-        child.lines.some((l) => l.includes('"ns":"lzsync.crash"') && l.includes(`"point":"${name}"`));
-      if (!exited) await child.kill();
-      child = null;
+      let reached = false;
+      // A start that fails by itself (exit code, no signal: a port taken in the meantime, a broker briefly not
+      // answering) is logged with its last lines and tried once more; a second failure fails the point.
+      for (let attempt = 1; attempt <= 2 && !reached; attempt++) {
+        child = startPipeline(crashConfig, { LZSYNC_CRASH_AT: point });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const status = await Promise.race([
+          child.status,
+          new Promise<null>((r) => timer = setTimeout(() => r(null), o.pointTimeoutMs ?? 60_000)),
+        ]);
+        clearTimeout(timer);
+        reached = status !== null &&
+          child.lines.some((l) => l.includes('"ns":"lzsync.crash"') && l.includes(`"point":"${name}"`));
+        const lines = child.lines;
+        if (status === null) await child.kill();
+        child = null;
+        if (reached) break;
+        log(
+          `crash point ${point}: attempt ${attempt} ended ${
+            status ? `with code ${status.code}${status.signal ? ` (${status.signal})` : ""}` : "by timeout"
+          }; its last lines:\n${lines.slice(-12).join("\n")}`,
+        );
+        if (!status || status.signal !== null || status.code === 0) break;
+        startRetries++;
+      }
       crashPoints.push({ point, reached, ms: Math.round(performance.now() - t0) });
       killedDuring.push(reached ? `crash point ${point}` : `crash point ${point} NOT reached (SIGKILL)`);
       log(`crash point ${point}: ${reached ? "reached" : "not reached"} after ${crashPoints.at(-1)!.ms} ms`);
@@ -232,6 +249,7 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashReport> {
       seed,
       kills: killedDuring.length - crashPoints.filter((p) => !p.reached).length,
       crash_points: crashPoints,
+      start_retries: startRetries,
       killed_during: killedDuring,
       drops: drops.length,
       misplaced,
