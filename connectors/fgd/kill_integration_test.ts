@@ -48,9 +48,25 @@ async function userCommit(dir: string, k: number): Promise<void> {
   }
 }
 
+/** Processes (other than this one) whose working directory is `dir`: the killed child's git script runs there. */
+function processesIn(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${pid}/cwd`) === dir) out.push(pid);
+    } catch { /* gone, or not ours */ }
+  }
+  return out;
+}
+
 async function settle(dir: string): Promise<void> {
-  // git processes started by the killed child finish on their own; wait for their locks to go
-  for (let i = 0; i < 200; i++) {
+  // git processes started by the killed child finish on their own (they run in a session of their own):
+  // wait until none runs in the worktree any more — between two git commands of one script no lock is
+  // held — and their locks are gone
+  const real = Deno.realPathSync(dir);
+  for (let i = 0; i < 400; i++) {
     const locks = [".git/index.lock", ".git/refs/heads/main.lock"].filter((p) => {
       try {
         Deno.statSync(join(dir, p));
@@ -59,10 +75,10 @@ async function settle(dir: string): Promise<void> {
         return false;
       }
     });
-    if (!locks.length) return;
+    if (!locks.length && processesIn(real).length === 0) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error("a git lock stayed behind");
+  throw new Error("a git lock or a git process stayed behind");
 }
 
 async function check(dir: string, made: number[], round: number): Promise<void> {
