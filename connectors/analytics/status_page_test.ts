@@ -44,14 +44,20 @@ Deno.test({
       page.on("pageerror", (e) => errors.push(String(e)));
       await page.goto(gw.url);
       const section = page.locator("#section-analytics-trends");
-      await section.locator('.trend-chart[data-series="cost"] polyline').waitFor({ timeout: 10_000 });
+      // Each chart is drawn when its own series arrives: wait for every one, not only the first.
       for (const id of ["resources", "compliance", "violations", "latency", "cost"]) {
+        await section.locator(`.trend-chart[data-series="${id}"] polyline`).first().waitFor({
+          timeout: 10_000,
+        })
+          .catch(() => {});
         assert.ok(
           await section.locator(`.trend-chart[data-series="${id}"] polyline`).count() >= 1,
           `${id} has no line`,
         );
       }
-      assert.equal(await section.locator('.trend-chart[data-series="resources"] polyline').count(), 2);
+      const lines = section.locator('.trend-chart[data-series="resources"] polyline');
+      for (let i = 0; i < 100 && await lines.count() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await lines.count(), 2);
       assert.equal(
         await section.locator('.trend-chart[data-series="latency"] polyline').getAttribute("data-label"),
         "git",
