@@ -12,7 +12,7 @@ import { topicPartitions } from "./topics.ts";
 import { groupLag } from "./lag.ts";
 import { replay } from "./replay.ts";
 import { auditReplay, auditReport, operatorName } from "./audit_cli.ts";
-import { digestGroup } from "./digest.ts";
+import { digestGroup, topologyState } from "./digest.ts";
 import { table } from "./cli_format.ts";
 import type { CliDeps } from "./cli_deps.ts";
 
@@ -211,7 +211,7 @@ async function digestCommand(c: CommandContext): Promise<number> {
   const { topologies, emit, needGroup, openReadOnly } = c;
   const group = needGroup();
   const t = topologies.find((x) => x.app === group);
-  const d = await digestGroup({ broker: await openReadOnly(), group, stores: t?.stores, codecs: t?.codecs });
+  const d = await digestGroup({ broker: await openReadOnly(), ...(t ? topologyState(t) : { group }) });
   emit(d, () => `${d.digest}\n${table(d.stores, ["store", "topic", "partitions", "keys"])}`);
   return 0;
 }

@@ -140,15 +140,9 @@ export class MemoryStore<V = unknown> implements KeyValueStore<V> {
     this.#dirty.clear();
   }
 
-  /** Applies one changelog record during restore (not dirty: it is already in the changelog). */
-  restore(key: string, value: V | null): void {
-    if (value === null) this.#map.delete(key);
-    else this.#map.set(key, value);
-  }
-
   /**
-   * Applies one parsed changelog value as written (`fmt`: its {@link FMT_HEADER}), through the codec when the
-   * store has one.
+   * Applies one parsed changelog value during restore (not dirty: it is already in the changelog), as written
+   * (`fmt`: its {@link FMT_HEADER}), through the codec when the store has one.
    */
   restoreWritten(key: string, raw: unknown | null, fmt: string | undefined): void {
     if (raw === null) this.#map.delete(key);
