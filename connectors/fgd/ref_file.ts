@@ -90,4 +90,36 @@ export async function clearStaleLocks(gitdir: string): Promise<void> {
   await sweep(gitdir, 0);
   await sweep(join(gitdir, "refs"), 16);
   await sweep(join(gitdir, "objects", "pack"), 0);
+  await dropTornPacks(join(gitdir, "objects", "pack"));
+}
+
+/**
+ * Removes packs whose index a kill cut short (isomorphic-git's fetch writes `.pack` and `.idx` in place): an
+ * index shorter than its own fan-out table says. No ref points into such a pack — refs move only after the
+ * fetch — so the next fetch brings its objects again.
+ */
+async function dropTornPacks(dir: string): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isFile || !/^pack-[0-9a-f]{40}\.idx$/.test(e.name)) continue;
+    const path = join(dir, e.name);
+    const idx = await Deno.readFile(path).catch(() => null);
+    if (!idx || idxComplete(idx)) continue;
+    await Deno.remove(path).catch(() => {});
+    await Deno.remove(path.replace(/\.idx$/, ".pack")).catch(() => {});
+  }
+}
+
+/** True when a version-2 pack index is as long as its object count needs (header, fan-out, ids, CRCs, offsets, trailer). */
+function idxComplete(idx: Uint8Array): boolean {
+  if (idx.length < 8 + 1024 + 40) return false;
+  const v = new DataView(idx.buffer, idx.byteOffset, idx.byteLength);
+  if (v.getUint32(0) !== 0xff744f63 || v.getUint32(4) !== 2) return true; // not a v2 index: leave it to git
+  const n = v.getUint32(8 + 255 * 4);
+  return idx.length >= 8 + 1024 + n * 28 + 40;
 }

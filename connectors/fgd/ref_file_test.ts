@@ -60,3 +60,26 @@ Deno.test("clearStaleLocks() removes what a killed writer left in an own clone, 
     await Deno.remove(gitdir, { recursive: true });
   }
 });
+
+Deno.test("clearStaleLocks() drops a pack whose index a kill cut short, and keeps a whole one", async () => {
+  const gitdir = await Deno.makeTempDir();
+  try {
+    const dir = join(gitdir, "objects/pack");
+    await Deno.mkdir(dir, { recursive: true });
+    const torn = `pack-${"a".repeat(40)}`, whole = `pack-${"b".repeat(40)}`;
+    // a v2 index that says it holds 3 objects: 8 + 1024 + 3 * 28 + 40 bytes when whole
+    const idx = new Uint8Array(8 + 1024 + 3 * 28 + 40);
+    const v = new DataView(idx.buffer);
+    v.setUint32(0, 0xff744f63);
+    v.setUint32(4, 2);
+    for (let i = 0; i < 256; i++) v.setUint32(8 + i * 4, 3);
+    await Deno.writeFile(join(dir, `${whole}.idx`), idx);
+    await Deno.writeFile(join(dir, `${whole}.pack`), new Uint8Array(12));
+    await Deno.writeFile(join(dir, `${torn}.idx`), idx.subarray(0, 1100));
+    await Deno.writeFile(join(dir, `${torn}.pack`), new Uint8Array(12));
+    await clearStaleLocks(gitdir);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [`${whole}.idx`, `${whole}.pack`]);
+  } finally {
+    await Deno.remove(gitdir, { recursive: true });
+  }
+});
