@@ -8,10 +8,11 @@
  *   `non-fast-forward` so the caller can fetch, re-plan and retry.
  * - **local** (a path): fetched and pushed with the git command-line tool (`../git/cli.ts`, `local_push.ts`),
  *   so every write into the user's repository is git's own: the branch moves by compare-and-swap under
- *   `<ref>.lock` on the head the run was planned on, and when the branch is checked out its worktree
- *   fast-forwards with `git merge --ff-only` under `index.lock` — keeping the user's changes in paths the
- *   run does not write, refusing (a failed run that touched nothing) when the run writes a path the user
- *   changed. A path that is not (or no longer) a git repository is a failed run, never an empty branch.
+ *   `<ref>.lock` on the head the run was planned on, and when the branch is checked out its worktree is
+ *   updated under the worktree's `index.lock`, held through the ref update and a moment after
+ *   (`local_push.ts`) — keeping the user's changes in paths the run does not write, refusing (a failed run
+ *   that touched nothing) when the run writes a path the user changed. A path that is not (or no longer) a
+ *   git repository is a failed run, never an empty branch.
  *
  * Writes into lzsync's own clone are atomic too: packs are written to a temp file and renamed, `.pack`
  * before `.idx`; refs through a `<ref>.lock` renamed over the ref.

@@ -234,3 +234,114 @@ Deno.test("local fabric repo: the user's changes in paths the run does not write
     await t.stop();
   }
 });
+
+/**
+ * `git commit` reads the index before it takes `index.lock` and then writes what it read: a commit that read
+ * the index just before lzsync's update would write the old index back over it (the worktree keeps lzsync's
+ * files, the index and the user's next commit undo lzsync's commit). The user's commit here is held between
+ * its read and its lock by a `core.fsmonitor` hook, which git runs while reading the index, and let go as
+ * soon as the branch moved: lzsync still holds `index.lock` then, so the commit fails and writes nothing.
+ */
+Deno.test("local fabric repo: a git commit that read the index before lzsync's update cannot write the old index back", async () => {
+  const t = await setup();
+  const gate = await Deno.makeTempDir({ prefix: "lzsync-fgd-gate-" });
+  try {
+    const hook = join(gate, "fsmonitor.sh");
+    await Deno.writeTextFile(
+      hook,
+      `#!/bin/sh
+[ -n "$LZSYNC_GATE" ] && [ ! -e "$LZSYNC_GATE/released" ] || exit 1
+: > "$LZSYNC_GATE/waiting"
+i=0
+while [ ! -e "$LZSYNC_GATE/go" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done
+: > "$LZSYNC_GATE/released"
+exit 1
+`,
+    );
+    await Deno.chmod(hook, 0o755);
+    await git(["config", "core.fsmonitor", hook], t.dir);
+    await Deno.writeTextFile(join(t.dir, "notes.md"), "the user's note\n");
+    await git(["add", "notes.md"], t.dir);
+    const before = await t.head();
+    const commit = new Deno.Command("git", {
+      args: ["commit", "-qm", "user adds notes"],
+      cwd: t.dir,
+      env: { ...GIT_ENV, LZSYNC_GATE: gate },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const exists = (p: string) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; !exists(join(gate, "waiting")); i++) {
+      assert.ok(i < 1000, "the user's commit reached its index read");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // the commit has read the index; lzsync ingests, and the moment the branch moves the commit goes on
+    const run = runIngestion(t.fg);
+    const refFile = join(t.dir, ".git", "refs", "heads", "main");
+    for (let i = 0; Deno.readTextFileSync(refFile).trim() === before; i++) {
+      assert.ok(i < 6000, "the ingestion moved the branch");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Deno.writeTextFile(join(gate, "go"), "");
+    const r = await run;
+    const user = await commit.output();
+    assert.equal(r.outcome, "committed", r.error ?? "");
+    await git(["config", "--unset", "core.fsmonitor"], t.dir);
+    if (user.success) {
+      // the commit took the lock after lzsync's update was in place: it records lzsync's commit too
+      assert.equal(await git(["rev-parse", "HEAD^"], t.dir), r.commit);
+    } else {
+      assert.match(new TextDecoder().decode(user.stderr), /index\.lock|cannot lock ref/);
+      assert.equal(await t.head(), r.commit);
+    }
+    const fabric = await git(["status", "--porcelain", "--", "fabrics"], t.dir);
+    assert.equal(fabric, "", "index and worktree hold lzsync's commit, nothing of it undone");
+    assert.ok(
+      (await git(["ls-files", "fabrics/dc1/managed"], t.dir)).includes("fabrics/dc1/managed/vpcs/vpc-1.yaml"),
+    );
+    assert.equal(
+      await git(["show", ":notes.md"], t.dir),
+      "the user's note",
+      "the user's staged file is kept",
+    );
+    await fsck(t.dir);
+  } finally {
+    await Deno.remove(gate, { recursive: true });
+    await t.stop();
+  }
+});
+
+Deno.test("local fabric repo: a rebase of the branch in progress is waited for, never pushed under", async () => {
+  const t = await setup();
+  try {
+    // the user rebases main onto a branch that conflicts with it: HEAD is detached, main is still the old head
+    await git(["checkout", "-qb", "other"], t.dir);
+    await Deno.writeTextFile(join(t.dir, "notes.md"), "other\n");
+    await git(["add", "notes.md"], t.dir);
+    await git(["commit", "-qm", "other"], t.dir);
+    await git(["checkout", "-q", "main"], t.dir);
+    await Deno.writeTextFile(join(t.dir, "notes.md"), "main\n");
+    await git(["add", "notes.md"], t.dir);
+    await git(["commit", "-qm", "main"], t.dir);
+    const before = await t.head();
+    await assert.rejects(git(["rebase", "other"], t.dir), /conflict/i);
+    const r = await runIngestion(t.fg, { maxAttempts: 1 });
+    assert.equal(r.outcome, "failed");
+    assert.match(r.error!, /in progress/);
+    assert.equal(await t.head(), before, "main was not moved under the rebase");
+    await git(["rebase", "--abort"], t.dir);
+    const ok = await runIngestion(t.fg);
+    assert.equal(ok.outcome, "committed", ok.error ?? "");
+    assert.equal(await git(["status", "--porcelain"], t.dir), "");
+    await fsck(t.dir);
+  } finally {
+    await t.stop();
+  }
+});

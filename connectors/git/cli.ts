@@ -20,8 +20,8 @@ export interface GitRun {
  * git's output goes to temp files, not pipes: if lzsync is killed while git works, git finishes its
  * update on its own instead of dying of SIGPIPE half-way (with the worktree written and the index not). And
  * git runs in a session (process group) of its own (`setsid`, when installed): a SIGKILL of lzsync's whole
- * process group — a service manager's stop, `kill -9 -<pgid>` — does not reach git, so a `merge --ff-only`
- * into a user's checked-out repository is never cut between its worktree write and its `index.lock` release.
+ * process group — a service manager's stop, `kill -9 -<pgid>` — does not reach git, so the update of a
+ * user's checked-out worktree is never cut between its worktree write and its `index.lock` release.
  */
 export async function runGit(
   args: string[],

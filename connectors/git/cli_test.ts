@@ -1,7 +1,7 @@
 /**
  * The git command-line runner: a git child is not cut mid-write when lzsync's whole process group is
  * SIGKILLed (a service manager's stop, a terminal's Ctrl-\, `kill -9 -<pgid>`): git runs in a session of its
- * own, so a `merge --ff-only` into a user's checked-out repository finishes and releases its `index.lock`.
+ * own, so an update of a user's checked-out worktree finishes and releases its `index.lock`.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";

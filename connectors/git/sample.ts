@@ -81,21 +81,28 @@ export async function landingZoneRepo(config: Readonly<Config>): Promise<string>
 
 /**
  * Commits file changes (string = write, null = delete) to a local worktree repo such as the sample, with the
- * git command-line tool, so the commit takes git's own `index.lock` and `<ref>.lock` (a git command running
- * there makes it fail, with nothing changed); returns the new commit sha.
+ * git command-line tool, so the commit takes git's own `index.lock` and `<ref>.lock`; returns the new commit
+ * sha. While another git command holds `index.lock` (a fabric ingestion updating the worktree keeps it about
+ * half a second) it waits, up to `lockWaitMs`; then it fails with nothing changed but the files written.
  */
 export async function commitLocal(
   dir: string,
   files: Record<string, string | null>,
   message: string,
   author: { name: string; email: string } = SAMPLE_AUTHOR,
+  lockWaitMs = 5_000,
 ): Promise<string> {
-  const fail = (what: string, run: GitRun) =>
-    new LzError("GIT", `cannot commit to ${dir}: ${what} (${gitReason(run)})`, { retriable: true });
-  if (fs.existsSync(join(dir, ".git", "index.lock"))) {
-    throw new LzError("GIT_LOCKED", `cannot commit to ${dir}: another git command holds its index.lock`, {
+  const until = Date.now() + lockWaitMs;
+  const locked = () =>
+    new LzError("GIT_LOCKED", `cannot commit to ${dir}: another git command holds its index.lock`, {
       retriable: true,
     });
+  const lockHeld = (run?: GitRun) =>
+    run ? /index\.lock|cannot lock ref/.test(run.stderr) : fs.existsSync(join(dir, ".git", "index.lock"));
+  const wait = () => new Promise((r) => setTimeout(r, 25));
+  while (lockHeld()) {
+    if (Date.now() > until) throw locked();
+    await wait();
   }
   const paths = Object.keys(files);
   for (const [path, content] of Object.entries(files)) {
@@ -114,21 +121,46 @@ export async function commitLocal(
   };
   const written = paths.filter((p) => files[p] !== null);
   const removed = paths.filter((p) => files[p] === null);
+  for (;;) {
+    const run = await addAndCommit(dir, written, removed, message, env);
+    if (run.ok) break;
+    if (!lockHeld(run)) {
+      throw new LzError("GIT", `cannot commit to ${dir}: ${run.what} (${gitReason(run)})`, {
+        retriable: true,
+      });
+    }
+    if (Date.now() > until) throw locked();
+    await wait();
+  }
+  const head = await runGit(["rev-parse", "HEAD"], dir);
+  if (!head.ok) {
+    throw new LzError("GIT", `cannot commit to ${dir}: cannot read the new head (${gitReason(head)})`, {
+      retriable: true,
+    });
+  }
+  return head.stdout.trim();
+}
+
+/** `git add` / `git rm --cached` / `git commit`; the first that fails, with what it was. */
+async function addAndCommit(
+  dir: string,
+  written: string[],
+  removed: string[],
+  message: string,
+  env: Record<string, string>,
+): Promise<GitRun & { what?: string }> {
   if (written.length) {
     const add = await runGit(["add", "--", ...written], dir, env);
-    if (!add.ok) throw fail("git add failed", add);
+    if (!add.ok) return { ...add, what: "git add failed" };
   }
   if (removed.length) {
     const rm = await runGit(["rm", "--cached", "--quiet", "--ignore-unmatch", "--", ...removed], dir, env);
-    if (!rm.ok) throw fail("git rm failed", rm);
+    if (!rm.ok) return { ...rm, what: "git rm failed" };
   }
   const commit = await runGit(
     ["-c", "commit.gpgsign=false", "commit", "--quiet", "--allow-empty", "-m", message],
     dir,
     env,
   );
-  if (!commit.ok) throw fail("git commit failed", commit);
-  const head = await runGit(["rev-parse", "HEAD"], dir);
-  if (!head.ok) throw fail("cannot read the new head", head);
-  return head.stdout.trim();
+  return commit.ok ? commit : { ...commit, what: "git commit failed" };
 }

@@ -78,7 +78,7 @@ Deno.test("git fetch reads a local repo in place: the sample on first run, then 
   }
 });
 
-Deno.test("commitLocal() commits through git's own lock: while index.lock is held it refuses and writes nothing", async () => {
+Deno.test("commitLocal() commits through git's own lock: it waits for a held index.lock, then refuses and writes nothing", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-sample-" });
   try {
     const dir = await ensureSampleLandingZone(dataDir);
@@ -87,12 +87,14 @@ Deno.test("commitLocal() commits through git's own lock: while index.lock is hel
     const index = await Deno.readFile(`${dir}/.git/index`);
     await Deno.writeTextFile(`${dir}/.git/index.lock`, "");
     await assert.rejects(
-      () => commitLocal(dir, { "docs/locked.md": "# no\n" }, "must wait"),
+      () => commitLocal(dir, { "docs/locked.md": "# no\n" }, "must wait", undefined, 300),
       /index\.lock/,
     );
+    assert.throws(() => Deno.statSync(`${dir}/docs/locked.md`), "nothing written");
     assert.equal(await head(), before);
     assert.deepEqual(await Deno.readFile(`${dir}/.git/index`), index, "the index is untouched");
-    await Deno.remove(`${dir}/.git/index.lock`);
+    // a lock released while it waits (as a fabric ingestion's, held about half a second) is waited for
+    setTimeout(() => Deno.removeSync(`${dir}/.git/index.lock`), 400);
     const sha = await commitLocal(dir, { "docs/locked.md": "# yes\n", "docs/architecture.md": null }, "now");
     assert.equal(await head(), sha);
     const st = await new Deno.Command("git", { args: ["status", "--porcelain"], cwd: dir, stdout: "piped" })
