@@ -6,7 +6,7 @@
  * an earlier failed drop of the same path left behind; one that fails again replaces that copy instead of
  * adding `name.2.yaml`.
  */
-import { type Finding } from "./finding.ts";
+import { type Finding, formatFinding } from "./finding.ts";
 import { isYamlPath, REASON_SUFFIX, UNMANAGED, unmanagedPath } from "./layout.ts";
 import type { UnmanagedEntry } from "./plan_types.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -14,6 +14,14 @@ import type { Snapshot } from "./snapshot.ts";
 const HEAD =
   /^# lzsync could not ingest (.+?)( \(this file holds only its rejected documents; document numbers refer to the original\))?\.$/;
 const dec = new TextDecoder();
+
+/** The reason file written beside an unmanaged file (its first line is what {@link reasonSource} reads). */
+export function reasonText(source: string, findings: readonly Finding[], partial: boolean): string {
+  const head = `# lzsync could not ingest ${source}${
+    partial ? " (this file holds only its rejected documents; document numbers refer to the original)" : ""
+  }.\n# Fix every finding below and move the file back to raw/ to ingest it again.\n`;
+  return head + findings.map((f) => `- ${formatFinding(f)}\n`).join("");
+}
 
 /** The source a reason file names (and whether its file holds only some documents), if it is lzsync's. */
 export function reasonSource(
