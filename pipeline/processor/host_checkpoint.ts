@@ -1,0 +1,92 @@
+/**
+ * The checkpoint of a processor host's task, in this order, each step awaiting the broker's acks: flush the
+ * sinks → produce the forwarded outputs and DLQ records → produce the dirty changelog records (stamped with
+ * the applied source offsets) → commit the input offsets. A failed checkpoint is retried from the step that
+ * failed.
+ *
+ * @module
+ */
+import type { ProduceRecord } from "../broker/types.ts";
+import { describeError, LzError } from "../errors.ts";
+import { crashPoint } from "../crash_point.ts";
+import type { Checkpoint } from "./task.ts";
+import type { Entry, HostState } from "./host_state.ts";
+import { sendOrDlq } from "./host_dlq.ts";
+
+/** A checkpoint with the step it reached: 0 flush sinks, 1 outputs, 2 changelog, 3 commit. */
+export type StagedCheckpoint = Checkpoint & { stage?: number };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Writes `cp` from the step it reached (a retry does not produce twice what the broker acknowledged), and
+ * advances the task's store positions past the changelog records written.
+ */
+export async function writeCheckpoint(state: HostState, e: Entry, cp: StagedCheckpoint): Promise<void> {
+  const { producer, consumer, topology, app, opts } = state;
+  if (!producer || !consumer) throw new LzError("NOT_RUNNING", `host ${app} is not running`);
+  cp.stage ??= 0;
+  if (cp.stage === 0) {
+    for (const s of topology.sinks ?? []) await s.flush();
+    cp.stage = 1;
+  }
+  if (cp.stage === 1) {
+    const byTopic = new Map<string, ProduceRecord[]>();
+    for (const o of cp.outputs) {
+      let l = byTopic.get(o.topic);
+      if (!l) byTopic.set(o.topic, l = []);
+      l.push({ key: o.key, value: o.value, headers: o.headers, partition: o.partition });
+    }
+    await Promise.all([...byTopic].map(([t, recs]) => sendOrDlq(state, e, t, recs)));
+    cp.stage = 2;
+  }
+  if (cp.stage === 2) {
+    const topics = [...cp.changelog.keys()];
+    const sent = await Promise.all(topics.map((t) => sendOrDlq(state, e, t, cp.changelog.get(t)!)));
+    for (let i = 0; i < topics.length; i++) {
+      // the store's restore position: past the highest offset written (metadata of one partition)
+      let high = -1;
+      for (const m of sent[i]) if (m.offset > high) high = m.offset;
+      if (high < 0) continue;
+      const store = topics[i].slice(app.length + 1, -"-changelog".length);
+      if (!(e.positions[store] > high)) e.positions[store] = high + 1;
+    }
+    cp.stage = 3;
+  }
+  if (opts.beforeCommit) await opts.beforeCommit(e.partition);
+  crashPoint("host:before-commit");
+  if (cp.commits.length > 0) await consumer.commit(cp.commits);
+}
+
+/**
+ * Drains the task of `e` (if it has work) and writes the checkpoint, retrying with a doubling backoff up to
+ * 5 s. Produces are retried until the broker is back (the effects exist only in memory); a commit that keeps
+ * failing, or any step while stopping, is given up and thrown.
+ */
+export async function checkpoint(state: HostState, e: Entry): Promise<void> {
+  const { opts, log, broker } = state;
+  const task = e.task;
+  if (!task || !task.hasWork()) return;
+  const cp: StagedCheckpoint = task.drain();
+  for (let attempt = 1;; attempt++) {
+    try {
+      await writeCheckpoint(state, e, cp);
+      opts.onCheckpoint?.({ partition: e.partition, commits: cp.commits });
+      return;
+    } catch (err) {
+      const wait = Math.min(5000, (opts.checkpointBackoffMs ?? 100) * 2 ** Math.min(attempt, 6));
+      // Produces are retried until the broker is back (the effects exist only in memory). A commit that
+      // keeps failing (this member was fenced out of the group) is given up: the changelog's applied
+      // offsets already protect the next owner from counting twice; the error lets the consumer rejoin.
+      if ((state.stopping && attempt >= 3) || (cp.stage === 3 && attempt >= 5)) throw err;
+      log.error("checkpoint failed; retrying", {
+        partition: e.partition,
+        attempt,
+        retry_in_ms: wait,
+        broker: broker.address,
+        error: describeError(err),
+      });
+      await sleep(wait);
+    }
+  }
+}
