@@ -14,7 +14,9 @@ import type { Consumer, Producer, TopicSpec } from "../../pipeline/broker/types.
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { parseDuration } from "../../pipeline/config.ts";
 import { decode, encode } from "../../pipeline/serde.ts";
-import { describeError } from "../../pipeline/errors.ts";
+import { describeError, ValidationError } from "../../pipeline/errors.ts";
+import { bytesToBase64 } from "../../pipeline/base64.ts";
+import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC } from "../../schemas/sync_progress.ts";
@@ -37,6 +39,7 @@ export const GIT_TOPICS: TopicSpec[] = [
   GIT_SYNCED_TOPIC,
   SYNC_PROGRESS_TOPIC,
   SYNC_EVENTS_TOPIC,
+  DLQ_TOPIC,
 ]
   .map((t) => ({ name: t.name, partitions: t.partitions, compacted: t.compacted }));
 
@@ -125,7 +128,7 @@ export function createGitFetchService(deps: AppDeps, options: GitFetchOptions = 
     name: "git-fetch",
     topics: {
       reads: [GIT_PUSH_TOPIC.name, GIT_FILES_TOPIC.name],
-      writes: [GIT_FILES_TOPIC.name, GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name],
+      writes: [GIT_FILES_TOPIC.name, GIT_PUSH_TOPIC.name, SYNC_PROGRESS_TOPIC.name, DLQ_TOPIC.name],
     },
     get syncer() {
       if (!syncer) throw new Error("git-fetch service is not started");
@@ -190,14 +193,29 @@ export function createGitFetchService(deps: AppDeps, options: GitFetchOptions = 
       await c.run({
         eachBatch: async (batch) => {
           const groups = new Map<boolean, GitPush[]>();
+          const dlq = [];
           for (const r of batch.records) {
             let push: GitPush | null = null;
             try {
               push = decode<GitPush>(GIT_PUSH_TOPIC.name, r.value);
             } catch (err) {
-              log.warn("skipping a bad lz.git.push.v1 record", {
-                offset: r.offset,
-                error: describeError(err),
+              const error = describeError(err);
+              log.warn("an undecodable lz.git.push.v1 record goes to the DLQ", { offset: r.offset, error });
+              dlq.push({
+                key: `${batch.topic}/${batch.partition}/${r.offset}`,
+                value: encode(DLQ_TOPIC.name, {
+                  error,
+                  error_code: err instanceof ValidationError ? "VALIDATION" : "DECODE",
+                  stage: "git-fetch",
+                  attempts: 1,
+                  source: { topic: batch.topic, partition: batch.partition, offset: r.offset },
+                  original: {
+                    key: r.key,
+                    value_base64: r.value ? bytesToBase64(r.value) : null,
+                    headers: { ...r.headers },
+                  },
+                  failed_at: new Date(clock.now()).toISOString(),
+                }),
               });
             }
             if (!push) continue;
@@ -218,6 +236,8 @@ export function createGitFetchService(deps: AppDeps, options: GitFetchOptions = 
             await s.sync(mine);
             metrics.duration.observe((performance.now() - t0) / 1000);
           }
+          // before the commit: a crash in between sends it again, never loses it
+          if (dlq.length) await producer!.send(DLQ_TOPIC.name, dlq);
           const last = batch.records[batch.records.length - 1];
           await c.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
         },

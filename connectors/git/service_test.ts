@@ -15,6 +15,7 @@ import { encode } from "../../pipeline/serde.ts";
 import { readAll, syncQueue } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { COMMIT_HEADER } from "./syncer.ts";
+import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 
 const LZ = {
   "docs/a.md": "# A\n",
@@ -287,5 +288,36 @@ Deno.test("git fetch: a token-protected server; without the token the failure is
     await broker.close();
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("git fetch: a schema-invalid lz.git.push.v1 record goes to the DLQ with its bytes, and syncing goes on", async () => {
+  const t = await setup();
+  try {
+    await t.svc.start();
+    assert.equal((await t.q.next()).outcome, "synced");
+    const producer = await t.broker.producer();
+    const bad = new TextEncoder().encode('{"repo":"acme/lz","ref":42}');
+    await producer.send(GIT_PUSH_TOPIC.name, [{
+      key: "acme/lz",
+      value: bad,
+      headers: { "x-from": "a script" },
+    }]);
+    await producer.close();
+    await t.svc.trigger();
+    assert.equal((await t.q.next()).outcome, "synced", "the next good push still syncs");
+    const dlq = await readAll<DlqRecord>(t.broker, DLQ_TOPIC.name);
+    assert.equal(dlq.length, 1, "one DLQ record");
+    const d = dlq[0].value!;
+    assert.equal(d.stage, "git-fetch");
+    assert.equal(d.error_code, "VALIDATION");
+    assert.equal(d.source.topic, GIT_PUSH_TOPIC.name);
+    assert.ok(d.source.offset >= 0);
+    assert.equal(d.original.key, "acme/lz");
+    assert.deepEqual(d.original.headers, { "x-from": "a script" });
+    assert.deepEqual(Uint8Array.from(atob(d.original.value_base64!), (c) => c.charCodeAt(0)), bad);
+    assert.match(d.error, /lz\.git\.push\.v1 is invalid at \//, "the reason names the field");
+  } finally {
+    await t.close();
   }
 });
