@@ -9,6 +9,7 @@ import { STACK_REPO, startGitStack } from "../git/testing.ts";
 import { replay } from "../../pipeline/replay.ts";
 import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
+import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { createPortalRepoHost, DESIRED_STORE, PORTAL_REPO_APP, type PortalDesired } from "./topology.ts";
 import type { PortalWrite } from "./report.ts";
 import { cloneDir } from "./repo.ts";
@@ -300,3 +301,35 @@ Deno.test("portal sink: a write whose report had not gone out when it stopped is
     await s.stop();
   }
 });
+
+Deno.test("portal sink: a refusal it sends to the DLQ itself is counted in the host's DLQ metric and stats", async () => {
+  const s = await startGitStack();
+  const writes: PortalWrite[] = [];
+  try {
+    // No such repository on the Portal's git server: a final refusal, which the topology forwards to the DLQ.
+    const cfg = resolveConfig({ portal_repo: { repo: s.git.url("acme/no-such-portal") } }).config
+      .portal_repo!;
+    const sink = createPortalRepoHost(s.gw.deps, cfg, { onWrite: (w) => void writes.push(w), tickMs: 50 });
+    await sink.start();
+    try {
+      await waitFor(
+        async () => (await dlqHigh(s.gw.broker)) === 1,
+        "the refusal in lz.dlq.v1",
+        30_000,
+        () => writes,
+      );
+      assert.deepEqual(writes.map((w) => [w.ok, w.retriable]), [[false, false]]);
+      await waitFor(() => sink.stats().dlq === 1, "the refusal counted in stats", 10_000, () => sink.stats());
+      const text = await s.gw.deps.metrics.metrics();
+      assert.match(text, /lzsync_dlq_records_total\{app="lzsync-portal-repo",topic="lz.git.files.v1"\} 1/);
+    } finally {
+      await sink.stop();
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+async function dlqHigh(broker: Broker): Promise<number> {
+  return (await broker.admin().topicOffsets(DLQ_TOPIC.name)).reduce((n, o) => n + o.high, 0);
+}

@@ -142,7 +142,7 @@ export function createProcessorHost(
     assigned: () => [...entries.keys()].sort((a, b) => a - b),
     stats() {
       let dlq = totals.dlq;
-      for (const e of entries.values()) dlq += e.task?.dlqCount ?? 0;
+      for (const e of entries.values()) dlq += (e.task?.dlqCount ?? 0) + (e.task?.dlqForwarded ?? 0);
       return { processed: totals.processed, dlq, restored: totals.restored };
     },
   };

@@ -117,7 +117,7 @@ export async function revoke(state: HostState, tps: TopicPartition[]): Promise<v
       if (e.inputs.size > 0) return;
       entries.delete(p);
       if (e.task) {
-        totals.dlq += e.task.dlqCount;
+        totals.dlq += e.task.dlqCount + e.task.dlqForwarded;
         await e.task.close();
         if (clean && !state.stopping) {
           standby.set(p, {

@@ -8,7 +8,8 @@ import { decode } from "../serde.ts";
 import { digestGroup } from "../digest.ts";
 import { createProcessorHost } from "./host.ts";
 import { FakeClock } from "./driver.ts";
-import type { Topology } from "./types.ts";
+import type { ProcessorContext, Topology } from "./types.ts";
+import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
 import { TEST_COUNTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
@@ -127,6 +128,62 @@ Deno.test("host exports processed, DLQ and lag metrics to a prom-client registry
     );
     assert.match(text, /lzsync_processing_seconds_count\{app="count-metrics"\} [1-9]/);
     assert.deepEqual(host.stats().dlq, 1);
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host counts the DLQ records a processor forwards itself (like lzsync-portal-repo) in its DLQ metric and stats", async () => {
+  const broker = await createEmbeddedBroker();
+  const registry = new Registry();
+  const clock = new FakeClock(0);
+  const dead = (ctx: ProcessorContext, rec: { partition: number; offset: number }, error: string): void => {
+    const dlq: DlqRecord = {
+      error,
+      error_code: "REFUSED",
+      stage: "self-dlq",
+      attempts: 1,
+      source: { topic: EVENTS, partition: rec.partition, offset: rec.offset },
+      original: { key: null, value_base64: null, headers: {} },
+      failed_at: new Date(ctx.now()).toISOString(),
+    };
+    ctx.forward(DLQ_TOPIC.name, `${EVENTS}/${rec.partition}/${rec.offset}`, dlq);
+  };
+  const topo: Topology = {
+    app: "self-dlq",
+    inputs: [EVENTS],
+    stores: [],
+    outputs: [DLQ_TOPIC.name],
+    create: () => ({
+      init(ctx) {
+        // a punctuation that gives up on something, as the portal topology does when the Portal refuses
+        ctx.schedule(60_000, () => {
+          if (ctx.partition === 0) dead(ctx, { partition: 0, offset: -1 }, "refused at a punctuation");
+        });
+      },
+      process(rec, ctx) {
+        if (rec.key === "k0") dead(ctx, rec, "refused while processing");
+      },
+    }),
+  };
+  await produceEvents(broker, 10, 5); // k0 twice
+  const host = createProcessorHost({ broker, log: silentLogger, metrics: registry, clock }, topo, {
+    tickMs: 10_000,
+  });
+  try {
+    await host.start();
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
+    const dlqRecords = async () => (await broker.admin().topicOffsets(DLQ_TOPIC.name))[0].high;
+    assert.equal(await dlqRecords(), 2);
+    clock.advance(60_000);
+    await host.tick();
+    assert.equal(await dlqRecords(), 3);
+    assert.match(
+      await registry.metrics(),
+      /lzsync_dlq_records_total\{app="self-dlq",topic="lz.test.events.v1"\} 3/,
+    );
+    assert.deepEqual(host.stats(), { processed: 10, dlq: 3, restored: 0 });
   } finally {
     await host.stop();
     await broker.close();

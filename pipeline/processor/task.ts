@@ -12,7 +12,7 @@ import { decode, encode, encodeJsonAll, validate } from "../serde.ts";
 import { describeError, isRetriable, LzError } from "../errors.ts";
 import { backoffDelay } from "../retry.ts";
 import { topicDef } from "../../schemas/mod.ts";
-import { DLQ_TOPIC } from "../../schemas/dlq.ts";
+import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { MemoryStore } from "./store.ts";
 import { bytesToBase64 } from "../base64.ts";
 
@@ -34,7 +34,10 @@ export interface TaskOptions {
   retry?: Partial<RetryPolicy>;
   /** Existing stores to adopt (a standby copy kept across a rebalance); fresh empty stores otherwise. */
   stores?: Map<string, MemoryStore>;
-  /** Called once per record routed to the DLQ (metrics). */
+  /**
+   * Called once per record routed to the DLQ (metrics), with the source topic: per input record the task
+   * routes, and per DLQ record the processor forwards itself (at the checkpoint that takes it).
+   */
   onDlq?(topic: string): void;
   /** The topology's tables as read before the task started (see `Topology.tables`); empty ones otherwise. */
   tables?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
@@ -79,7 +82,13 @@ export class Task {
   /** Offsets at or below these were applied before the last restore: skip them. */
   restoredApplied: Record<string, number> = {};
   processed = 0;
+  /** Input records this task routed to the DLQ (they also count as handled input records). */
   dlqCount = 0;
+  /**
+   * DLQ records the processor forwarded itself (a sink that gave up on a write, e.g. `lzsync-portal-repo`),
+   * counted when a checkpoint takes them; no input record is behind them.
+   */
+  dlqForwarded = 0;
   readonly #t: Topology;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -295,6 +304,12 @@ export class Task {
     this.#onDlq?.(rec.topic);
   }
 
+  /** Counts a DLQ record the processor forwarded, by the source topic it names (metric label). */
+  #forwardedToDlq(rec: DlqRecord): void {
+    this.dlqForwarded++;
+    this.#onDlq?.(rec.source.topic);
+  }
+
   /** The earliest time a punctuation is due, or Infinity. */
   nextPunctuation(): number {
     let n = Infinity;
@@ -359,6 +374,7 @@ export class Task {
         if (o.raw !== null) {
           at.push(i);
           raws.push(o.raw);
+          if (o.topic === DLQ_TOPIC.name) this.#forwardedToDlq(o.raw as DlqRecord);
         }
         outputs[i] = { topic: o.topic, key: o.key, value: null, headers: o.headers, partition: o.partition };
       }
