@@ -31,6 +31,12 @@ export interface PlanOptions {
   limits?: ParseLimits;
   /** Parse results by blob id from earlier runs of the same fabric and validator. */
   cache?: PlanCache;
+  /**
+   * Step 4 checks every desired object again, also the raw objects pass 2 cleared against the same objects
+   * (see {@link acceptRaw}). Off by default; the tests plan with and without it and compare
+   * (`plan_recheck_test.ts`).
+   */
+  recheckAll?: boolean;
 }
 
 /** Step 0: the skeleton (`raw/`, `unmanaged/`, `managed/` keep files and the README) where it is missing. */
@@ -58,13 +64,13 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   const scan = scanRaw(snapshot, raws, validator, limits, memo);
   const { accepted, rejected } = rawDuplicates(scan.candidates);
   for (const r of rejected) addRejected(scan.rejected, r.source, r.rejected);
-  acceptRaw(work, accepted, scan.rejected, validator, memo);
+  const cleared = acceptRaw(work, accepted, scan.rejected, validator, memo);
 
   // 3. Each raw file leaves raw/: accepted documents went to managed/, the rest go to unmanaged/.
   const movedOut = retireRaw(work, raws, scan);
 
   // 4. References and directory-wide rules across the final desired state.
-  refreshAcrossFabric(work.desired, validator);
+  refreshAcrossFabric(work.desired, validator, options.recheckAll ? undefined : cleared);
 
   // 5. unmanaged/ as it stands after the plan.
   const scanned = scanUnmanaged(snapshot, paths, validator, limits, work.cache);

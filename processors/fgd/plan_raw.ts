@@ -11,9 +11,9 @@ import { REASON_SUFFIX, unmanagedPath } from "./layout.ts";
 import { describeObject } from "./object.ts";
 import { renderManaged } from "./normalize.ts";
 import { joinDocuments, type ParseLimits } from "./parse_file.ts";
-import { contextOver } from "./plan_across.ts";
+import { ACROSS_FABRIC, contextOver } from "./plan_across.ts";
 import { type Candidate, type Rejected, scanRawFile } from "./plan_scan.ts";
-import type { UnmanagedEntry } from "./plan_types.ts";
+import type { ManagedEntry, UnmanagedEntry } from "./plan_types.ts";
 import { copyOf, reasonText, retire } from "./plan_unmanaged.ts";
 import { ingestFinding, managedEntry, type WorkingPlan } from "./plan_work.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -96,6 +96,10 @@ export function rawDuplicates(
  * Pass 2: checks each accepted candidate against the desired state plus the other accepted candidates, and
  * places the valid ones in managed/ (replacing an earlier version of the same object, moving it when its
  * path changed). Rejections go to `rejected`; each accepted object is reported created, updated or unchanged.
+ *
+ * Returns the entries placed here with no across-fabric finding when pass 2 rejected none of the candidates
+ * (empty otherwise): the final desired state then holds the objects each was checked against, so step 4
+ * ({@link refreshAcrossFabric}) need not check them again.
  */
 export function acceptRaw(
   work: WorkingPlan,
@@ -103,24 +107,30 @@ export function acceptRaw(
   rejected: Map<string, Rejected[]>,
   validator: Validator,
   memo: ValidationMemo,
-): void {
+): ReadonlySet<ManagedEntry> {
   const ctx = contextOver([...work.desired.values(), ...accepted]);
+  const cleared = new Set<ManagedEntry>();
+  let rejects = 0;
   for (const c of accepted) {
     const r = validator.validate(c.object, c.document, ctx, memo);
     if (hasErrors(r.findings)) {
       addRejected(rejected, c.source, { index: c.document, text: c.text!, findings: r.findings });
+      rejects++;
       continue;
     }
     c.warnings = r.findings;
     const target = work.place(c);
     if (typeof target !== "string") {
       addRejected(rejected, c.source, { index: c.document, text: c.text!, findings: [target] });
+      rejects++;
       continue;
     }
     const rendered = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
     const prior = work.desired.get(c.key);
     if (prior && prior.path !== target) work.deletes.add(prior.path);
-    work.desired.set(c.key, managedEntry(c, target, rendered));
+    const entry = managedEntry(c, target, rendered);
+    work.desired.set(c.key, entry);
+    if (!r.findings.some((f) => ACROSS_FABRIC.has(f.rule))) cleared.add(entry);
     if (work.unchanged(target, rendered.text)) work.writes.delete(target);
     else work.writes.set(target, rendered.text);
     work.remember(rendered.text, rendered.object, c);
@@ -139,6 +149,7 @@ export function acceptRaw(
       findings: r.findings,
     });
   }
+  return rejects ? new Set() : cleared;
 }
 
 /**
