@@ -39,10 +39,10 @@ function asWarning(f: Finding): Finding {
 
 /**
  * Replaces the across-fabric findings among each entry's warnings with those of a check against the whole
- * of `desired` (errors demoted to warnings); every other warning is kept. Entries in `cleared` are left as
- * they are: raw objects of this run that pass 2 checked against these same objects (in their written rather
- * than normalized form, which the rules do not tell apart) and found nothing across the fabric on
- * (`plan_recheck_test.ts` plans with and without this shortcut and compares).
+ * of `desired` (errors demoted to warnings); every other warning is kept. Entries in `cleared` keep the
+ * across-fabric findings they have: raw objects of this run that pass 2 checked against these same objects
+ * (in their written rather than normalized form, which the rules do not tell apart) and found at most one
+ * across-fabric finding on (`plan_recheck_test.ts` plans with and without this shortcut and compares).
  */
 export function refreshAcrossFabric(
   desired: ReadonlyMap<string, ManagedEntry>,
@@ -51,11 +51,10 @@ export function refreshAcrossFabric(
 ): void {
   let ctx: RuleContext | undefined;
   for (const entry of desired.values()) {
-    if (cleared.has(entry)) continue;
-    ctx ??= contextOver(desired.values());
-    const across = validator.validate(entry.object, entry.document, ctx).findings
-      .filter((f) => ACROSS_FABRIC.has(f.rule))
-      .map(asWarning);
+    const findings = cleared.has(entry)
+      ? entry.warnings
+      : validator.validate(entry.object, entry.document, ctx ??= contextOver(desired.values())).findings;
+    const across = findings.filter((f) => ACROSS_FABRIC.has(f.rule)).map(asWarning);
     entry.warnings = [...entry.warnings.filter((f) => !ACROSS_FABRIC.has(f.rule)), ...across];
   }
 }

@@ -97,9 +97,9 @@ export function rawDuplicates(
  * places the valid ones in managed/ (replacing an earlier version of the same object, moving it when its
  * path changed). Rejections go to `rejected`; each accepted object is reported created, updated or unchanged.
  *
- * Returns the entries placed here with no across-fabric finding when pass 2 rejected none of the candidates
- * (empty otherwise): the final desired state then holds the objects each was checked against, so step 4
- * ({@link refreshAcrossFabric}) need not check them again.
+ * Returns the entries placed here with at most one across-fabric finding (so that their order cannot differ)
+ * when pass 2 rejected none of the candidates (empty otherwise): the final desired state then holds the
+ * objects each was checked against, so step 4 ({@link refreshAcrossFabric}) need not check them again.
  */
 export function acceptRaw(
   work: WorkingPlan,
@@ -130,7 +130,7 @@ export function acceptRaw(
     if (prior && prior.path !== target) work.deletes.add(prior.path);
     const entry = managedEntry(c, target, rendered);
     work.desired.set(c.key, entry);
-    if (!r.findings.some((f) => ACROSS_FABRIC.has(f.rule))) cleared.add(entry);
+    if (r.findings.filter((f) => ACROSS_FABRIC.has(f.rule)).length <= 1) cleared.add(entry);
     if (work.unchanged(target, rendered.text)) work.writes.delete(target);
     else work.writes.set(target, rendered.text);
     work.remember(rendered.text, rendered.object, c);

@@ -14,6 +14,7 @@ import type { KubeObject } from "./object.ts";
 import {
   FABRIC_MORE_YAML,
   FABRIC_YAML,
+  fabricObjects,
   hedgehogCrds,
   SPINE_LEAF_YAML,
   spineLeafObjects,
@@ -109,6 +110,16 @@ Deno.test("step 4 skip: a fabric dropped whole into raw/ is not checked again, a
   const saved = samePlan(snapshotOf({ "raw/fabric.yaml": SPINE_LEAF_YAML }), "spine-leaf");
   assert.equal(saved, spineLeafObjects().length, "every object was cleared by pass 2");
   samePlan(snapshotOf({ "raw/a.yaml": FABRIC_YAML, "raw/b.yaml": FABRIC_MORE_YAML }), "sample fabrics");
+  // without its SwitchProfile, every Switch and Connection of the sample fabric warns once that it is missing
+  const noProfile = snapshotOf({
+    "raw/a.yaml": yaml(fabricObjects().filter((o) => o.kind !== "SwitchProfile")),
+  });
+  const p = planIngestion(noProfile, { fabricId: "dc1", validator });
+  const warned = [...p.desired.values()].filter((e) =>
+    e.warnings.some((f) => f.rule === "hedgehog.switchprofile.missing")
+  );
+  assert.ok(warned.length >= 2, JSON.stringify([...p.desired.values()].map((e) => e.warnings)));
+  assert.equal(samePlan(noProfile, "no SwitchProfile"), p.desired.size, "every object was cleared by pass 2");
 });
 
 Deno.test("step 4 skip: the same plan on every directory-rule case, all raw, dropped onto the fabric, or under a drop", () => {
