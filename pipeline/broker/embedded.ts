@@ -114,7 +114,7 @@ export async function createEmbeddedBroker(options: EmbeddedBrokerOptions = {}):
       name: spec.name,
       compacted,
       config,
-      partitions: Array.from({ length: n }, (_, p) => new PartitionLog(spec.name, p)),
+      partitions: Array.from({ length: n }, (_, p) => new PartitionLog(spec.name, p, compacted)),
       deleted: false,
     };
     disk?.createTopic(t);

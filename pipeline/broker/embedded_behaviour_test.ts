@@ -103,6 +103,42 @@ Deno.test("embedded: compacted topics compact on append and drop expired tombsto
   }, { now: () => now });
 });
 
+Deno.test("embedded: survivors of a compaction hold a buffer of their own, not their append batch's; distinct keys are all kept", async () => {
+  await withBroker(async (b) => {
+    await b.admin().createTopics([{ name: "c", partitions: 1, compacted: true }]);
+    const p = await b.producer();
+    // 10,000 distinct keys: nothing to remove, so the log keeps every record and no compaction runs.
+    for (let batch = 0; batch < 10; batch++) {
+      await p.send(
+        "c",
+        Array.from({ length: 1_000 }, (_, i) => ({ key: `d${batch * 1_000 + i}`, value: enc.encode("v") })),
+      );
+    }
+    // One batch of 3,000 keys, then every key but one of it written again: that batch's buffer would stay
+    // pinned by its one survivor if the compaction kept the survivor's view of it.
+    await p.send(
+      "c",
+      Array.from({ length: 3_000 }, (_, i) => ({ key: `k${i}`, value: enc.encode("x".repeat(100)) })),
+    );
+    for (let round = 0; round < 5; round++) {
+      await p.send(
+        "c",
+        Array.from({ length: 2_999 }, (_, i) => ({ key: `k${i + 1}`, value: enc.encode(`r${round}`) })),
+      );
+    }
+    const recs = await readAll(b, "c", (rs) => rs.some((r) => r.offset === 10_000 + 3_000 + 5 * 2_999 - 1));
+    assert.ok(recs.length < 20_000, `automatic compaction kept ${recs.length} records`);
+    const k0 = recs.find((r) => r.key === "k0")!;
+    assert.equal(dec.decode(k0.value!), "x".repeat(100));
+    assert.ok(
+      k0.value!.buffer.byteLength < 100 * 3_000,
+      `the survivor holds a ${k0.value!.buffer.byteLength}-byte buffer (its batch was ${100 * 3_000} bytes)`,
+    );
+    assert.equal(recs.filter((r) => r.key!.startsWith("d")).length, 10_000);
+    assert.equal(new Set(recs.map((r) => r.key)).size, recs.length);
+  });
+});
+
 Deno.test("embedded: a waiting consumer gets a new record within milliseconds (woken on append, no polling)", async () => {
   await withBroker(async (b) => {
     await b.admin().createTopics([{ name: "t", partitions: 4 }]);

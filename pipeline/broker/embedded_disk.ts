@@ -121,7 +121,7 @@ export class DiskStore implements GroupPersistence {
       }
       const t: EmbeddedTopic = { ...meta, partitions: [], deleted: false };
       for (let p = 0; p < meta.partitions; p++) {
-        const log = new PartitionLog(meta.name, p);
+        const log = new PartitionLog(meta.name, p, meta.compacted);
         const path = join(tdir, `${p}.log`);
         const buf = Deno.readFileSync(path);
         let decoded;

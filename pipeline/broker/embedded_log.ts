@@ -24,7 +24,11 @@ export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
 export const DEFAULT_RETENTION_MS = 604_800_000;
 /** Retention trims the head of a log once this many records (and at least half the log) expired. */
 export const MIN_EXPIRED_RECORDS = 1_000;
-/** Compaction runs on append once this many records arrived since the last one (and at least as many as remain). */
+/**
+ * Compaction runs on append once this many records can be removed (superseded values and tombstones appended
+ * since the last compaction), and at least as many as the keys that remain: a log of distinct keys is never
+ * compacted for nothing, and a log never holds more than about twice its live records.
+ */
 export const MIN_DIRTY_RECORDS = 2_000;
 
 /** One partition's records. */
@@ -37,15 +41,32 @@ export class PartitionLog {
   low = 0;
   /** Offset the next appended record gets. */
   high = 0;
-  /** Records present right after the last compaction (to decide when to compact again). */
+  /** Records present right after the last compaction. */
   cleanCount = 0;
   persistence: LogPersistence | null = null;
+  /** A compacted topic's log: the offset of the latest record per key (null: not compacted, no index). */
+  #latest: Map<string, number> | null = null;
+  /** Records appended since the last compaction that a compaction may remove (superseded, tombstones). */
+  #garbage = 0;
   #listeners = new Set<() => void>();
   #lastTrimCheck = -Infinity;
 
-  constructor(topic: string, partition: number) {
+  constructor(topic: string, partition: number, compacted = false) {
     this.topic = topic;
     this.partition = partition;
+    if (compacted) this.#latest = new Map();
+  }
+
+  #index(recs: LogRecord[]): void {
+    const latest = this.#latest;
+    if (latest === null) return;
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i];
+      if (r.key === null) continue;
+      if (latest.has(r.key)) this.#garbage++;
+      if (r.value === null) this.#garbage++;
+      latest.set(r.key, r.offset);
+    }
   }
 
   /** Appends records already stamped with the next offsets; persists, then wakes waiting fetchers. */
@@ -58,6 +79,7 @@ export class PartitionLog {
     }
     this.persistence?.append(recs);
     for (let i = 0; i < recs.length; i++) this.records.push(recs[i]);
+    this.#index(recs);
     this.high += recs.length;
     this.notify();
   }
@@ -68,6 +90,8 @@ export class PartitionLog {
     this.high = Math.max(high, records.length ? records[records.length - 1].offset + 1 : 0);
     this.low = Math.min(low, this.high);
     this.cleanCount = records.length;
+    this.#latest?.clear();
+    this.#index(records);
   }
 
   /** Index of the first record whose offset is >= `offset` (records.length when none). */
@@ -99,32 +123,55 @@ export class PartitionLog {
     return this.high;
   }
 
-  /** True when enough new records arrived since the last compaction to make one worthwhile. */
+  /** True when enough removable records arrived since the last compaction to make one worthwhile. */
   needsCompaction(): boolean {
-    const dirty = this.records.length - this.cleanCount;
-    return dirty >= MIN_DIRTY_RECORDS && dirty >= this.cleanCount;
+    const g = this.#garbage;
+    return g >= MIN_DIRTY_RECORDS && g >= this.records.length - g;
   }
 
   /**
    * Keeps the latest record per key; drops tombstones older than `deleteRetentionMs` (by record timestamp)
-   * and records without a key. Offsets are untouched. Returns how many records were removed.
+   * and records without a key. Offsets are untouched. The kept values are copied into one buffer of their
+   * own, so no append batch's buffer stays pinned by a few survivors. Returns how many records were removed.
    */
   compact(now: number, deleteRetentionMs: number): number {
-    const latest = new Map<string, number>();
+    let latest = this.#latest;
     const recs = this.records;
-    for (let i = 0; i < recs.length; i++) {
-      const k = recs[i].key;
-      if (k !== null) latest.set(k, i);
+    if (latest === null) {
+      latest = new Map<string, number>();
+      for (let i = 0; i < recs.length; i++) {
+        const k = recs[i].key;
+        if (k !== null) latest.set(k, recs[i].offset);
+      }
     }
     const kept: LogRecord[] = [];
+    let bytes = 0;
     for (let i = 0; i < recs.length; i++) {
       const r = recs[i];
-      if (r.key === null || latest.get(r.key) !== i) continue;
-      if (r.value === null && now - r.timestamp > deleteRetentionMs) continue;
+      if (r.key === null || latest.get(r.key) !== r.offset) continue;
+      if (r.value === null && now - r.timestamp > deleteRetentionMs) {
+        if (this.#latest) latest.delete(r.key);
+        continue;
+      }
       kept.push(r);
+      if (r.value !== null) bytes += r.value.byteLength;
     }
     const removed = recs.length - kept.length;
-    if (removed > 0) this.persistence?.rewrite(kept);
+    this.#garbage = 0;
+    if (removed === 0) {
+      this.cleanCount = kept.length;
+      return 0;
+    }
+    const arena = new Uint8Array(bytes);
+    let at = 0;
+    for (let i = 0; i < kept.length; i++) {
+      const r = kept[i];
+      if (r.value === null) continue;
+      arena.set(r.value, at);
+      kept[i] = { ...r, value: arena.subarray(at, at + r.value.byteLength) };
+      at += r.value.byteLength;
+    }
+    this.persistence?.rewrite(kept);
     this.records = kept;
     this.cleanCount = kept.length;
     return removed;

@@ -1,6 +1,7 @@
 /**
  * The append path of the embedded broker: partitions a batch with Kafka's default partitioner, stamps
- * offsets and timestamps, copies the value bytes (the caller may reuse its buffers), and appends each
+ * offsets and timestamps, copies the value bytes into one buffer per batch (the caller may reuse its buffers;
+ * a compaction copies the survivors of a compacted topic out of it, so no batch buffer stays pinned), and appends each
  * partition's share in one call (one write syscall per partition when a data directory is used).
  * Everything is validated before anything is appended, so a rejected batch leaves no partial write.
  */
@@ -20,17 +21,13 @@ export function appendBatch(
   const n = t.partitions.length;
   const out: RecordMetadata[] = new Array(records.length);
   const buckets: (LogRecord[] | undefined)[] = new Array(n);
-  // Values of a plain topic share one buffer per batch; a compacted topic keeps few records of a batch,
-  // so each value gets its own copy there (no batch buffer pinned by one survivor).
-  let arena: Uint8Array | null = null;
+  // Values share one buffer per batch (one allocation, not one per record).
+  let total = 0;
+  for (let i = 0; i < records.length; i++) total += records[i].value?.length ?? 0;
+  const arena = new Uint8Array(total);
   let lastHeaders: ProduceRecord["headers"] = undefined;
   let headersCopy: Headers = {};
   let at = 0;
-  if (!t.compacted) {
-    let total = 0;
-    for (let i = 0; i < records.length; i++) total += records[i].value?.length ?? 0;
-    arena = new Uint8Array(total);
-  }
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     let p: number;
@@ -49,11 +46,9 @@ export function appendBatch(
     const src = r.value;
     let value: Uint8Array | null = null;
     if (src !== null) {
-      if (arena) {
-        arena.set(src, at);
-        value = arena.subarray(at, at + src.length);
-        at += src.length;
-      } else value = src.slice();
+      arena.set(src, at);
+      value = arena.subarray(at, at + src.length);
+      at += src.length;
     }
     const bucket = buckets[p] ??= [];
     const offset = t.partitions[p].high + bucket.length;
