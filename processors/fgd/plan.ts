@@ -73,7 +73,7 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   refreshAcrossFabric(work.desired, validator, options.recheckAll ? undefined : cleared);
 
   // 5. unmanaged/ as it stands after the plan.
-  const scanned = scanUnmanaged(snapshot, paths, validator, limits, work.cache);
+  const scanned = scanUnmanaged(snapshot, paths, validator, limits, work.cache, work.desired);
   const unmanaged = tidyUnmanaged(snapshot, paths, scanned, movedOut, work.writes, work.deletes, reasonText);
   return work.finish(unmanaged);
 }

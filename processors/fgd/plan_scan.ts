@@ -11,6 +11,9 @@ import { provenanceOf } from "./normalize.ts";
 import { type ParseLimits, parseYamlFile } from "./parse_file.ts";
 import type { CachedObject, FileRef, PlanCache, Snapshot } from "./snapshot.ts";
 import type { ValidationMemo, Validator } from "./validate.ts";
+import { ACROSS_FABRIC, contextOver } from "./plan_across.ts";
+import type { ManagedEntry } from "./plan_types.ts";
+import type { RuleContext } from "./rule_pack.ts";
 
 /** A valid document ready to be placed in managed/. */
 export interface Candidate {
@@ -186,23 +189,30 @@ export function scanRawFile(
   return { candidates, rejected, docs: parsed.docs.length };
 }
 
-/** Current findings of each unmanaged file (empty when it would pass now), through the cache. */
+/**
+ * Current findings of each unmanaged file (empty when it would pass now). Its parse is cached by blob id; its
+ * documents are validated every run against the final desired state, as a raw file would be (a rule may look
+ * at the rest of the fabric), so a file rejected for a VLAN another VPC holds keeps its reason until that VPC
+ * goes.
+ */
 export function scanUnmanaged(
   snapshot: Snapshot,
   paths: readonly string[],
   validator: Validator,
   limits: ParseLimits,
   cache: PlanCache,
+  desired: ReadonlyMap<string, ManagedEntry>,
 ): { path: string; reasonPath?: string; findings: Finding[] }[] {
   const out = [];
+  let ctx: RuleContext | undefined;
   for (const path of paths) {
     if (!path.startsWith(UNMANAGED) || path.endsWith(REASON_SUFFIX) || path === UNMANAGED + KEEP) continue;
     const f = snapshot.get(path)!;
-    let findings = cache.unmanaged.get(f.id);
-    if (!findings) {
-      findings = [];
+    let alone = cache.unmanaged.get(f.id);
+    if (!alone) {
+      alone = { findings: [], docs: [] };
       if (!isYamlPath(path)) {
-        findings.push({
+        alone.findings.push({
           rule: "ingest.not-yaml",
           layer: "ingest",
           severity: "error",
@@ -211,7 +221,7 @@ export function scanUnmanaged(
           message: "only .yaml and .yml files are ingested",
         });
       } else if (notAResource(path)) {
-        findings.push({
+        alone.findings.push({
           rule: "ingest.not-a-resource",
           layer: "ingest",
           severity: "error",
@@ -221,12 +231,26 @@ export function scanUnmanaged(
         });
       } else {
         const parsed = parseYamlFile(bytesOf(path, f), limits);
-        findings.push(...parsed.fileFindings);
+        alone.findings.push(...parsed.fileFindings);
         for (const d of parsed.docs) {
-          findings.push(...(d.findings.length ? d.findings : validator.validate(d.value, d.index).findings));
+          if (d.findings.length) {
+            alone.findings.push(...d.findings);
+            continue;
+          }
+          alone.docs.push({ value: d.value, index: d.index });
         }
       }
-      cache.unmanaged.set(f.id, findings);
+      cache.unmanaged.set(f.id, alone);
+    }
+    const findings = [...alone.findings];
+    for (const d of alone.docs) {
+      ctx ??= contextOver(desired.values());
+      // a reference the fabric does not hold is a warning a raw file would pass with: not a reason to stay
+      findings.push(
+        ...validator.validate(d.value, d.index, ctx).findings.filter((x) =>
+          x.severity === "error" || !ACROSS_FABRIC.has(x.rule)
+        ),
+      );
     }
     const reason = path + REASON_SUFFIX;
     out.push({ path, reasonPath: snapshot.has(reason) ? reason : undefined, findings });

@@ -280,3 +280,34 @@ Deno.test("planIngestion warns on managed objects whose referenced Switch was de
   const before = [...first.desired.values()].find((e) => e.name === "server-01--unbundled--leaf-01")!;
   assert.deepEqual(before.warnings, [], "no warning while the switch exists");
 });
+
+Deno.test("planIngestion keeps the reason of a file rejected for a rule across the fabric while it still fails", () => {
+  const base = applyPlan(
+    snap({ "raw/fabric.yaml": FABRIC_YAML }),
+    plan(snap({ "raw/fabric.yaml": FABRIC_YAML })),
+  );
+  // rejected for what the rest of the fabric says (the file alone is valid): a subnet outside its
+  // IPv4Namespace, a VLAN that a VPC in managed/ already uses
+  const outside = VPC3.replace("10.0.3.0/24", "192.168.3.0/24");
+  const clash = VPC3.replace("vpc-3", "vpc-9").replace("10.0.3.0", "10.0.9.0").replace("1003", "1001");
+  const first = new Map(base).set("raw/outside.yaml", fileRef(outside)).set("raw/clash.yaml", fileRef(clash));
+  const p1 = plan(first);
+  const rejected = p1.objects.filter((o) => o.outcome === "rejected").map((o) => o.source).sort();
+  assert.deepEqual(rejected, ["raw/clash.yaml", "raw/outside.yaml"]);
+  const after = applyPlan(first, p1);
+  assert.match(text(after, "unmanaged/outside.yaml.reason.txt"), /outside IPv4Namespace default/);
+  assert.match(text(after, "unmanaged/clash.yaml.reason.txt"), /vlan-conflict/);
+  // the next run changes nothing: both still fail, so both reasons stay
+  const p2 = plan(after);
+  assert.ok(!p2.deletes.has("unmanaged/outside.yaml.reason.txt"), "the namespace reason is kept");
+  assert.ok(!p2.deletes.has("unmanaged/clash.yaml.reason.txt"), "the VLAN reason is kept");
+  assert.equal(p2.changed, false);
+  const u = p2.unmanaged.find((x) => x.path === "unmanaged/clash.yaml")!;
+  assert.ok(u.findings.some((f) => f.rule === "hedgehog.vpc.vlan-conflict"), JSON.stringify(u.findings));
+  // once the VPC holding the VLAN is gone, the clash's reason goes: it would pass now
+  const freed = new Map(after);
+  freed.delete("managed/vpcs/vpc-1.yaml");
+  const p3 = plan(freed);
+  assert.ok(p3.deletes.has("unmanaged/clash.yaml.reason.txt"), "the reason of a file that passes now goes");
+  assert.ok(!p3.deletes.has("unmanaged/outside.yaml.reason.txt"));
+});

@@ -54,7 +54,11 @@ export interface CachedObject {
 /** Parse+validate results of managed and unmanaged files by blob id, reused across runs of one fabric. */
 export interface PlanCache {
   managed: Map<string, { objects: CachedObject[]; findings: Finding[] }>;
-  unmanaged: Map<string, Finding[]>;
+  /**
+   * Each unmanaged file's parse: the findings of the file and of documents that do not parse, and the
+   * documents that do (validated again every run: the rest of the fabric they are checked against changes).
+   */
+  unmanaged: Map<string, { findings: Finding[]; docs: { value: unknown; index: number }[] }>;
 }
 
 /** An empty cache. Drop it whenever the fabric's validator (CRDs, rule packs) changes. */
