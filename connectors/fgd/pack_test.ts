@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildPack, commitObject, gitObject, treeObject, writePack } from "./pack.ts";
+import { inflateSync } from "node:zlib";
+import {
+  buildPack,
+  commitObject,
+  gitObject,
+  STORE_BELOW,
+  treeObject,
+  writePack,
+  zlibStored,
+} from "./pack.ts";
 
 async function git(args: string[], cwd: string): Promise<string> {
   const out = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).output();
@@ -52,5 +61,18 @@ Deno.test("buildPack writes a pack and index git verifies (CRCs, offsets, object
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("zlibStored writes zlib streams that zlib inflates byte for byte, over block and checksum boundaries", () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) & 255;
+  // 3800 bytes: one Adler-32 modulo round; 65535: one stored block; larger: several blocks
+  for (const n of [0, 1, 255, 3799, 3800, 3801, STORE_BELOW - 1, 65535, 65536, 200_001]) {
+    const content = Uint8Array.from({ length: n }, () => 255 - (rnd() & 3)); // high bytes: sums grow fastest
+    const z = zlibStored(content);
+    assert.equal(z.length, 2 + n + 5 * Math.max(1, Math.ceil(n / 65535)) + 4, `${n} bytes`);
+    // inflateSync checks the header, each block's LEN/NLEN and the Adler-32 trailer
+    assert.deepEqual(new Uint8Array(inflateSync(z)), content, `${n} bytes`);
   }
 });
