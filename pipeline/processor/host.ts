@@ -13,9 +13,8 @@
 import type { Service } from "../service.ts";
 import { describeError } from "../errors.ts";
 import type { Topology } from "./types.ts";
-import { hostMetrics } from "./host_metrics.ts";
 import { type DigestRow, stateDigest } from "../digest.ts";
-import type { HostDeps, HostOptions, HostState } from "./host_state.ts";
+import { createHostState, type HostDeps, type HostOptions } from "./host_state.ts";
 import { ensureTopics } from "./host_topics.ts";
 import { consumerHandlers, punctuateDue } from "./host_consume.ts";
 
@@ -47,23 +46,7 @@ export function createProcessorHost(
 ): ProcessorHost {
   const { broker } = deps;
   const app = topology.app;
-  const state: HostState = {
-    broker,
-    topology,
-    app,
-    clock: deps.clock ?? { now: () => Date.now() },
-    log: deps.log.child("host", { app }),
-    baseLog: deps.log,
-    metrics: hostMetrics(app, deps.metrics),
-    opts,
-    entries: new Map(),
-    standby: new Map(),
-    outputPartitions: new Map(),
-    totals: { processed: 0, dlq: 0, restored: 0 },
-    producer: null,
-    consumer: null,
-    stopping: null,
-  };
+  const state = createHostState(deps, topology, opts);
   const { log, entries, totals } = state;
   let timer: ReturnType<typeof setInterval> | undefined;
   let started = false;

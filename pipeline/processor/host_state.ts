@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import type { Clock, Topology } from "./types.ts";
 import type { Task } from "./task.ts";
 import type { MemoryStore } from "./store.ts";
-import type { HostMetrics } from "./host_metrics.ts";
+import { type HostMetrics, hostMetrics } from "./host_metrics.ts";
 
 /** What a host is built from (a subset of `AppDeps`). */
 export interface HostDeps {
@@ -111,4 +111,26 @@ export function exclusive(e: Entry, fn: () => Promise<void>): Promise<void> {
   const r = e.chain.then(fn);
   e.chain = r.catch(() => {});
   return r;
+}
+
+/** The state of a new, not yet started host of `topology`: no entries, no producer or consumer. */
+export function createHostState(deps: HostDeps, topology: Topology, opts: HostOptions = {}): HostState {
+  const app = topology.app;
+  return {
+    broker: deps.broker,
+    topology,
+    app,
+    clock: deps.clock ?? { now: () => Date.now() },
+    log: deps.log.child("host", { app }),
+    baseLog: deps.log,
+    metrics: hostMetrics(app, deps.metrics),
+    opts,
+    entries: new Map(),
+    standby: new Map(),
+    outputPartitions: new Map(),
+    totals: { processed: 0, dlq: 0, restored: 0 },
+    producer: null,
+    consumer: null,
+    stopping: null,
+  };
 }
