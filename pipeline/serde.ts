@@ -120,12 +120,30 @@ export function decodeJson<T = unknown>(bytes: Uint8Array): T {
   return JSON.parse(utf8(bytes)) as T;
 }
 
-/** UTF-8 bytes of many JSON texts at once (one buffer, like {@link encodeJsonAll}). */
+/**
+ * UTF-8 bytes of many JSON texts at once (one buffer, like {@link encodeJsonAll}). The usual case — every
+ * text ASCII — is one native call over the joined texts, cut at their lengths; otherwise each text is
+ * encoded in turn.
+ */
 export function encodeTextsAll(texts: readonly string[]): Uint8Array[] {
   let total = 0;
   for (let i = 0; i < texts.length; i++) total += texts[i].length;
   const buf = new Uint8Array(total);
   const out = new Array<Uint8Array>(texts.length);
+  if (texts.length > 1) {
+    const all = texts.join("");
+    const { read, written } = enc.encodeInto(all, buf);
+    // each UTF-16 unit became one byte: all ASCII, so every text's bytes start where its characters do
+    if (read === all.length && written === all.length) {
+      let at = 0;
+      for (let i = 0; i < texts.length; i++) {
+        const n = texts[i].length;
+        out[i] = buf.subarray(at, at + n);
+        at += n;
+      }
+      return out;
+    }
+  }
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
     const s = texts[i];

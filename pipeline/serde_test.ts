@@ -56,6 +56,12 @@ Deno.test("encodeJsonAll: the same bytes as encodeJson per value, ASCII and not 
     assert.deepEqual([...got[i]], [...encodeJson(values[i])], `value ${i}`);
   }
   assert.deepEqual(encodeJsonAll([]), []);
+  // all ASCII: one encode of the joined texts, cut at each text's length
+  const ascii = [{ a: 1, s: "plain" }, "", "x", [1, 2, { k: null }], { s: '\u0001"\\' }, { lone: "\ud800" }];
+  const all = encodeJsonAll(ascii);
+  for (let i = 0; i < ascii.length; i++) {
+    assert.deepEqual([...all[i]], [...encodeJson(ascii[i])], `ascii value ${i}`);
+  }
 });
 
 Deno.test("utf8: strict UTF-8 like a fatal TextDecoder (BOM dropped, U+FFFD kept, invalid bytes throw)", () => {

@@ -63,9 +63,10 @@ export class PartitionLog {
     for (let i = 0; i < recs.length; i++) {
       const r = recs[i];
       if (r.key === null) continue;
-      if (latest.has(r.key)) this.#garbage++;
-      if (r.value === null) this.#garbage++;
+      const size = latest.size;
       latest.set(r.key, r.offset);
+      if (latest.size === size) this.#garbage++; // the key was there: its older record is superseded
+      if (r.value === null) this.#garbage++;
     }
   }
 

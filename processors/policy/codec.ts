@@ -8,7 +8,7 @@
 import type { StoreCodec } from "../../pipeline/processor/store.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { Severity } from "../../schemas/violations.ts";
-import type { PolicyAsset, RuleResult, SlimAsset } from "./processor.ts";
+import { NOT_EVALUATED, PASSED, type PolicyAsset, type RuleResult, type SlimAsset } from "./processor.ts";
 
 /** Format 1 of a policy store entry: what the asset is, and each rule's latest result on it. */
 export interface PolicyAssetV1 {
@@ -40,9 +40,8 @@ export interface RuleResultV1 {
   benchmarks?: string[];
 }
 
-// Passing results are shared frozen objects in memory (most results pass); decoding keeps it so.
-const PASSED: RuleResult = Object.freeze({ p: 1 });
-const NOT_EVALUATED: RuleResult = Object.freeze({ p: 1, ne: 1 });
+// Passing results are shared frozen objects in memory (most results pass, see processor.ts); decoding keeps
+// it so, and encoding writes their text once per rule id.
 
 function resultV1(r: RuleResult): RuleResultV1 {
   const out: RuleResultV1 = { passed: r.p === 1 };
@@ -88,6 +87,54 @@ export function policyAssetToV1(e: PolicyAsset): PolicyAssetV1 {
   return { asset: a, results };
 }
 
+const str = JSON.stringify;
+/** `"<id>":` and the text of a passing / not-evaluated result, per rule id (rule ids are few and repeat). */
+const passedText = new Map<string, string>();
+const notEvaluatedText = new Map<string, string>();
+
+function resultText(id: string, r: RuleResult): string {
+  if (r === PASSED) {
+    let t = passedText.get(id);
+    if (t === undefined) passedText.set(id, t = `${str(id)}:{"passed":true}`);
+    return t;
+  }
+  if (r === NOT_EVALUATED) {
+    let t = notEvaluatedText.get(id);
+    if (t === undefined) notEvaluatedText.set(id, t = `${str(id)}:{"passed":true,"not_evaluated":true}`);
+    return t;
+  }
+  let s = `${str(id)}:{"passed":${r.p === 1}`;
+  if (r.lz) s += `,"lz_reported":true`;
+  if (r.ne) s += `,"not_evaluated":true`;
+  if (r.fs !== undefined) s += `,"first_seen":${str(r.fs)}`;
+  if (r.ls !== undefined) s += `,"last_seen":${str(r.ls)}`;
+  if (r.msg !== undefined) s += `,"message":${str(r.msg)}`;
+  if (r.sev !== undefined) s += `,"severity":${str(r.sev)}`;
+  if (r.title !== undefined) s += `,"title":${str(r.title)}`;
+  if (r.bm !== undefined) s += `,"benchmarks":${str(r.bm)}`;
+  return s + "}";
+}
+
+/**
+ * The changelog text of an in-memory entry: exactly `JSON.stringify(policyAssetToV1(e))`, built as text
+ * (no readable copy of the entry is made first; a passing result's text is shared per rule id).
+ */
+export function policyAssetText(e: PolicyAsset): string {
+  const a = e.a;
+  let s = `{"asset":{"type":${str(a.t)},"project_id":${str(a.p)},"project_number":${str(a.n)},"location":${
+    str(a.l)
+  }`;
+  if (a.b !== undefined) s += `,"labels":${str(a.b)}`;
+  if (a.x) s += `,"resource_data_missing":true`;
+  s += `},"results":{`;
+  let first = true;
+  for (const id in e.r) {
+    s += first ? resultText(id, e.r[id]) : "," + resultText(id, e.r[id]);
+    first = false;
+  }
+  return s + "}}";
+}
+
 /** The in-memory entry of a readable one. */
 export function policyAssetFromV1(v: PolicyAssetV1): PolicyAsset {
   const a: SlimAsset = {
@@ -121,7 +168,7 @@ function fromV0(raw: PolicyAsset): PolicyAsset {
 /** The codec of the policy processor's `assets` store. */
 export const policyAssetCodec: StoreCodec<PolicyAsset> = {
   version: 1,
-  encode: (e) => JSON.stringify(policyAssetToV1(e)),
+  encode: policyAssetText,
   decode(raw, version) {
     if (version === 1) return policyAssetFromV1(raw as PolicyAssetV1);
     if (version === 0) return fromV0(raw as PolicyAsset);

@@ -136,9 +136,9 @@ function expand(name: string, s: SlimAsset): AssetRecord {
 }
 
 /** A passing result: one shared, frozen object (results are never mutated, only replaced). */
-const PASSED: RuleResult = Object.freeze({ p: 1 });
+export const PASSED: RuleResult = Object.freeze({ p: 1 });
 /** A not-evaluated result (shared, frozen). */
-const NOT_EVALUATED: RuleResult = Object.freeze({ p: 1, ne: 1 });
+export const NOT_EVALUATED: RuleResult = Object.freeze({ p: 1, ne: 1 });
 
 /** True when a result counts in passed/evaluated. */
 const scored = (r: RuleResult) => !r.lz && !r.ne;
