@@ -205,6 +205,9 @@ function spellSubnet(spec: Spec): boolean {
   return true;
 }
 
+/** The kinds {@link defaultHedgehog} has defaults for (the others are returned as they are, not copied). */
+const DEFAULTED_KINDS = new Set(["VPC", "External", "ExternalAttachment", "VPCAttachment", "Switch"]);
+
 /**
  * Applies the Hedgehog mutating webhooks (v0.126.0) to an object of the vpc or wiring group. Never mutates
  * its argument; returns it unchanged (same reference) for kinds without defaults. Values of the wrong type
@@ -214,6 +217,7 @@ export function defaultHedgehog(o: KubeObject): Defaulted {
   const changed: string[] = [];
   const dropped: Defaulted["dropped"] = [];
   if (!isPlainObject(o.spec) && o.spec !== undefined) return { object: o, written: o, changed, dropped };
+  if (!DEFAULTED_KINDS.has(o.kind)) return { object: o, written: o, changed, dropped };
   const spec: Spec = clone(o.spec ?? {});
   let written = o;
   switch (o.kind) {

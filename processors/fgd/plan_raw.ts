@@ -62,13 +62,16 @@ export function scanRaw(
 export function rawDuplicates(
   candidates: readonly Candidate[],
 ): { accepted: Candidate[]; rejected: { source: string; rejected: Rejected }[] } {
-  const byKey = new Map<string, Candidate[]>();
-  for (const c of candidates) byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
+  const byKey = new Map<string, Candidate | Candidate[]>(); // one candidate, or every one of a key defined twice
+  for (const c of candidates) {
+    const had = byKey.get(c.key);
+    byKey.set(c.key, had === undefined ? c : Array.isArray(had) ? [...had, c] : [had, c]);
+  }
   const accepted: Candidate[] = [];
   const rejected: { source: string; rejected: Rejected }[] = [];
   for (const c of candidates) {
     const group = byKey.get(c.key)!;
-    if (group.length === 1) {
+    if (!Array.isArray(group)) {
       accepted.push(c);
       continue;
     }
