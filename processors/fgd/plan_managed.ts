@@ -9,7 +9,6 @@
 import { type Finding, hasErrors } from "./finding.ts";
 import { isKustomization } from "./layout.ts";
 import { describeObject } from "./object.ts";
-import { renderManaged } from "./normalize.ts";
 import type { ParseLimits } from "./parse_file.ts";
 import { type Candidate, managedCandidates, managedPaths, scanManagedFile } from "./plan_scan.ts";
 import { ingestFinding, managedEntry, type WorkingPlan } from "./plan_work.ts";
@@ -98,7 +97,7 @@ export function normalizeManaged(work: WorkingPlan, managedFiles: ReadonlyMap<st
         work.invalidManaged.push({ path, findings: [target] });
         continue;
       }
-      const r = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
+      const r = work.render(c);
       work.desired.set(c.key, managedEntry(c, target, r));
       targets.push(target);
       if (!work.unchanged(target, r.text)) work.writes.set(target, r.text);

@@ -28,6 +28,8 @@ export interface Candidate {
   text?: string;
   /** User comments of the source document, kept in the managed file. */
   comments?: Comments;
+  /** The parse-cache record a managed candidate comes from (its normalized form is cached with it). */
+  cached?: CachedObject;
 }
 
 /** A rejected raw document. */
@@ -106,6 +108,7 @@ export function managedCandidates(path: string, objects: CachedObject[]): Candid
       key: keyOf(o.object, o.crd),
       warnings: o.warnings,
       comments: o.comments,
+      cached: o,
     };
   });
 }

@@ -7,6 +7,7 @@
  */
 import type { Finding } from "./finding.ts";
 import { managedPath } from "./layout.ts";
+import { renderManaged } from "./normalize.ts";
 import type { KubeObject } from "./object.ts";
 import type { Candidate } from "./plan_scan.ts";
 import type {
@@ -75,6 +76,33 @@ export class WorkingPlan {
     return id;
   }
 
+  /** Records the blob id of `content`, known from an earlier run (see {@link PlanCache.rendered}). */
+  knownId(content: string, id: string): void {
+    this.#ids.set(content, id);
+  }
+
+  /**
+   * {@link renderManaged} of a candidate, through {@link PlanCache.rendered} for a managed candidate: a
+   * cached object rendered with the same provenance before renders to the same text.
+   */
+  render(c: Candidate): { object: KubeObject; hash: string; text: string } {
+    const memo = c.cached && this.cache.rendered.get(c.cached);
+    if (memo && memo.source === c.source && memo.document === c.document) {
+      this.knownId(memo.text, memo.id);
+      return memo;
+    }
+    const r = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
+    if (c.cached) {
+      this.cache.rendered.set(c.cached, {
+        source: c.source,
+        document: c.document,
+        ...r,
+        id: this.idOf(r.text),
+      });
+    }
+    return r;
+  }
+
   /** True when `path` already holds exactly `content` in the snapshot. */
   unchanged(path: string, content: string | Uint8Array): boolean {
     return this.snapshot.get(path)?.id === this.idOf(content);
@@ -90,7 +118,16 @@ export class WorkingPlan {
    * the next run neither reads nor parses it.
    */
   remember(text: string, object: KubeObject, c: Candidate): void {
-    this.cache.managed.set(this.idOf(text), {
+    const id = this.idOf(text);
+    // the entry this very object came from (directly, or as the normalized form of its cached object) stays,
+    // so that its normalized form stays cached with it
+    const had = this.cache.managed.get(id);
+    const o = had && had.objects.length === 1 && had.findings.length === 0 ? had.objects[0] : undefined;
+    if (
+      o && o.document === 0 && (o.object === object || this.cache.rendered.get(o)?.object === object) &&
+      o.crd === c.crd && o.warnings === c.warnings && o.comments === c.comments
+    ) return;
+    this.cache.managed.set(id, {
       objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings, comments: c.comments }],
       findings: [],
     });

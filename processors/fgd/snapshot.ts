@@ -59,9 +59,26 @@ export interface PlanCache {
    * documents that do (validated again every run: the rest of the fabric they are checked against changes).
    */
   unmanaged: Map<string, { findings: Finding[]; docs: { value: unknown; index: number }[] }>;
+  /**
+   * The normalized form of a cached managed object (`renderManaged` of it, from the provenance it was
+   * rendered with, and the blob id of the text): a managed file that is already canonical is not rendered
+   * and hashed again every run. Keyed by the {@link CachedObject}, so it goes with its cache entry.
+   */
+  rendered: WeakMap<CachedObject, RenderedObject>;
+}
+
+/** What {@link PlanCache.rendered} holds for one cached object. */
+export interface RenderedObject {
+  source: string;
+  document: number;
+  object: KubeObject;
+  hash: string;
+  text: string;
+  /** The git blob id of `text`. */
+  id: string;
 }
 
 /** An empty cache. Drop it whenever the fabric's validator (CRDs, rule packs) changes. */
 export function newPlanCache(): PlanCache {
-  return { managed: new Map(), unmanaged: new Map() };
+  return { managed: new Map(), unmanaged: new Map(), rendered: new WeakMap() };
 }
