@@ -33,7 +33,8 @@ export interface PlanOptions {
   cache?: PlanCache;
   /**
    * Step 4 checks every desired object again, also the raw objects pass 2 cleared against the same objects
-   * (see {@link acceptRaw}). Off by default; the tests plan with and without it and compare
+   * (see {@link acceptRaw}) and the managed ones whose result of an earlier run still holds
+   * (`plan_across_cache.ts`). Off by default; the tests plan with and without it and compare
    * (`plan_recheck_test.ts`).
    */
   recheckAll?: boolean;
@@ -70,7 +71,8 @@ export function planIngestion(snapshot: Snapshot, options: PlanOptions): Plan {
   const movedOut = retireRaw(work, raws, scan);
 
   // 4. References and directory-wide rules across the final desired state.
-  refreshAcrossFabric(work.desired, validator, options.recheckAll ? undefined : cleared);
+  if (options.recheckAll) refreshAcrossFabric(work.desired, validator);
+  else refreshAcrossFabric(work.desired, validator, cleared, work.cache.across);
 
   // 5. unmanaged/ as it stands after the plan.
   const scanned = scanUnmanaged(snapshot, paths, validator, limits, work.cache, work.desired);

@@ -14,6 +14,7 @@ import type { RuleContext } from "./rule_pack.ts";
 import { directoryContext } from "./rule_context.ts";
 import { DIRECTORY_RULES } from "./rules_hedgehog_directory.ts";
 import type { Validator } from "./validate.ts";
+import { type AcrossCache, AcrossRun, newAcrossCache } from "./plan_across_cache.ts";
 
 /** Rule ids whose findings depend on the rest of the fabric: refreshed against the final desired state. */
 export const ACROSS_FABRIC: ReadonlySet<string> = new Set([
@@ -42,19 +43,31 @@ function asWarning(f: Finding): Finding {
  * of `desired` (errors demoted to warnings); every other warning is kept. Entries in `cleared` keep the
  * across-fabric findings they have: raw objects of this run that pass 2 checked against these same objects
  * (in their written rather than normalized form, which the rules do not tell apart) and found at most one
- * across-fabric finding on (`plan_recheck_test.ts` plans with and without this shortcut and compares).
+ * across-fabric finding on (`plan_recheck_test.ts` plans with and without this shortcut and compares). With `cache` (the fabric's
+ * `PlanCache.across`), a managed object's result of an earlier run is taken again while everything its check
+ * read of the fabric is unchanged (`plan_across_cache.ts`).
  */
 export function refreshAcrossFabric(
   desired: ReadonlyMap<string, ManagedEntry>,
   validator: Validator,
   cleared: ReadonlySet<ManagedEntry> = new Set(),
+  cache?: AcrossCache,
 ): void {
-  let ctx: RuleContext | undefined;
+  let run: AcrossRun | undefined;
+  const across = (findings: Finding[]) => findings.filter((f) => ACROSS_FABRIC.has(f.rule)).map(asWarning);
   for (const entry of desired.values()) {
-    const findings = cleared.has(entry)
-      ? entry.warnings
-      : validator.validate(entry.object, entry.document, ctx ??= contextOver(desired.values())).findings;
-    const across = findings.filter((f) => ACROSS_FABRIC.has(f.rule)).map(asWarning);
-    entry.warnings = [...entry.warnings.filter((f) => !ACROSS_FABRIC.has(f.rule)), ...across];
+    let found: Finding[] | undefined;
+    if (cleared.has(entry)) found = across(entry.warnings);
+    else {
+      run ??= new AcrossRun(contextOver(desired.values()), cache ?? newAcrossCache());
+      found = run.cached(entry.object, entry.document) ??
+        run.check(
+          entry.object,
+          entry.document,
+          (ctx) => across(validator.validate(entry.object, entry.document, ctx).findings),
+          (r) => r,
+        );
+    }
+    entry.warnings = [...entry.warnings.filter((f) => !ACROSS_FABRIC.has(f.rule)), ...found];
   }
 }

@@ -8,6 +8,7 @@ import type { Finding } from "./finding.ts";
 import type { KubeObject } from "./object.ts";
 import type { CrdKind } from "./crd.ts";
 import type { Comments } from "./comments.ts";
+import { type AcrossCache, newAcrossCache } from "./plan_across_cache.ts";
 
 /** One file of a snapshot. `bytes` may be absent for managed files whose blob id is cached. */
 export interface FileRef {
@@ -65,6 +66,8 @@ export interface PlanCache {
    * and hashed again every run. Keyed by the {@link CachedObject}, so it goes with its cache entry.
    */
   rendered: WeakMap<CachedObject, RenderedObject>;
+  /** Step 4's results on managed objects and what each read of the fabric (`plan_across_cache.ts`). */
+  across: AcrossCache;
 }
 
 /** What {@link PlanCache.rendered} holds for one cached object. */
@@ -80,5 +83,5 @@ export interface RenderedObject {
 
 /** An empty cache. Drop it whenever the fabric's validator (CRDs, rule packs) changes. */
 export function newPlanCache(): PlanCache {
-  return { managed: new Map(), unmanaged: new Map(), rendered: new WeakMap() };
+  return { managed: new Map(), unmanaged: new Map(), rendered: new WeakMap(), across: newAcrossCache() };
 }
