@@ -98,3 +98,39 @@ Deno.test("a date-time that matched before passes again, and a bad one after it 
     ValidationError,
   );
 });
+
+Deno.test("lz.assets.v1: resource data and org policies are JSON objects of any members (or null data), never arrays or scalars", () => {
+  const asset = (data: unknown, extra: Record<string, unknown> = {}) => ({
+    type: "resource_created",
+    name: "//storage.googleapis.com/b",
+    asset: {
+      name: "//storage.googleapis.com/b",
+      asset_type: "storage.googleapis.com/Bucket",
+      project: null,
+      project_number: null,
+      location: null,
+      update_time: null,
+      ancestors: [],
+      resource_parent: null,
+      data,
+      ...extra,
+    },
+    source: "api",
+    snapshot_id: null,
+    message_id: null,
+    changed_at: "2024-05-01T10:00:00.000Z",
+    observed_at: "2024-05-01T10:00:00.000Z",
+  });
+  const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  for (const data of [{}, { name: "b", "odd key ü": [1, { x: null }], labels: { a: "b" } }, null]) {
+    assert.deepEqual(decode("lz.assets.v1", bytes(asset(data))), asset(data));
+  }
+  assert.ok(decode("lz.assets.v1", bytes(asset({}, { org_policy: [{ constraint: "c" }, {}] }))));
+  for (const data of [[], [{}], "x", 1, true]) {
+    assert.throws(() => decode("lz.assets.v1", bytes(asset(data))), /asset\/data/);
+  }
+  assert.throws(() => decode("lz.assets.v1", bytes(asset({}, { org_policy: [[]] }))), /org_policy/);
+  assert.throws(() => decode("lz.assets.v1", bytes(asset({}, { org_policy: ["x"] }))), /org_policy/);
+  const { data: _, ...noData } = asset({}).asset;
+  assert.throws(() => decode("lz.assets.v1", bytes({ ...asset({}), asset: noData })), /asset\/data/);
+});

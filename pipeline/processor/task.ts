@@ -376,7 +376,7 @@ export class Task {
           raws.push(o.raw);
           if (o.topic === DLQ_TOPIC.name) this.#forwardedToDlq(o.raw as DlqRecord);
         }
-        outputs[i] = { topic: o.topic, key: o.key, value: null, headers: o.headers, partition: o.partition };
+        o.raw = undefined; // the pending record is the output (only its bytes are produced)
       }
     }
     const bytes = encodeJsonAll(raws);

@@ -148,6 +148,18 @@ const NONE: Readonly<Record<string, RuleResult>> = Object.freeze({});
 
 const projectOfSlim = (s: SlimAsset) => s.p ?? (s.n ? `#${s.n}` : null);
 
+type ResultItem = Readonly<{ rule_id: string; passed: boolean }>;
+/** The `results` items of evaluation records, one shared frozen pair per rule id (they are only serialized). */
+const resultItems = new Map<string, [ResultItem, ResultItem]>();
+function resultItem(rule: string, passed: boolean): ResultItem {
+  let pair = resultItems.get(rule);
+  if (pair === undefined) {
+    pair = [Object.freeze({ rule_id: rule, passed: false }), Object.freeze({ rule_id: rule, passed: true })];
+    resultItems.set(rule, pair);
+  }
+  return pair[passed ? 1 : 0];
+}
+
 /** Creates one task's policy processor. */
 export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unknown> {
   const cis = indexByType(opts.rules ?? CIS_RULES);
@@ -269,7 +281,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
         forwardViolation(ctx, violation(rule, name, prev!.a, b, "resolved", at, resolution));
       }
     }
-    let results: { rule_id: string; passed: boolean }[] | undefined;
+    let results: ResultItem[] | undefined;
     let notEvaluated: string[] | undefined;
     let passed = 0;
     for (const rule in after) {
@@ -284,7 +296,7 @@ export function createPolicyProcessor(opts: PolicyOptions = {}): Processor<unkno
       }
       if (n.ne) (notEvaluated ??= []).push(rule);
       else if (!n.lz) {
-        (results ??= []).push({ rule_id: rule, passed: n.p === 1 });
+        (results ??= []).push(resultItem(rule, n.p === 1));
         if (n.p === 1) passed++;
       }
     }
