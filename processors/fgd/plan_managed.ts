@@ -101,7 +101,7 @@ export function normalizeManaged(work: WorkingPlan, managedFiles: ReadonlyMap<st
       work.desired.set(c.key, managedEntry(c, target, r));
       targets.push(target);
       if (!work.unchanged(target, r.text)) work.writes.set(target, r.text);
-      work.remember(r.text, r.object, c);
+      work.remember(r, c);
       if (target !== path || cands.length > 1 || !work.unchanged(path, r.text)) {
         const note = target === path
           ? "normalized"

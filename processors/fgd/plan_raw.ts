@@ -136,7 +136,7 @@ export function acceptRaw(
     if (r.findings.filter((f) => ACROSS_FABRIC.has(f.rule)).length <= 1) cleared.add(entry);
     if (work.unchanged(target, rendered.text)) work.writes.delete(target);
     else work.writes.set(target, rendered.text);
-    work.remember(rendered.text, rendered.object, c);
+    work.remember(rendered, c);
     work.deletes.delete(target);
     const outcome = prior ? (prior.hash === rendered.hash ? "unchanged" : "updated") : "created";
     work.moves.push({ from: `${c.source}#${c.document}`, to: target, note: outcome });

@@ -114,10 +114,12 @@ export class WorkingPlan {
   }
 
   /**
-   * A managed file this plan writes parses back to exactly `object`: cache it by the blob id of `text`, so
-   * the next run neither reads nor parses it.
+   * A managed file this plan writes parses back to exactly `r.object`, which is already in normalized form:
+   * cache it by the blob id of `r.text`, with `r` as its normalized form (rendered with the candidate's
+   * provenance, which its annotations carry), so the next run neither reads, parses nor renders it.
    */
-  remember(text: string, object: KubeObject, c: Candidate): void {
+  remember(r: { object: KubeObject; hash: string; text: string }, c: Candidate): void {
+    const { text, object } = r;
     const id = this.idOf(text);
     // the entry this very object came from (directly, or as the normalized form of its cached object) stays,
     // so that its normalized form stays cached with it
@@ -127,10 +129,9 @@ export class WorkingPlan {
       o && o.document === 0 && (o.object === object || this.cache.rendered.get(o)?.object === object) &&
       o.crd === c.crd && o.warnings === c.warnings && o.comments === c.comments
     ) return;
-    this.cache.managed.set(id, {
-      objects: [{ document: 0, object, crd: c.crd, warnings: c.warnings, comments: c.comments }],
-      findings: [],
-    });
+    const cached = { document: 0, object, crd: c.crd, warnings: c.warnings, comments: c.comments };
+    this.cache.managed.set(id, { objects: [cached], findings: [] });
+    this.cache.rendered.set(cached, { source: c.source, document: c.document, ...r, id });
   }
 
   /**

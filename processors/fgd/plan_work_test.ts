@@ -46,10 +46,19 @@ Deno.test("WorkingPlan.remember caches a written managed file by its blob id, as
   const work = workOver();
   const [c] = candidatesOf(vpcYaml("vpc-1", 1));
   const r = renderManaged(c.object, c.crd, { source: c.source, document: c.document }, c.comments);
-  work.remember(r.text, r.object, c);
+  work.remember(r, c);
   const hit = work.cache.managed.get(blobId(r.text))!;
   assert.deepEqual(hit.findings, []);
   assert.deepEqual(hit.objects.map((o) => [o.document, o.object, o.crd.plural]), [[0, r.object, "vpcs"]]);
+  // with its normalized form: the object itself, as rendered from the candidate's provenance
+  const rendered = work.cache.rendered.get(hit.objects[0])!;
+  assert.deepEqual([rendered.source, rendered.document, rendered.text, rendered.hash], [
+    c.source,
+    c.document,
+    r.text,
+    r.hash,
+  ]);
+  assert.equal(rendered.object, r.object);
 });
 
 Deno.test("WorkingPlan.finish drops no-op writes and deletes of absent or rewritten files, and keeps blob ids", () => {
