@@ -7,7 +7,8 @@
  *    (the documents asked for 50) and no slower than the git CLI. Baseline, same run: the git CLI making the same
  *    commit (clone, write the 10,000 managed files the run produced, remove raw/, add, commit, push) — the
  *    cost of git alone, with no parsing or validation.
- * 2. A second run over the result (10,000 managed files, nothing to do).
+ * 2. A second run over the result (10,000 managed files, nothing to do), then one raw file of 10 documents
+ *    dropped onto it (the everyday case: a small change to a big fabric; its planning phase shown too).
  * 3. Validation throughput: the FGD validator (structure + CRD schema + Hedgehog rules) on decoded
  *    documents, target >= 20,000 docs/s; baseline: the bare Ajv-compiled CRD schema on the same documents.
  */
@@ -184,6 +185,22 @@ export async function ingestion(): Promise<BenchResult[]> {
       managed.set(`fabrics/bench/managed/${path}`, await w.fg.repo.readBlob(f.oid));
     }
     const cliMs = await gitCliBaseline(git.url("lz"), managed);
+
+    // 3. A small drop onto the result: one raw file of 10 new documents next to the 10,000 managed files.
+    const small: Record<string, string> = {};
+    small["fabrics/bench/raw/small.yaml"] = Array.from(
+      { length: DOCS_PER_FILE },
+      (_, d) => doc(FILES * DOCS_PER_FILE + d),
+    )
+      .join("---\n");
+    await git.commitAndPush("lz", small, "drop 1 raw file onto 10,000 managed files");
+    const t2 = performance.now();
+    const drop = await w.trigger("bench-small").done;
+    const dropMs = performance.now() - t2;
+    const dropPhases = w.lastTimings!;
+    if (drop.outcome !== "committed" || drop.created !== DOCS_PER_FILE) {
+      throw new Error(`small drop: ${drop.outcome}, ${drop.created} created: ${drop.error}`);
+    }
     return [
       {
         name: "ingest 1,000 files / 10,000 docs → pushed commit (embedded)",
@@ -207,6 +224,12 @@ export async function ingestion(): Promise<BenchResult[]> {
         unit: "s",
       })),
       { name: "second run over 10,000 managed files (no change)", value: againMs / 1000, unit: "s" },
+      {
+        name: "1 raw file / 10 docs onto 10,000 managed files → pushed commit",
+        value: dropMs / 1000,
+        unit: "s",
+      },
+      { name: "  of which planning", value: dropPhases.planning / 1000, unit: "s" },
     ];
   } finally {
     for (const s of fgd.services) await s.stop();
