@@ -18,12 +18,23 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
-/** `group/version` split; the core group is "". */
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+const SPLIT = new Map<string, Readonly<{ group: string; version: string }>>();
+
+/**
+ * `group/version` split; the core group is "". The result is shared by every call with the same string
+ * (frozen): a fabric has a handful of API versions and the rules split one per object and lookup.
+ */
+export function splitApiVersion(apiVersion: string): Readonly<{ group: string; version: string }> {
+  let r = SPLIT.get(apiVersion);
+  if (r) return r;
   const i = apiVersion.lastIndexOf("/");
-  return i < 0
-    ? { group: "", version: apiVersion }
-    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  r = Object.freeze(
+    i < 0
+      ? { group: "", version: apiVersion }
+      : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) },
+  );
+  if (SPLIT.size < 256) SPLIT.set(apiVersion, r); // bounded: malformed input must not grow it without end
+  return r;
 }
 
 /** The identity key of an object: `group/Kind/namespace/name` (namespace "" for cluster-scoped objects). */
