@@ -14,14 +14,7 @@ import type { RuleContext } from "./rule_pack.ts";
 import { directoryContext } from "./rule_context.ts";
 import { DIRECTORY_RULES } from "./rules_hedgehog_directory.ts";
 import type { Validator } from "./validate.ts";
-import {
-  type AcrossCache,
-  AcrossRun,
-  answerPending,
-  newAcrossCache,
-  type ReadKeys,
-  seedAcross,
-} from "./plan_across_cache.ts";
+import { type AcrossCache, AcrossRun, newAcrossCache } from "./plan_across_cache.ts";
 
 /** Rule ids whose findings depend on the rest of the fabric: refreshed against the final desired state. */
 export const ACROSS_FABRIC: ReadonlySet<string> = new Set([
@@ -52,33 +45,20 @@ function asWarning(f: Finding): Finding {
  * (in their written rather than normalized form, which the rules do not tell apart) and found at most one
  * across-fabric finding on (`plan_recheck_test.ts` plans with and without this shortcut and compares). With `cache` (the fabric's
  * `PlanCache.across`), a managed object's result of an earlier run is taken again while everything its check
- * read of the fabric is unchanged (`plan_across_cache.ts`); a cleared entry is kept there with what its
- * pass-2 check read (`cleared` maps each to it).
+ * read of the fabric is unchanged (`plan_across_cache.ts`).
  */
 export function refreshAcrossFabric(
   desired: ReadonlyMap<string, ManagedEntry>,
   validator: Validator,
-  cleared: ReadonlyMap<ManagedEntry, ReadKeys> = new Map(),
+  cleared: ReadonlySet<ManagedEntry> = new Set(),
   cache?: AcrossCache,
 ): void {
-  if (cache) answerPending(cache); // before this run's desired state is read
   let run: AcrossRun | undefined;
   const across = (findings: Finding[]) => findings.filter((f) => ACROSS_FABRIC.has(f.rule)).map(asWarning);
-  const objects = () => Array.from(desired.values(), (e) => e.object);
   for (const entry of desired.values()) {
     let found: Finding[] | undefined;
-    const reads = cleared.get(entry);
-    if (reads) {
-      found = across(entry.warnings);
-      if (cache) {
-        seedAcross(cache, objects, {
-          object: entry.object,
-          document: entry.document,
-          findings: found,
-          reads,
-        });
-      }
-    } else {
+    if (cleared.has(entry)) found = across(entry.warnings);
+    else {
       run ??= new AcrossRun(contextOver(desired.values()), cache ?? newAcrossCache());
       found = run.cached(entry.object, entry.document) ??
         run.check(

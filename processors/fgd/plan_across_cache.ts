@@ -10,39 +10,25 @@
  * Rules read the rest of the fabric only through their {@link RuleContext} (the rule-pack contract) and never
  * mutate an object, which is what makes the reads a complete account of what a result depends on.
  *
- * A raw object that step 4 skips (pass 2 checked it against the same objects, `plan_raw.ts`) is kept too,
- * with what pass 2 read, answered by the final desired state: so the run after a big drop does not check
- * every object it brought in again.
- *
  * @module
  */
-import { directoryContext } from "./rule_context.ts";
 import type { Finding } from "./finding.ts";
 import type { KubeObject } from "./object.ts";
 import type { RuleContext } from "./rule_pack.ts";
 
-/** What a check read of the fabric, by name: lookups (`group/kind/name`) and listed kinds (`group/kind`). */
-export interface ReadKeys {
-  lookups: Map<string, [string, string, string]>;
-  lists: Map<string, [string, string]>;
+/** What one check read of the fabric. */
+interface Reads {
+  /** `group/kind/name` → [group, kind, name] and the object the lookup answered (undefined: absent). */
+  lookups: Map<string, { at: [string, string, string]; object: KubeObject | undefined }>;
+  /** `group/kind` → the version of that kind's list it read (see {@link AcrossCache.lists}). */
+  lists: Map<string, number>;
 }
 
-/** One object's step-4 result and the answers to what its check read. */
-interface AcrossResult {
+/** One object's step-4 result and its reads. */
+interface AcrossResult extends Reads {
   document: number;
   /** The across-fabric findings, as step 4 records them on the entry. */
   findings: Finding[];
-  /** Each lookup and the object it answered (undefined: absent). */
-  lookups: { at: [string, string, string]; object: KubeObject | undefined }[];
-  /** Each listed kind and the version of its list it read (see {@link AcrossCache.lists}). */
-  lists: { at: [string, string]; version: number }[];
-}
-
-/** Results kept by a run for objects step 4 skipped, answered at the start of the next run. */
-interface Pending {
-  /** The run's final desired state. */
-  objects: KubeObject[];
-  seeds: { object: KubeObject; document: number; findings: Finding[]; reads: ReadKeys }[];
 }
 
 /** Step-4 results by object, and the versions of the lists they read. Part of the fabric's `PlanCache`. */
@@ -50,10 +36,9 @@ export interface AcrossCache {
   results: WeakMap<KubeObject, AcrossResult>;
   /**
    * Per listed kind, the objects it held when a check last listed it and a version number that changes
-   * whenever a later list differs (so a result that read version v is valid while the list is v).
+   * whenever a later run's list differs (so a result that read version v is valid while the list is v).
    */
   lists: Map<string, { objects: readonly KubeObject[]; version: number }>;
-  pending?: Pending;
 }
 
 /** An empty {@link AcrossCache}. */
@@ -61,157 +46,99 @@ export function newAcrossCache(): AcrossCache {
   return { results: new WeakMap(), lists: new Map() };
 }
 
-const noReads = (): ReadKeys => ({ lookups: new Map(), lists: new Map() });
+const noReads = (): Reads => ({ lookups: new Map(), lists: new Map() });
+
+function addReads(into: Reads, from: Reads): void {
+  for (const [k, v] of from.lookups) into.lookups.set(k, v);
+  for (const [k, v] of from.lists) into.lists.set(k, v);
+}
 
 /**
- * A context over `base` that records what each check run through {@link record} reads; what an index reads
- * when it is built is charged to every check that uses it.
+ * The step-4 checks of one run over `ctx` (the final desired state) with `cache`: {@link cached} answers a
+ * result still valid, {@link check} runs a check through a context that records what it reads and keeps it.
  */
-export class ReadRecorder {
-  readonly ctx: RuleContext;
-  #reads: ReadKeys = noReads();
-  readonly #memoReads = new Map<string, ReadKeys>();
+export class AcrossRun {
+  readonly #ctx: RuleContext;
+  readonly #cache: AcrossCache;
+  /** This run's version of each kind listed so far. */
+  readonly #versions = new Map<string, number>();
+  /** What each index (memo key) read when it was built in this run. */
+  readonly #memoReads = new Map<string, Reads>();
+  #reads: Reads = noReads();
+  readonly #tracking: RuleContext;
 
-  constructor(base: RuleContext) {
-    this.ctx = {
+  constructor(ctx: RuleContext, cache: AcrossCache) {
+    this.#ctx = ctx;
+    this.#cache = cache;
+    this.#tracking = {
       lookup: (group, kind, name) => {
-        this.#reads.lookups.set(`${group}/${kind}/${name}`, [group, kind, name]);
-        return base.lookup!(group, kind, name);
+        const object = ctx.lookup!(group, kind, name);
+        this.#reads.lookups.set(`${group}/${kind}/${name}`, { at: [group, kind, name], object });
+        return object;
       },
       list: (group, kind) => {
-        this.#reads.lists.set(`${group}/${kind}`, [group, kind]);
-        return base.list!(group, kind);
+        this.#reads.lists.set(`${group}/${kind}`, this.#version(group, kind));
+        return ctx.list!(group, kind);
       },
       memo: <T>(key: string, build: () => T): T => {
         let reads = this.#memoReads.get(key);
         let value: T;
-        if (reads) value = base.memo!(key, build);
+        if (reads) value = ctx.memo!(key, build);
         else {
+          // the first use builds the index: what the build reads is what the index depends on
           const outer = this.#reads;
           this.#memoReads.set(key, reads = this.#reads = noReads());
           try {
-            value = base.memo!(key, build);
+            value = ctx.memo!(key, build);
           } finally {
             this.#reads = outer;
           }
         }
-        for (const [k, v] of reads.lookups) this.#reads.lookups.set(k, v);
-        for (const [k, v] of reads.lists) this.#reads.lists.set(k, v);
+        addReads(this.#reads, reads);
         return value;
       },
     };
   }
 
-  /** Runs `fn` with the recording context; returns its result and what it read. */
-  record<T>(fn: (ctx: RuleContext) => T): { result: T; reads: ReadKeys } {
-    this.#reads = noReads();
-    const result = fn(this.ctx);
-    return { result, reads: this.#reads };
-  }
-}
-
-/**
- * The step-4 checks of one run over `ctx` (the final desired state) with `cache`: {@link cached} answers a
- * result still valid, {@link check} runs a check through a recording context and keeps it, {@link seed}
- * keeps a result found elsewhere (pass 2) with what that check read.
- */
-export class AcrossRun {
-  readonly #ctx: RuleContext;
-  readonly #cache: AcrossCache;
-  readonly #recorder: ReadRecorder;
-  /** This run's version of each kind listed so far. */
-  readonly #versions = new Map<string, number>();
-
-  constructor(ctx: RuleContext, cache: AcrossCache) {
-    this.#ctx = ctx;
-    this.#cache = cache;
-    this.#recorder = new ReadRecorder(ctx);
+  /** The version of a kind's list in this run (a new one when it differs from the list last seen). */
+  #version(group: string, kind: string): number {
+    const k = `${group}/${kind}`;
+    let v = this.#versions.get(k);
+    if (v !== undefined) return v;
+    const now = this.#ctx.list!(group, kind);
+    const last = this.#cache.lists.get(k);
+    if (last && last.objects.length === now.length && last.objects.every((o, i) => o === now[i])) {
+      v = last.version;
+    } else this.#cache.lists.set(k, { objects: now, version: v = (last?.version ?? 0) + 1 });
+    this.#versions.set(k, v);
+    return v;
   }
 
   /** The findings kept for `object` at `document` when everything its check read answers the same now. */
   cached(object: KubeObject, document: number): Finding[] | undefined {
     const r = this.#cache.results.get(object);
     if (!r || r.document !== document) return undefined;
-    for (const { at, object: o } of r.lookups) if (this.#ctx.lookup!(...at) !== o) return undefined;
-    for (const { at, version } of r.lists) {
-      if (versionOf(this.#ctx, this.#cache, this.#versions, ...at) !== version) return undefined;
+    for (const { at, object: o } of r.lookups.values()) if (this.#ctx.lookup!(...at) !== o) return undefined;
+    for (const [k, v] of r.lists) {
+      const i = k.lastIndexOf("/");
+      if (this.#version(k.slice(0, i), k.slice(i + 1)) !== v) return undefined;
     }
     return r.findings;
   }
 
-  /** Runs `check` with a recording context and keeps `keep(result)` for `object` at `document`. */
+  /**
+   * Runs `check` with a context recording what it reads, and keeps `keep(result)` for `object` at `document`.
+   * Returns the check's result.
+   */
   check<T>(
     object: KubeObject,
     document: number,
     check: (ctx: RuleContext) => T,
     keep: (r: T) => Finding[],
   ): T {
-    const { result, reads } = this.#recorder.record(check);
-    this.#cache.results.set(
-      object,
-      resolve(this.#ctx, this.#cache, this.#versions, document, keep(result), reads),
-    );
+    this.#reads = noReads();
+    const result = check(this.#tracking);
+    this.#cache.results.set(object, { document, findings: keep(result), ...this.#reads });
     return result;
   }
-}
-
-/**
- * Keeps `seed.findings` for `seed.object`, found by a check that read `seed.reads` of a context holding the
- * same objects as this run's final desired state `objects()` (in written rather than normalized form).
- * Answered against that state by {@link answerPending} at the start of the next run's step 4.
- */
-export function seedAcross(
-  cache: AcrossCache,
-  objects: () => KubeObject[],
-  seed: Pending["seeds"][number],
-): void {
-  (cache.pending ??= { objects: objects(), seeds: [] }).seeds.push(seed);
-}
-
-/** Answers the seeds of the previous run against its final desired state (before this run reads anything). */
-export function answerPending(cache: AcrossCache): void {
-  const pending = cache.pending;
-  if (!pending) return;
-  delete cache.pending;
-  const old = directoryContext(pending.objects);
-  const versions = new Map<string, number>();
-  for (const s of pending.seeds) {
-    cache.results.set(s.object, resolve(old, cache, versions, s.document, s.findings, s.reads));
-  }
-}
-
-/** The version of a kind's list in `ctx` (a new one when it differs from the list last seen). */
-function versionOf(
-  ctx: RuleContext,
-  cache: AcrossCache,
-  versions: Map<string, number>,
-  group: string,
-  kind: string,
-): number {
-  const k = `${group}/${kind}`;
-  let v = versions.get(k);
-  if (v !== undefined) return v;
-  const now = ctx.list!(group, kind);
-  const last = cache.lists.get(k);
-  if (last && last.objects.length === now.length && last.objects.every((o, i) => o === now[i])) {
-    v = last.version;
-  } else cache.lists.set(k, { objects: now, version: v = (last?.version ?? 0) + 1 });
-  versions.set(k, v);
-  return v;
-}
-
-function resolve(
-  ctx: RuleContext,
-  cache: AcrossCache,
-  versions: Map<string, number>,
-  document: number,
-  findings: Finding[],
-  reads: ReadKeys,
-): AcrossResult {
-  return {
-    document,
-    findings,
-    lookups: [...reads.lookups.values()].map((at) => ({ at, object: ctx.lookup!(...at) })),
-    lists: [...reads.lists.values()].map((at) => ({ at, version: versionOf(ctx, cache, versions, ...at) })),
-  };
 }

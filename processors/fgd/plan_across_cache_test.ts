@@ -2,8 +2,7 @@
  * Step 4's results kept across runs (`plan_across_cache.ts`): a managed object's across-fabric findings are
  * taken from an earlier run only while everything its check read is unchanged. Over runs that change what
  * the checks read — a referenced object deleted and restored, every directory-rule case of the spine-leaf
- * fixture made as an edit of managed/ files — right after the raw drop (results kept from pass 2) and after
- * runs over managed/, planning with the cache of the earlier runs gives the plan of
+ * fixture made as an edit of managed/ files — planning with the cache of the earlier runs gives the plan of
  * an empty cache, and the rules whose referenced object changed fire.
  */
 import assert from "node:assert/strict";
@@ -47,47 +46,29 @@ const set = (s: Snapshot, files: Record<string, string | null>) => {
   return out;
 };
 
-/**
- * The spine-leaf fabric ingested into managed/, with the cache of the raw drop only (its objects' results
- * kept from pass 2) or warmed by runs over managed/ too.
- */
-function ingested(warm: "drop" | "runs"): { s: Snapshot; cache: PlanCache; paths: Map<string, string> } {
+/** The spine-leaf fabric ingested into managed/, and a cache warmed by two runs over it. */
+function ingested(): { s: Snapshot; cache: PlanCache; paths: Map<string, string> } {
   const cache = newPlanCache();
   const first = snapshotOf({ "raw/fabric.yaml": SPINE_LEAF_YAML });
-  const drop = planIngestion(first, { fabricId: "dc1", validator, cache });
-  const s = applyPlan(first, drop);
-  if (warm === "runs") {
-    planIngestion(s, { fabricId: "dc1", validator, cache });
-    plan(s, cache, "warm");
-  }
-  const paths = new Map([...drop.desired.values()].map((e) => [`${e.kind}/${e.name}`, e.path]));
+  const s = applyPlan(first, planIngestion(first, { fabricId: "dc1", validator, cache }));
+  planIngestion(s, { fabricId: "dc1", validator, cache });
+  const { p } = plan(s, cache, "warm");
+  const paths = new Map([...p.desired.values()].map((e) => [`${e.kind}/${e.name}`, e.path]));
   return { s, cache, paths };
 }
-
-const WARM = ["drop", "runs"] as const;
 
 const warningsOf = (p: Plan, kind: string, name: string) =>
   [...p.desired.values()].find((e) => e.kind === kind && e.name === name)!.warnings.map((f) => f.rule);
 
-Deno.test("step 4 cache: nothing is checked again in a run that changes nothing; right after the drop, less", () => {
-  const runs = ingested("runs");
-  const { p, checks } = plan(runs.s, runs.cache, "no change");
+Deno.test("step 4 cache: nothing is checked again in a run that changes nothing", () => {
+  const { s, cache } = ingested();
+  const { p, checks } = plan(s, cache, "no change");
   assert.ok(p.desired.size > 20);
   assert.equal(checks, 0);
-  // right after the drop, the objects that only looked names up keep pass 2's result; a listed kind is in
-  // path order in managed/ rather than in the order of the raw documents, so its readers are checked again
-  const drop = ingested("drop");
-  const after = plan(drop.s, drop.cache, "no change after the drop");
-  assert.ok(after.checks > 0 && after.checks < p.desired.size, `${after.checks} of ${p.desired.size}`);
-  assert.equal(plan(drop.s, drop.cache, "no change, again").checks, 0);
 });
 
 Deno.test("step 4 cache: a Connection warns when the Switch it names is deleted, and stops when it is back", () => {
-  for (const warm of WARM) switchDeleted(warm);
-});
-
-function switchDeleted(warm: "drop" | "runs") {
-  const { s, cache, paths } = ingested(warm);
+  const { s, cache, paths } = ingested();
   const conn = ["Connection", "server-04--unbundled--leaf-03"] as const;
   assert.deepEqual(warningsOf(plan(s, cache, "before").p, ...conn), []);
   const leaf = paths.get("Switch/leaf-03")!;
@@ -97,15 +78,11 @@ function switchDeleted(warm: "drop" | "runs") {
   assert.ok(checks < p.desired.size, `only the objects that read leaf-03 or list Switches: ${checks}`);
   // the same bytes again: the same cached object, and the Connection's result without it no longer holds
   assert.deepEqual(warningsOf(plan(s, cache, "switch restored").p, ...conn), []);
-}
-
-Deno.test("step 4 cache: every directory-rule case made as an edit of managed/ fires with a warm cache", () => {
-  for (const c of CASES) for (const warm of WARM) editCase(c, warm);
 });
 
-function editCase(c: (typeof CASES)[number], warm: "drop" | "runs") {
-  {
-    const { s, cache, paths } = ingested(warm);
+Deno.test("step 4 cache: every directory-rule case made as an edit of managed/ fires with a warm cache", () => {
+  for (const c of CASES) {
+    const { s, cache, paths } = ingested();
     const files: Record<string, string | null> = {};
     const path = paths.get(c.target);
     let target: KubeObject;
@@ -118,15 +95,12 @@ function editCase(c: (typeof CASES)[number], warm: "drop" | "runs") {
     for (const r of c.remove ?? []) files[paths.get(r)!] = null;
     c.mutate(target);
     files[path ?? "managed/target.yaml"] = stringify(target);
-    const { p } = plan(set(s, files), cache, `${c.name} (${warm})`);
+    const { p } = plan(set(s, files), cache, c.name);
     const [kind, name] = (c.check ?? c.target).split("/");
     const entry = [...p.desired.values()].find((e) => e.kind === kind && e.name === name);
     const found = entry
       ? entry.warnings
       : p.invalidManaged.flatMap((i) => i.findings).concat(p.objects.flatMap((o) => o.findings));
-    assert.ok(
-      found.some((f) => f.rule === c.rule),
-      `${c.name} (${warm}): ${c.rule} on ${c.check ?? c.target}`,
-    );
+    assert.ok(found.some((f) => f.rule === c.rule), `${c.name}: ${c.rule} on ${c.check ?? c.target}`);
   }
-}
+});

@@ -12,7 +12,6 @@ import { describeObject } from "./object.ts";
 import { renderManaged } from "./normalize.ts";
 import { joinDocuments, type ParseLimits } from "./parse_file.ts";
 import { ACROSS_FABRIC, contextOver } from "./plan_across.ts";
-import { type ReadKeys, ReadRecorder } from "./plan_across_cache.ts";
 import { type Candidate, type Rejected, scanRawFile } from "./plan_scan.ts";
 import type { ManagedEntry, UnmanagedEntry } from "./plan_types.ts";
 import { copyOf, reasonText, retire } from "./plan_unmanaged.ts";
@@ -103,8 +102,7 @@ export function rawDuplicates(
  *
  * Returns the entries placed here with at most one across-fabric finding (so that their order cannot differ)
  * when pass 2 rejected none of the candidates (empty otherwise): the final desired state then holds the
- * objects each was checked against, so step 4 ({@link refreshAcrossFabric}) need not check them again; each
- * comes with what its check read (kept for the next run, `plan_across_cache.ts`).
+ * objects each was checked against, so step 4 ({@link refreshAcrossFabric}) need not check them again.
  */
 export function acceptRaw(
   work: WorkingPlan,
@@ -112,14 +110,12 @@ export function acceptRaw(
   rejected: Map<string, Rejected[]>,
   validator: Validator,
   memo: ValidationMemo,
-): ReadonlyMap<ManagedEntry, ReadKeys> {
-  const recorder = new ReadRecorder(contextOver([...work.desired.values(), ...accepted]));
-  const cleared = new Map<ManagedEntry, ReadKeys>();
+): ReadonlySet<ManagedEntry> {
+  const ctx = contextOver([...work.desired.values(), ...accepted]);
+  const cleared = new Set<ManagedEntry>();
   let rejects = 0;
   for (const c of accepted) {
-    const { result: r, reads } = recorder.record((ctx) =>
-      validator.validate(c.object, c.document, ctx, memo)
-    );
+    const r = validator.validate(c.object, c.document, ctx, memo);
     if (hasErrors(r.findings)) {
       addRejected(rejected, c.source, { index: c.document, text: c.text!, findings: r.findings });
       rejects++;
@@ -137,7 +133,7 @@ export function acceptRaw(
     if (prior && prior.path !== target) work.deletes.add(prior.path);
     const entry = managedEntry(c, target, rendered);
     work.desired.set(c.key, entry);
-    if (r.findings.filter((f) => ACROSS_FABRIC.has(f.rule)).length <= 1) cleared.set(entry, reads);
+    if (r.findings.filter((f) => ACROSS_FABRIC.has(f.rule)).length <= 1) cleared.add(entry);
     if (work.unchanged(target, rendered.text)) work.writes.delete(target);
     else work.writes.set(target, rendered.text);
     work.remember(rendered, c);
@@ -156,7 +152,7 @@ export function acceptRaw(
       findings: r.findings,
     });
   }
-  return rejects ? new Map() : cleared;
+  return rejects ? new Set() : cleared;
 }
 
 /**
