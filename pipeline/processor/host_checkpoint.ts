@@ -1,8 +1,8 @@
 /**
  * The checkpoint of a processor host's task, in this order, each step awaiting the broker's acks: flush the
- * sinks → produce the forwarded outputs and DLQ records → produce the dirty changelog records (stamped with
- * the applied source offsets) → commit the input offsets. A failed checkpoint is retried from the step that
- * failed.
+ * sinks → produce the forwarded outputs and DLQ records (then tell the sinks: `Sink.produced`) → produce the
+ * dirty changelog records (stamped with the applied source offsets) → commit the input offsets. A failed
+ * checkpoint is retried from the step that failed.
  *
  * @module
  */
@@ -39,6 +39,7 @@ export async function writeCheckpoint(state: HostState, e: Entry, cp: StagedChec
     }
     await Promise.all([...byTopic].map(([t, recs]) => sendOrDlq(state, e, t, recs)));
     cp.stage = 2;
+    for (const s of topology.sinks ?? []) await s.produced?.();
   }
   if (cp.stage === 2) {
     const topics = [...cp.changelog.keys()];

@@ -8,7 +8,7 @@ import { decode } from "../serde.ts";
 import { digestGroup } from "../digest.ts";
 import { createProcessorHost } from "./host.ts";
 import { FakeClock } from "./driver.ts";
-import type { ProcessorContext, Topology } from "./types.ts";
+import { changelogTopic, type ProcessorContext, type Topology } from "./types.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
 import { TEST_COUNTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
@@ -58,6 +58,42 @@ Deno.test("host coalesces forwards to a compacted output to the last value per k
     await waitFor(() => seen >= produced, "read outputs");
     await reader.stop();
     assert.deepEqual(sorted(last), sorted(await readCounts(broker, topo.app)));
+  } finally {
+    await host.stop();
+    await broker.close();
+  }
+});
+
+Deno.test("host tells a sink once the checkpoint's outputs are acknowledged, before the changelog", async () => {
+  const broker = await createEmbeddedBroker();
+  const base = counterTopology("count-sink-produced");
+  const high = async (topic: string) =>
+    (await broker.admin().topicOffsets(topic)).reduce((n, o) => n + o.high, 0);
+  const calls: string[] = [];
+  const seen: { outputs: number; changelog: number }[] = [];
+  const topo: Topology = {
+    ...base,
+    sinks: [{
+      name: "probe",
+      flush: () => (calls.push("flush"), Promise.resolve()),
+      async produced() {
+        calls.push("produced");
+        seen.push({
+          outputs: await high(TEST_COUNTS_TOPIC.name),
+          changelog: await high(changelogTopic(base.app, COUNTS_STORE)),
+        });
+      },
+    }],
+  };
+  await produceEvents(broker, 10, 1); // one key: one task does all the work
+  const host = createProcessorHost({ broker, log: silentLogger }, topo);
+  try {
+    await host.start();
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
+    assert.deepEqual(calls.slice(0, 2), ["flush", "produced"]);
+    assert.ok(seen[0].outputs >= 1, "the first checkpoint's outputs are on their topic");
+    assert.equal(seen[0].changelog, 0, "its changelog records are not written yet");
+    assert.ok(await high(changelogTopic(base.app, COUNTS_STORE)) >= 1);
   } finally {
     await host.stop();
     await broker.close();

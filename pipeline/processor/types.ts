@@ -100,6 +100,11 @@ export interface Processor<V = unknown> {
 export interface Sink {
   readonly name: string;
   flush(): Promise<void>;
+  /**
+   * Called once the checkpoint's outputs are acknowledged, before its changelog records and input commit
+   * (step 2 done): what a sink reports of work whose records are now on their topics.
+   */
+  produced?(): void | Promise<void>;
 }
 
 /**
