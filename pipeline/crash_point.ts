@@ -12,7 +12,8 @@ import { LzError } from "./errors.ts";
 
 /** The named points and the moment each stands for. */
 export const CRASH_POINTS = {
-  "git-sync:after-produce": "a sync's file records are acknowledged; its commit marker is not written",
+  "git-sync:after-produce":
+    "a git sync's file records and commit marker are acknowledged; lzsync-git-fetch's stores and the push's offset are not",
   "fgd:after-commit-before-push": "an ingestion commit is in lzsync's own clone; nothing is pushed",
   "fgd:mid-push": "half of an ingestion push's pack is sent to the server; the rest never is",
   "fgd:after-push": "the server took an ingestion push; lzsync's own refs are not updated",

@@ -29,6 +29,10 @@ import type { SyncEvent } from "../schemas/sync_events.ts";
 import type { AssetRecord, AssetState } from "../schemas/assets.ts";
 import type { Alert } from "../schemas/alerts.ts";
 import type { GitSynced } from "../schemas/git_synced.ts";
+import type { GitFilesValue } from "../schemas/git_files.ts";
+import { startGitServer } from "./testing/git_server.ts";
+import { testDeps } from "./testing/deps.ts";
+import { createGitFetch, requestPush } from "../connectors/git/service.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;
@@ -319,6 +323,17 @@ function auditInputs(repo: string): Input[] {
   ];
 }
 
+/** Pushes (hints) for git-fetch: a start, a webhook-like trigger and a schedule, recorded at T0. */
+function fetchInputs(repo: string): Input[] {
+  const push = (id: string, at: number, source: "start" | "trigger" | "schedule"): Input => ({
+    topic: "lz.git.push.v1",
+    key: repo,
+    at,
+    value: requestPush(repo, "main", source, id, at),
+  });
+  return [push("f1", T0, "start"), push("f2", T0 + 1_000, "trigger"), push("f3", T0 + 2_000, "schedule")];
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -402,6 +417,43 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
           "delivery-a1",
           iso(T0 + 500),
         ]);
+      }
+    },
+  ],
+  [
+    "lzsync-git-fetch: digest after replay equals the digest before; the rebuild fetched the whole tree again",
+    async (b) => {
+      const server = await startGitServer();
+      const dataDir = await Deno.makeTempDir({ prefix: "lzsync-replay-fetch-" });
+      try {
+        const name = `acme/lz-${suffix()}`;
+        await server.createRepo(name, {
+          "docs/a.md": "# A\n",
+          "pmo.yaml": "x: 1\n",
+          "terraform/main.tf": "# tf\n",
+          "README.md": "untracked\n",
+        });
+        const deps = testDeps(b, { data_dir: dataDir, landing_zone: { repo: server.url(name) } });
+        const f = createGitFetch(deps, { groupId: `it-git-fetch-${suffix()}`, syncOnStart: false });
+        const { before, after } = await replayProof(b, f.topology as Topology, fetchInputs(f.repo));
+        console.log(
+          `lzsync-git-fetch: before ${before.digest} ${
+            JSON.stringify(before.stores.map((s) => [s.store, s.keys]))
+          }, after ${after.digest}`,
+        );
+        assert.equal(after.digest, before.digest);
+        const files = before.stores.find((s) => s.store === "files");
+        assert.equal(files?.keys, 3, "the three tracked files");
+        // the rebuild (its clock three hours ahead) fetched and emitted the whole tree: a replay is a resync
+        const latest = (await readAll<GitFilesValue>(b, "lz.git.files.v1"))
+          .filter((r) => r.key === f.repo && r.value?.kind === "commit").at(-1)?.value;
+        assert.ok(latest?.kind === "commit");
+        assert.equal(latest.diff, "full");
+        assert.equal(latest.changed, 3);
+        assert.ok(Date.parse(latest.started_at) > Date.now() + LATER / 2, "the rebuild's marker");
+      } finally {
+        await server.stop();
+        await Deno.remove(dataDir, { recursive: true });
       }
     },
   ],

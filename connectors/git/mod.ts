@@ -1,8 +1,9 @@
 /**
  * Git sync (sync layers 1 and 2): the isomorphic-git fetcher that keeps `lz.git.files.v1` in step with the
- * Landing Zone, its gateway plugin, the first-run sample Landing Zone, and {@link gitSyncFeature}, which
- * bundles everything the layer runs (fetcher, `git-sync` and `sync-status` processors, the commit-status and
- * alert notifiers — processors too, with the DLQ —, GitHub webhook, gateway routes) for `pipeline/app.ts`.
+ * Landing Zone (the `lzsync-git-fetch` topology and the service that requests its start-up and scheduled
+ * syncs), its gateway plugin, the first-run sample Landing Zone, and {@link gitSyncFeature}, which bundles
+ * everything the layer runs (fetcher, `git-sync` and `sync-status` processors, the commit-status and alert
+ * notifiers — processors too, with the DLQ —, GitHub webhook, gateway routes) for `pipeline/app.ts`.
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
@@ -14,16 +15,20 @@ import { resolveConfig } from "../../pipeline/config.ts";
 import { githubWebhookPlugin } from "../github/webhook.ts";
 import { commitStatusTopology, createCommitStatusNotifier } from "../github/status_notifier.ts";
 import { alertNotifierTopology, createAlertNotifier } from "../slack/notifier.ts";
-import { createGitFetchService } from "./service.ts";
+import { createGitFetch } from "./service.ts";
+import { gitFetchTopology } from "./topology.ts";
 import { gitSyncPlugin } from "./plugin.ts";
 
 export {
+  createGitFetch,
   createGitFetchService,
   GIT_FETCH_GROUP,
   GIT_TOPICS,
+  type GitFetchRequests,
   type GitFetchService,
   requestPush,
 } from "./service.ts";
+export { GIT_FETCH_APP, gitFetchTopology } from "./topology.ts";
 export { gitSyncPlugin } from "./plugin.ts";
 export {
   commitLocal,
@@ -42,6 +47,7 @@ export { GitSyncer, type SyncResult } from "./syncer.ts";
  */
 export function gitSyncTopologies(config = resolveConfig({}).config): Topology[] {
   return [
+    gitFetchTopology() as Topology,
     gitSyncTopology() as Topology,
     syncStatusTopology(syncStatusOptions(config)) as Topology,
     commitStatusTopology() as Topology,
@@ -50,18 +56,23 @@ export function gitSyncTopologies(config = resolveConfig({}).config): Topology[]
 }
 
 /**
- * Builds the layer from the app's deps: the fetcher (when `layers.git.enabled`), the commit-status and alert
- * notifier topologies (when configured), both processors, and the gateway plugins (webhook route when
- * `layers.webhook.enabled`).
+ * Builds the layer from the app's deps: the fetcher topology and its request service (when
+ * `layers.git.enabled`), the commit-status and alert notifier topologies (when configured), both processors,
+ * and the gateway plugins (webhook route when `layers.webhook.enabled`).
  */
 export function gitSyncFeature(deps: AppDeps): Feature {
   const cfg = deps.runtime.config;
   const services: Service[] = [];
-  if (cfg.layers.git.enabled) services.push(createGitFetchService(deps));
-  const topologies: Topology[] = [
+  const topologies: Topology[] = [];
+  if (cfg.layers.git.enabled) {
+    const fetch = createGitFetch(deps);
+    topologies.push(fetch.topology as Topology);
+    services.push(fetch.requests);
+  }
+  topologies.push(
     gitSyncTopology() as Topology,
     syncStatusTopology(syncStatusOptions(cfg)) as Topology,
-  ];
+  );
   const status = createCommitStatusNotifier(deps);
   if (status) topologies.push(status as Topology);
   const alerts = createAlertNotifier(deps);

@@ -180,7 +180,7 @@ Deno.test("git fetch: a push diffs trees (modify, delete, untrack), a force-push
   }
 });
 
-Deno.test("git fetch: a restart resumes from the topic (no resync) and reconciles when the mirror is gone", async () => {
+Deno.test("git fetch: a restart resumes from its stores (no resync) and reconciles when the mirror is gone", async () => {
   const t = await setup();
   try {
     await t.svc.start();
@@ -198,7 +198,7 @@ Deno.test("git fetch: a restart resumes from the topic (no resync) and reconcile
     await again.stop();
 
     // sync a second commit, lose the mirror, force-push it away, restart: the last synced commit is gone
-    // from git, so the fetcher reconciles the new tree against the blob shas the topic holds
+    // from git, so the fetcher reconciles the new tree against the blob shas its stores hold
     const q2b = syncQueue();
     const fourth = createGitFetchService(t.deps, { onSynced: q2b.push, intervalMs: 0, syncOnStart: false });
     await fourth.start();
@@ -309,7 +309,7 @@ Deno.test("git fetch: a schema-invalid lz.git.push.v1 record goes to the DLQ wit
     const dlq = await readAll<DlqRecord>(t.broker, DLQ_TOPIC.name);
     assert.equal(dlq.length, 1, "one DLQ record");
     const d = dlq[0].value!;
-    assert.equal(d.stage, "git-fetch");
+    assert.equal(d.stage, "lzsync-git-fetch", "the topology's app, like every other group's DLQ records");
     assert.equal(d.error_code, "VALIDATION");
     assert.equal(d.source.topic, GIT_PUSH_TOPIC.name);
     assert.ok(d.source.offset >= 0);

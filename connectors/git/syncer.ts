@@ -1,26 +1,30 @@
 /**
- * One Landing Zone repo's sync: fetch the branch, diff the trees between the last synced commit and the new
- * head, and produce one `lz.git.files.v1` record per changed tracked path, then the repo's commit marker.
+ * One Landing Zone repo's sync, run by the `lzsync-git-fetch` topology (`topology.ts`): fetch the branch, diff
+ * the trees between the last synced commit and the new head, and forward one `lz.git.files.v1` record per
+ * changed tracked path, then the repo's commit marker. What the topic holds (path -> blob sha and the commit
+ * the record names, and the last synced commit) is kept in the topology's changelogged stores
+ * ({@link SyncIo}), updated with the records forwarded.
  *
- * - first sync (nothing on the topic): every tracked file, `diff: "full"`;
+ * - first sync (nothing in the stores): every tracked file, `diff: "full"`;
  * - normal push: tree diff from the last synced commit (the mirror keeps old objects), plus the paths a
  *   commit in between changed and a later one changed back (their last change is new, their blob is not);
  * - force-push, and the first sync after a start: the whole tracked tree and each file's last change against
- *   what the topic holds, so a file's `commit` is what a first sync would say (`git log -1 --first-parent`);
+ *   what the stores hold, so a file's `commit` is what a first sync would say (`git log -1 --first-parent`);
  * - the last synced commit is gone from the object store (mirror deleted, history rewritten in a local
- *   repo and gc'd): reconcile the new tree against the blob shas the topic holds, `diff: "reconcile"`;
+ *   repo and gc'd): reconcile the new tree against the blob shas the stores hold, `diff: "reconcile"`;
  * - branch deleted by a push (a webhook with `deleted: true`, and the fetch finds no branch): a tombstone for
  *   every file, then a marker with `commit: null`. A branch that is merely missing (no such push) or a repo
  *   that cannot be opened or fetched is a failed sync: reported, retried at the next hint, nothing deleted.
  *
- * A sync whose records were all acknowledged is durable; a crash before the marker only repeats records
- * (same keys, same values) at the next sync.
+ * Progress: the intermediate phases (`fetching`, `diffing`, `emitting`) are sent live through
+ * {@link SyncIo.progress} while the sync runs; the final phase (`completed`, `skipped`, `failed`) and a failed
+ * sync's `lz.sync.events.v1` report are forwarded with the sync's records, so a reader who sees `completed`
+ * finds the records produced in the same checkpoint.
  */
-import type { Headers, Producer, ProduceRecord } from "../../pipeline/broker/types.ts";
-import type { Clock } from "../../pipeline/processor/types.ts";
+import type { Headers } from "../../pipeline/broker/types.ts";
+import type { KeyValueStore } from "../../pipeline/processor/types.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { describeError, LzError } from "../../pipeline/errors.ts";
-import { encode } from "../../pipeline/serde.ts";
 import { bytesToBase64 } from "../../pipeline/base64.ts";
 import { fileKey, GIT_FILES_TOPIC, type GitCommitMarker, type GitFile } from "../../schemas/git_files.ts";
 import type { GitPush } from "../../schemas/git_push.ts";
@@ -39,7 +43,6 @@ import {
   touchedSince,
 } from "./diff.ts";
 import { lastChanges } from "./last_change.ts";
-import { crashPoint } from "../../pipeline/crash_point.ts";
 
 /** Header names on `lz.git.files.v1` records (tombstones carry them too). */
 export const SYNC_ID_HEADER = "lz-sync-id";
@@ -47,21 +50,40 @@ export const COMMIT_HEADER = "lz-commit";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A file as `lz.git.files.v1` holds it (value of the `files` store, key `<repo>:<path>`). Persisted contract. */
+export interface FetchedFile {
+  blob_sha: string;
+  /** The commit the file record names (the one that last changed the file). */
+  commit: string;
+}
+
+/** The last synced commit of a repo (value of the `heads` store, key repo). Persisted contract. */
+export interface FetchedHead {
+  branch: string;
+  /** Null once a push deleted the branch. */
+  commit: string | null;
+}
+
+/** What a sync reads and writes: the topology's stores, its forwards and the live progress channel. */
+export interface SyncIo {
+  files: KeyValueStore<FetchedFile>;
+  heads: KeyValueStore<FetchedHead>;
+  forward(topic: string, key: string | null, value: unknown | null, headers?: Headers): void;
+  /** Sends intermediate progress records now (not at the checkpoint). */
+  progress(records: SyncProgress[]): void;
+  now(): number;
+}
+
 /** Options of a {@link GitSyncer}. */
 export interface SyncerOptions {
-  source: RepoSource;
-  /** The configured repo URL or path (to match webhook `clone_url`s). */
-  repoUrl: string;
+  /** The repo, opened on first use (a failure to open is a failed sync). */
+  source: () => Promise<RepoSource>;
+  /** The repo id used in record keys. */
+  repo: string;
   branch: string;
   matcher: PathMatcher;
   inlineMaxBytes: number;
-  producer: Producer;
-  clock: Clock;
   log: Logger;
-  /** Records per produce call (default 500). */
-  batchSize?: number;
-  /** Called after each finished sync (metrics, tests). */
-  onSynced?(result: SyncResult): void;
 }
 
 /** What one sync did. */
@@ -75,133 +97,104 @@ export interface SyncResult {
   error?: string;
 }
 
-/** Syncs one repo + branch; call {@link GitSyncer.restore} with the topic's records before the first sync. */
+/** True when a push record is about `repo` (by id or clone URL) and `branch`. */
+export function acceptsPush(push: GitPush, repo: string, repoUrl: string, branch: string): boolean {
+  const sameRepo = push.repo === repo ||
+    (!!push.clone_url && normalizeRepoUrl(push.clone_url) === normalizeRepoUrl(repoUrl));
+  return sameRepo && push.ref === `refs/heads/${branch}`;
+}
+
+/** Tracked paths of `repo` in a `files` store, sorted. */
+export function storedPaths(files: KeyValueStore<FetchedFile>, repo: string): string[] {
+  const prefix = `${repo}:`;
+  const out: string[] = [];
+  for (const [k] of files.entries()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+  return out.sort();
+}
+
+/** Syncs one repo + branch for one task of the topology (keeps the git object cache between syncs). */
 export class GitSyncer {
   readonly repo: string;
   #o: SyncerOptions;
   #cache = {};
-  #marker: GitCommitMarker | null = null;
-  /** path → blob sha and the commit the record names, as the topic holds them. */
-  #files = new Map<string, { oid: string; commit: string }>();
   /**
-   * False until one sync has compared the whole tracked tree with the files restored from the topic. A kill
-   * during a sync's produce can leave the commit marker written and some file records or tombstones not
-   * (they go to several partitions, not atomically), so the first sync after a start never trusts the
-   * marker alone.
+   * False until one sync has compared the whole tracked tree with the files the stores hold. A kill between
+   * a sync's records and its stores' changelog leaves the topic ahead of the stores, so the first sync after
+   * a start never trusts the last synced commit alone.
    */
   #reconciled = false;
-  #progressChain: Promise<void> = Promise.resolve();
 
   constructor(o: SyncerOptions) {
     this.#o = o;
-    this.repo = o.source.id;
+    this.repo = o.repo;
   }
 
-  /** The last commit marker produced (or restored). */
-  get marker(): GitCommitMarker | null {
-    return this.#marker;
-  }
+  #iso = (io: SyncIo) => new Date(io.now()).toISOString();
 
-  /** Tracked paths currently on the topic. */
-  get paths(): string[] {
-    return [...this.#files.keys()].sort();
-  }
-
-  /** Applies one `lz.git.files.v1` record read back from the topic (restore). */
-  restore(key: string | null, value: GitFile | GitCommitMarker | null): void {
-    const prefix = `${this.repo}:`;
-    if (value === null) {
-      if (key?.startsWith(prefix)) this.#files.delete(key.slice(prefix.length));
-      return;
-    }
-    if (value.repo !== this.repo) return;
-    if (value.kind === "commit") this.#marker = value;
-    else this.#files.set(value.path, { oid: value.blob_sha, commit: value.commit });
-  }
-
-  /** True when a push record is about this repo and branch. */
-  accepts(push: GitPush): boolean {
-    const sameRepo = push.repo === this.repo ||
-      (!!push.clone_url && normalizeRepoUrl(push.clone_url) === normalizeRepoUrl(this.#o.repoUrl));
-    return sameRepo && push.ref === `refs/heads/${this.#o.branch}`;
-  }
-
-  #now = () => new Date(this.#o.clock.now()).toISOString();
-
-  async #send(topic: string, records: ProduceRecord[]): Promise<void> {
-    const size = this.#o.batchSize ?? 500;
-    for (let i = 0; i < records.length; i += size) {
-      await this.#o.producer.send(topic, records.slice(i, i + size));
-    }
-  }
-
-  /**
-   * Produces a progress record. Intermediate phases are queued (in order) without holding up the sync;
-   * a final phase waits for everything queued before it.
-   */
+  /** A progress record: intermediate phases live, final ones forwarded with the sync's records. */
   #progress(
+    io: SyncIo,
     ids: string[],
     phase: SyncPhase,
     message: string,
     extra: Partial<SyncProgress> = {},
-  ): Promise<void> {
+  ): void {
     const done = phase === "completed" || phase === "failed" || phase === "skipped";
-    const at = this.#now();
-    const recs = ids.map((sync_id) => {
-      const v: SyncProgress = { sync_id, layer: "git", phase, done, repo: this.repo, message, at, ...extra };
-      return { key: sync_id, value: encode(SYNC_PROGRESS_TOPIC.name, v) };
-    });
-    this.#progressChain = this.#progressChain.then(async () => {
-      try {
-        await this.#o.producer.send(SYNC_PROGRESS_TOPIC.name, recs);
-      } catch (err) {
-        this.#o.log.warn("cannot produce sync progress", { error: describeError(err) });
-      }
-    });
-    return done ? this.#progressChain : Promise.resolve();
+    const at = this.#iso(io);
+    const recs = ids.map((sync_id): SyncProgress => ({
+      sync_id,
+      layer: "git",
+      phase,
+      done,
+      repo: this.repo,
+      message: message.slice(0, 2000),
+      at,
+      ...extra,
+    }));
+    if (!done) io.progress(recs);
+    else for (const r of recs) io.forward(SYNC_PROGRESS_TOPIC.name, r.sync_id, r);
   }
 
   /**
    * Syncs once for a group of push records (coalesced: one fetch serves them all). Never throws: a failure
    * is reported on `lz.sync.progress.v1` and `lz.sync.events.v1` and returned.
    */
-  async sync(pushes: GitPush[]): Promise<SyncResult> {
+  async sync(pushes: GitPush[], io: SyncIo): Promise<SyncResult> {
     const ids = pushes.map((p) => p.sync_id);
-    const started = this.#now();
+    const started = this.#iso(io);
     const last = pushes[pushes.length - 1];
     const webhookTimes = pushes.filter((p) => p.source === "webhook").map((p) => p.received_at).sort();
     const receivedAt = webhookTimes[0] ?? null;
-    let result: SyncResult;
     try {
-      await this.#progress(ids, "fetching", `fetching ${this.#o.source.location} ${this.#o.branch}`);
-      const head = await this.#o.source.fetchHead(this.#o.branch);
+      const source = await this.#o.source();
+      this.#progress(io, ids, "fetching", `fetching ${source.location} ${this.#o.branch}`);
+      const head = await source.fetchHead(this.#o.branch);
       const deletedByPush = pushes.some((p) => p.source === "webhook" && p.deleted);
-      result = await this.#apply(ids, head, deletedByPush, last, receivedAt, started);
+      return await this.#apply(io, source, ids, head, deletedByPush, last, receivedAt, started);
     } catch (err) {
       const error = describeError(err);
       this.#o.log.error("git sync failed", { repo: this.repo, sync_ids: ids, error });
-      result = { syncIds: ids, outcome: "failed", commit: null, changed: 0, removed: 0, error };
-      await this.#progress(ids, "failed", error);
-      await this.#reportFailure(ids[ids.length - 1], error, started, receivedAt, last);
+      this.#progress(io, ids, "failed", error);
+      this.#reportFailure(io, ids[ids.length - 1], error, started, receivedAt, last);
+      return { syncIds: ids, outcome: "failed", commit: null, changed: 0, removed: 0, error };
     }
-    this.#o.onSynced?.(result);
-    return result;
   }
 
-  async #reportFailure(
+  #reportFailure(
+    io: SyncIo,
     syncId: string,
     error: string,
     started: string,
     receivedAt: string | null,
     push: GitPush,
-  ) {
-    const finished = this.#now();
+  ): void {
+    const finished = this.#iso(io);
     const events: SyncEvent[] = [{
       id: `${syncId}:git`,
       layer: "git",
       ok: false,
       items: 0,
-      error,
+      error: error.slice(0, 2000),
       trigger: push.source,
       triggered_by: push.pusher ?? push.token_name ?? null,
       started_at: started,
@@ -210,36 +203,42 @@ export class GitSyncer {
       ref: syncId,
     }];
     if (receivedAt) events.push({ ...events[0], id: `${syncId}:webhook`, layer: "webhook" });
-    try {
-      await this.#o.producer.send(
-        SYNC_EVENTS_TOPIC.name,
-        events.map((e) => ({ key: e.layer, value: encode(SYNC_EVENTS_TOPIC.name, e) })),
-      );
-    } catch (err) {
-      this.#o.log.warn("cannot report the failed sync", { error: describeError(err) });
-    }
+    for (const e of events) io.forward(SYNC_EVENTS_TOPIC.name, e.layer, e);
+  }
+
+  /** What the stores hold of a path (blob sha and the commit its record names). */
+  #had(io: SyncIo, path: string): { oid: string; commit: string } | undefined {
+    const f = io.files.get(fileKey(this.repo, path));
+    return f ? { oid: f.blob_sha, commit: f.commit } : undefined;
   }
 
   /**
-   * Every tracked path at `head` whose blob or last change differs from what the topic holds, and every path
-   * the topic holds that `head` no longer tracks; with the last change of each tracked path.
+   * Every tracked path at `head` whose blob or last change differs from what the stores hold, and every path
+   * the stores hold that `head` no longer tracks; with the last change of each tracked path.
    */
-  async #compareTree(head: string): Promise<{ changes: PathChange[]; lastCommit: Map<string, string> }> {
-    const { gitdir } = this.#o.source;
+  async #compareTree(
+    io: SyncIo,
+    gitdir: string,
+    head: string,
+  ): Promise<{ changes: PathChange[]; lastCommit: Map<string, string> }> {
     const tracked = await listTracked(gitdir, head, this.#o.matcher, this.#cache);
     const lastCommit = await lastChanges(gitdir, head, tracked.keys(), this.#cache);
     const changes: PathChange[] = [];
     for (const [path, { oid, mode }] of tracked) {
-      const had = this.#files.get(path);
+      const had = this.#had(io, path);
       if (!had || had.oid !== oid || had.commit !== lastCommit.get(path)) {
         changes.push({ path, op: had ? "modified" : "added", oid, mode });
       }
     }
-    for (const path of this.#files.keys()) if (!tracked.has(path)) changes.push({ path, op: "removed" });
+    for (const path of storedPaths(io.files, this.repo)) {
+      if (!tracked.has(path)) changes.push({ path, op: "removed" });
+    }
     return { changes, lastCommit };
   }
 
   async #apply(
+    io: SyncIo,
+    source: RepoSource,
     ids: string[],
     head: string | null,
     deletedByPush: boolean,
@@ -247,23 +246,26 @@ export class GitSyncer {
     receivedAt: string | null,
     started: string,
   ): Promise<SyncResult> {
-    const { source, matcher } = this.#o;
+    const { matcher } = this.#o;
     const gitdir = source.gitdir;
-    const prev = this.#marker?.commit ?? null;
+    const stored = io.heads.get(this.repo);
+    const prev = stored?.commit ?? null;
+    const known = storedPaths(io.files, this.repo);
     let changes: PathChange[];
     let diff: GitCommitMarker["diff"];
     let forced = false;
     let lastCommit: Map<string, string> | undefined;
-    await this.#progress(
+    this.#progress(
+      io,
       ids,
       "diffing",
       head ? `diffing ${prev?.slice(0, 7) ?? "empty"}..${head.slice(0, 7)}` : "branch deleted",
     );
     if (head === null) {
       diff = "deleted";
-      changes = this.paths.map((path) => ({ path, op: "removed" as const }));
-      if (this.#marker && this.#marker.commit === null && changes.length === 0) {
-        return this.#skip(ids, null, "branch still deleted");
+      changes = known.map((path) => ({ path, op: "removed" as const }));
+      if (stored && stored.commit === null && changes.length === 0) {
+        return this.#skip(io, ids, null, "branch still deleted");
       }
       if (!deletedByPush) {
         throw new LzError(
@@ -273,39 +275,39 @@ export class GitSyncer {
           { retriable: true },
         );
       }
-    } else if (!this.#reconciled && this.#marker && prev) {
-      // The first sync after a start: the whole tracked tree against the files restored from the topic
-      // (see #reconciled), labelled like the diff it replaces.
-      const known = await hasCommit(gitdir, prev, this.#cache);
-      diff = known ? "tree" : "reconcile";
-      forced = !known || !(await isAncestor(gitdir, prev, head, this.#cache));
-      ({ changes, lastCommit } = await this.#compareTree(head));
-    } else if (prev === head && this.#marker) {
+    } else if (!this.#reconciled && stored && prev) {
+      // The first sync after a start: the whole tracked tree against the files the stores hold (see
+      // #reconciled), labelled like the diff it replaces.
+      const knownCommit = await hasCommit(gitdir, prev, this.#cache);
+      diff = knownCommit ? "tree" : "reconcile";
+      forced = !knownCommit || !(await isAncestor(gitdir, prev, head, this.#cache));
+      ({ changes, lastCommit } = await this.#compareTree(io, gitdir, head));
+    } else if (prev === head && stored) {
       changes = [];
       diff = "tree";
     } else if (prev && await hasCommit(gitdir, prev, this.#cache)) {
       diff = "tree";
       forced = !(await isAncestor(gitdir, prev, head, this.#cache));
       const touched = forced ? null : await touchedSince(gitdir, prev, head, matcher, this.#cache);
-      if (touched === null) ({ changes, lastCommit } = await this.#compareTree(head));
+      if (touched === null) ({ changes, lastCommit } = await this.#compareTree(io, gitdir, head));
       else {
         changes = await diffCommits(gitdir, prev, head, matcher, this.#cache);
         const changed = new Set(changes.map((c) => c.path));
         for (const [path, c] of touched) {
           // changed and changed back: same blob as the topic holds, but a newer last change
-          if (c.op !== "removed" && !changed.has(path) && this.#files.get(path)?.oid === c.oid) {
+          if (c.op !== "removed" && !changed.has(path) && this.#had(io, path)?.oid === c.oid) {
             changes.push({ path, op: "modified", oid: c.oid, mode: c.mode });
           }
         }
       }
-    } else if (!prev && this.#files.size === 0) {
+    } else if (!prev && known.length === 0) {
       diff = "full";
-      forced = this.#marker !== null; // branch recreated after a deletion
+      forced = stored !== undefined; // branch recreated after a deletion
       changes = await diffCommits(gitdir, null, head, matcher, this.#cache);
     } else {
       diff = "reconcile";
       forced = true;
-      ({ changes, lastCommit } = await this.#compareTree(head));
+      ({ changes, lastCommit } = await this.#compareTree(io, gitdir, head));
     }
 
     const info = head ? await commitInfo(gitdir, head, this.#cache) : null;
@@ -319,30 +321,24 @@ export class GitSyncer {
     }
     const syncId = ids[ids.length - 1];
     const headers: Headers = { [SYNC_ID_HEADER]: syncId, [COMMIT_HEADER]: head ?? "" };
-    const syncedAt = this.#now();
-    const records: ProduceRecord[] = [];
+    const syncedAt = this.#iso(io);
+    if (changes.length) {
+      this.#progress(io, ids, "emitting", `${changes.length} changed tracked path(s)`, { commit: head });
+    }
     for (const c of changes) {
       const key = fileKey(this.repo, c.path);
       if (c.op === "removed") {
-        records.push({ key, value: null, headers });
+        io.forward(GIT_FILES_TOPIC.name, key, null, headers);
+        io.files.delete(key);
         continue;
       }
-      records.push({
-        key,
-        value: encode(
-          GIT_FILES_TOPIC.name,
-          await this.#fileValue(c, lastCommit.get(c.path) ?? head!, times, syncId, syncedAt),
-        ),
-        headers,
-      });
-    }
-    if (records.length) {
-      await this.#progress(ids, "emitting", `${records.length} changed tracked path(s)`, { commit: head });
-      await this.#send(GIT_FILES_TOPIC.name, records);
-      crashPoint("git-sync:after-produce");
+      const commit = lastCommit.get(c.path) ?? head!;
+      const value = await this.#fileValue(gitdir, c, commit, times, syncId, syncedAt);
+      io.forward(GIT_FILES_TOPIC.name, key, value, headers);
+      io.files.put(key, { blob_sha: c.oid!, commit });
     }
     const removed = changes.filter((c) => c.op === "removed").length;
-    const tracked = this.#files.size + changes.filter((c) => c.op === "added").length - removed;
+    const tracked = known.length + changes.filter((c) => c.op === "added").length - removed;
     const marker: GitCommitMarker = {
       kind: "commit",
       repo: this.repo,
@@ -362,18 +358,10 @@ export class GitSyncer {
       triggered_by: push.pusher ?? push.token_name ?? null,
       received_at: receivedAt,
       started_at: started,
-      synced_at: this.#now(),
+      synced_at: this.#iso(io),
     };
-    await this.#o.producer.send(GIT_FILES_TOPIC.name, [{
-      key: this.repo,
-      value: encode(GIT_FILES_TOPIC.name, marker),
-      headers,
-    }]);
-    for (const c of changes) {
-      if (c.op === "removed") this.#files.delete(c.path);
-      else this.#files.set(c.path, { oid: c.oid!, commit: lastCommit.get(c.path) ?? head! });
-    }
-    this.#marker = marker;
+    io.forward(GIT_FILES_TOPIC.name, this.repo, marker, headers);
+    io.heads.put(this.repo, { branch: this.#o.branch, commit: head });
     this.#reconciled = true;
     this.#o.log.info("git sync done", {
       repo: this.repo,
@@ -386,24 +374,25 @@ export class GitSyncer {
     const msg = changes.length
       ? `synced ${marker.changed} changed and ${removed} removed path(s)`
       : "up to date";
-    await this.#progress(ids, "completed", msg, { commit: head, changed: marker.changed, removed });
+    this.#progress(io, ids, "completed", msg, { commit: head, changed: marker.changed, removed });
     return { syncIds: ids, outcome: "synced", commit: head, changed: marker.changed, removed, diff };
   }
 
-  async #skip(ids: string[], commit: string | null, message: string): Promise<SyncResult> {
-    await this.#progress(ids, "skipped", message, { commit });
+  #skip(io: SyncIo, ids: string[], commit: string | null, message: string): SyncResult {
+    this.#progress(io, ids, "skipped", message, { commit });
     return { syncIds: ids, outcome: "skipped", commit, changed: 0, removed: 0 };
   }
 
   /** A file record; `commit` is the commit that last changed the file (`times`: commit times by sha). */
   async #fileValue(
+    gitdir: string,
     c: PathChange,
     commit: string,
     times: ReadonlyMap<string, string>,
     syncId: string,
     syncedAt: string,
-  ) {
-    const bytes = await readBlobBytes(this.#o.source.gitdir, c.oid!, this.#cache);
+  ): Promise<GitFile> {
+    const bytes = await readBlobBytes(gitdir, c.oid!, this.#cache);
     let content: string | null = null;
     let encoding: GitFile["encoding"] = null;
     if (bytes.length <= this.#o.inlineMaxBytes) {
@@ -415,7 +404,7 @@ export class GitSyncer {
         encoding = "base64";
       }
     }
-    const value: GitFile = {
+    return {
       kind: "file",
       repo: this.repo,
       path: c.path,
@@ -433,6 +422,5 @@ export class GitSyncer {
       sync_id: syncId,
       synced_at: syncedAt,
     };
-    return value;
   }
 }
