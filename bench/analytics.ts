@@ -17,7 +17,7 @@
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { BenchResult } from "./types.ts";
-import { createEmbeddedBroker } from "../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../pipeline/log.ts";
 import { encode } from "../pipeline/serde.ts";
 import { createProcessorHost } from "../pipeline/processor/host.ts";

@@ -5,7 +5,7 @@
  * The baseline of each rate is the same loop on the in-memory broker measured in the same run.
  */
 import type { BenchResult } from "./types.ts";
-import { createEmbeddedBroker } from "../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../pipeline/broker/embedded/mod.ts";
 import type { Broker, ProduceRecord } from "../pipeline/broker/types.ts";
 
 const enc = new TextEncoder();

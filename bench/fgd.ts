@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { Ajv } from "ajv";
 import type { BenchResult } from "./types.ts";
-import { createEmbeddedBroker } from "../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../pipeline/broker/embedded/mod.ts";
 import { resolveConfig } from "../pipeline/config.ts";
 import { silentLogger } from "../pipeline/log.ts";
 import { type AppDeps, systemClock } from "../pipeline/service.ts";

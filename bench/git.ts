@@ -13,7 +13,7 @@
  */
 import type { BenchResult } from "./types.ts";
 import type { Broker } from "../pipeline/broker/types.ts";
-import { createKafkaBroker } from "../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../pipeline/broker/kafka/mod.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";
 import { silentLogger } from "../pipeline/log.ts";
 import { type GitStack, STACK_REPO, startGitStack } from "../connectors/git/testing.ts";

@@ -8,8 +8,8 @@
  */
 import { Buffer } from "node:buffer";
 import { Kafka, logLevel } from "kafkajs";
-import { noDelaySocketFactory } from "../pipeline/broker/kafka.ts";
-import { useKafkajsPatches } from "../pipeline/broker/kafka_patches.ts";
+import { noDelaySocketFactory } from "../pipeline/broker/kafka/mod.ts";
+import { useKafkajsPatches } from "../pipeline/broker/kafka/patches.ts";
 
 /** Options of {@link bareKafkajsLoop}. */
 export interface BareLoopOptions {
@@ -22,7 +22,7 @@ export interface BareLoopOptions {
   /**
    * `false` (default): stock kafkajs — a hand-written loop as a kafkajs user has it (Nagle on, kafkajs's
    * own encoder and request queue, even if lzsync patched them in this process). `true`: kafkajs as lzsync
-   * runs it (TCP_NODELAY sockets and the patches of kafka_patches.ts), which isolates the cost of lzsync's
+   * runs it (TCP_NODELAY sockets and the patches of kafka/patches.ts), which isolates the cost of lzsync's
    * layers from its transport tuning.
    */
   tuned?: boolean;

@@ -10,7 +10,7 @@
  */
 import type { BenchResult } from "./types.ts";
 import { bareKafkajsLoop, benchValue } from "./kafka_baseline.ts";
-import { createKafkaBroker } from "../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../pipeline/broker/kafka/mod.ts";
 import type { Broker, ProduceRecord } from "../pipeline/broker/types.ts";
 import { silentLogger } from "../pipeline/log.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";

@@ -1,5 +1,5 @@
 /**
- * What each kafkajs patch of pipeline/broker/kafka_patches.ts buys, measured in one run against stock kafkajs:
+ * What each kafkajs patch of pipeline/broker/kafka/patches.ts buys, measured in one run against stock kafkajs:
  *
  * 1. fast varints — CPU time to encode one record with kafkajs's own Record encoder (no broker), and the
  *    bare kafkajs produce→consume rate with only this patch on;
@@ -19,7 +19,7 @@ import {
   useFastVarints,
   useKafkajsPatches,
   useQuietRequestQueue,
-} from "../pipeline/broker/kafka_patches.ts";
+} from "../pipeline/broker/kafka/patches.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";
 
 const require = createRequire(import.meta.url);

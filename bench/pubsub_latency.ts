@@ -7,7 +7,7 @@
  */
 import type { BenchResult } from "./types.ts";
 import type { Batch } from "../pipeline/broker/types.ts";
-import { createKafkaBroker } from "../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../pipeline/broker/kafka/mod.ts";
 import { silentLogger } from "../pipeline/log.ts";
 import { createProcessorHost } from "../pipeline/processor/host.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import { LzError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { pidAlive } from "./broker/embedded_lock.ts";
+import { pidAlive } from "./broker/embedded/lock.ts";
 
 /** The commands the admin API runs; anything else (start, repair, topics create) stays local. */
 export const LIVE_COMMANDS: ReadonlySet<string> = new Set(["topics", "lag", "replay", "digest", "sql"]);

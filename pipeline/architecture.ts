@@ -9,7 +9,7 @@
  */
 import { Registry } from "prom-client";
 import type { Runtime } from "./config.ts";
-import { createEmbeddedBroker } from "./broker/embedded.ts";
+import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import { silentLogger } from "./log.ts";
 import { systemClock } from "./service.ts";
 import { changelogTopic, type Topology } from "./processor/types.ts";

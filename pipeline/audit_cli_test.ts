@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "./broker/embedded.ts";
+import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import type { Broker } from "./broker/types.ts";
 import { resolveConfig } from "./config.ts";
 import { type CliDeps, runCli } from "./cli.ts";

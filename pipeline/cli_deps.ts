@@ -6,7 +6,7 @@
 import type { Broker } from "./broker/types.ts";
 import type { Runtime } from "./config.ts";
 import type { Topology } from "./processor/types.ts";
-import type { RepairReport } from "./broker/embedded_repair.ts";
+import type { RepairReport } from "./broker/embedded/repair.ts";
 import type { CliOutcome } from "./admin_api.ts";
 import type { AnalyticsReader } from "./analytics/sink.ts";
 
@@ -19,7 +19,7 @@ export interface CliDeps {
    * reads (the embedded broker then neither locks nor changes its data directory).
    */
   createBroker(runtime: Runtime, opts?: { readOnly?: boolean }): Promise<Broker>;
-  /** `repair`: salvages the embedded broker's data directory (see `broker/embedded_repair.ts`). */
+  /** `repair`: salvages the embedded broker's data directory (see `broker/embedded/repair.ts`). */
   repair?(runtime: Runtime): Promise<RepairReport>;
   /** `describe architecture`: the map of this build under the config (see `architecture.ts`). */
   architecture?(runtime: Runtime): Promise<string>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "./broker/embedded.ts";
+import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import { encodeJson } from "./serde.ts";
 import { groupLag } from "./lag.ts";
 

@@ -6,7 +6,7 @@
 import { loadConfig, parseDuration, type Runtime } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { createBroker } from "./broker/mod.ts";
-import { repairDataDir } from "./broker/embedded_repair.ts";
+import { repairDataDir } from "./broker/embedded/repair.ts";
 import { runCli } from "./cli.ts";
 import { describeError, LzError, ValidationError } from "./errors.ts";
 import { allTopologies, runPipeline } from "./app.ts";

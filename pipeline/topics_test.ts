@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "./config.ts";
-import { createEmbeddedBroker } from "./broker/embedded.ts";
+import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import { createLogger } from "./log.ts";
 import { declaredTopicSpecs, ensureTopics, topicPartitions } from "./topics.ts";
 import { topicDef, TOPICS } from "../schemas/mod.ts";

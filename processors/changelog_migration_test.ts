@@ -6,7 +6,7 @@
  * restore that to the same state again.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../pipeline/broker/embedded/mod.ts";
 import type { Broker } from "../pipeline/broker/types.ts";
 import { digestGroup, readGroupState, topologyState } from "../pipeline/digest.ts";
 import { createProcessorHost } from "../pipeline/processor/host.ts";

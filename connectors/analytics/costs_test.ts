@@ -4,7 +4,7 @@
  * over a trailing average (no alert on the steady sample, an alert for a spike day, resolved after it).
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";

@@ -1,6 +1,6 @@
 /** Fabric writes through the API are audited with the name of the token that made them. */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

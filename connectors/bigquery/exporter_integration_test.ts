@@ -23,7 +23,7 @@ import { bigQueryClient } from "./client.ts";
 import { createBigQueryExporter } from "./exporter.ts";
 import { bigQueryTable } from "./schema.ts";
 import { createBigQueryService } from "./service.ts";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { freePort } from "../../pipeline/testing/free_port.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";

@@ -4,7 +4,7 @@
  * (issue 9, defects 1, 3, 6, 8).
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost, type ProcessorHost } from "../../pipeline/processor/host.ts";

@@ -3,7 +3,7 @@
  * and feed events interleaved through the assets processor, quota backoff, and sync-status reports.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import { encode } from "../../pipeline/serde.ts";

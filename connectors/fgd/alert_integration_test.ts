@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

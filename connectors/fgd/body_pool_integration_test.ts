@@ -9,7 +9,7 @@
  * hashing and republishing every object record of the fabric); the second part prints that figure.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

@@ -4,7 +4,7 @@
  * real git smart-HTTP server, and a capture server standing in for the attacker's host.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { startTestGateway } from "../gateway/testing.ts";

@@ -5,7 +5,7 @@
  * fabric dc1 and a second fabric dc2 registered over the API.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { LiveClient, openSse, startTestGateway } from "../gateway/testing.ts";
 import type { LiveEvent } from "../gateway/plugin.ts";
 import { buildFabricServices } from "./mod.ts";

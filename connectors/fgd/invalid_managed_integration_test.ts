@@ -6,7 +6,7 @@
  * gateway, git smart-HTTP server and embedded broker.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { LiveClient, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";

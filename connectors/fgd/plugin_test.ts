@@ -1,6 +1,6 @@
 /** The fabrics API's defined answers to bad requests, on the first-run sample fabric (a local git repo). */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

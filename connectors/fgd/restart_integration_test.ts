@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { Broker } from "../../pipeline/broker/types.ts";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";

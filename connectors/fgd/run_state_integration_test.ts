@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import { sampleRepoPath } from "../git/sample.ts";

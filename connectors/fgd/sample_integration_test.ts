@@ -4,7 +4,7 @@
  * worktree stays consistent with the branch.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { type FabricStatus, FGD_STATUS_TOPIC } from "../../schemas/fgd.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";

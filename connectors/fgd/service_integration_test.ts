@@ -3,7 +3,7 @@
  * server (`git http-backend`), a real gateway (Hono) and a local server speaking the Kubernetes list API.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { deliverWebhook, pushPayload } from "../github/deliver.ts";
 import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";

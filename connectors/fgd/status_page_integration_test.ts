@@ -1,6 +1,6 @@
 /** The fabrics section of the status page in a real headless Chromium, on the first-run sample fabric. */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { needs } from "../../pipeline/testing/env.ts";
 import { launchChromium, startTestGateway } from "../gateway/testing.ts";
 import { buildFabricServices } from "./mod.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { createLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";

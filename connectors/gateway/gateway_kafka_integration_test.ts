@@ -1,6 +1,6 @@
 /** The gateway on the real Kafka broker: views, snapshot, live, and a resume whose gap is read from Kafka. */
 import assert from "node:assert/strict";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import type { LiveEvent } from "./plugin.ts";
 import { LiveClient, openSse, startTestGateway } from "./testing.ts";

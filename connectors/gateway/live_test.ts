@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { decodeCursor } from "./cursor.ts";
 import type { GatewayPlugin, LiveEvent } from "./plugin.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import type { Batch, Broker, ReaderOptions } from "../../pipeline/broker/types.ts";
 import { ValidationError } from "../../pipeline/errors.ts";
 import { createLogger } from "../../pipeline/log.ts";

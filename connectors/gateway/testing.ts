@@ -13,7 +13,7 @@
  */
 import { Registry } from "prom-client";
 import type { Broker, RecordMetadata } from "../../pipeline/broker/types.ts";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { resolveConfig, type Runtime } from "../../pipeline/config.ts";
 import { createLogger, type Logger, silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";

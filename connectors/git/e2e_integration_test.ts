@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { LiveClient } from "../gateway/testing.ts";
 import { GIT_FILES_TOPIC, type GitCommitMarker } from "../../schemas/git_files.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";

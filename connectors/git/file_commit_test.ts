@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { GIT_FILES_TOPIC, type GitFile, type GitFilesValue } from "../../schemas/git_files.ts";

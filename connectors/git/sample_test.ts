@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { GIT_FILES_TOPIC, type GitCommitMarker, type GitFilesValue } from "../../schemas/git_files.ts";
 import { commitLocal, ensureSampleLandingZone, sampleRepoPath } from "./sample.ts";
 import { createGitFetchService } from "./service.ts";

@@ -5,7 +5,7 @@
  * and a replay, which is a full resync.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { encode } from "../../pipeline/serde.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { needs } from "../../pipeline/testing/env.ts";
 import { startKafka } from "../../pipeline/testing/kafka_server.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { startTestGateway } from "../gateway/testing.ts";

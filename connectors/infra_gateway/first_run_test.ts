@@ -4,7 +4,7 @@
  * routes, live WebSocket frames and status-page sections; a pmo.yaml arriving from git re-evaluates.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import type { Service } from "../../pipeline/service.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { needs, requireKafka, requirePubsub } from "../../pipeline/testing/env.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost, type ProcessorHost } from "../../pipeline/processor/host.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";

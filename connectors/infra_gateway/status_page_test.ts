@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { needs } from "../../pipeline/testing/env.ts";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import type { Service } from "../../pipeline/service.ts";

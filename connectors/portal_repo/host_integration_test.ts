@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Broker } from "../../pipeline/broker/types.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { sleep, waitFor } from "../../pipeline/testing/wait.ts";

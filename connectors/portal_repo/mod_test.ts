@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { portalRepoFeature } from "./mod.ts";
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { createTestDriver, type TestDriver } from "../../pipeline/processor/driver.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";

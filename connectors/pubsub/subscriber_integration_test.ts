@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { needs, requireKafka, requirePubsub } from "../../pipeline/testing/env.ts";
-import { createKafkaBroker } from "../../pipeline/broker/kafka.ts";
+import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { decode, encode } from "../../pipeline/serde.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";

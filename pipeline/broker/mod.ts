@@ -6,12 +6,12 @@
 import { LzError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Broker } from "./types.ts";
-import { createEmbeddedBroker } from "./embedded.ts";
-import { createKafkaBroker, type KafkaBrokerOptions } from "./kafka.ts";
+import { createEmbeddedBroker } from "./embedded/mod.ts";
+import { createKafkaBroker, type KafkaBrokerOptions } from "./kafka/mod.ts";
 
 export type * from "./types.ts";
-export { createEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded.ts";
-export { createKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from "./kafka.ts";
+export { createEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from "./embedded/mod.ts";
+export { createKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from "./kafka/mod.ts";
 
 /** What {@link createBroker} needs: the `broker` section of the config, plus the data directory and logger. */
 export interface BrokerConfig {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import type { Broker } from "../broker/types.ts";
 import { silentLogger } from "../log.ts";
 import { encodeJson } from "../serde.ts";

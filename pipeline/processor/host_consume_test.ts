@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { createLogger, silentLogger } from "../log.ts";
 import { assign, processBatch, revoke } from "./host_consume.ts";
 import { createHostState } from "./host_state.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Broker } from "../broker/types.ts";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { silentLogger } from "../log.ts";
 import { needs, requireKafka } from "../testing/env.ts";
 import { produceEvents, readCounts, sorted } from "./_test_util.ts";

@@ -3,7 +3,7 @@
  * `deno task test`). The SIGKILL scenario is in `host_crash_integration_test.ts`.
  */
 import type { Broker } from "../broker/types.ts";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { needs, requireKafka } from "../testing/env.ts";
 import { silentLogger } from "../log.ts";
 import {

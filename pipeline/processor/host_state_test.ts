@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { silentLogger } from "../log.ts";
 import { createHostState, exclusive, newEntry } from "./host_state.ts";
 import { counterTopology } from "../../processors/counter/mod.ts";

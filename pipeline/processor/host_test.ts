@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import type { Broker } from "../broker/types.ts";
 import { LzError } from "../errors.ts";
 import { silentLogger } from "../log.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { LzError } from "../errors.ts";
 import { ensureTopics } from "./host_topics.ts";
 import { changelogTopic, type Topology } from "./types.ts";

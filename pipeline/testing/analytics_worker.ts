@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Broker } from "../broker/types.ts";
-import { createEmbeddedBroker } from "../broker/embedded.ts";
+import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import { createLogger } from "../log.ts";
 import { createProcessorHost } from "../processor/host.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Broker } from "../../pipeline/broker/types.ts";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { createLogger, silentLogger } from "../../pipeline/log.ts";
 import { decode, encode } from "../../pipeline/serde.ts";

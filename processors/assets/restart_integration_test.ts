@@ -5,7 +5,7 @@
  * resumes it and deletes exactly what, and when, an uninterrupted run deletes.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";

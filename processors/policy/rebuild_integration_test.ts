@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ProduceRecord } from "../../pipeline/broker/types.ts";
-import { createEmbeddedBroker, type EmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker, type EmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";

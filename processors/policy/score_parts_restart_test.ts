@@ -4,7 +4,7 @@
  * change and the next score punctuation) must not stay summed in the score.
  */
 import assert from "node:assert/strict";
-import { createEmbeddedBroker } from "../../pipeline/broker/embedded.ts";
+import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import { FakeClock } from "../../pipeline/processor/driver.ts";
 import { silentLogger } from "../../pipeline/log.ts";

@@ -19,8 +19,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { createEmbeddedBroker } from "../../broker/embedded.ts";
-import { createKafkaBroker } from "../../broker/kafka.ts";
+import { createEmbeddedBroker } from "../../broker/embedded/mod.ts";
+import { createKafkaBroker } from "../../broker/kafka/mod.ts";
 import type { Broker } from "../../broker/types.ts";
 import { resolveConfig } from "../../config.ts";
 import { freePort } from "../free_port.ts";
