@@ -1,5 +1,5 @@
 /**
- * Composition of a running lzsync: every sync layer contributes a {@link Feature} (topologies run by processor
+ * Composition of a running lzsync: every sync layer contributes a `Feature` (topologies run by processor
  * hosts, services such as connectors, gateway plugins); {@link runPipeline} validates what the config asks
  * for, creates the declared topics, starts everything in order and stops it in reverse on SIGINT/SIGTERM.
  */
@@ -13,8 +13,8 @@ import { createProcessorHost } from "./processor/host.ts";
 import { LzError } from "./errors.ts";
 import { declaredTopicSpecs, ensureTopics } from "./topics.ts";
 import { createGateway } from "../connectors/gateway/mod.ts";
-import { FEATURES } from "./features.ts";
-import type { Feature } from "./feature.ts";
+import { FEATURES, featureTopics } from "./features.ts";
+import type { FeatureParts } from "./feature.ts";
 import type { AnalyticsReader } from "./analytics/sink.ts";
 import { type AdminApi, startAdminApi } from "./admin_api.ts";
 import { runCli } from "./cli.ts";
@@ -121,7 +121,7 @@ export async function runPipeline(
 ): Promise<void> {
   const { config } = runtime;
   const log = createLogger({ level: config.log_level });
-  const specs = declaredTopicSpecs(runtime);
+  const specs = declaredTopicSpecs(runtime, featureTopics());
   if (config.gateway.enabled) checkPortFree(config.gateway.host, config.gateway.port);
   const broker = await openBroker(runtime);
   const deps: AppDeps = { runtime, broker, log, metrics: new Registry(), clock: systemClock };
@@ -135,7 +135,7 @@ export async function runPipeline(
       log.child("topics"),
       (topic) => allTopologies().filter((t) => t.inputs.includes(topic)).map((t) => t.app),
     );
-    const features: Feature[] = [];
+    const features: FeatureParts[] = [];
     for (const f of FEATURES) features.push(await f.build(deps));
     const topologies = selectTopologies(runtime, features.flatMap((f) => f.topologies));
     checkCoPartitioned(topologies, specs);

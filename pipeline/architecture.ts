@@ -15,7 +15,7 @@ import { systemClock } from "./service.ts";
 import { changelogTopic, type Topology } from "./processor/types.ts";
 import { FEATURES } from "./features.ts";
 import { TOPICS } from "../schemas/mod.ts";
-import { topicPartitions } from "./topics.ts";
+import { RUNTIME_TOPICS, topicPartitions } from "./topics.ts";
 import { resolveConfig } from "./config.ts";
 import { DLQ_TOPIC } from "../schemas/dlq.ts";
 
@@ -37,6 +37,8 @@ export function architectureRuntime(): Runtime {
 /** One feature as the map shows it. */
 export interface FeatureMap {
   name: string;
+  /** The topics the feature owns (`Feature.topics`). */
+  topics: string[];
   topologies: Topology[];
   services: { name: string; reads: string[]; writes: string[] }[];
   plugins: { name: string; views: string[]; live: string[]; writes: string[] }[];
@@ -52,6 +54,7 @@ export async function featureMaps(runtime: Runtime): Promise<FeatureMap[]> {
       const built = await f.build(deps);
       out.push({
         name: f.name,
+        topics: f.topics.map((t) => t.name),
         // The static list: it names the notifier topologies even when they are not configured.
         topologies: f.topologies(),
         services: [...(built.resources ?? []), ...built.services].map((s) => ({
@@ -121,17 +124,19 @@ export async function describeArchitecture(runtime: Runtime): Promise<string> {
     lines.push("");
   }
   lines.push("## Topics", "");
+  const owner = new Map<string, string>(RUNTIME_TOPICS.map((t) => [t.name, "runtime"]));
+  for (const f of features) for (const t of f.topics) owner.set(t, f.name);
   lines.push(
-    "| topic | partitions | compacted | keyed | written by | read by |",
-    "|---|---|---|---|---|---|",
+    "| topic | owner | partitions | compacted | keyed | written by | read by |",
+    "|---|---|---|---|---|---|---|",
   );
   for (const def of [...TOPICS.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const w = [...(writers.get(def.name) ?? [])].sort();
     const r = [...(readers.get(def.name) ?? [])].sort();
     lines.push(
-      `| ${code(def.name)} | ${topicPartitions(def, runtime.config)} | ${def.compacted ? "yes" : "no"} | ${
-        def.keyed ? "yes" : "no"
-      } | ${w.join(", ") || "—"} | ${r.join(", ") || "—"} |`,
+      `| ${code(def.name)} | ${owner.get(def.name) ?? "—"} | ${topicPartitions(def, runtime.config)} | ${
+        def.compacted ? "yes" : "no"
+      } | ${def.keyed ? "yes" : "no"} | ${w.join(", ") || "—"} | ${r.join(", ") || "—"} |`,
     );
   }
   lines.push("");

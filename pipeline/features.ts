@@ -1,36 +1,29 @@
 /**
- * The sync layers of this build, in start order. Each entry can list its topologies without deps (for
- * `describe`, `replay` and `digest`) and build itself from the app's deps (for `start`).
+ * The features (sync layers) of this build, in start order: one `Feature` value per folder of `features/`
+ * (see `pipeline/feature.ts`). Each lists its topologies without deps (for `describe`, `replay` and
+ * `digest`), declares the topics it owns (topic creation at start is derived from them, {@link featureTopics})
+ * and builds itself from the app's deps (for `start`).
  */
-import type { FeatureEntry } from "./feature.ts";
-import type { Topology } from "./processor/types.ts";
-import { gitSyncFeature, gitSyncTopologies } from "../connectors/git/mod.ts";
+import type { Feature } from "./feature.ts";
+import type { TopicDef } from "../schemas/topic.ts";
+import { RUNTIME_TOPICS } from "./topics.ts";
+import { gitSyncFeature } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
-import { buildFabricServices } from "../connectors/fgd/mod.ts";
+import { fabricsFeature } from "../features/fabrics/mod.ts";
 import { analyticsFeature } from "../connectors/analytics/mod.ts";
-import { portalRepoFeature, portalRepoTopology } from "../connectors/portal_repo/mod.ts";
 import { auditFeature } from "../connectors/audit/mod.ts";
+import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
 
-export const FEATURES: FeatureEntry[] = [
-  {
-    name: "git-sync",
-    topologies: () => gitSyncTopologies(),
-    build: (deps) => gitSyncFeature(deps),
-  },
+export const FEATURES: Feature[] = [
+  gitSyncFeature,
   infraFeature,
-  {
-    name: "fabrics",
-    topologies: () => [],
-    build: (deps) => {
-      const fgd = buildFabricServices(deps);
-      return { name: "fabrics", topologies: [], services: fgd.services, plugins: [fgd.plugin] };
-    },
-  },
+  fabricsFeature,
   analyticsFeature,
   auditFeature,
-  {
-    name: "portal-repo",
-    topologies: () => [portalRepoTopology() as Topology],
-    build: (deps) => portalRepoFeature(deps),
-  },
+  portalRepoFeature,
 ];
+
+/** Every topic this build creates at start: the runtime's own (the DLQ) and each feature's. */
+export function featureTopics(features: readonly Feature[] = FEATURES): TopicDef[] {
+  return [...RUNTIME_TOPICS, ...features.flatMap((f) => f.topics)];
+}

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
-const FOLDERS = ["pipeline", "processors", "connectors", "schemas", "bench", "deploy"];
+const FOLDERS = ["pipeline", "features", "processors", "connectors", "schemas", "bench", "deploy"];
 const SKIP_DIRS = new Set(["node_modules", "testdata", "out", ".lzsync"]);
 
 /** How one module imports another. */

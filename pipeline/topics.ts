@@ -1,8 +1,11 @@
 /**
- * Topic creation from the one declaration list (`schemas/mod.ts`): {@link declaredTopicSpecs} derives every
- * topic's partition count from its declaration and the config, and {@link ensureTopics} (called once at start
- * by `runPipeline`) creates the missing ones and reports existing ones that have fewer partitions than
- * configured. It never adds partitions: keyed state would move to other tasks (see the README, "Partitions").
+ * Topic creation from the declarations: every topic's schema is declared once in `schemas/` (the registry
+ * serde reads, `schemas/mod.ts`), and each is owned by one feature (`Feature.topics`, listed by
+ * `featureTopics()` in `pipeline/features.ts`) or by the runtime ({@link RUNTIME_TOPICS}).
+ * {@link declaredTopicSpecs} derives every topic's partition count from its declaration and the config, and
+ * {@link ensureTopics} (called once at start by `runPipeline`) creates the missing ones and reports existing
+ * ones that have fewer partitions than configured. It never adds partitions: keyed state would move to other
+ * tasks (see the README, "Partitions").
  */
 import type { Admin, TopicSpec } from "./broker/types.ts";
 import type { Config, Runtime } from "./config.ts";
@@ -10,6 +13,10 @@ import type { Logger } from "./log.ts";
 import { LzError } from "./errors.ts";
 import { TOPICS } from "../schemas/mod.ts";
 import type { TopicDef } from "../schemas/topic.ts";
+import { DLQ_TOPIC } from "../schemas/dlq.ts";
+
+/** The topics the runtime itself owns (every processor host writes the DLQ), not any one feature. */
+export const RUNTIME_TOPICS: readonly TopicDef[] = [DLQ_TOPIC];
 
 /**
  * The partition count of a declared topic under `config`: a `processors.topics` override, else
@@ -22,10 +29,15 @@ export function topicPartitions(def: TopicDef, config: Config): number {
 }
 
 /**
- * The topics to create at start: every declared topic (test topics are not declared here: the test harness
- * registers them, see `pipeline/testing/test_topics.ts`), with its configured partition count.
+ * The topics to create at start with their configured partition counts: `defs` (by default every declared
+ * topic; `runPipeline` passes the features' and the runtime's declarations, `featureTopics()`, which a test
+ * keeps equal to that registry). Test topics are never among them: the test harness registers them, see
+ * `pipeline/testing/test_topics.ts`.
  */
-export function declaredTopicSpecs(runtime: Runtime): TopicSpec[] {
+export function declaredTopicSpecs(
+  runtime: Runtime,
+  defs: Iterable<TopicDef> = TOPICS.values(),
+): TopicSpec[] {
   const { config } = runtime;
   const unknown = Object.keys(config.processors.topics).filter((t) => !TOPICS.has(t));
   if (unknown.length) {
@@ -36,7 +48,7 @@ export function declaredTopicSpecs(runtime: Runtime): TopicSpec[] {
       }`,
     );
   }
-  return [...TOPICS.values()].map((t) => ({
+  return [...defs].map((t) => ({
     name: t.name,
     partitions: topicPartitions(t, config),
     compacted: t.compacted,

@@ -5,7 +5,8 @@
  * with the cost-spike check. DuckDB is on by default (`analytics.duckdb.enabled`).
  */
 import type { Service } from "../../pipeline/service.ts";
-import type { Feature, FeatureEntry } from "../../pipeline/feature.ts";
+import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
+import { BILLING_TOPIC } from "../../schemas/billing.ts";
 import type { Config } from "../../pipeline/config.ts";
 import { parseDuration, resolveConfig } from "../../pipeline/config.ts";
 import { LzError } from "../../pipeline/errors.ts";
@@ -120,7 +121,7 @@ function engines(config: Config, log: Logger) {
 }
 
 /** Layer 5 of a config, and its DuckDB resource (null when disabled). */
-export interface AnalyticsParts extends Feature {
+export interface AnalyticsParts extends FeatureParts {
   duck: DuckDbResource | null;
 }
 
@@ -143,8 +144,9 @@ export function buildAnalytics(config: Config, log: Logger): AnalyticsParts {
 }
 
 /** The analytics layer's entry in `pipeline/features.ts` (with the `bigquery` layer when enabled). */
-export const analyticsFeature: FeatureEntry = {
+export const analyticsFeature: Feature = {
   name: "analytics",
+  topics: [BILLING_TOPIC],
   topologies: () => buildAnalytics(resolveConfig({}).config, silentLogger).topologies,
   build: (deps) => {
     const config = deps.runtime.config;

@@ -7,7 +7,14 @@
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
-import type { Feature } from "../../pipeline/feature.ts";
+import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
+import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
+import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
+import { GIT_SYNCED_TOPIC } from "../../schemas/git_synced.ts";
+import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
+import { SYNC_PROGRESS_TOPIC } from "../../schemas/sync_progress.ts";
+import { SYNC_STATUS_TOPIC } from "../../schemas/sync_status.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
 import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
@@ -60,7 +67,7 @@ export function gitSyncTopologies(config = resolveConfig({}).config): Topology[]
  * `layers.git.enabled`), the commit-status and alert notifier topologies (when configured), both processors,
  * and the gateway plugins (webhook route when `layers.webhook.enabled`).
  */
-export function gitSyncFeature(deps: AppDeps): Feature {
+export function buildGitSync(deps: AppDeps): FeatureParts {
   const cfg = deps.runtime.config;
   const services: Service[] = [];
   const topologies: Topology[] = [];
@@ -81,3 +88,22 @@ export function gitSyncFeature(deps: AppDeps): Feature {
   if (cfg.layers.webhook.enabled) plugins.push(githubWebhookPlugin());
   return { name: "git-sync", topologies, services, plugins };
 }
+
+/**
+ * Git sync as a pipeline feature. It owns the Landing Zone's topics and the sync status ones: every layer
+ * reports on `lz.sync.events.v1`, and this feature's `lzsync-sync-status` turns them into status and alerts.
+ */
+export const gitSyncFeature: Feature = {
+  name: "git-sync",
+  topics: [
+    GIT_PUSH_TOPIC,
+    GIT_FILES_TOPIC,
+    GIT_SYNCED_TOPIC,
+    SYNC_PROGRESS_TOPIC,
+    SYNC_EVENTS_TOPIC,
+    SYNC_STATUS_TOPIC,
+    ALERTS_TOPIC,
+  ],
+  topologies: () => gitSyncTopologies(),
+  build: (deps) => buildGitSync(deps),
+};

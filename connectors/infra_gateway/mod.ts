@@ -33,7 +33,7 @@ import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
 import { governanceTopology, policyTopology, scoresTopology } from "../../processors/policy/mod.ts";
 import type { GatewayPlugin } from "../gateway/plugin.ts";
-import type { Feature, FeatureEntry } from "../../pipeline/feature.ts";
+import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
 import { type AssetSourceSpec, createCloudAssetService } from "../cloud_asset/service.ts";
 import { createPubsubSubscriber } from "../pubsub/subscriber.ts";
 import { infraGatewayPlugin } from "./plugin.ts";
@@ -123,10 +123,21 @@ function infraTopologies(): Topology[] {
 }
 
 /** The infrastructure layer as a pipeline feature; `FEATURES` (`pipeline/features.ts`) lists it. */
-export const infraFeature: FeatureEntry = {
+export const infraFeature: Feature = {
   name: "infrastructure",
+  topics: [
+    ASSET_SNAPSHOTS_TOPIC,
+    ASSET_PROJECTS_TOPIC,
+    INFRA_EVENTS_TOPIC,
+    ASSETS_TOPIC,
+    VIOLATIONS_TOPIC,
+    EVALUATIONS_TOPIC,
+    SCORES_TOPIC,
+    SCORE_PARTS_TOPIC,
+    GOVERNANCE_TOPIC,
+  ],
   topologies: infraTopologies,
-  build(deps: AppDeps): Feature {
+  build(deps: AppDeps): FeatureParts {
     const parts = buildInfraServices(deps);
     return {
       name: "infrastructure",

@@ -6,8 +6,8 @@
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
-import type { Feature } from "../../pipeline/feature.ts";
-import { createPortalRepo, type PortalRepoOptions } from "./topology.ts";
+import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
+import { createPortalRepo, type PortalRepoOptions, portalRepoTopology } from "./topology.ts";
 import { portalRepoPlugin } from "./plugin.ts";
 
 export { portalRepoPlugin, portalRepoStatus } from "./plugin.ts";
@@ -25,10 +25,10 @@ export {
  * The sink's topology, the resource that closes its clone after the hosts stopped, and the gateway plugin
  * for `pipeline/features.ts` (no topology unless `portal_repo` is enabled).
  */
-export function portalRepoFeature(
+export function buildPortalRepo(
   deps: AppDeps,
   o: PortalRepoOptions = {},
-): Feature & { resources: Service[] } {
+): FeatureParts & { resources: Service[] } {
   const cfg = deps.runtime.config.portal_repo;
   const plugins = [portalRepoPlugin(cfg)];
   if (!cfg?.enabled) return { name: "portal-repo", topologies: [], services: [], resources: [], plugins };
@@ -46,3 +46,11 @@ export function portalRepoFeature(
     plugins,
   };
 }
+
+/** The Portal repository sink as a pipeline feature; it owns no topic (it writes the shared ones). */
+export const portalRepoFeature: Feature = {
+  name: "portal-repo",
+  topics: [],
+  topologies: () => [portalRepoTopology() as Topology],
+  build: (deps) => buildPortalRepo(deps),
+};
