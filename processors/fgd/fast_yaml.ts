@@ -65,7 +65,49 @@ function plain(s: string): unknown {
   return s;
 }
 
-const PLAIN_START_FORBIDDEN = /^[\[\]{},#&*!|>'"%@`]|^[-?:](\s|$)/;
+/**
+ * True when a plain scalar cannot start at `s[i]`: an indicator character, or `-`, `?`, `:` followed by
+ * white space or the end (the pattern `^[\[\]{},#&*!|>'"%@\`]|^[-?:](\s|$)` on `s.slice(i)`, without the copy).
+ */
+function forbiddenStart(s: string, i: number): boolean {
+  switch (s.charCodeAt(i)) {
+    case 91: // [
+    case 93: // ]
+    case 123: // {
+    case 125: // }
+    case 44: // ,
+    case 35: // #
+    case 38: // &
+    case 42: // *
+    case 33: // !
+    case 124: // |
+    case 62: // >
+    case 39: // '
+    case 34: // "
+    case 37: // %
+    case 64: // @
+    case 96: // `
+      return true;
+    case 45: // -
+    case 63: // ?
+    case 58: // :
+      return i + 1 >= s.length || WHITE.test(s[i + 1]);
+  }
+  return false;
+}
+
+const WHITE = /\s/;
+
+/** `s` without trailing spaces. */
+function trimSpacesEnd(s: string): string {
+  return s.charCodeAt(s.length - 1) === 32 ? s.replace(/ +$/, "") : s;
+}
+
+// Where a plain scalar ends (a comment, or a flow indicator in a flow collection), or `: ` / a final `:`
+// inside it (not in the subset). One search instead of a loop over its characters.
+const PLAIN_END_BLOCK = / #|:(?: |$)/g;
+const PLAIN_END_FLOW = /[,\][{}]| #|:(?: |$)/g;
+const FLOW_KEY_END = /[:,\[\]{}#]/g;
 
 /** Parses a scalar or flow collection that fills `s` (already trimmed of a trailing comment where possible). */
 function inline(s: string): unknown {
@@ -197,17 +239,14 @@ function flowValue(p: { s: string; i: number }, inFlow: boolean): unknown {
     }
   }
   // plain scalar
-  const rest = p.s.slice(p.i);
-  if (PLAIN_START_FORBIDDEN.test(rest)) bail();
-  let end = p.i;
-  while (end < p.s.length) {
-    const c = p.s[end];
-    if (c === " " && p.s[end + 1] === "#") break;
-    if (c === ":" && (p.s[end + 1] === " " || end + 1 === p.s.length)) bail();
-    if (inFlow && (c === "," || c === "]" || c === "}" || c === "[" || c === "{")) break;
-    end++;
-  }
-  const text = p.s.slice(p.i, end).replace(/ +$/, "");
+  const s = p.s;
+  if (forbiddenStart(s, p.i)) bail();
+  const re = inFlow ? PLAIN_END_FLOW : PLAIN_END_BLOCK;
+  re.lastIndex = p.i;
+  const m = re.exec(s);
+  const end = m ? m.index : s.length;
+  if (m && s.charCodeAt(end) === 58) bail(); // ": " or a final ":"
+  const text = trimSpacesEnd(p.i === 0 && end === s.length ? s : s.slice(p.i, end));
   p.i = end;
   if (inFlow && text === "") bail();
   return plain(text);
@@ -215,9 +254,10 @@ function flowValue(p: { s: string; i: number }, inFlow: boolean): unknown {
 
 function plainKeyInFlow(p: { s: string; i: number }): string {
   const start = p.i;
-  while (p.i < p.s.length && !/[:,\[\]{}#]/.test(p.s[p.i])) p.i++;
+  FLOW_KEY_END.lastIndex = start;
+  p.i = FLOW_KEY_END.exec(p.s)?.index ?? p.s.length;
   const k = p.s.slice(start, p.i).trim();
-  if (!k || PLAIN_START_FORBIDDEN.test(k) || typeof plain(k) !== "string") bail();
+  if (!k || forbiddenStart(k, 0) || typeof plain(k) !== "string") bail();
   return k;
 }
 
@@ -231,22 +271,17 @@ function splitKey(text: string): [string, string] {
     at = p.i;
     if (text[at] !== ":") bail();
   } else {
-    if (PLAIN_START_FORBIDDEN.test(text)) bail();
-    at = -1;
-    for (let i = 0; i < text.length; i++) {
-      if (text[i] === ":" && (i + 1 === text.length || text[i + 1] === " ")) {
-        at = i;
-        break;
-      }
-      if (text[i] === "#" && text[i - 1] === " ") bail();
-    }
-    if (at < 0) bail();
-    key = text.slice(0, at).replace(/ +$/, "");
+    if (forbiddenStart(text, 0)) bail();
+    // the first `: ` or final `:`; a ` #` before it is a comment where the key should be (not in the subset)
+    at = text.indexOf(": ");
+    if (at < 0) at = text.charCodeAt(text.length - 1) === 58 ? text.length - 1 : bail();
+    const hash = text.indexOf(" #");
+    if (hash >= 0 && hash + 1 < at) bail();
+    key = trimSpacesEnd(text.slice(0, at));
     if (typeof plain(key) !== "string" || key.includes(" #")) bail();
   }
-  const rest = text.slice(at + 1);
-  if (rest !== "" && rest[0] !== " ") bail();
-  return [key, rest.trim()];
+  if (at + 1 < text.length && text.charCodeAt(at + 1) !== 32) bail();
+  return [key, text.slice(at + 1).trim()];
 }
 
 const isItem = (l: Line) => l.text === "-" || l.text.startsWith("- ");
@@ -320,8 +355,8 @@ function parseDoc(body: string[]): unknown {
   const lines: Line[] = [];
   for (const raw of body) {
     const text = raw.trimStart();
-    if (text === "" || text.startsWith("#")) continue;
-    lines.push({ indent: raw.length - text.length, text: text.replace(/ +$/, "") });
+    if (text === "" || text.charCodeAt(0) === 35) continue; // blank, or a comment line
+    lines.push({ indent: raw.length - text.length, text: trimSpacesEnd(text) });
   }
   if (lines.length === 0) return undefined;
   if (lines[0].indent !== 0) bail();
@@ -341,12 +376,15 @@ export function fastParseDocuments(text: string): FastDoc[] | undefined {
   const lines = text.split("\n");
   const segments: { start: number; lines: string[] }[] = [{ start: 0, lines: [] }];
   let offset = 0;
+  let current = segments[0].lines;
   for (const line of lines) {
-    if (/^---(\s|$)/.test(line)) {
+    const c0 = line.charCodeAt(0);
+    if (c0 === 45 && /^---(\s|$)/.test(line)) {
       if (line.slice(3).trim() !== "") return undefined;
-      segments.push({ start: offset, lines: [] });
-    } else if (/^\.\.\.(\s|$)/.test(line)) return undefined;
-    else segments[segments.length - 1].lines.push(line);
+      current = [];
+      segments.push({ start: offset, lines: current });
+    } else if (c0 === 46 && /^\.\.\.(\s|$)/.test(line)) return undefined;
+    else current.push(line);
     offset += line.length + 1;
   }
   const contentless = (s: { lines: string[] }) =>
