@@ -29,7 +29,7 @@ import { analyticsTopologies } from "../processors/analytics/mod.ts";
 import { openDuckDb } from "../connectors/duckdb/engine.ts";
 import { createTableSql, DUCKDB_TYPES, q } from "../connectors/duckdb/ddl.ts";
 import { assetRecord, DAY, syncEventRecord } from "../connectors/duckdb/_fixtures.ts";
-import { queryParams, trends } from "../connectors/analytics/queries.ts";
+import { queryParams, trends } from "../features/analytics/queries.ts";
 import { SYNC_EVENTS_TOPIC } from "../schemas/sync_events.ts";
 import { emulatorBinary, startBigQueryEmulator } from "../pipeline/testing/bigquery_emulator.ts";
 import { bigQueryClient } from "../connectors/bigquery/client.ts";

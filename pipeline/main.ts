@@ -14,7 +14,7 @@ import { describeArchitecture } from "./architecture.ts";
 import { demoPushCommand } from "./demo.ts";
 import { findRunningAdmin, runRemoteCli } from "./admin_api.ts";
 import { openDuckDb } from "../connectors/duckdb/engine.ts";
-import { duckDbPath } from "../connectors/analytics/mod.ts";
+import { duckDbPath } from "../features/analytics/mod.ts";
 
 /**
  * Opens the configured broker. `quiet` (operator commands): only warnings and errors are logged, so nothing

@@ -12,13 +12,13 @@ import { waitFor } from "../../pipeline/testing/wait.ts";
 import { BILLING_TOPIC } from "../../schemas/billing.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { costSpikeAlert } from "../../processors/analytics/cost_spike.ts";
-import { createBillingService, SAMPLE_BILLING_EXPORT } from "../billing/service.ts";
-import { parseBillingExport } from "../billing/export_file.ts";
+import { createBillingService, SAMPLE_BILLING_EXPORT } from "../../connectors/billing/service.ts";
+import { parseBillingExport } from "../../connectors/billing/export_file.ts";
 import { buildAnalytics } from "./mod.ts";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";
-import { openDuckDb } from "../duckdb/engine.ts";
-import { billingRecord, DAY } from "../duckdb/_fixtures.ts";
+import { openDuckDb } from "../../connectors/duckdb/engine.ts";
+import { billingRecord, DAY } from "../../connectors/duckdb/_fixtures.ts";
 import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
 
 Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spike alert opens and resolves", async () => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { needs } from "../../pipeline/testing/env.ts";
 import { silentLogger } from "../../pipeline/log.ts";
-import { openDuckDb } from "../duckdb/engine.ts";
+import { openDuckDb } from "../../connectors/duckdb/engine.ts";
 import {
   assetRecord,
   billingRecord,
@@ -14,8 +14,8 @@ import {
   scoreRecord,
   syncEventRecord,
   violationRecord,
-} from "../duckdb/_fixtures.ts";
-import { launchChromium, startTestGateway } from "../gateway/testing.ts";
+} from "../../connectors/duckdb/_fixtures.ts";
+import { launchChromium, startTestGateway } from "../../connectors/gateway/testing.ts";
 import { analyticsPlugin } from "./plugin.ts";
 
 Deno.test({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../pipeline/log.ts";
-import { openDuckDb } from "../duckdb/engine.ts";
-import { startTestGateway } from "../gateway/testing.ts";
+import { openDuckDb } from "../../connectors/duckdb/engine.ts";
+import { startTestGateway } from "../../connectors/gateway/testing.ts";
 import {
   assetRecord,
   billingRecord,
@@ -10,7 +10,7 @@ import {
   syncEventRecord,
   T0,
   violationRecord,
-} from "../duckdb/_fixtures.ts";
+} from "../../connectors/duckdb/_fixtures.ts";
 import { analyticsPlugin } from "./plugin.ts";
 
 async function seeded() {

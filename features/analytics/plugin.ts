@@ -8,9 +8,9 @@
  * - a status-page section with the 90-day trend charts (`/analytics/trends.js` draws them as SVG).
  */
 import type { Context, Hono } from "hono";
-import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/json_error.ts";
-import { unknownQuery } from "../gateway/query.ts";
+import type { GatewayContext, GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { jsonError } from "../../connectors/gateway/json_error.ts";
+import { unknownQuery } from "../../connectors/gateway/query.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { AnalyticsReader } from "../../pipeline/analytics/sink.ts";
 import { NAMED_QUERIES, queryParams, runNamedQuery, trends } from "./queries.ts";

@@ -13,10 +13,10 @@ import { LzError } from "../../pipeline/errors.ts";
 import type { AnalyticsReader, AnalyticsSink } from "../../pipeline/analytics/sink.ts";
 import { type Logger, silentLogger } from "../../pipeline/log.ts";
 import { analyticsTopologies } from "../../processors/analytics/mod.ts";
-import { type DuckDbAnalytics, openDuckDb } from "../duckdb/engine.ts";
-import { createBigQueryService } from "../bigquery/service.ts";
+import { type DuckDbAnalytics, openDuckDb } from "../../connectors/duckdb/engine.ts";
+import { createBigQueryService } from "../../connectors/bigquery/service.ts";
 import { analyticsPlugin } from "./plugin.ts";
-import { createBillingService, SAMPLE_BILLING_EXPORT } from "../billing/service.ts";
+import { createBillingService, SAMPLE_BILLING_EXPORT } from "../../connectors/billing/service.ts";
 
 /** The DuckDB file of a config (`analytics.duckdb.path`, default `<data_dir>/analytics.duckdb`). */
 export function duckDbPath(config: Config): string {
