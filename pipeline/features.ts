@@ -11,7 +11,7 @@ import { gitSyncFeature } from "../connectors/git/mod.ts";
 import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { fabricsFeature } from "../features/fabrics/mod.ts";
 import { analyticsFeature } from "../features/analytics/mod.ts";
-import { auditFeature } from "../connectors/audit/mod.ts";
+import { auditFeature } from "../features/audit/mod.ts";
 import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
 
 export const FEATURES: Feature[] = [

@@ -32,7 +32,7 @@ import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
 import { jsonError } from "../gateway/json_error.ts";
 import { unknownQuery } from "../gateway/query.ts";
 import { tokenFabrics, tokenName } from "../gateway/auth.ts";
-import { auditRecord, produceAudit } from "../audit/record.ts";
+import { auditRecord, produceAudit } from "../../features/audit/record.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import {
   type FabricObject,

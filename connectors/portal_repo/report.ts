@@ -12,7 +12,7 @@ import { deriveRepoId } from "../git/repo.ts";
 import { sampleRepoPath } from "../git/sample.ts";
 import type { WriteResult } from "./direct.ts";
 import { auditPaths, type AuditRecord } from "../../schemas/audit.ts";
-import { auditRecord } from "../audit/record.ts";
+import { auditRecord } from "../../features/audit/record.ts";
 import type { SyncEvent } from "../../schemas/sync_events.ts";
 
 /** The `portal` layer's report of one write, for the sync-status processor (none for a skipped write). */

@@ -4,7 +4,7 @@ import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import type { SyncStatus } from "../../schemas/sync_status.ts";
 import { STACK_REPO, startGitStack } from "../git/testing.ts";
-import { auditPlugin } from "../audit/plugin.ts";
+import { auditPlugin } from "../../features/audit/plugin.ts";
 import { portalRepoPlugin } from "./plugin.ts";
 import { createPortalRepoHost } from "./topology.ts";
 import { gitOut } from "./_test_util.ts";

@@ -5,9 +5,9 @@
  * restricted to fabrics (`gateway.tokens[].fabrics`) sees the fabric records (`fabric_write`, `fabric_sync`)
  * of its fabrics only.
  */
-import type { GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/json_error.ts";
-import { tokenFabrics } from "../gateway/auth.ts";
+import type { GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { jsonError } from "../../connectors/gateway/json_error.ts";
+import { tokenFabrics } from "../../connectors/gateway/auth.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
 
 const EXACT = [

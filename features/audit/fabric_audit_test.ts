@@ -5,8 +5,8 @@ import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
-import { startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "../fgd/mod.ts";
+import { startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "../../connectors/fgd/mod.ts";
 
 const VPC = `apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC

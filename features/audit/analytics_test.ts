@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../pipeline/log.ts";
-import { openDuckDb } from "../duckdb/engine.ts";
+import { openDuckDb } from "../../connectors/duckdb/engine.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import { auditRecord } from "./record.ts";
 
