@@ -12,7 +12,7 @@ import { infraFeature } from "../connectors/infra_gateway/mod.ts";
 import { fabricsFeature } from "../features/fabrics/mod.ts";
 import { analyticsFeature } from "../features/analytics/mod.ts";
 import { auditFeature } from "../features/audit/mod.ts";
-import { portalRepoFeature } from "../connectors/portal_repo/mod.ts";
+import { portalRepoFeature } from "../features/portal_repo/mod.ts";
 
 export const FEATURES: Feature[] = [
   gitSyncFeature,

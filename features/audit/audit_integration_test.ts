@@ -5,7 +5,7 @@ import { waitFor } from "../../pipeline/testing/wait.ts";
 import { auditTopology } from "../../processors/audit/mod.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";
 import { STACK_REPO, startGitStack } from "../../connectors/git/testing.ts";
-import { createPortalRepoHost } from "../../connectors/portal_repo/topology.ts";
+import { createPortalRepoHost } from "../portal_repo/topology.ts";
 import { auditPlugin } from "./plugin.ts";
 
 const ADMIN = "admin-secret-token";

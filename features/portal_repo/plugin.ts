@@ -4,10 +4,10 @@
  * `portal_write` records of `lz.audit.v1` (a compacted topic every gateway reads), so any gateway answers;
  * the `portal` layer's health and alerts are in `GET /api/v1/sync/sync-status` like every layer's.
  */
-import type { GatewayPlugin } from "../gateway/plugin.ts";
-import { unknownQuery } from "../gateway/query.ts";
+import type { GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { unknownQuery } from "../../connectors/gateway/query.ts";
 import type { PortalRepoConfig } from "../../pipeline/config.ts";
-import { redactUrl } from "../git/repo.ts";
+import { redactUrl } from "../../connectors/git/repo.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
 
 /** The answer of the route. */

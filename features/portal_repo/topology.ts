@@ -65,7 +65,7 @@ import {
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
-import { sampleRepoPath } from "../git/sample.ts";
+import { sampleRepoPath } from "../../connectors/git/sample.ts";
 import { compileMapping } from "./mapping.ts";
 import type { ReadContent } from "./plan.ts";
 import { PortalClone } from "./repo.ts";

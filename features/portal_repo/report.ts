@@ -8,11 +8,11 @@ import type { AppDeps } from "../../pipeline/service.ts";
 import type { PortalRepoConfig } from "../../pipeline/config.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { GitCommitMarker } from "../../schemas/git_files.ts";
-import { deriveRepoId } from "../git/repo.ts";
-import { sampleRepoPath } from "../git/sample.ts";
+import { deriveRepoId } from "../../connectors/git/repo.ts";
+import { sampleRepoPath } from "../../connectors/git/sample.ts";
 import type { WriteResult } from "./direct.ts";
 import { auditPaths, type AuditRecord } from "../../schemas/audit.ts";
-import { auditRecord } from "../../features/audit/record.ts";
+import { auditRecord } from "../audit/record.ts";
 import type { SyncEvent } from "../../schemas/sync_events.ts";
 
 /** The `portal` layer's report of one write, for the sync-status processor (none for a skipped write). */

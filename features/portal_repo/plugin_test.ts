@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../pipeline/config.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";
-import { auditRecord } from "../../features/audit/record.ts";
+import { auditRecord } from "../audit/record.ts";
 import { portalRepoStatus } from "./plugin.ts";
 
 const write = (

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import { LzError } from "../../pipeline/errors.ts";
 import type { GitFile } from "../../schemas/git_files.ts";
-import { localGitdir } from "../git/repo.ts";
+import { localGitdir } from "../../connectors/git/repo.ts";
 
 /** A reader of referenced contents for the Landing Zone at `lzRepo` (URL or path) with data in `dataDir`. */
 export function mirrorReader(lzRepo: string, dataDir: string): (f: GitFile) => Promise<Uint8Array> {

@@ -8,7 +8,7 @@
  *
  * The first rule that matches a path wins. A path no rule matches is not copied.
  */
-import { globToRegExp } from "../git/glob.ts";
+import { globToRegExp } from "../../connectors/git/glob.ts";
 import { LzError } from "../../pipeline/errors.ts";
 
 /** One configured rule. */

@@ -7,8 +7,8 @@
  */
 import { join } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
-import { redactUrl } from "../git/repo.ts";
-import { type FabricRepo, openFabricRepo } from "../fgd/git_repo.ts";
+import { redactUrl } from "../../connectors/git/repo.ts";
+import { type FabricRepo, openFabricRepo } from "../../connectors/fgd/git_repo.ts";
 
 /** Options of {@link PortalClone}. */
 export interface PortalCloneOptions {
