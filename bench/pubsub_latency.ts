@@ -14,7 +14,7 @@ import { startKafka } from "../pipeline/testing/kafka_server.ts";
 import { startPubsubEmulator } from "../pipeline/testing/pubsub_emulator.ts";
 import { assetsTopology } from "../processors/assets/mod.ts";
 import { startTestGateway } from "../connectors/gateway/testing.ts";
-import { infraGatewayPlugin } from "../connectors/infra_gateway/plugin.ts";
+import { infraGatewayPlugin } from "../features/infrastructure/plugin.ts";
 import { createPubsubSubscriber } from "../connectors/pubsub/subscriber.ts";
 import { emulatorTopic } from "../connectors/pubsub/test_util.ts";
 import { testDeps } from "../pipeline/testing/deps.ts";

@@ -8,7 +8,7 @@ import type { Feature } from "./feature.ts";
 import type { TopicDef } from "../schemas/topic.ts";
 import { RUNTIME_TOPICS } from "./topics.ts";
 import { gitSyncFeature } from "../connectors/git/mod.ts";
-import { infraFeature } from "../connectors/infra_gateway/mod.ts";
+import { infrastructureFeature } from "../features/infrastructure/mod.ts";
 import { fabricsFeature } from "../features/fabrics/mod.ts";
 import { analyticsFeature } from "../features/analytics/mod.ts";
 import { auditFeature } from "../features/audit/mod.ts";
@@ -16,7 +16,7 @@ import { portalRepoFeature } from "../features/portal_repo/mod.ts";
 
 export const FEATURES: Feature[] = [
   gitSyncFeature,
-  infraFeature,
+  infrastructureFeature,
   fabricsFeature,
   analyticsFeature,
   auditFeature,

@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { needs } from "../../pipeline/testing/env.ts";
 import { launchChromium, startTestGateway } from "./testing.ts";
 import { gitSyncPlugin } from "../git/plugin.ts";
-import { infraGatewayPlugin } from "../infra_gateway/plugin.ts";
+import { infraGatewayPlugin } from "../../features/infrastructure/plugin.ts";
 import type { SyncStatus } from "../../schemas/sync_status.ts";
 import type { Violation } from "../../schemas/violations.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startTestGateway } from "./testing.ts";
 import { gitSyncPlugin } from "../git/plugin.ts";
-import { infraGatewayPlugin } from "../infra_gateway/plugin.ts";
+import { infraGatewayPlugin } from "../../features/infrastructure/plugin.ts";
 import { SYNC_STATUS_TOPIC, type SyncStatus } from "../../schemas/sync_status.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 

@@ -11,10 +11,10 @@
  * - Status page: resources, the compliance score and open violations.
  */
 import type { Context, Hono } from "hono";
-import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/json_error.ts";
-import { unknownQuery } from "../gateway/query.ts";
-import { statusAt } from "../gateway/status_time.ts";
+import type { GatewayContext, GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { jsonError } from "../../connectors/gateway/json_error.ts";
+import { unknownQuery } from "../../connectors/gateway/query.ts";
+import { statusAt } from "../../connectors/gateway/status_time.ts";
 import { ASSETS_TOPIC, type AssetState } from "../../schemas/assets.ts";
 import { type ComplianceScore, SCORES_TOPIC } from "../../schemas/compliance.ts";
 import { type Violation, VIOLATIONS_TOPIC } from "../../schemas/violations.ts";

@@ -32,10 +32,10 @@ import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { assetsTopology } from "../../processors/assets/mod.ts";
 import { governanceTopology, policyTopology, scoresTopology } from "../../processors/policy/mod.ts";
-import type { GatewayPlugin } from "../gateway/plugin.ts";
+import type { GatewayPlugin } from "../../connectors/gateway/plugin.ts";
 import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
-import { type AssetSourceSpec, createCloudAssetService } from "../cloud_asset/service.ts";
-import { createPubsubSubscriber } from "../pubsub/subscriber.ts";
+import { type AssetSourceSpec, createCloudAssetService } from "../../connectors/cloud_asset/service.ts";
+import { createPubsubSubscriber } from "../../connectors/pubsub/subscriber.ts";
 import { infraGatewayPlugin } from "./plugin.ts";
 
 export { infraGatewayPlugin } from "./plugin.ts";
@@ -123,7 +123,7 @@ function infraTopologies(): Topology[] {
 }
 
 /** The infrastructure layer as a pipeline feature; `FEATURES` (`pipeline/features.ts`) lists it. */
-export const infraFeature: Feature = {
+export const infrastructureFeature: Feature = {
   name: "infrastructure",
   topics: [
     ASSET_SNAPSHOTS_TOPIC,

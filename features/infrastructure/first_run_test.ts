@@ -8,7 +8,7 @@ import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { silentLogger } from "../../pipeline/log.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import type { Service } from "../../pipeline/service.ts";
-import { LiveClient, startTestGateway } from "../gateway/testing.ts";
+import { LiveClient, startTestGateway } from "../../connectors/gateway/testing.ts";
 import { buildInfraServices } from "./mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
