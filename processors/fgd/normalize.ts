@@ -16,7 +16,7 @@
  * YAML output (`emit_yaml.ts`) is quoted wherever YAML 1.1 readers (kubectl, Flux: go-yaml) would read a
  * string differently from YAML 1.2 (`yes`, `on`, `0755`, `1_000`, `12:30`, dates).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { type Comments, emitYamlWithComments } from "./comments.ts";
 import { emitYaml } from "./emit_yaml.ts";
 import type { CrdKind } from "./crd.ts";
@@ -82,7 +82,7 @@ export function normalizeObject(obj: KubeObject, crd?: CrdKind): KubeObject {
 
 /** `sha256:<hex>` of the canonical JSON of a normalized object (provenance excluded). */
 export function contentHash(normalized: KubeObject): string {
-  return "sha256:" + createHash("sha256").update(JSON.stringify(stripProvenance(normalized))).digest("hex");
+  return "sha256:" + hash("sha256", JSON.stringify(stripProvenance(normalized)), "hex");
 }
 
 /** A copy of `obj` without the provenance annotations (and without an emptied annotations map). */
