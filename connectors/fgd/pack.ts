@@ -56,12 +56,6 @@ function hexInto(hex: string, out: Uint8Array, at: number): void {
   }
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  hexInto(hex, out, 0);
-  return out;
-}
-
 /** Git's tree order: by name, with directories compared as if they ended in `/`. */
 function treeOrder(a: TreeEntry, b: TreeEntry): number {
   const ka = a.mode === "040000" ? `${a.path}/` : a.path;
@@ -104,17 +98,24 @@ export function commitObject(o: {
   return gitObject("commit", `${lines.join("\n")}\n\n${message}`);
 }
 
-function objectHeader(type: ObjectType, size: number): Uint8Array {
-  const out: number[] = [];
+/** Bytes of a pack object header for an object of `size` bytes (4 size bits, then 7 per byte). */
+function headerLength(size: number): number {
+  let n = 1;
+  for (size = Math.floor(size / 16); size > 0; size = Math.floor(size / 128)) n++;
+  return n;
+}
+
+/** Writes the pack object header (type and size) at `at` in `out`; returns the offset after it. */
+function writeHeader(out: Uint8Array, at: number, type: ObjectType, size: number): number {
   let byte = (TYPE_CODE[type] << 4) | (size & 0x0f);
   size = Math.floor(size / 16);
   while (size > 0) {
-    out.push(byte | 0x80);
+    out[at++] = byte | 0x80;
     byte = size & 0x7f;
     size = Math.floor(size / 128);
   }
-  out.push(byte);
-  return new Uint8Array(out);
+  out[at++] = byte;
+  return at;
 }
 
 /**
@@ -148,13 +149,24 @@ function adler32(b: Uint8Array): number {
   return ((s << 16) | a) >>> 0;
 }
 
+/** Bytes of {@link zlibStored} of `n` bytes of content. */
+function storedLength(n: number): number {
+  return 2 + n + Math.max(1, Math.ceil(n / 65535)) * 5 + 4;
+}
+
 /** `content` as a zlib stream of stored deflate blocks (RFC 1950/1951: no compression, any size). */
 export function zlibStored(content: Uint8Array): Uint8Array {
+  const out = new Uint8Array(storedLength(content.length));
+  zlibStoredInto(content, out, 0);
+  return out;
+}
+
+/** Writes {@link zlibStored} of `content` at `at` in `out`; returns the offset after it. */
+function zlibStoredInto(content: Uint8Array, out: Uint8Array, at: number): number {
   const blocks = Math.max(1, Math.ceil(content.length / 65535));
-  const out = new Uint8Array(2 + content.length + blocks * 5 + 4);
-  out[0] = 0x78; // deflate, 32 KiB window
-  out[1] = 0x01; // fastest level, FCHECK so that 0x7801 % 31 == 0
-  let at = 2;
+  out[at] = 0x78; // deflate, 32 KiB window
+  out[at + 1] = 0x01; // fastest level, FCHECK so that 0x7801 % 31 == 0
+  at += 2;
   for (let i = 0, k = 0; k < blocks; k++) {
     const len = Math.min(65535, content.length - i);
     out[at] = k === blocks - 1 ? 1 : 0; // BFINAL on the last block, BTYPE 00 (stored)
@@ -166,8 +178,12 @@ export function zlibStored(content: Uint8Array): Uint8Array {
     at += 5 + len;
     i += len;
   }
-  new DataView(out.buffer).setUint32(at, adler32(content));
-  return out;
+  const adler = adler32(content);
+  out[at] = adler >>> 24;
+  out[at + 1] = (adler >>> 16) & 0xff;
+  out[at + 2] = (adler >>> 8) & 0xff;
+  out[at + 3] = adler & 0xff;
+  return at + 4;
 }
 
 /** A built pack: its bytes, name (trailer sha1) and the `.idx` that lets git/isomorphic-git read it. */
@@ -177,39 +193,46 @@ export interface Pack {
   idx: Uint8Array;
 }
 
-/** Packs `objects` (deduplicated by oid) without deltas. */
+/**
+ * Packs `objects` (deduplicated by oid) without deltas. The pack is laid out in one buffer sized up front
+ * (objects under {@link STORE_BELOW} are written there as stored zlib streams directly), so each object costs
+ * one CRC-32 call over its bytes in place and the pack one SHA-1 call, not a copy and hash update per chunk.
+ */
 export function buildPack(objects: Iterable<GitObject>): Pack {
   const unique = new Map<string, GitObject>();
   for (const o of objects) unique.set(o.oid, o);
-  const chunks: Uint8Array[] = [];
-  const head = new Uint8Array(12);
-  head.set(enc.encode("PACK"));
-  const dv = new DataView(head.buffer);
+  const deflated = new Map<GitObject, Uint8Array>();
+  let size = 12 + 20;
+  for (const o of unique.values()) {
+    const n = o.content.length;
+    size += headerLength(n);
+    if (n < STORE_BELOW) size += storedLength(n);
+    else {
+      const z = deflateSync(o.content, { level: PACK_COMPRESSION });
+      deflated.set(o, z);
+      size += z.length;
+    }
+  }
+  const pack = new Uint8Array(size);
+  pack.set(enc.encode("PACK"));
+  const dv = new DataView(pack.buffer);
   dv.setUint32(4, 2);
   dv.setUint32(8, unique.size);
-  chunks.push(head);
-  let offset = 12;
+  let at = 12;
   const entries: { oid: string; offset: number; crc: number }[] = [];
   for (const o of unique.values()) {
-    const h = objectHeader(o.type, o.content.length);
-    const z = o.content.length < STORE_BELOW
-      ? zlibStored(o.content)
-      : deflateSync(o.content, { level: PACK_COMPRESSION });
+    const offset = at;
+    at = writeHeader(pack, at, o.type, o.content.length);
+    const z = deflated.get(o);
+    if (z) {
+      pack.set(z, at);
+      at += z.length;
+    } else at = zlibStoredInto(o.content, pack, at);
     // the .idx keeps the CRC-32 of each object's bytes in the pack: header then deflated data
-    entries.push({ oid: o.oid, offset, crc: crc32(z, crc32(h)) });
-    chunks.push(h, z);
-    offset += h.length + z.length;
+    entries.push({ oid: o.oid, offset, crc: crc32(pack.subarray(offset, at)) });
   }
-  const hash = createHash("sha1");
-  for (const c of chunks) hash.update(c);
-  const trailer = hash.digest();
-  chunks.push(trailer);
-  const pack = new Uint8Array(offset + 20);
-  let at = 0;
-  for (const c of chunks) {
-    pack.set(c, at);
-    at += c.length;
-  }
+  const trailer = createHash("sha1").update(pack.subarray(0, at)).digest();
+  pack.set(trailer, at);
   const sha = Buffer_toHex(trailer);
   return { sha, pack, idx: buildIdx(entries, trailer) };
 }
@@ -229,7 +252,7 @@ function buildIdx(entries: { oid: string; offset: number; crc: number }[], packS
   dv.setUint32(4, 2);
   let at = 8;
   const fan = new Uint32Array(256);
-  for (const e of sorted) fan[parseInt(e.oid.slice(0, 2), 16)]++;
+  for (const e of sorted) fan[(HEX[e.oid.charCodeAt(0)] << 4) | HEX[e.oid.charCodeAt(1)]]++;
   let sum = 0;
   for (let i = 0; i < 256; i++) {
     sum += fan[i];
@@ -237,7 +260,7 @@ function buildIdx(entries: { oid: string; offset: number; crc: number }[], packS
     at += 4;
   }
   for (const e of sorted) {
-    out.set(hexToBytes(e.oid), at);
+    hexInto(e.oid, out, at);
     at += 20;
   }
   for (const e of sorted) {
