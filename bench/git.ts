@@ -16,7 +16,7 @@ import type { Broker } from "../pipeline/broker/types.ts";
 import { createKafkaBroker } from "../pipeline/broker/kafka/mod.ts";
 import { startKafka } from "../pipeline/testing/kafka_server.ts";
 import { silentLogger } from "../pipeline/log.ts";
-import { type GitStack, STACK_REPO, startGitStack } from "../connectors/git/testing.ts";
+import { type GitStack, STACK_REPO, startGitStack } from "../features/git_sync/testing.ts";
 import { LiveClient } from "../connectors/gateway/testing.ts";
 import { GIT_PUSH_TOPIC } from "../schemas/git_push.ts";
 import { GIT_FILES_TOPIC } from "../schemas/git_files.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { startTestGateway } from "../connectors/gateway/testing.ts";
-import { createGitFetchService } from "../connectors/git/service.ts";
-import { gitSyncPlugin } from "../connectors/git/plugin.ts";
-import { syncQueue } from "../connectors/git/_test_util.ts";
+import { createGitFetchService } from "../features/git_sync/service.ts";
+import { gitSyncPlugin } from "../features/git_sync/plugin.ts";
+import { syncQueue } from "../features/git_sync/_test_util.ts";
 import { githubWebhookPlugin } from "../connectors/github/webhook.ts";
 import { demoPush } from "./demo.ts";
 import { generatedSecretPath } from "../connectors/github/secrets.ts";

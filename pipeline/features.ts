@@ -7,7 +7,7 @@
 import type { Feature } from "./feature.ts";
 import type { TopicDef } from "../schemas/topic.ts";
 import { RUNTIME_TOPICS } from "./topics.ts";
-import { gitSyncFeature } from "../connectors/git/mod.ts";
+import { gitSyncFeature } from "../features/git_sync/mod.ts";
 import { infrastructureFeature } from "../features/infrastructure/mod.ts";
 import { fabricsFeature } from "../features/fabrics/mod.ts";
 import { analyticsFeature } from "../features/analytics/mod.ts";

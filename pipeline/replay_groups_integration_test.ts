@@ -15,7 +15,7 @@ import { createProcessorHost } from "./processor/host.ts";
 import type { Clock, Topology } from "./processor/types.ts";
 import { resolveConfig } from "./config.ts";
 import { sleep, waitFor } from "./testing/wait.ts";
-import { readAll } from "../connectors/git/_test_util.ts";
+import { readAll } from "../features/git_sync/_test_util.ts";
 import { TOPICS } from "../schemas/mod.ts";
 import { gitSyncTopology } from "../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../processors/sync_status/mod.ts";
@@ -32,7 +32,7 @@ import type { GitSynced } from "../schemas/git_synced.ts";
 import type { GitFilesValue } from "../schemas/git_files.ts";
 import { startGitServer } from "./testing/git_server.ts";
 import { testDeps } from "./testing/deps.ts";
-import { createGitFetch, requestPush } from "../connectors/git/service.ts";
+import { createGitFetch, requestPush } from "../features/git_sync/service.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;

@@ -37,7 +37,7 @@ import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { repoPathProblem } from "../../pipeline/repo_path.ts";
 import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
 import { landingZoneRepo } from "../git/sample.ts";
-import { requestPush } from "../git/service.ts";
+import { requestPush } from "../../features/git_sync/service.ts";
 import { defaultFabrics } from "../../pipeline/config_fabrics.ts";
 import { type Author, openFabricRepo, scrubGitdirCredentials } from "./git_repo.ts";
 import { hasUrlCredentials, stripUrlCredentials } from "../../pipeline/redact.ts";

@@ -344,7 +344,7 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
   {
     item: "5",
     probe: "400 manual triggers → a couple of git fetches, the rest answered with the queued sync_id",
-    file: "connectors/git/trigger_coalesce_test.ts",
+    file: "features/git_sync/trigger_coalesce_test.ts",
     test: "manual triggers coalesce: 400 triggers, a handful of git fetches, every sync_id completes",
   },
   {

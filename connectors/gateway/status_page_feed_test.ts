@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { needs } from "../../pipeline/testing/env.ts";
 import type { GatewayPlugin } from "./plugin.ts";
 import { launchChromium, startTestGateway } from "./testing.ts";
-import { gitSyncPlugin } from "../git/plugin.ts";
+import { gitSyncPlugin } from "../../features/git_sync/plugin.ts";
 import { infraGatewayPlugin } from "../../features/infrastructure/plugin.ts";
 import type { GitFile } from "../../schemas/git_files.ts";
 import type { Violation } from "../../schemas/violations.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { needs } from "../../pipeline/testing/env.ts";
 import { launchChromium, startTestGateway } from "./testing.ts";
-import { gitSyncPlugin } from "../git/plugin.ts";
+import { gitSyncPlugin } from "../../features/git_sync/plugin.ts";
 import { infraGatewayPlugin } from "../../features/infrastructure/plugin.ts";
 import type { SyncStatus } from "../../schemas/sync_status.ts";
 import type { Violation } from "../../schemas/violations.ts";

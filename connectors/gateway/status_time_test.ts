@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestGateway } from "./testing.ts";
-import { gitSyncPlugin } from "../git/plugin.ts";
+import { gitSyncPlugin } from "../../features/git_sync/plugin.ts";
 import { infraGatewayPlugin } from "../../features/infrastructure/plugin.ts";
 import { SYNC_STATUS_TOPIC, type SyncStatus } from "../../schemas/sync_status.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { rawHttp, startTestGateway } from "../gateway/testing.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
-import { readAll } from "../git/_test_util.ts";
+import { readAll } from "../../features/git_sync/_test_util.ts";
 import { deliverWebhook, pushPayload } from "./deliver.ts";
 import { githubWebhookPlugin, WEBHOOK_PATH } from "./webhook.ts";
 import { startTestApiServer } from "./_test_api_server.ts";

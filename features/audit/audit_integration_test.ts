@@ -4,7 +4,7 @@ import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import { auditTopology } from "../../processors/audit/mod.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";
-import { STACK_REPO, startGitStack } from "../../connectors/git/testing.ts";
+import { STACK_REPO, startGitStack } from "../git_sync/testing.ts";
 import { createPortalRepoHost } from "../portal_repo/topology.ts";
 import { auditPlugin } from "./plugin.ts";
 

@@ -5,7 +5,7 @@ import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { sleep, waitFor } from "../../pipeline/testing/wait.ts";
-import { STACK_REPO, startGitStack } from "../../connectors/git/testing.ts";
+import { STACK_REPO, startGitStack } from "../git_sync/testing.ts";
 import { replay } from "../../pipeline/replay.ts";
 import { digestGroup, readGroupState, topologyState } from "../../pipeline/digest.ts";
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";

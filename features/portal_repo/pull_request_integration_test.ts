@@ -11,7 +11,7 @@ import { startFakeGitHub } from "./_test_github.ts";
 import { gitOut, lzFile, lzMarker, treePaths } from "./_test_util.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
-import { STACK_REPO, startGitStack } from "../../connectors/git/testing.ts";
+import { STACK_REPO, startGitStack } from "../git_sync/testing.ts";
 import { createPortalRepoHost } from "./topology.ts";
 
 const META = "config/lz-config/sync-metadata.json";

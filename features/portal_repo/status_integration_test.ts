@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
 import type { SyncStatus } from "../../schemas/sync_status.ts";
-import { STACK_REPO, startGitStack } from "../../connectors/git/testing.ts";
+import { STACK_REPO, startGitStack } from "../git_sync/testing.ts";
 import { auditPlugin } from "../audit/plugin.ts";
 import { portalRepoPlugin } from "./plugin.ts";
 import { createPortalRepoHost } from "./topology.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createTestDriver } from "../../pipeline/processor/driver.ts";
-import { requestPush } from "../../connectors/git/service.ts";
+import { requestPush } from "../../features/git_sync/service.ts";
 import type { GitPush } from "../../schemas/git_push.ts";
 import type { SyncProgress } from "../../schemas/sync_progress.ts";
 import type { AuditRecord } from "../../schemas/audit.ts";

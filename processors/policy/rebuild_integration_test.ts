@@ -13,7 +13,7 @@ import { replay } from "../../pipeline/replay.ts";
 import { createProcessorHost } from "../../pipeline/processor/host.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
-import { readAll } from "../../connectors/git/_test_util.ts";
+import { readAll } from "../../features/git_sync/_test_util.ts";
 import type { AssetRecord, AssetState } from "../../schemas/assets.ts";
 import type { Violation } from "../../schemas/violations.ts";
 import { policyTopology } from "./mod.ts";

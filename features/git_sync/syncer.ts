@@ -30,8 +30,8 @@ import { fileKey, GIT_FILES_TOPIC, type GitCommitMarker, type GitFile } from "..
 import type { GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncPhase, type SyncProgress } from "../../schemas/sync_progress.ts";
 import { SYNC_EVENTS_TOPIC, type SyncEvent } from "../../schemas/sync_events.ts";
-import type { PathMatcher } from "./glob.ts";
-import { normalizeRepoUrl, type RepoSource } from "./repo.ts";
+import type { PathMatcher } from "../../connectors/git/glob.ts";
+import { normalizeRepoUrl, type RepoSource } from "../../connectors/git/repo.ts";
 import {
   commitInfo,
   diffCommits,
@@ -41,8 +41,8 @@ import {
   type PathChange,
   readBlobBytes,
   touchedSince,
-} from "./diff.ts";
-import { lastChanges } from "./last_change.ts";
+} from "../../connectors/git/diff.ts";
+import { lastChanges } from "../../connectors/git/last_change.ts";
 
 /** Header names on `lz.git.files.v1` records (tombstones carry them too). */
 export const SYNC_ID_HEADER = "lz-sync-id";

@@ -1,9 +1,11 @@
 /**
- * Git sync (sync layers 1 and 2): the isomorphic-git fetcher that keeps `lz.git.files.v1` in step with the
- * Landing Zone (the `lzsync-git-fetch` topology and the service that requests its start-up and scheduled
- * syncs), its gateway plugin, the first-run sample Landing Zone, and {@link gitSyncFeature}, which bundles
- * everything the layer runs (fetcher, `git-sync` and `sync-status` processors, the commit-status and alert
- * notifiers — processors too, with the DLQ —, GitHub webhook, gateway routes) for `pipeline/app.ts`.
+ * Git sync (sync layers 1 and 2) as a feature: the fetcher that keeps `lz.git.files.v1` in step with the
+ * Landing Zone (the `lzsync-git-fetch` topology, `topology.ts` over `syncer.ts`, and the service that requests
+ * its start-up and scheduled syncs, `service.ts`), its gateway plugin, and {@link gitSyncFeature}, which
+ * bundles everything the layer runs (fetcher, `git-sync` and `sync-status` processors, the commit-status and
+ * alert notifiers — topologies too, with the DLQ —, GitHub webhook, gateway routes) for `pipeline/features.ts`.
+ * Reading and writing git repositories (isomorphic-git, the git CLI, the sample Landing Zone) is the adapter
+ * in `connectors/git/`.
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
@@ -15,13 +17,13 @@ import { GIT_SYNCED_TOPIC } from "../../schemas/git_synced.ts";
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
 import { SYNC_PROGRESS_TOPIC } from "../../schemas/sync_progress.ts";
 import { SYNC_STATUS_TOPIC } from "../../schemas/sync_status.ts";
-import type { GatewayPlugin } from "../gateway/plugin.ts";
+import type { GatewayPlugin } from "../../connectors/gateway/plugin.ts";
 import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
 import { resolveConfig } from "../../pipeline/config.ts";
-import { githubWebhookPlugin } from "../github/webhook.ts";
-import { commitStatusTopology, createCommitStatusNotifier } from "../github/status_notifier.ts";
-import { alertNotifierTopology, createAlertNotifier } from "../slack/notifier.ts";
+import { githubWebhookPlugin } from "../../connectors/github/webhook.ts";
+import { commitStatusTopology, createCommitStatusNotifier } from "../../connectors/github/status_notifier.ts";
+import { alertNotifierTopology, createAlertNotifier } from "../../connectors/slack/notifier.ts";
 import { createGitFetch } from "./service.ts";
 import { gitFetchTopology } from "./topology.ts";
 import { gitSyncPlugin } from "./plugin.ts";
@@ -37,15 +39,6 @@ export {
 } from "./service.ts";
 export { GIT_FETCH_APP, gitFetchTopology } from "./topology.ts";
 export { gitSyncPlugin } from "./plugin.ts";
-export {
-  commitLocal,
-  ensureSampleLandingZone,
-  landingZoneRepo,
-  SAMPLE_LZ_DIR,
-  sampleRepoPath,
-} from "./sample.ts";
-export { openRepo, type RepoSource } from "./repo.ts";
-export { createMatcher, trackedGlobs } from "./glob.ts";
 export { GitSyncer, type SyncResult } from "./syncer.ts";
 
 /**

@@ -15,14 +15,14 @@
  *   queued gets that sync's id (`coalesced: true`) and asks git for nothing more;
  * - `GET /api/v1/sync/syncs/<sync_id>` — the latest progress of one sync.
  */
-import fs from "./fs.ts";
+import fs from "../../connectors/git/fs.ts";
 import { join } from "node:path";
 import git from "isomorphic-git";
-import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/json_error.ts";
-import { statusAt } from "../gateway/status_time.ts";
-import { unknownQuery } from "../gateway/query.ts";
-import { tokenName } from "../gateway/auth.ts";
+import type { GatewayContext, GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { jsonError } from "../../connectors/gateway/json_error.ts";
+import { statusAt } from "../../connectors/gateway/status_time.ts";
+import { unknownQuery } from "../../connectors/gateway/query.ts";
+import { tokenName } from "../../connectors/gateway/auth.ts";
 import { encode } from "../../pipeline/serde.ts";
 import { base64ToBytes, bytesToBase64 } from "../../pipeline/base64.ts";
 import { describeError } from "../../pipeline/errors.ts";
@@ -38,9 +38,9 @@ import { LAYERS, SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
 import { SYNC_STATUS_TOPIC, type SyncStatus } from "../../schemas/sync_status.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
-import { trackedGlobs } from "./glob.ts";
-import { deriveRepoId, localGitdir } from "./repo.ts";
-import { sampleRepoPath } from "./sample.ts";
+import { trackedGlobs } from "../../connectors/git/glob.ts";
+import { deriveRepoId, localGitdir } from "../../connectors/git/repo.ts";
+import { sampleRepoPath } from "../../connectors/git/sample.ts";
 import { requestPush } from "./service.ts";
 
 const MIME: Record<string, string> = {

@@ -15,12 +15,12 @@
 import type { Broker } from "../../pipeline/broker/types.ts";
 import { createProcessorHost, type ProcessorHost } from "../../pipeline/processor/host.ts";
 import { type GitServer, startGitServer } from "../../pipeline/testing/git_server.ts";
-import { startTestGateway, type TestGateway } from "../gateway/testing.ts";
-import type { GatewayPlugin } from "../gateway/plugin.ts";
+import { startTestGateway, type TestGateway } from "../../connectors/gateway/testing.ts";
+import type { GatewayPlugin } from "../../connectors/gateway/plugin.ts";
 import { gitSyncTopology } from "../../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../../processors/sync_status/mod.ts";
-import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";
-import { deliverWebhook, pushPayload } from "../github/deliver.ts";
+import { githubWebhookPlugin, WEBHOOK_PATH } from "../../connectors/github/webhook.ts";
+import { deliverWebhook, pushPayload } from "../../connectors/github/deliver.ts";
 import { gitSyncPlugin } from "./plugin.ts";
 import { createGitFetchService, type GitFetchService } from "./service.ts";
 import type { SyncResult } from "./syncer.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { needs } from "../../pipeline/testing/env.ts";
-import { launchChromium } from "../gateway/testing.ts";
+import { launchChromium } from "../../connectors/gateway/testing.ts";
 import { STACK_REPO, startGitStack } from "./testing.ts";
 
 Deno.test({

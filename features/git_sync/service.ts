@@ -26,10 +26,10 @@ import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
 import { GIT_SYNCED_TOPIC } from "../../schemas/git_synced.ts";
-import { createMatcher, trackedGlobs } from "./glob.ts";
-import { deriveRepoId, openRepo, type RepoSource } from "./repo.ts";
+import { createMatcher, trackedGlobs } from "../../connectors/git/glob.ts";
+import { deriveRepoId, openRepo, type RepoSource } from "../../connectors/git/repo.ts";
 import type { FetchedFile, FetchedHead, SyncResult } from "./syncer.ts";
-import { landingZoneRepo, sampleRepoPath } from "./sample.ts";
+import { landingZoneRepo, sampleRepoPath } from "../../connectors/git/sample.ts";
 import { gitMetrics } from "./metrics.ts";
 import {
   GIT_FETCH_APP,

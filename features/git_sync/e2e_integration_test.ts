@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { needs, requireKafka } from "../../pipeline/testing/env.ts";
 import { createKafkaBroker } from "../../pipeline/broker/kafka/mod.ts";
-import { LiveClient } from "../gateway/testing.ts";
+import { LiveClient } from "../../connectors/gateway/testing.ts";
 import { GIT_FILES_TOPIC, type GitCommitMarker } from "../../schemas/git_files.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { STACK_REPO, startGitStack } from "./testing.ts";

@@ -52,8 +52,8 @@ import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
 import { SYNC_PROGRESS_TOPIC, type SyncProgress } from "../../schemas/sync_progress.ts";
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
-import type { PathMatcher } from "./glob.ts";
-import type { RepoSource } from "./repo.ts";
+import type { PathMatcher } from "../../connectors/git/glob.ts";
+import type { RepoSource } from "../../connectors/git/repo.ts";
 import {
   acceptsPush,
   type FetchedFile,

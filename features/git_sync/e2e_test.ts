@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LiveClient } from "../gateway/testing.ts";
+import { LiveClient } from "../../connectors/gateway/testing.ts";
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
 import { SYNC_STATUS_TOPIC, type SyncStatus } from "../../schemas/sync_status.ts";

@@ -10,7 +10,7 @@ import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { GIT_FILES_TOPIC, type GitFile, type GitFilesValue } from "../../schemas/git_files.ts";
 import { GIT_SYNCED_TOPIC, type GitSynced } from "../../schemas/git_synced.ts";
-import { LiveClient } from "../gateway/testing.ts";
+import { LiveClient } from "../../connectors/gateway/testing.ts";
 import { readAll, syncQueue } from "./_test_util.ts";
 import { createGitFetchService } from "./service.ts";
 import { STACK_REPO, startGitStack } from "./testing.ts";
