@@ -84,6 +84,29 @@ Deno.test("deploy/Dockerfile copies paths that exist and runs the start task", a
   assert.ok(deno.tasks.start);
 });
 
+Deno.test("deploy/Dockerfile copies every folder the start task's modules live in", async () => {
+  const text = await Deno.readTextFile(`${root}deploy/Dockerfile`);
+  const copied = new Set([...text.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1].split(/\s+/)));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--config", `${root}deno.json`, `${root}pipeline/main.ts`],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: { specifier: string }[] };
+  const base = new URL(root, "file://").href;
+  const folders = new Set(
+    info.modules.map((m) => m.specifier).filter((s) => s.startsWith(base) && !s.includes("/node_modules/"))
+      .map((s) => s.slice(base.length).split("/")[0]),
+  );
+  assert.ok(folders.has("pipeline") && folders.size > 3, [...folders].join(", "));
+  for (const f of folders) {
+    assert.ok(copied.has(f), `deploy/Dockerfile does not copy ${f}/, which start imports`);
+  }
+});
+
 Deno.test("docker-compose.yml restarts lzsync and its health check answers from /healthz", async () => {
   const lz = compose.services.lzsync;
   assert.equal(lz.restart, "unless-stopped");
