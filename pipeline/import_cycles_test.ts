@@ -203,15 +203,14 @@ Deno.test("cyclicComponents and cyclesOf find every cycle, type-only edges inclu
 });
 
 /**
- * A folder of one idea: `connectors/<system>` or `processors/<name>` (sub-folders belong to it). Their tests
- * are left out of the folder graph: an integration test of one connector may drive another's plugin. The
- * folders of `pipeline/` are not checked yet: `pipeline/` is both the composition root (`features.ts`,
- * `app.ts` import every layer) and the leaf utilities every layer imports (`errors.ts`, `log.ts`,
- * `config.ts`), which the folder move of issue 13, item 2 separates.
+ * A folder of one idea: `features/<layer>`, `connectors/<system>` or `processors/<name>` (sub-folders belong
+ * to it). Their tests are left out of the folder graph: an integration test of one connector may drive
+ * another's plugin. The folders of `pipeline/` are not checked: `pipeline/` is both the composition root
+ * (`features.ts`, `app.ts`, `main.ts` import the features) and the runtime every layer imports.
  */
 function ideaFolder(path: string): string | null {
   const parts = path.split("/");
-  return (parts[0] === "connectors" || parts[0] === "processors") && parts.length > 2
+  return ["features", "connectors", "processors"].includes(parts[0]) && parts.length > 2
     ? `${parts[0]}/${parts[1]}`
     : null;
 }
@@ -254,7 +253,7 @@ Deno.test("the repository's own modules import each other without cycles (deno i
   );
 });
 
-Deno.test("the folders of connectors/ and processors/ do not import each other in a cycle (tests left out)", async () => {
+Deno.test("the folders of features/, connectors/ and processors/ do not import each other in a cycle (tests left out)", async () => {
   const { folders, imports } = folderGraph(await repoGraph());
   const report: string[] = [];
   for (const comp of cyclicComponents(folders)) {
@@ -267,4 +266,30 @@ Deno.test("the folders of connectors/ and processors/ do not import each other i
     report.length === 0,
     `folders that import each other (one import shown per step):\n${report.join("\n")}`,
   );
+});
+
+/**
+ * The folders' roles (issue 13, item 2): `processors/` is the pure logic of topologies, so it imports neither
+ * adapters nor features; `connectors/` adapts outside systems, so it imports no feature. `connectors/fgd/` is
+ * the one exception until it moves: it is the fabrics feature's service (`features/fabrics/mod.ts`), waiting
+ * for its topology (issue 13, item 1).
+ */
+const LAYERING: { from: string; mayNotImport: string[]; except?: string[] }[] = [
+  { from: "processors/", mayNotImport: ["connectors/", "features/"] },
+  { from: "connectors/", mayNotImport: ["features/"], except: ["connectors/fgd/"] },
+];
+
+Deno.test("processors/ import no connector or feature, connectors/ import no feature (tests left out)", async () => {
+  const graph = await repoGraph();
+  const report: string[] = [];
+  for (const [from, deps] of graph) {
+    if (from.endsWith("_test.ts")) continue;
+    for (const rule of LAYERING) {
+      if (!from.startsWith(rule.from) || rule.except?.some((e) => from.startsWith(e))) continue;
+      for (const to of deps.keys()) {
+        if (rule.mayNotImport.some((f) => to.startsWith(f))) report.push(`  ${from} -> ${to}`);
+      }
+    }
+  }
+  assert.ok(report.length === 0, `imports against the folders' roles:\n${report.join("\n")}`);
 });
