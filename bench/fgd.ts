@@ -6,7 +6,10 @@
  *    plan, commit, push) plus the 10,000 object records on `lz.fgd.objects.v1`. Targets: >= 1,000 files/s
  *    (the documents asked for 50) and no slower than the git CLI. Baseline, same run: the git CLI making the same
  *    commit (clone, write the 10,000 managed files the run produced, remove raw/, add, commit, push) — the
- *    cost of git alone, with no parsing or validation.
+ *    cost of git alone, with no parsing or validation. Measured in {@link ROUNDS} alternating rounds (each
+ *    round: a fabric of its own, in a repository of its own, is ingested, then the git CLI makes the same
+ *    commit there); the figures are the medians (phases too), and the first round — the first big ingestion
+ *    of the process, its code not yet optimized by the JIT — is shown on its own.
  * 2. A second run over the result (10,000 managed files, nothing to do), then one raw file of 10 documents
  *    dropped onto it (the everyday case: a small change to a big fabric; its planning phase shown too).
  * 3. Validation throughput: the FGD validator (structure + CRD schema + Hedgehog rules) on decoded
@@ -31,6 +34,13 @@ import type { KubeObject } from "../processors/fgd/object.ts";
 
 const FILES = 1000;
 const DOCS_PER_FILE = 10;
+/** Alternating rounds of figure 1 (ingestion, then the git CLI baseline). */
+const ROUNDS = 3;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 /**
  * Document `i` of the generated fabric: VPCs, switches, servers, connections and attachments. The fabric is
@@ -143,12 +153,19 @@ export async function ingestion(): Promise<BenchResult[]> {
   const git = await startGitServer();
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-bench-fgd-" });
   const broker = await createEmbeddedBroker();
+  // one fabric (and repository) per round, so that every round ingests the same drop onto the same tree
+  const ids = Array.from({ length: ROUNDS }, (_, r) => (r === 0 ? "bench" : `bench${r + 1}`));
   const deps: AppDeps = {
     runtime: resolveConfig(
       {
         data_dir: dataDir,
         landing_zone: { repo: git.url("lz") },
-        fabrics: [{ id: "bench", path: "fabrics/bench", crd_dirs: ["fabrics/crds/hedgehog"] }],
+        fabrics: ids.map((id) => ({
+          id,
+          repo: git.url(`lz-${id}`),
+          path: "fabrics/bench",
+          crd_dirs: ["fabrics/crds/hedgehog"],
+        })),
       },
       {},
       "bench",
@@ -160,31 +177,47 @@ export async function ingestion(): Promise<BenchResult[]> {
   };
   const fgd = buildFabricServices(deps, { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false });
   try {
-    await git.createRepo("lz", {
-      ...crdRepoFiles(),
-      "README.md": "# bench\n",
-      "fabrics/bench/raw/.gitkeep": "",
-    });
+    await git.createRepo("lz", { "README.md": "# bench\n" });
+    for (const id of ids) {
+      await git.createRepo(`lz-${id}`, {
+        ...crdRepoFiles(),
+        "README.md": "# bench\n",
+        "fabrics/bench/raw/.gitkeep": "",
+      });
+    }
     for (const s of fgd.services) await s.start();
-    const w = fgd.manager.workers.get("bench")!;
-    await w.trigger("warm-up").done; // empty fabric: layout, CRDs compiled, clone made
-    await git.commitAndPush("lz", rawFiles(), "drop 1,000 raw files");
-    const t0 = performance.now();
-    const run = await w.trigger("bench").done;
-    const ms = performance.now() - t0;
-    const phases = w.lastTimings!;
-    if (run.outcome !== "committed") throw new Error(`ingestion did not commit: ${run.error}`);
-    if (run.created !== FILES * DOCS_PER_FILE) throw new Error(`expected 10,000 objects, got ${run.created}`);
+    const workers = ids.map((id) => fgd.manager.workers.get(id)!);
+    for (const w of workers) await w.trigger("warm-up").done; // empty fabric: layout, CRDs compiled, clone made
+    const runs: number[] = [];
+    const clis: number[] = [];
+    const phaseRuns: Record<string, number>[] = [];
+    for (const [r, w] of workers.entries()) {
+      const id = ids[r];
+      await git.commitAndPush(`lz-${id}`, rawFiles(), "drop 1,000 raw files");
+      const t0 = performance.now();
+      const run = await w.trigger("bench").done;
+      runs.push(performance.now() - t0);
+      phaseRuns.push({ ...w.lastTimings! });
+      if (run.outcome !== "committed") throw new Error(`ingestion did not commit: ${run.error}`);
+      if (run.created !== FILES * DOCS_PER_FILE) {
+        throw new Error(`expected 10,000 objects, got ${run.created}`);
+      }
+      const managed = new Map<string, Uint8Array>();
+      for (const [path, f] of await w.fg.repo.listTree(run.commit!, "fabrics/bench/managed")) {
+        managed.set(`fabrics/bench/managed/${path}`, await w.fg.repo.readBlob(f.oid));
+      }
+      clis.push(await gitCliBaseline(git.url(`lz-${id}`), managed));
+    }
+    const ms = median(runs);
+    const cliMs = median(clis);
+    const phases = Object.fromEntries(
+      Object.keys(phaseRuns[0]).map((k) => [k, median(phaseRuns.map((p) => p[k]))]),
+    );
+    const w = workers[0];
     const t1 = performance.now();
     const again = await w.trigger("bench-again").done;
     const againMs = performance.now() - t1;
     if (again.outcome !== "unchanged") throw new Error(`second run: ${again.outcome}`);
-
-    const managed = new Map<string, Uint8Array>();
-    for (const [path, f] of await w.fg.repo.listTree(run.commit!, "fabrics/bench/managed")) {
-      managed.set(`fabrics/bench/managed/${path}`, await w.fg.repo.readBlob(f.oid));
-    }
-    const cliMs = await gitCliBaseline(git.url("lz"), managed);
 
     // 3. A small drop onto the result: one raw file of 10 new documents next to the 10,000 managed files.
     const small: Record<string, string> = {};
@@ -193,7 +226,7 @@ export async function ingestion(): Promise<BenchResult[]> {
       (_, d) => doc(FILES * DOCS_PER_FILE + d),
     )
       .join("---\n");
-    await git.commitAndPush("lz", small, "drop 1 raw file onto 10,000 managed files");
+    await git.commitAndPush("lz-bench", small, "drop 1 raw file onto 10,000 managed files");
     const t2 = performance.now();
     const drop = await w.trigger("bench-small").done;
     const dropMs = performance.now() - t2;
@@ -203,10 +236,13 @@ export async function ingestion(): Promise<BenchResult[]> {
     }
     return [
       {
-        name: "ingest 1,000 files / 10,000 docs → pushed commit (embedded)",
+        name: `ingest 1,000 files / 10,000 docs → pushed commit (embedded), median of ${ROUNDS} rounds`,
         value: ms / 1000,
         unit: "s",
-        baseline: { name: "git CLI clone+write+commit+push of the same tree, s", value: cliMs / 1000 },
+        baseline: {
+          name: `git CLI clone+write+commit+push of the same tree, alternating rounds, median, s`,
+          value: cliMs / 1000,
+        },
         ratio: ms / cliMs,
         target: "<= 1.0x the git CLI",
         pass: ms <= cliMs,
@@ -218,8 +254,17 @@ export async function ingestion(): Promise<BenchResult[]> {
         target: ">= 1,000 files/s",
         pass: FILES / (ms / 1000) >= 1000,
       },
+      ...runs.map((r, i) => ({
+        name: `  round ${i + 1} of ${ROUNDS}${
+          i === 0 ? " (the first big ingestion of the process: JIT not warm)" : ""
+        }`,
+        value: r / 1000,
+        unit: "s",
+        baseline: { name: "git CLI, same round, s", value: clis[i] / 1000 },
+        ratio: r / clis[i],
+      })),
       ...Object.entries(phases).map(([phase, phaseMs]) => ({
-        name: `ingestion phase: ${phase}`,
+        name: `ingestion phase: ${phase} (median)`,
         value: phaseMs / 1000,
         unit: "s",
       })),
