@@ -53,7 +53,7 @@ Deno.test("lzsync describe architecture prints the map under the user's config",
   });
   assert.equal(code, 0);
   const text = out.join("\n");
-  assert.match(text, /### fabrics\n\n- service `fgd`/);
+  assert.match(text, /### fabrics\n\n- topology `lzsync-fgd`/);
   assert.match(text, /\| `lz\.git\.push\.v1` \| git-sync \| 1 \| no \| no \|/);
   assert.ok(!text.includes("pubsub-subscriber"), "Pub/Sub is off in the default config");
 });

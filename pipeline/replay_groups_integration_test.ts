@@ -33,6 +33,9 @@ import type { GitFilesValue } from "../schemas/git_files.ts";
 import { startGitServer } from "./testing/git_server.ts";
 import { testDeps } from "./testing/deps.ts";
 import { createGitFetch, requestPush } from "../features/git_sync/service.ts";
+import { FabricManager } from "../connectors/fgd/manager.ts";
+import { crdRepoFiles, FABRIC_YAML, remoteTree } from "../connectors/fgd/_test_util.ts";
+import type { FabricObject, FgdCommand } from "../schemas/fgd.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;
@@ -334,6 +337,89 @@ function fetchInputs(repo: string): Input[] {
   return [push("f1", T0, "start"), push("f2", T0 + 1_000, "trigger"), push("f3", T0 + 2_000, "schedule")];
 }
 
+/**
+ * Commands for lzsync-fgd, recorded at T0: an API registration (dc2, beside the config fabric dc1), the draft
+ * a Portal edit of dc2 left, an edit nobody waits for any more (a replay must not perform it) and a sync.
+ */
+function fgdInputs(dc2: string): Input[] {
+  const cmd = (at: number, fabric: string, value: FgdCommand): Input => ({
+    topic: "lz.fgd.commands.v1",
+    key: fabric,
+    at,
+    value,
+  });
+  const vpc = (name: string, subnet: string, vlan: number) => ({
+    apiVersion: "vpc.githedgehog.com/v1beta1",
+    kind: "VPC",
+    metadata: { name, namespace: "default" },
+    spec: { subnets: { default: { subnet, vlan } } },
+  });
+  return [
+    cmd(T0, dc2, {
+      type: "register",
+      request_id: "r1",
+      at: iso(T0),
+      sync_id: `fgd-${dc2}-00000001`,
+      registration: {
+        id: dc2,
+        branch: "main",
+        path: `fabrics/${dc2}`,
+        crd_dirs: ["fabrics/crds/hedgehog"],
+        rule_packs: ["hedgehog"],
+        source: "api",
+        registered_at: iso(T0),
+      },
+    }),
+    cmd(T0 + 1_000, dc2, {
+      type: "draft",
+      at: iso(T0 + 1_000),
+      fabric: dc2,
+      slot: "vpcs/default/vpc-9",
+      draft: {
+        op: "put",
+        object: vpc("vpc-9", "10.0.9.0/24", 1909),
+        hash: "h9",
+        base_hash: null,
+        state: "open",
+        author: "bob",
+        created_at: iso(T0 + 1_000),
+        updated_at: iso(T0 + 1_000),
+        error: null,
+        conflict: null,
+        meta: {
+          apiVersion: "vpc.githedgehog.com/v1beta1",
+          kind: "VPC",
+          plural: "vpcs",
+          name: "vpc-9",
+          namespace: "default",
+          path: "managed/vpcs/vpc-9.yaml",
+        },
+      },
+    }),
+    cmd(T0 + 2_000, dc2, {
+      type: "edit",
+      request_id: "gone",
+      at: iso(T0 + 2_000),
+      fabric: dc2,
+      edit: {
+        op: "put",
+        kind: "vpcs",
+        name: "vpc-10",
+        body: vpc("vpc-10", "10.0.10.0/24", 1910),
+        author: "eve",
+      },
+    }),
+    cmd(T0 + 3_000, "dc1", {
+      type: "sync",
+      request_id: "s1",
+      at: iso(T0 + 3_000),
+      fabric: "dc1",
+      sync_id: "fgd-dc1-00000002",
+      reason: "api",
+    }),
+  ];
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -451,6 +537,56 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
         assert.equal(latest.diff, "full");
         assert.equal(latest.changed, 3);
         assert.ok(Date.parse(latest.started_at) > Date.now() + LATER / 2, "the rebuild's marker");
+      } finally {
+        await server.stop();
+        await Deno.remove(dataDir, { recursive: true });
+      }
+    },
+  ],
+  [
+    "lzsync-fgd: digest after replay equals the digest before; the rebuild edits no git and keeps the draft",
+    async (b) => {
+      const server = await startGitServer();
+      const dataDir = await Deno.makeTempDir({ prefix: "lzsync-replay-fgd-" });
+      try {
+        const name = `acme/lz-${suffix()}`;
+        const dc2 = `dc2-${suffix()}`;
+        await server.createRepo(name, {
+          ...crdRepoFiles(),
+          "fabrics/dc1/raw/f.yaml": FABRIC_YAML,
+          [`fabrics/${dc2}/raw/f.yaml`]: FABRIC_YAML,
+        });
+        const deps = testDeps(b, {
+          data_dir: dataDir,
+          landing_zone: { repo: server.url(name) },
+          fabrics: [{ id: "dc1", path: "fabrics/dc1", crd_dirs: ["fabrics/crds/hedgehog"] }],
+        });
+        const m = new FabricManager(deps, {
+          app: `it-fgd-${suffix()}`,
+          scheduleMs: 0,
+          kubeIntervalMs: 0,
+          gitHints: false, // lzsync's own commits come back as pushes: a hint processed at the stop would wait
+        });
+        const topo = m.topology as Topology;
+        const { before, after } = await replayProof(b, topo, fgdInputs(dc2));
+        console.log(
+          `lzsync-fgd: before ${before.digest} ${
+            JSON.stringify(before.stores.map((s) => [s.store, s.keys]))
+          }, after ${after.digest}`,
+        );
+        assert.equal(after.digest, before.digest);
+        const keys = Object.fromEntries(before.stores.map((s) => [s.store, s.keys]));
+        assert.ok(keys.fabrics >= 1 && keys.drafts >= 1, JSON.stringify(keys));
+        assert.equal(keys.pending, 0, "no run left waiting at rest");
+        const managed = await remoteTree(server.root, name, "main", `fabrics/${dc2}/managed`);
+        assert.ok(managed.length > 0, "the registration run ingested dc2");
+        assert.ok(
+          !managed.some((p) => p.includes("vpc-10")),
+          "the edit nobody waited for was never performed",
+        );
+        const objects = await readAll<FabricObject>(b, "lz.fgd.objects.v1");
+        const draft = objects.filter((r) => r.key === `${dc2}/vpcs/default/vpc-9`).at(-1)?.value;
+        assert.equal(draft?.draft?.author, "bob", "the rebuilt object record shows the draft");
       } finally {
         await server.stop();
         await Deno.remove(dataDir, { recursive: true });

@@ -10,6 +10,9 @@
  * - `lz.fgd.unmanaged.v1` (compacted, key `<fabric>:<path>`): every file in `unmanaged/` and its findings.
  * - `lz.fgd.results.v1` (events, key fabric id): per ingestion run, one record per file, per object and one
  *   for the run itself.
+ * - `lz.fgd.commands.v1` (events, key fabric id): the input of the `lzsync-fgd` topology — registrations,
+ *   unregistrations, manual syncs, Kubernetes polls and Portal edits asked through the API, and the drafts
+ *   those edits left (written back by the topology, so a replay rebuilds them without editing git again).
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { defineTopic } from "./topic.ts";
@@ -259,6 +262,110 @@ export const FGD_RESULTS_TOPIC = defineTopic({
   description: "Ingestion results: one record per file, per object and per run.",
 });
 
+const Draft = Type.Object({
+  op: Type.Union([Type.Literal("put"), Type.Literal("delete")]),
+  object: Type.Union([AnyObject, Type.Null()]),
+  hash: Nullable(Type.String()),
+  base_hash: Nullable(Type.String()),
+  state: DraftState,
+  author: Type.String(),
+  created_at: Time,
+  updated_at: Time,
+  error: Nullable(Type.String()),
+  conflict: Type.Union([
+    Type.Object({
+      theirs: Type.Union([AnyObject, Type.Null()]),
+      theirs_hash: Nullable(Type.String()),
+      commit: Nullable(Sha),
+      detected_at: Time,
+    }, { additionalProperties: false }),
+    Type.Null(),
+  ]),
+  meta: Type.Object({
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    plural: Type.String(),
+    name: Type.String(),
+    namespace: Nullable(Type.String()),
+    path: Type.String(),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+/** A request id: the API call waiting for the command's answer (in the process that produced it). */
+const RequestId = Type.String({ minLength: 1, maxLength: 100 });
+
+/**
+ * One command of `lz.fgd.commands.v1` (see `connectors/fgd/topology.ts`). `at` is when it was asked.
+ * - `register` / `unregister`: an API registration (validated before it is produced) and its removal;
+ * - `sync`: ingest now (`POST /api/v1/fabrics/:id/sync`), with the sync id the caller was given;
+ * - `poll`: read the fabric's Kubernetes objects now;
+ * - `edit`: a Portal edit (PUT/DELETE of an object, draft discard), performed only while its caller waits;
+ * - `draft`: the draft of one object slot after an edit (null: none), written by the topology itself.
+ */
+export const FgdCommand = Type.Union([
+  Type.Object({
+    type: Type.Literal("register"),
+    request_id: RequestId,
+    at: Time,
+    sync_id: Type.String(),
+    registration: FabricRegistration,
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal("unregister"),
+    request_id: RequestId,
+    at: Time,
+    fabric: Type.String(),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal("sync"),
+    request_id: RequestId,
+    at: Time,
+    fabric: Type.String(),
+    sync_id: Type.String(),
+    reason: Type.String(),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal("poll"),
+    request_id: RequestId,
+    at: Time,
+    fabric: Type.String(),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal("edit"),
+    request_id: RequestId,
+    at: Time,
+    fabric: Type.String(),
+    edit: Type.Object({
+      op: Type.Union([Type.Literal("put"), Type.Literal("delete"), Type.Literal("discard")]),
+      kind: Type.String(),
+      name: Type.String(),
+      namespace: Type.Optional(Type.String()),
+      body: Type.Optional(Type.Unknown()),
+      ifMatch: Type.Optional(Type.String()),
+      draftOnly: Type.Optional(Type.Boolean()),
+      author: Type.String(),
+    }, { additionalProperties: false }),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal("draft"),
+    at: Time,
+    fabric: Type.String(),
+    slot: Type.String(),
+    draft: Type.Union([Draft, Type.Null()]),
+  }, { additionalProperties: false }),
+]);
+export type FgdCommand = Static<typeof FgdCommand>;
+
+export const FGD_COMMANDS_TOPIC = defineTopic({
+  name: "lz.fgd.commands.v1",
+  schema: FgdCommand,
+  compacted: false,
+  partitions: 1,
+  key: "fabric id",
+  description:
+    "Fabric registrations, syncs, polls and Portal edits asked through the API, and the drafts the edits left.",
+});
+
 /** Every FGD topic. */
 export const FGD_TOPICS = [
   FGD_FABRICS_TOPIC,
@@ -266,4 +373,5 @@ export const FGD_TOPICS = [
   FGD_OBJECTS_TOPIC,
   FGD_UNMANAGED_TOPIC,
   FGD_RESULTS_TOPIC,
+  FGD_COMMANDS_TOPIC,
 ];

@@ -2,11 +2,10 @@
  * FabricFailure alerts: `alerts.consecutive_failures` failed ingestion runs of a fabric in a row open
  * `FabricFailure:fgd:<fabric>` on `lz.alerts.v1` (beside the sync layers' alerts, so the Portal, the status
  * page and the Slack notifier see it); the next run that does not fail resolves it. Open alerts are restored
- * from the topic at start, so a restart neither repeats nor forgets one.
+ * from the topic at task start (a table of the `lzsync-fgd` topology), so a restart neither repeats nor forgets
+ * one.
  */
-import type { Producer } from "../../pipeline/broker/types.ts";
-import { encode } from "../../pipeline/serde.ts";
-import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import type { Alert } from "../../schemas/alerts.ts";
 
 /** The alert id of a fabric. */
 export const fabricAlertId = (fabric: string) => `FabricFailure:fgd:${fabric}`;
@@ -18,7 +17,8 @@ export class FabricAlerts {
 
   constructor(
     readonly threshold: number,
-    readonly producer: () => Promise<Producer>,
+    /** Sends an alert record (the processor's forward to `lz.alerts.v1`). */
+    readonly send: (alert: Alert) => void,
     readonly now: () => string,
   ) {}
 
@@ -29,8 +29,8 @@ export class FabricAlerts {
     else this.#open.delete(alert.id);
   }
 
-  /** Records the outcome of a run; produces the alert when it opens or resolves. */
-  async run(fabric: string, failed: boolean, error: string | null): Promise<void> {
+  /** Records the outcome of a run; sends the alert when it opens or resolves. */
+  run(fabric: string, failed: boolean, error: string | null): void {
     const id = fabricAlertId(fabric);
     const open = this.#open.get(id);
     if (!failed) {
@@ -38,7 +38,7 @@ export class FabricAlerts {
       if (!open) return;
       const now = this.now();
       const resolved: Alert = { ...open, state: "resolved", resolved_at: now, updated_at: now };
-      await this.#send(resolved);
+      this.send(resolved);
       this.#open.delete(id);
       return;
     }
@@ -60,12 +60,7 @@ export class FabricAlerts {
       resolved_at: null,
       updated_at: now,
     };
-    await this.#send(alert);
+    this.send(alert);
     this.#open.set(id, alert);
-  }
-
-  async #send(a: Alert): Promise<void> {
-    const p = await this.producer();
-    await p.send(ALERTS_TOPIC.name, [{ key: a.id, value: encode(ALERTS_TOPIC.name, a) }]);
   }
 }

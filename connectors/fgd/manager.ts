@@ -1,78 +1,183 @@
 /**
- * The FGD service: the registry of fabrics and their workers.
+ * The FGD service: the `lzsync-fgd` topology (`topology.ts`) run by a processor host of its own, and the
+ * requests of the fabrics API, which go through `lz.fgd.commands.v1`.
  *
- * Fabrics come from `lzsync.yaml` (`fabrics:`), from `POST /api/v1/fabrics` (persisted on the compacted
- * `lz.fgd.fabrics.v1`, so they survive restarts) and, on a first run with the sample Landing Zone and no
- * fabric configured, the sample fabric `dc1`. Registration creates or repairs the directory layout and
- * ingests what is already there (the registration run).
+ * Fabrics come from `lzsync.yaml` (`fabrics:`), from `POST /api/v1/fabrics` (the topology's `fabrics`
+ * store, mirrored on the compacted `lz.fgd.fabrics.v1`) and, on a first run with the sample Landing Zone
+ * and no fabric configured, the sample fabric `dc1`. Registration creates or repairs the directory layout
+ * and ingests what is already there (the registration run).
  *
  * When runs happen (the design): on registration and start; on every record of `lz.git.push.v1` (webhook,
  * manual trigger, the fetcher's schedule) and every commit marker of `lz.git.files.v1` for the fabric's
  * repo — treated as hints, the run fetches git itself and ends at once when the fabric directory's tree is
  * unchanged; on `POST /api/v1/fabrics/:id/sync`; and on a safety-net schedule (`layers.git.interval`).
  * Unregistering removes lzsync's state for the fabric (topics, mirror), never anything in the repo.
+ *
+ * A request is checked here first (what needs no state: the schema, the path, the credentials it names),
+ * so a bad one is answered at once and never reaches the topic; then its command is produced and the
+ * caller waits for the topology's answer ({@link FgdReplies}). The answers reach callers in this process
+ * only: the plugin's write routes must be served by the process that runs the service.
  */
 import { join } from "node:path";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
-import type { Producer, Reader } from "../../pipeline/broker/types.ts";
+import type { Broker, Producer } from "../../pipeline/broker/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
 import { describeError, LzError, ValidationError } from "../../pipeline/errors.ts";
-import { retry } from "../../pipeline/retry.ts";
-import { decode, encode } from "../../pipeline/serde.ts";
+import type { Logger } from "../../pipeline/log.ts";
+import { encode } from "../../pipeline/serde.ts";
 import type { AppDeps, Service } from "../../pipeline/service.ts";
+import { createProcessorHost, type ProcessorHost } from "../../pipeline/processor/host.ts";
 import { FabricConfig } from "../../schemas/config.ts";
 import {
-  type FabricObject,
   type FabricRegistration,
   type FabricStatus,
-  FGD_FABRICS_TOPIC,
-  FGD_OBJECTS_TOPIC,
+  FGD_COMMANDS_TOPIC,
   FGD_STATUS_TOPIC,
   FGD_TOPICS,
+  type FgdCommand,
+  type RunSummary,
 } from "../../schemas/fgd.ts";
-import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
-import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
-import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
+import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
+import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
+import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import { DLQ_TOPIC } from "../../schemas/dlq.ts";
 import { repoPathProblem } from "../../pipeline/repo_path.ts";
-import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
-import { landingZoneRepo } from "../git/sample.ts";
+import { deriveRepoId } from "../git/repo.ts";
+import { landingZoneRepo, sampleRepoPath } from "../git/sample.ts";
 import { requestPush } from "../../features/git_sync/service.ts";
 import { defaultFabrics } from "../../pipeline/config_fabrics.ts";
 import { type Author, openFabricRepo, scrubGitdirCredentials } from "./git_repo.ts";
-import { hasUrlCredentials, stripUrlCredentials } from "../../pipeline/redact.ts";
 import { KubeSource } from "./kube_source.ts";
 import { checkApiCredentials, tokenEnvFor } from "./credentials.ts";
 import { fgdMetrics } from "./metrics.ts";
-import { FabricAlerts } from "./alerts.ts";
-import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
-import { FabricWorker, type Progress } from "./worker.ts";
+import { FabricWorker, type Progress, type WorkerRequests } from "./worker.ts";
+import type { EditRequest, EditResponse } from "./worker_edit.ts";
+import {
+  FGD_APP,
+  type FgdAnswer,
+  type FgdRun,
+  type FgdSink,
+  fgdTopology,
+  type WorkerHooks,
+} from "./topology.ts";
+
+export { withoutUrlCredentials } from "./registration.ts";
 
 const checkInput = TypeCompiler.Compile(FabricConfig);
 
-/** Retries a broker call that fails retriably (e.g. a fresh Kafka topic without a leader yet), up to ~15 s. */
-function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  return retry(fn, { retries: 30, initialMs: 50, maxMs: 1000 });
+/** A promise with its resolvers. */
+function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
 }
 
 /**
- * `reg` without credentials inside its repo / Kubernetes URLs, naming the fields it cleaned in
- * `credential_removed`; `reg` itself when it has none.
+ * The topology's sink: callers waiting for their command's answer or their run, told once the checkpoint's
+ * outputs are acknowledged; the live status of running fabrics, produced at once on a producer of its own.
  */
-export function withoutUrlCredentials(reg: FabricRegistration): FabricRegistration {
-  const removed: string[] = [];
-  const out: FabricRegistration = { ...reg };
-  if (reg.repo && hasUrlCredentials(reg.repo)) {
-    out.repo = stripUrlCredentials(reg.repo);
-    removed.push("repo");
+export class FgdReplies implements FgdSink {
+  readonly name = "fgd answers";
+  readonly #broker: Broker;
+  readonly #log: Logger;
+  readonly #waiting = new Map<string, ReturnType<typeof deferred<FgdAnswer>>>();
+  readonly #runs = new Map<string, ReturnType<typeof deferred<RunSummary>>>();
+  #answers: [string, FgdAnswer][] = [];
+  #ran: [readonly string[], RunSummary | Error][] = [];
+  #producer: Promise<Producer> | null = null;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(broker: Broker, log: Logger) {
+    this.#broker = broker;
+    this.#log = log;
   }
-  if (reg.kubernetes && hasUrlCredentials(reg.kubernetes.api_url)) {
-    out.kubernetes = { ...reg.kubernetes, api_url: stripUrlCredentials(reg.kubernetes.api_url) };
-    removed.push("kubernetes.api_url");
+
+  /** Waits for the answer to `requestId` (call before producing the command). */
+  expect(requestId: string): Promise<FgdAnswer> {
+    const d = deferred<FgdAnswer>();
+    this.#waiting.set(requestId, d);
+    return d.promise;
   }
-  if (!removed.length) return reg;
-  out.credential_removed = [...new Set([...(reg.credential_removed ?? []), ...removed])];
-  return out;
+
+  /** Forgets a caller whose command could not be produced. */
+  forget(requestId: string): void {
+    this.#waiting.delete(requestId);
+  }
+
+  /** Waits for the run named by `syncId` (joined runs resolve every sync id that asked). */
+  expectRun(syncId: string): Promise<RunSummary> {
+    const d = this.#runs.get(syncId) ?? deferred<RunSummary>();
+    this.#runs.set(syncId, d);
+    return d.promise;
+  }
+
+  /** Forgets the waiters of a run that will not happen. */
+  dropRun(syncId: string): void {
+    this.#runs.delete(syncId);
+  }
+
+  waiting(requestId: string): boolean {
+    return this.#waiting.has(requestId);
+  }
+
+  reply(requestId: string, answer: FgdAnswer): void {
+    if (this.#waiting.has(requestId)) this.#answers.push([requestId, answer]);
+  }
+
+  ran(syncIds: readonly string[], result: RunSummary | Error): void {
+    if (syncIds.some((id) => this.#runs.has(id))) this.#ran.push([syncIds, result]);
+  }
+
+  live(status: FabricStatus): void {
+    const rec = { key: status.id, value: encode(FGD_STATUS_TOPIC.name, status) };
+    this.#chain = this.#chain.then(async () => {
+      try {
+        this.#producer ??= this.#broker.producer();
+        await (await this.#producer).send(FGD_STATUS_TOPIC.name, [rec]);
+      } catch (err) {
+        this.#producer = null;
+        this.#log.warn("fgd status not published", { fabric: status.id, error: describeError(err) });
+      }
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.#chain;
+  }
+
+  produced(): void {
+    for (const [id, answer] of this.#answers.splice(0)) {
+      this.#waiting.get(id)?.resolve(answer);
+      this.#waiting.delete(id);
+    }
+    for (const [ids, result] of this.#ran.splice(0)) {
+      for (const id of ids) {
+        const d = this.#runs.get(id);
+        if (!d) continue;
+        this.#runs.delete(id);
+        if (result instanceof Error) d.reject(result);
+        else d.resolve(result);
+      }
+    }
+  }
+
+  /** Fails every waiting caller (the service stops) and closes the producer. */
+  async close(): Promise<void> {
+    const stopped = new LzError("NOT_RUNNING", "the FGD service stopped", { retriable: true });
+    for (const d of this.#waiting.values()) {
+      d.resolve({ ok: false, code: "NOT_RUNNING", message: stopped.message });
+    }
+    for (const d of this.#runs.values()) d.reject(stopped);
+    this.#waiting.clear();
+    this.#runs.clear();
+    this.#answers = [];
+    this.#ran = [];
+    await this.#chain;
+    const p = this.#producer;
+    this.#producer = null;
+    if (p) await (await p).close().catch(() => {});
+  }
 }
 
 /** Options of {@link FabricManager}. */
@@ -83,48 +188,55 @@ export interface FabricManagerOptions {
   scheduleMs?: number;
   /** Kubernetes poll interval in ms (default 60 s); 0 disables polling (pollActual still works). */
   kubeIntervalMs?: number;
-  /** Listen to git hints on `lz.git.push.v1` / `lz.git.files.v1` (default true). */
+  /** React to git hints on `lz.git.push.v1` / `lz.git.files.v1` (default true). */
   gitHints?: boolean;
   author?: Author;
+  /** The topology's app id (default {@link FGD_APP}; tests). */
+  app?: string;
+  /** How long `start()` waits for the topology's task to be ready (default 120 s). */
+  readyTimeoutMs?: number;
 }
+
+/** Topics the service creates at start (the topology's inputs and outputs). */
+const FGD_SERVICE_TOPICS = [...FGD_TOPICS, GIT_PUSH_TOPIC, GIT_FILES_TOPIC, ALERTS_TOPIC, DLQ_TOPIC];
 
 /** The FGD service (see the module doc). */
 export class FabricManager implements Service {
   readonly name = "fgd";
-  /** Restores its fabrics from its own outputs at start and reads Landing Zone pushes (issue 13: a topology to be). */
-  readonly topics = {
-    reads: [
-      GIT_PUSH_TOPIC.name,
-      GIT_FILES_TOPIC.name,
-      FGD_FABRICS_TOPIC.name,
-      FGD_STATUS_TOPIC.name,
-      FGD_OBJECTS_TOPIC.name,
-      ALERTS_TOPIC.name,
-    ],
-    writes: [...FGD_TOPICS.map((t) => t.name), GIT_PUSH_TOPIC.name, ALERTS_TOPIC.name],
-  };
-  readonly workers = new Map<string, FabricWorker>();
-  /** Where progress events go (the gateway plugin sets it to `ctx.publish`). */
+  /** What the service itself produces: the API's commands (the topology declares the rest). */
+  readonly topics = { reads: [], writes: [FGD_COMMANDS_TOPIC.name] };
+  /** Progress events go here (the gateway plugin sets it to `ctx.publish`). */
   progressSink?: (p: Progress) => void;
   readonly #deps: AppDeps;
   readonly #o: FabricManagerOptions;
+  readonly #metrics;
+  readonly #replies: FgdReplies;
+  readonly #topology;
+  #workers: ReadonlyMap<string, FabricWorker> = new Map();
+  #ready: ReturnType<typeof deferred<void>> | null = null;
+  #host?: ProcessorHost;
   #producer?: Producer;
-  #reader?: Reader;
-  #timers: ReturnType<typeof setInterval>[] = [];
   #lzRepo = "";
   #started = false;
-  readonly #metrics;
-  readonly #alerts: FabricAlerts;
+  /** Per fabric, the run asked for through {@link WorkerRequests.trigger} and not started yet. */
+  readonly #queued = new Map<string, { syncId: string; done: Promise<RunSummary> }>();
 
   constructor(deps: AppDeps, options: FabricManagerOptions = {}) {
     this.#deps = deps;
     this.#o = options;
     this.#metrics = fgdMetrics(deps.metrics);
-    this.#alerts = new FabricAlerts(
-      deps.runtime.config.alerts.consecutive_failures,
-      () => this.#producerOnce(),
-      () => this.#now(),
-    );
+    this.#replies = new FgdReplies(deps.broker, this.#log);
+    this.#topology = fgdTopology(this.#run(), options.app ?? FGD_APP);
+  }
+
+  /** The fabrics of the running task, by id. */
+  get workers(): ReadonlyMap<string, FabricWorker> {
+    return this.#workers;
+  }
+
+  /** The topology this service runs (for tests and `describe`). */
+  get topology() {
+    return this.#topology;
   }
 
   get #log() {
@@ -135,97 +247,104 @@ export class FabricManager implements Service {
     return new Date(this.#deps.clock.now()).toISOString();
   }
 
-  async #producerOnce(): Promise<Producer> {
-    this.#producer ??= await this.#deps.broker.producer();
-    return this.#producer;
+  #run(): FgdRun {
+    const deps = this.#deps;
+    const cfg = deps.runtime.config;
+    const lz = () => this.#lz();
+    return {
+      get lzRepo() {
+        return lz();
+      },
+      configFabrics: () => defaultFabrics(cfg, this.#now()),
+      open: (reg, hooks) => this.#open(reg, hooks),
+      remove: (id) =>
+        Deno.remove(join(cfg.data_dir, "fgd", `${id}.git`), { recursive: true }).catch(() => {}),
+      gitSyncPush: (fabric, commit) => this.#gitSyncPush(fabric, commit),
+      sink: this.#replies,
+      legacy: async (app) => {
+        const admin = deps.broker.admin();
+        const inputs = [FGD_COMMANDS_TOPIC.name, GIT_PUSH_TOPIC.name, GIT_FILES_TOPIC.name];
+        return (await admin.fetchCommitted(app, inputs)).length === 0;
+      },
+      gitHints: this.#o.gitHints !== false,
+      scheduleMs: this.#o.scheduleMs ?? parseDuration(cfg.layers.git.interval),
+      kubeIntervalMs: this.#o.kubeIntervalMs ?? 60_000,
+      tickMs: 50,
+      alertThreshold: cfg.alerts.consecutive_failures,
+      syncId: (fabric) => `fgd-${fabric}-${crypto.randomUUID().slice(0, 8)}`,
+      attach: (workers) => {
+        this.#workers = workers;
+        this.#ready?.resolve();
+      },
+      started: (fabric, syncIds) => {
+        const q = this.#queued.get(fabric);
+        if (q && syncIds.includes(q.syncId)) this.#queued.delete(fabric);
+        this.#metrics.queueDepth.set({ fabric }, 0);
+      },
+      detach: () => {
+        this.#workers = new Map();
+      },
+    };
+  }
+
+  /** The Landing Zone repo: as resolved at start, or before it (a host of the topology's own, in tests). */
+  #lz(): string {
+    const cfg = this.#deps.runtime.config;
+    return this.#lzRepo || (this.#o.lzRepo ?? cfg.landing_zone.repo ?? sampleRepoPath(cfg.data_dir));
+  }
+
+  #requests(): WorkerRequests {
+    return {
+      trigger: (fabric, reason, syncId) => this.#trigger(fabric, reason, syncId),
+      edit: (fabric, req) => this.#edit(fabric, req),
+      poll: async (fabric) => {
+        const a = await this.#ask({ type: "poll", request_id: crypto.randomUUID(), at: this.#now(), fabric });
+        if (!a.ok) throw new LzError(a.code, a.message);
+      },
+    };
   }
 
   async start(): Promise<void> {
     const { broker, runtime } = this.#deps;
     await broker.admin().createTopics(
-      [...FGD_TOPICS, GIT_PUSH_TOPIC, GIT_FILES_TOPIC, ALERTS_TOPIC].map((t) => ({
-        name: t.name,
-        partitions: t.partitions,
-        compacted: t.compacted,
-      })),
+      FGD_SERVICE_TOPICS.map((t) => ({ name: t.name, partitions: t.partitions, compacted: t.compacted })),
     );
     this.#lzRepo = this.#o.lzRepo ?? await landingZoneRepo(runtime.config);
-    const api = new Map<string, FabricRegistration>();
-    await retrying(() => {
-      api.clear();
-      return readTopicToEnd(broker, FGD_FABRICS_TOPIC.name, (r) => {
-        if (!r.key) return;
-        const v = decode<FabricRegistration>(FGD_FABRICS_TOPIC.name, r.value);
-        if (v) api.set(r.key, v);
-        else api.delete(r.key);
-      });
-    });
-    for (const [id, reg] of api) {
-      const clean = withoutUrlCredentials(reg);
-      if (clean === reg) continue;
-      // Stored before URLs with credentials were refused: the corrected record replaces it on the compacted
-      // topic, and the fabric warns (status.warnings) that it needs a credential reference.
-      const p = await this.#producerOnce();
-      await retrying(() =>
-        p.send(FGD_FABRICS_TOPIC.name, [{ key: id, value: encode(FGD_FABRICS_TOPIC.name, clean) }])
-      );
-      api.set(id, clean);
-      this.#log.warn("fgd removed credentials stored inside a fabric's URL; name a credential instead", {
-        fabric: id,
-        fields: clean.credential_removed,
-      });
-    }
-    const statuses = new Map<string, FabricStatus>();
-    await retrying(() =>
-      readTopicToEnd(broker, FGD_STATUS_TOPIC.name, (r) => {
-        const v = decode<FabricStatus>(FGD_STATUS_TOPIC.name, r.value);
-        if (r.key && v) statuses.set(r.key, v);
-        else if (r.key) statuses.delete(r.key);
-      })
+    this.#producer = await broker.producer();
+    this.#ready = deferred<void>();
+    this.#host = createProcessorHost(
+      { broker, log: this.#deps.log, metrics: this.#deps.metrics, clock: this.#deps.clock },
+      this.#topology,
+      { tickMs: 50, retries: runtime.config.processors.retries },
     );
-    const objects = new Map<string, FabricObject>();
-    await retrying(() =>
-      readTopicToEnd(broker, FGD_OBJECTS_TOPIC.name, (r) => {
-        if (!r.key) return;
-        const v = decode<FabricObject>(FGD_OBJECTS_TOPIC.name, r.value);
-        if (v) objects.set(r.key, v);
-        else objects.delete(r.key);
-      })
-    );
-    await retrying(() =>
-      readTopicToEnd(broker, ALERTS_TOPIC.name, (r) => {
-        const a = decode<Alert>(ALERTS_TOPIC.name, r.value);
-        if (a) this.#alerts.restore(a);
-      })
-    );
-    const regs = defaultFabrics(runtime.config, this.#now());
-    for (const reg of api.values()) if (!regs.some((r) => r.id === reg.id)) regs.push(reg);
-    for (const reg of regs) {
-      const w = await this.#open(reg);
-      w.restore(null, statuses.get(reg.id));
-      for (const o of objects.values()) if (o.fabric === reg.id) w.restore(o);
-      w.trigger("start");
+    await this.#host.start();
+    const timeout = this.#o.readyTimeoutMs ?? 120_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.#ready.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new LzError(
+                  "NOT_READY",
+                  `the fabric topology ${this.#topology.app} was not assigned its partition within ${timeout} ms; is another lzsync process running it? (${broker.address})`,
+                ),
+              ),
+            timeout,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
     }
     this.#started = true;
-    if (this.#o.gitHints !== false) await this.#listen();
-    const every = this.#o.scheduleMs ?? parseDuration(runtime.config.layers.git.interval);
-    if (every > 0) {
-      this.#timers.push(setInterval(() => {
-        for (const w of this.workers.values()) w.trigger("schedule");
-      }, every));
-    }
-    const kubeEvery = this.#o.kubeIntervalMs ?? 60_000;
-    if (kubeEvery > 0) {
-      this.#timers.push(setInterval(() => {
-        for (const w of this.workers.values()) w.pollActual().catch(() => {});
-      }, kubeEvery));
-    }
-    this.#log.info("fgd started", { fabrics: [...this.workers.keys()] });
   }
 
-  async #open(reg: FabricRegistration): Promise<FabricWorker> {
+  async #open(reg: FabricRegistration, hooks: WorkerHooks): Promise<FabricWorker> {
     const { runtime } = this.#deps;
-    const repoUrl = reg.repo ?? this.#lzRepo;
+    const repoUrl = reg.repo ?? this.#lz();
     const warn = (m: string, f: Record<string, unknown>) => this.#log.warn(m, f);
     const tokenEnv = tokenEnvFor(runtime.config, reg, "repo", repoUrl, warn);
     const kubeEnv = reg.kubernetes
@@ -251,30 +370,29 @@ export class FabricManager implements Service {
         token: kubeEnv ? runtime.secret(kubeEnv) : undefined,
       })
       : undefined;
-    const w = new FabricWorker({
+    return new FabricWorker({
       reg,
       repo,
       author: this.#o.author ?? { name: "lzsync", email: "lzsync@localhost" },
-      producer: () => this.#producerOnce(),
+      out: hooks.out,
+      live: (status) => this.#replies.live(status),
+      requests: this.#requests(),
       metrics: this.#metrics,
       log: this.#log.child(reg.id, { fabric: reg.id }),
       now: () => this.#deps.clock.now(),
       kube,
       onProgress: (p) => this.progressSink?.(p),
-      onRunEnd: (failed, error) => this.#alerts.run(reg.id, failed, error),
-      // A fabric in the Landing Zone repository: lzsync's own commit is synced by the git layer at once.
-      onCommitted: reg.repo ? undefined : (commit) => this.#askGitSync(reg.id, commit),
+      onRunEnd: hooks.onRunEnd,
+      onCommitted: hooks.onCommitted,
     });
-    this.workers.set(reg.id, w);
-    return w;
   }
 
   /** A push hint for the Landing Zone repository (as a manual trigger): the git layer syncs `commit` now. */
-  async #askGitSync(fabric: string, commit: string): Promise<void> {
+  #gitSyncPush(fabric: string, commit: string) {
     const cfg = this.#deps.runtime.config;
     const repo = cfg.landing_zone.github
       ? `${cfg.landing_zone.github.owner}/${cfg.landing_zone.github.repo}`
-      : deriveRepoId(this.#lzRepo);
+      : deriveRepoId(this.#lz());
     const push = requestPush(
       repo,
       cfg.landing_zone.branch,
@@ -283,46 +401,59 @@ export class FabricManager implements Service {
       this.#deps.clock.now(),
     );
     push.pusher = "lzsync-fgd";
-    const p = await this.#producerOnce();
-    await p.send(GIT_PUSH_TOPIC.name, [{ key: push.repo, value: encode(GIT_PUSH_TOPIC.name, push) }]);
+    return push;
   }
 
-  /** Fabrics whose repo a git hint is about. */
-  #matching(repo: string, cloneUrl?: string): FabricWorker[] {
-    return [...this.workers.values()].filter((w) => {
-      const url = w.reg.repo ?? this.#lzRepo;
-      if (!w.reg.repo) return true;
-      if (cloneUrl && normalizeRepoUrl(cloneUrl) === normalizeRepoUrl(url)) return true;
-      return deriveRepoId(url) === repo;
-    });
+  /** Produces a command and waits for the topology's answer. */
+  async #ask(cmd: FgdCommand & { request_id: string }): Promise<FgdAnswer> {
+    if (!this.#started || !this.#producer) {
+      throw new LzError("NOT_READY", "the FGD service is still starting", { retriable: true });
+    }
+    const answer = this.#replies.expect(cmd.request_id);
+    const key = cmd.type === "register" ? cmd.registration.id : cmd.fabric;
+    try {
+      await this.#producer.send(FGD_COMMANDS_TOPIC.name, [{
+        key,
+        value: encode(FGD_COMMANDS_TOPIC.name, cmd),
+      }]);
+    } catch (err) {
+      this.#replies.forget(cmd.request_id);
+      throw err;
+    }
+    return await answer;
   }
 
-  async #listen(): Promise<void> {
-    const reader = this.#deps.broker.reader({
-      topics: [GIT_PUSH_TOPIC.name, GIT_FILES_TOPIC.name],
-      from: "latest",
+  /** Asks for a run of `fabric`; joins the one asked for and not started yet. */
+  #trigger(fabric: string, reason: string, syncId?: string): { syncId: string; done: Promise<RunSummary> } {
+    const queued = this.#queued.get(fabric);
+    if (queued) return queued;
+    const id = syncId ?? `fgd-${fabric}-${crypto.randomUUID().slice(0, 8)}`;
+    const done = this.#replies.expectRun(id);
+    done.catch(() => {}); // failures are reported in the status; callers may still await
+    const entry = { syncId: id, done };
+    this.#queued.set(fabric, entry);
+    this.#metrics.queueDepth.set({ fabric }, 1);
+    this.#ask({ type: "sync", request_id: crypto.randomUUID(), at: this.#now(), fabric, sync_id: id, reason })
+      .then((a) => {
+        if (!a.ok && this.#queued.get(fabric) === entry) this.#queued.delete(fabric);
+      }, (err) => {
+        if (this.#queued.get(fabric) === entry) this.#queued.delete(fabric);
+        this.#replies.ran([id], err instanceof Error ? err : new Error(String(err)));
+        this.#replies.produced();
+      });
+    return entry;
+  }
+
+  async #edit(fabric: string, req: EditRequest): Promise<EditResponse> {
+    const a = await this.#ask({
+      type: "edit",
+      request_id: crypto.randomUUID(),
+      at: this.#now(),
+      fabric,
+      edit: req,
     });
-    this.#reader = reader;
-    await reader.run((batch) => {
-      for (const r of batch.records) {
-        try {
-          if (batch.topic === GIT_PUSH_TOPIC.name) {
-            const p = decode<GitPush>(GIT_PUSH_TOPIC.name, r.value);
-            if (p) { for (const w of this.#matching(p.repo, p.clone_url)) w.trigger(`push ${p.source}`); }
-          } else {
-            const f = decode<GitFilesValue>(GIT_FILES_TOPIC.name, r.value);
-            if (f?.kind === "commit") { for (const w of this.#matching(f.repo)) w.trigger("git sync"); }
-          }
-        } catch (err) {
-          this.#log.warn("fgd ignored an undecodable git hint", {
-            topic: batch.topic,
-            offset: r.offset,
-            error: describeError(err),
-          });
-        }
-      }
-      return Promise.resolve();
-    });
+    if (!a.ok) throw new LzError(a.code, a.message);
+    return a.value!;
   }
 
   /**
@@ -352,10 +483,30 @@ export class FabricManager implements Service {
     }
     if (this.workers.has(raw.id)) throw new LzError("CONFLICT", `fabric ${raw.id} is already registered`);
     const reg: FabricRegistration = { ...raw, source: "api", registered_at: this.#now() };
-    const p = await this.#producerOnce();
-    await p.send(FGD_FABRICS_TOPIC.name, [{ key: reg.id, value: encode(FGD_FABRICS_TOPIC.name, reg) }]);
-    const w = await this.#open(reg);
-    const { syncId } = w.trigger("registration");
+    const syncId = `fgd-${reg.id}-${crypto.randomUUID().slice(0, 8)}`;
+    // a trigger before the registration run starts joins it (one run, one sync id)
+    const done = this.#replies.expectRun(syncId);
+    done.catch(() => {});
+    const entry = { syncId, done };
+    this.#queued.set(reg.id, entry);
+    const refused = (err: unknown) => {
+      if (this.#queued.get(reg.id) === entry) this.#queued.delete(reg.id);
+      this.#replies.dropRun(syncId);
+      return err;
+    };
+    let a: FgdAnswer;
+    try {
+      a = await this.#ask({
+        type: "register",
+        request_id: crypto.randomUUID(),
+        at: this.#now(),
+        sync_id: syncId,
+        registration: reg,
+      });
+    } catch (err) {
+      throw refused(err);
+    }
+    if (!a.ok) throw refused(new LzError(a.code, a.message));
     return { fabric: reg, syncId };
   }
 
@@ -371,25 +522,23 @@ export class FabricManager implements Service {
         }; remove it there`,
       );
     }
-    this.workers.delete(id);
-    await w.close();
-    await this.#alerts.run(id, false, null); // resolves an open FabricFailure alert
-    await w.publisher.clear();
-    const p = await this.#producerOnce();
-    await p.send(FGD_FABRICS_TOPIC.name, [{ key: id, value: null }]);
-    await Deno.remove(join(this.#deps.runtime.config.data_dir, "fgd", `${id}.git`), { recursive: true })
-      .catch(() => {});
+    const a = await this.#ask({
+      type: "unregister",
+      request_id: crypto.randomUUID(),
+      at: this.#now(),
+      fabric: id,
+    });
+    if (!a.ok) throw new LzError(a.code, a.message);
   }
 
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    await this.#reader?.stop();
-    this.#reader = undefined;
-    for (const w of this.workers.values()) await w.close();
-    this.workers.clear();
+    this.#started = false;
+    await this.#host?.stop();
+    this.#host = undefined;
+    await this.#replies.close();
+    this.#queued.clear();
     await this.#producer?.close();
     this.#producer = undefined;
-    this.#started = false;
+    this.#workers = new Map();
   }
 }

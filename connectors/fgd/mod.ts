@@ -12,9 +12,11 @@
  *
  * `buildFabricServices` registers the fabrics of `lzsync.yaml`; with none configured and the sample Landing
  * Zone in use (no `landing_zone.repo`), it registers the sample fabric `dc1` at `fabrics/dc1` of that repo
- * (`defaultFabrics`/`sampleFabric`). The plugin's write routes call the manager of the same process, so the
- * plugin must be served by a gateway in the process that runs the service; its read routes work on any
- * gateway (they read the compacted `lz.fgd.*` topics).
+ * (`defaultFabrics`/`sampleFabric`). The service runs the topology `lzsync-fgd` (`topology.ts`) on a
+ * processor host of its own; `fgdTopology()` without a run is its declaration (`describe`, `replay`,
+ * `digest`). The plugin's write routes produce commands and wait for the topology's answer in the same
+ * process, so the plugin must be served by a gateway in the process that runs the service; its read routes
+ * work on any gateway (they read the compacted `lz.fgd.*` topics).
  */
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import { FabricManager, type FabricManagerOptions } from "./manager.ts";
@@ -23,6 +25,7 @@ import { fabricsPlugin } from "./plugin.ts";
 export { defaultFabrics, sampleFabric } from "../../pipeline/config_fabrics.ts";
 export { FabricManager, type FabricManagerOptions } from "./manager.ts";
 export { fabricsPlugin, FGD_PROGRESS } from "./plugin.ts";
+export { FGD_APP, fgdTopology } from "./topology.ts";
 
 /** The FGD service and its gateway plugin, built from the app's deps. */
 export function buildFabricServices(

@@ -1,9 +1,8 @@
 /**
- * Writes a fabric's state to its compacted topics as diffs: only records whose value changed are produced,
- * keys that disappeared get tombstones. Seeded with what the topics held at start, so a restart also
+ * Writes a fabric's state to its compacted topics as diffs: only records whose value changed are forwarded,
+ * keys that disappeared get tombstones. Seeded with what the topics held at task start, so a restart also
  * removes what vanished while lzsync was down.
  */
-import type { Producer, ProduceRecord } from "../../pipeline/broker/types.ts";
 import { encode, encodeSerialized } from "../../pipeline/serde.ts";
 import {
   type FabricObject,
@@ -15,8 +14,6 @@ import {
   type FgdResult,
   type UnmanagedFile,
 } from "../../schemas/fgd.ts";
-
-const BATCH = 1000;
 
 const STAMP_TAIL = ',"updated_at":""}';
 
@@ -32,12 +29,15 @@ export function _encodeStamped(topic: string, value: unknown, stamp: string): Ui
   return encodeSerialized(topic, value, json);
 }
 
+/** Where a fabric's records go: the `lzsync-fgd` processor's `ctx.forward` (see `topology.ts`). */
+export type FabricOutput = (topic: string, key: string, value: unknown | null) => void;
+
 /** Diff-publishing of one fabric's records. */
 export class FabricPublisher {
   readonly #objects = new Map<string, string>();
   readonly #unmanaged = new Map<string, string>();
 
-  constructor(readonly fabric: string, readonly producer: () => Promise<Producer>) {}
+  constructor(readonly fabric: string, readonly out: FabricOutput) {}
 
   /** Records the keys/values the topics already hold for this fabric (restore). */
   seed(topic: "objects" | "unmanaged", key: string, value: unknown): void {
@@ -47,58 +47,47 @@ export class FabricPublisher {
     );
   }
 
-  async #send(topic: string, records: ProduceRecord[]): Promise<void> {
-    if (!records.length) return;
-    const p = await this.producer();
-    for (let i = 0; i < records.length; i += BATCH) await p.send(topic, records.slice(i, i + BATCH));
-  }
-
-  async #diff<V>(topic: string, last: Map<string, string>, next: Map<string, V>): Promise<number> {
-    const out: ProduceRecord[] = [];
+  #diff<V>(topic: string, last: Map<string, string>, next: Map<string, V>): number {
+    let n = 0;
     const stamp = (v: V) => JSON.stringify({ ...(v as object), updated_at: "" });
     for (const [key, value] of next) {
       const s = stamp(value);
       if (last.get(key) === s) continue;
-      out.push({ key, value: _encodeStamped(topic, value, s) });
+      this.out(topic, key, value);
       last.set(key, s);
+      n++;
     }
     for (const key of [...last.keys()]) {
       if (next.has(key)) continue;
-      out.push({ key, value: null });
+      this.out(topic, key, null);
       last.delete(key);
+      n++;
     }
-    await this.#send(topic, out);
-    return out.length;
+    return n;
   }
 
   /** Publishes the full set of this fabric's object records (keyed `<fabric>/<plural>/<ns>/<name>`). */
-  objects(next: Map<string, FabricObject>): Promise<number> {
+  objects(next: Map<string, FabricObject>): number {
     return this.#diff(FGD_OBJECTS_TOPIC.name, this.#objects, next);
   }
 
   /** Publishes the full set of this fabric's unmanaged files (keyed `<fabric>:<path>`). */
-  unmanaged(next: Map<string, UnmanagedFile>): Promise<number> {
+  unmanaged(next: Map<string, UnmanagedFile>): number {
     return this.#diff(FGD_UNMANAGED_TOPIC.name, this.#unmanaged, next);
   }
 
-  async status(status: FabricStatus): Promise<void> {
-    await this.#send(FGD_STATUS_TOPIC.name, [{
-      key: this.fabric,
-      value: encode(FGD_STATUS_TOPIC.name, status),
-    }]);
+  status(status: FabricStatus): void {
+    this.out(FGD_STATUS_TOPIC.name, this.fabric, status);
   }
 
-  async results(results: FgdResult[]): Promise<void> {
-    await this.#send(
-      FGD_RESULTS_TOPIC.name,
-      results.map((r) => ({ key: this.fabric, value: encode(FGD_RESULTS_TOPIC.name, r) })),
-    );
+  results(results: FgdResult[]): void {
+    for (const r of results) this.out(FGD_RESULTS_TOPIC.name, this.fabric, r);
   }
 
   /** Tombstones every record of the fabric (unregistration). */
-  async clear(): Promise<void> {
-    await this.objects(new Map());
-    await this.unmanaged(new Map());
-    await this.#send(FGD_STATUS_TOPIC.name, [{ key: this.fabric, value: null }]);
+  clear(): void {
+    this.objects(new Map());
+    this.unmanaged(new Map());
+    this.out(FGD_STATUS_TOPIC.name, this.fabric, null);
   }
 }

@@ -1,22 +1,24 @@
 /**
- * One registered fabric at run time. Every operation on the fabric — ingestion runs, Portal edits, draft
- * discards — goes through one serial queue, so they never interleave; triggers that arrive while a run is
- * still queued join it (one run, one sync id). After each operation the fabric's records are published as
- * diffs (`publisher.ts`) and progress is reported through `onProgress`.
+ * One registered fabric at run time: its git repository, what the last run read from it (desired state,
+ * unmanaged files, validator) and what the cluster holds (actual state). The `lzsync-fgd` processor
+ * (`topology.ts`) owns the workers and calls their operations — ingestion runs ({@link FabricWorker.run}),
+ * Portal edits, Kubernetes polls — one at a time per fabric, from its `process` and punctuations; after
+ * each operation the fabric's records are forwarded as diffs (`publisher.ts`) and progress is reported
+ * through `onProgress`. The methods callers use ({@link FabricWorker.trigger}, `edit`, `pollActual`) ask
+ * through `lz.fgd.commands.v1` (see `manager.ts`).
  */
 import { invalidManagedWarning } from "./findings.ts";
-import type { Producer } from "../../pipeline/broker/types.ts";
 import { describeError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import { checkDraft } from "../../processors/fgd/drafts.ts";
 import type { InvalidManaged, UnmanagedEntry } from "../../processors/fgd/plan_types.ts";
 import type { Validator } from "../../processors/fgd/validate.ts";
-import type { FabricObject, FabricRegistration, FabricStatus, RunSummary } from "../../schemas/fgd.ts";
+import type { FabricRegistration, FabricStatus, RunSummary } from "../../schemas/fgd.ts";
 import type { Author, FabricRepo } from "./git_repo.ts";
 import { FabricGit, type IngestTimings, runIngestion } from "./ingest.ts";
 import type { KubeSource } from "./kube_source.ts";
 import type { FgdMetrics } from "./metrics.ts";
-import { FabricPublisher } from "./publisher.ts";
+import { type FabricOutput, FabricPublisher } from "./publisher.ts";
 import {
   type ActualEntry,
   counts,
@@ -41,27 +43,38 @@ export interface Progress {
   at: string;
 }
 
+/** How callers reach the processor that owns a worker (through `lz.fgd.commands.v1`, see `manager.ts`). */
+export interface WorkerRequests {
+  trigger(fabric: string, reason: string, syncId?: string): { syncId: string; done: Promise<RunSummary> };
+  edit(fabric: string, req: EditRequest): Promise<EditResponse>;
+  poll(fabric: string): Promise<void>;
+}
+
 /** What a worker is built from. */
 export interface WorkerOptions {
   reg: FabricRegistration;
   repo: FabricRepo;
   author: Author;
-  producer: () => Promise<Producer>;
+  /** Where the fabric's records go (the processor's forward). */
+  out: FabricOutput;
+  /** The fabric's status while a run is active, sent at once (the processor's sink). */
+  live?(status: FabricStatus): void;
+  requests: WorkerRequests;
   metrics: FgdMetrics;
   log: Logger;
   now: () => number;
   kube?: KubeSource;
   onProgress?(p: Progress): void;
   /** Called after every ingestion run (alerts); a failure here is logged, never fails the run. */
-  onRunEnd?(failed: boolean, error: string | null): Promise<void>;
+  onRunEnd?(failed: boolean, error: string | null): void;
   /**
    * Called after lzsync pushed a commit of its own to the fabric's repository (ingestion, Portal edit), so the
    * git layer syncs it now rather than folding it into the next user push; a failure is logged only.
    */
-  onCommitted?(commit: string): Promise<void>;
+  onCommitted?(commit: string): void;
 }
 
-/** The state of one fabric and the queue of operations on it. */
+/** The state of one fabric and the operations on it. */
 export class FabricWorker implements FabricState {
   readonly id: string;
   readonly reg: FabricRegistration;
@@ -84,9 +97,14 @@ export class FabricWorker implements FabricState {
   lastError: string | null = null;
   kubeState: FabricStatus["kubernetes"] = null;
   #lastTree: string | null | undefined = undefined;
-  #chain: Promise<unknown> = Promise.resolve();
-  #queued = 0;
-  #pending: { syncId: string; done: Promise<RunSummary> } | null = null;
+  #lastCounts: FabricStatus["counts"] = {
+    managed: 0,
+    unmanaged: 0,
+    invalid_managed: 0,
+    drafts: 0,
+    conflicts: 0,
+    drift: 0,
+  };
   #running = false;
   #closed = false;
 
@@ -99,7 +117,7 @@ export class FabricWorker implements FabricState {
       o.repo,
       o.author,
     );
-    this.publisher = new FabricPublisher(o.reg.id, o.producer);
+    this.publisher = new FabricPublisher(o.reg.id, o.out);
     if (o.kube) this.kubeState = { api_url: o.reg.kubernetes!.api_url, last_poll: null, error: null };
   }
 
@@ -111,24 +129,6 @@ export class FabricWorker implements FabricState {
     return new Date(this.o.now()).toISOString();
   }
 
-  /** Operations waiting in the queue. */
-  get queueDepth(): number {
-    return this.#queued;
-  }
-
-  /** Runs `fn` after every earlier operation of this fabric. */
-  enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    this.#queued++;
-    this.o.metrics.queueDepth.set({ fabric: this.id }, this.#queued);
-    const run = this.#chain.then(async () => {
-      this.#queued--;
-      this.o.metrics.queueDepth.set({ fabric: this.id }, this.#queued);
-      return await fn();
-    });
-    this.#chain = run.catch(() => {});
-    return run;
-  }
-
   progress(syncId: string, phase: string, message: string, done = false): void {
     try {
       this.o.onProgress?.({ fabric: this.id, sync_id: syncId, phase, message, done, at: this.nowIso() });
@@ -137,23 +137,17 @@ export class FabricWorker implements FabricState {
     }
   }
 
-  /** Asks for an ingestion run; joins a run that is queued but not started. */
-  trigger(
-    reason: string,
-    syncId = `fgd-${this.id}-${crypto.randomUUID().slice(0, 8)}`,
-  ): { syncId: string; done: Promise<RunSummary> } {
-    if (this.#pending) return this.#pending;
-    this.progress(syncId, "queued", `ingestion of ${this.id} queued (${reason})`);
-    const pending = {
-      syncId,
-      done: this.enqueue(() => {
-        if (this.#pending === pending) this.#pending = null;
-        return this.#run(syncId, reason);
-      }),
-    };
-    pending.done.catch(() => {}); // failures are reported in the status; callers may still await
-    this.#pending = pending;
-    return pending;
+  /** Asks for an ingestion run; joins a run that is asked for but not started (one run, one sync id). */
+  trigger(reason: string, syncId?: string): { syncId: string; done: Promise<RunSummary> } {
+    return this.o.requests.trigger(this.id, reason, syncId);
+  }
+
+  /**
+   * One ingestion run, now (the processor calls it from a punctuation). Resolves with the run's summary
+   * (a failed run is an outcome); rejects only when the fabric was unregistered or publishing failed.
+   */
+  run(syncId: string, reason: string): Promise<RunSummary> {
+    return this.#run(syncId, reason);
   }
 
   async #run(syncId: string, reason: string): Promise<RunSummary> {
@@ -162,7 +156,7 @@ export class FabricWorker implements FabricState {
     this.o.metrics.activeRuns.inc();
     try {
       if (this.#closed) throw new Error("fabric unregistered");
-      await this.#publishQuietly(); // state: running
+      this.#liveStatus(); // state: running
       const r = await runIngestion(this.fg, {
         lastTree: this.#lastTree,
         onPhase: (phase, detail) => this.progress(syncId, phase, detail),
@@ -201,14 +195,14 @@ export class FabricWorker implements FabricState {
         this.head = r.commit ?? r.base;
         if (r.commit) this.lastCommit = r.commit;
         if (plan) this.#absorb(plan, r.commit ?? r.base);
-        if (r.outcome === "committed" && r.commit) await this.committed(r.commit);
+        if (r.outcome === "committed" && r.commit) this.committed(r.commit);
       }
       this.#running = false;
       const published = performance.now();
-      await this.publish();
-      await this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
+      this.publish();
+      this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
       this.lastTimings = { ...r.timings, publish: performance.now() - published };
-      await this.#runEnded(r.outcome === "failed", this.lastError);
+      this.#runEnded(r.outcome === "failed", this.lastError);
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
       // The last frame a registration watches also says when managed/ holds files left out of the state.
       const invalid = this.invalidManaged.length && r.outcome !== "failed"
@@ -225,8 +219,8 @@ export class FabricWorker implements FabricState {
       this.lastError = describeError(err);
       this.#running = false;
       if (!this.#closed) {
-        await this.#publishQuietly();
-        await this.#runEnded(true, this.lastError);
+        this.#publishQuietly();
+        this.#runEnded(true, this.lastError);
       }
       this.progress(syncId, "failed", this.lastError, true);
       throw err;
@@ -257,28 +251,36 @@ export class FabricWorker implements FabricState {
     }
   }
 
-  async #runEnded(failed: boolean, error: string | null): Promise<void> {
+  #runEnded(failed: boolean, error: string | null): void {
     try {
-      await this.o.onRunEnd?.(failed, error);
+      this.o.onRunEnd?.(failed, error);
     } catch (err) {
       this.log.warn("fgd run outcome not reported", { fabric: this.id, error: describeError(err) });
     }
   }
 
   /** {@link publish}, logging instead of throwing (a status update must not fail the run it describes). */
-  async #publishQuietly(): Promise<void> {
+  #publishQuietly(): void {
     try {
-      await this.publish();
+      this.publish();
     } catch (err) {
       this.log.warn("fgd status not published", { fabric: this.id, error: describeError(err) });
     }
   }
 
-  /** Publishes objects, unmanaged files and the status. */
-  /** Tells {@link WorkerOptions.onCommitted} about a commit lzsync pushed; never throws. */
-  async committed(commit: string): Promise<void> {
+  /** Sends the status (state `running`) at once, through {@link WorkerOptions.live}; never throws. */
+  #liveStatus(): void {
     try {
-      await this.o.onCommitted?.(commit);
+      this.o.live?.(this.status(this.#lastCounts));
+    } catch (err) {
+      this.log.warn("fgd status not published", { fabric: this.id, error: describeError(err) });
+    }
+  }
+
+  /** Tells {@link WorkerOptions.onCommitted} about a commit lzsync pushed; never throws. */
+  committed(commit: string): void {
+    try {
+      this.o.onCommitted?.(commit);
     } catch (err) {
       this.log.warn("could not ask the git layer to sync an fgd commit", {
         commit,
@@ -287,14 +289,16 @@ export class FabricWorker implements FabricState {
     }
   }
 
-  async publish(): Promise<void> {
+  /** Forwards the objects, unmanaged files and the status that changed. */
+  publish(): void {
     const now = this.nowIso();
     const objects = objectRecords(this.id, this.desired, this.drafts, this.actual, now);
-    await this.publisher.objects(objects);
-    await this.publisher.unmanaged(unmanagedRecords(this.id, this.unmanaged, now));
+    this.publisher.objects(objects);
+    this.publisher.unmanaged(unmanagedRecords(this.id, this.unmanaged, now));
     const c = counts(objects, this.unmanaged.length, this.invalidManaged);
+    this.#lastCounts = c;
     for (const [state, n] of Object.entries(c)) this.o.metrics.objects.set({ fabric: this.id, state }, n);
-    await this.publisher.status(this.status(c, now));
+    this.publisher.status(this.status(c, now));
   }
 
   /** Standing problems of the registration (shown in the status; see `credential_removed`). */
@@ -331,58 +335,47 @@ export class FabricWorker implements FabricState {
     };
   }
 
-  /** Restores a draft (and the last status) from the topics at start. */
-  restore(record: FabricObject | null, status?: FabricStatus): void {
-    if (status) {
-      this.lastCommit = status.last_commit;
-      this.lastRun = status.last_run;
-      this.head = status.head;
-    }
-    if (!record) return;
-    this.publisher.seed(
-      "objects",
-      `${this.id}/${slotKey(record.plural, record.namespace, record.name)}`,
-      record,
-    );
-    if (!record.draft) return;
-    const {
-      fabric: _f,
-      desired: _d,
-      draft,
-      conflict,
-      actual: _a,
-      drift: _x,
-      drift_fields: _y,
-      updated_at: _u,
-      ...meta
-    } = record;
-    this.drafts.set(slotKey(record.plural, record.namespace, record.name), {
-      ...draft,
-      object: draft.object as never,
-      conflict: conflict ? { ...conflict, theirs: conflict.theirs as never } : null,
-      meta,
-    });
+  /** Takes the last status the topic holds (at task start): head, last commit, last run. */
+  restoreStatus(status: FabricStatus | undefined): void {
+    if (!status) return;
+    this.lastCommit = status.last_commit;
+    this.lastRun = status.last_run;
+    this.head = status.head;
   }
 
-  /** Portal edits (PUT/DELETE of an object, draft discard), serialized with the runs. */
+  /** Portal edits (PUT/DELETE of an object, draft discard), performed by the processor in turn. */
   edit(req: EditRequest): Promise<EditResponse> {
-    return this.enqueue(() => performEdit(this, req));
+    return this.o.requests.edit(this.id, req);
   }
 
-  /** Reads the cluster's objects now (no-op without a Kubernetes source). */
+  /** Performs an edit now (the processor, for an `edit` command). */
+  performEdit(req: EditRequest): Promise<EditResponse> {
+    return performEdit(this, req);
+  }
+
+  /** Reads the cluster's objects now (no-op without a Kubernetes source), through the processor. */
   pollActual(): Promise<void> {
-    const kube = this.o.kube;
-    if (!kube) return Promise.resolve();
-    return this.enqueue(async () => {
-      await pollActual(this, kube);
-      await this.publish();
-    });
+    if (!this.o.kube) return Promise.resolve();
+    return this.o.requests.poll(this.id);
   }
 
-  /** Stops accepting work; waits for the current operation. */
-  async close(): Promise<void> {
+  /** Polls the cluster now and publishes (the processor). */
+  async pollNow(): Promise<void> {
+    const kube = this.o.kube;
+    if (!kube) return;
+    await pollActual(this, kube);
+    this.publish();
+  }
+
+  /** True once the fabric is closed (unregistered or its task closed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops accepting work (the processor awaits any operation before it closes a worker). */
+  close(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    await this.#chain;
     this.o.repo.close();
   }
 }

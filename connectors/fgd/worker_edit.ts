@@ -95,7 +95,7 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
       return { status: 404, body: { error: "no_draft", reason: `${crd.kind}/${req.name} has no draft` } };
     }
     w.drafts.delete(slot);
-    await w.publish();
+    w.publish();
     return { status: 200, body: { discarded: true, kind: crd.kind, name: req.name } };
   }
 
@@ -151,9 +151,9 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
     error: null,
     conflict: null,
   };
-  const store = async (d: Draft) => {
+  const store = (d: Draft) => {
     w.drafts.set(slot, { ...d, meta });
-    await w.publish();
+    w.publish();
   };
 
   if (req.draftOnly) {
@@ -171,7 +171,7 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
         },
       }
       : draft;
-    await store(d);
+    store(d);
     return {
       status: stale ? 409 : 202,
       body: {
@@ -220,8 +220,8 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
         w.head = commit;
         if (outcome.kind === "committed") w.lastCommit = commit;
       }
-      await w.publish();
-      if (commit && outcome.kind === "committed") await w.committed(commit);
+      w.publish();
+      if (commit && outcome.kind === "committed") w.committed(commit);
       return {
         status: 200,
         body: { commit, hash, path, kind: crd.kind, name: req.name, unchanged: outcome.kind === "applied" },
@@ -238,7 +238,7 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
           detected_at: now,
         },
       };
-      await store(d);
+      store(d);
       return {
         status: 409,
         body: {
@@ -253,7 +253,7 @@ export async function performEdit(w: FabricState, req: EditRequest): Promise<Edi
     }
     case "failed": {
       w.o.metrics.failures.inc({ fabric: w.id, reason: "edit" });
-      await store({ ...draft, state: "failed", error: outcome.error });
+      store({ ...draft, state: "failed", error: outcome.error });
       return { status: 502, body: { error: "commit_failed", reason: outcome.error } };
     }
   }

@@ -26,8 +26,8 @@ export interface FabricState {
   lastCommit: string | null;
   kubeState: FabricStatus["kubernetes"];
   nowIso(): string;
-  /** Publishes the fabric's records (objects, drafts, status). */
-  publish(): Promise<void>;
+  /** Forwards the fabric's records (objects, drafts, status) that changed. */
+  publish(): void;
   /** Tells the git layer about a commit lzsync pushed itself. */
-  committed(commit: string): Promise<void>;
+  committed(commit: string): void;
 }
