@@ -24,7 +24,6 @@ import fs from "../git/fs.ts";
 import { readPackedBlob } from "../git/pack_reader.ts";
 import { join, resolve } from "node:path";
 import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
 import { LzError } from "../../pipeline/errors.ts";
 import { localGitdir, redactUrl } from "../git/repo.ts";
 import { stripUrlCredentials } from "../../pipeline/redact.ts";
@@ -38,6 +37,7 @@ import {
   writePack,
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
+import { discoverUpload, indexPack, requestPack } from "./upload_pack.ts";
 import { gitReason, runGit } from "../git/cli.ts";
 import { type PushOutcome, pushToLocal } from "./local_push.ts";
 export type { PushOutcome } from "./local_push.ts";
@@ -253,6 +253,16 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     });
   };
 
+  /** True when the clone holds the commit `oid` (and so, packs being written whole, all it reaches). */
+  const hasCommit = async (oid: string): Promise<boolean> => {
+    try {
+      await git.readCommit({ fs, gitdir, oid, cache });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   let swept = false;
   const ensureClone = async () => {
     if (!swept) {
@@ -337,30 +347,48 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     async fetch() {
       if (!remote) return await fetchLocal();
       await ensureClone();
-      let refs;
+      let adv;
       try {
-        refs = await git.listServerRefs({ http, url: o.repo, headers, prefix: ref, protocolVersion: 1 });
+        adv = await discoverUpload(o.repo, ref, headers);
       } catch (err) {
         throw wrap("list refs of", err);
       }
-      const head = refs.find((r) => r.ref === ref)?.oid ?? null;
+      const head = adv.oid;
       if (head === null) return null;
-      try {
-        await git.fetch({
-          fs,
-          http,
-          gitdir,
-          url: o.repo,
-          headers,
-          cache,
-          ref: o.branch,
-          remoteRef: o.branch,
-          singleBranch: true,
-          tags: false,
-        });
-      } catch (err) {
-        throw wrap("fetch", err);
+      if (!(await hasCommit(head))) {
+        // the commits the clone has with everything they reach (packs are written whole, refs after them)
+        const haves: string[] = [];
+        for (const r of [tracking, ref]) {
+          const oid = await git.resolveRef({ fs, gitdir, ref: r }).catch(() => null);
+          if (oid && !haves.includes(oid) && (await hasCommit(oid))) haves.push(oid);
+        }
+        let received: Uint8Array;
+        try {
+          received = await requestPack(o.repo, headers, head, haves, adv.capabilities);
+        } catch (err) {
+          throw wrap("fetch", err);
+        }
+        let pack;
+        try {
+          pack = indexPack(received);
+        } catch (err) {
+          throw new LzError(
+            "GIT",
+            `cannot fetch ${location}: the server sent a damaged pack (${(err as Error).message})`,
+            {
+              cause: err,
+              retriable: true,
+            },
+          );
+        }
+        if (received.length > 32) await writePack(gitdir, pack); // an empty pack is its header and trailer
+        if (!(await hasCommit(head))) {
+          throw new LzError("GIT", `cannot fetch ${location}: the server's pack lacks the head ${head}`, {
+            retriable: true,
+          });
+        }
       }
+      await writeRefAtomic(gitdir, tracking, head);
       return head;
     },
     async listTree(commit, dir) {

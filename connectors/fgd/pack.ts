@@ -241,7 +241,10 @@ function Buffer_toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-function buildIdx(entries: { oid: string; offset: number; crc: number }[], packSha: Uint8Array): Uint8Array {
+export function buildIdx(
+  entries: { oid: string; offset: number; crc: number }[],
+  packSha: Uint8Array,
+): Uint8Array {
   const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
   const n = sorted.length;
   const big = sorted.filter((e) => e.offset >= 0x80000000).length;
