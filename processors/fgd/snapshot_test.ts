@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { blobId } from "./snapshot.ts";
+import { blobId, newPlanCache, objectSlot } from "./snapshot.ts";
 
 Deno.test("blobId is git's blob id for ASCII and non-ASCII text and for bytes", () => {
   const enc = new TextEncoder();
@@ -22,4 +22,24 @@ Deno.test("blobId is git's blob id for ASCII and non-ASCII text and for bytes", 
       .join("");
     assert.equal(blobId(text), blobId(enc.encode(text)), JSON.stringify(text));
   }
+});
+
+Deno.test("objectSlot keeps a value per object and slot, invisible to the object's keys and JSON", () => {
+  const a = objectSlot<object, string>("a");
+  const b = objectSlot<object, string>("a"); // same name, another slot
+  const o = { x: 1 };
+  assert.equal(a.get(o), undefined);
+  a.set(o, "one");
+  assert.equal(a.get(o), "one");
+  assert.equal(b.get(o), undefined);
+  b.set(o, "two");
+  assert.deepEqual([a.get(o), b.get(o)], ["one", "two"]);
+  assert.deepEqual(Object.keys(o), ["x"]);
+  assert.equal(JSON.stringify(o), '{"x":1}');
+  // a new cache starts empty for objects another cache knows
+  const c1 = newPlanCache(), c2 = newPlanCache();
+  const cached = { document: 0, object: { apiVersion: "v1", kind: "X", metadata: { name: "x" } } } as never;
+  c1.rendered.set(cached, { source: "s", document: 0, object: {} as never, hash: "h", text: "t", id: "i" });
+  assert.equal(c2.rendered.get(cached), undefined);
+  assert.equal(c1.rendered.get(cached)?.text, "t");
 });
