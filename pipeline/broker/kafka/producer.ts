@@ -31,10 +31,12 @@ import type { KafkaContext } from "./context.ts";
 import { backoffMs, isUnreachable, kafkaErrorType, sleep, toLzError } from "./errors.ts";
 import { DefaultPartitioner, partitionForKey } from "../murmur2.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, neverFits, recordBytes, splitByBytes } from "./sizes.ts";
+import { linearGrouping } from "./grouping.ts";
 
 /**
  * Records per kafkajs `send`. kafkajs groups a send's messages per partition by copying the partition's
- * array for every message (quadratic), so very large sends are split.
+ * array for every message (quadratic; see grouping.ts for the linear grouping used while kafkajs has that
+ * shape), so very large sends are split.
  */
 export const SEND_CHUNK = 2_000;
 
@@ -302,6 +304,7 @@ export async function createKafkaProducer(ctx: KafkaContext): Promise<Producer> 
       topics.join(", ")
     }`;
     const deadline = Date.now() + ctx.deliveryTimeoutMs;
+    for (const t of topicMessages) linearGrouping(t.messages); // kafkajs's own is quadratic (grouping.ts)
     for (let attempt = 0;; attempt++) {
       try {
         return await client.sendBatch({ topicMessages, acks: -1 });
