@@ -22,6 +22,8 @@ import { GIT_PUSH_TOPIC } from "../schemas/git_push.ts";
 import { GIT_FILES_TOPIC } from "../schemas/git_files.ts";
 
 const WARMUP = 10;
+/** Hundreds of deliveries from one loopback address: the per-IP webhook limit (10/s) is lifted here. */
+const UNLIMITED = { gateway: { rate_limits: { webhook: { ip: { rate_per_s: 0 } } } } };
 const PUSHES = { embedded: 200, kafka: 100 };
 const SYNCS = { embedded: 30, kafka: 20 };
 
@@ -149,7 +151,7 @@ export async function run(): Promise<BenchResult[]> {
   const base = await baseline(PUSHES.embedded);
   out.push({ name: "bare Deno.serve POST → WebSocket p99 (baseline)", value: base.p99, unit: "ms" });
 
-  const embedded = await startGitStack();
+  const embedded = await startGitStack({ config: UNLIMITED });
   try {
     out.push(...results("embedded", await measure(embedded, PUSHES.embedded, SYNCS.embedded), base, 50));
   } finally {
@@ -169,7 +171,7 @@ export async function run(): Promise<BenchResult[]> {
       clientId: "bench-git",
       logger: silentLogger,
     });
-    const s = await startGitStack({ broker });
+    const s = await startGitStack({ broker, config: UNLIMITED });
     try {
       out.push(...results("kafka", await measure(s, PUSHES.kafka, SYNCS.kafka), base, 250));
     } finally {
