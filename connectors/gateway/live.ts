@@ -203,9 +203,15 @@ export class LiveHub {
     return this.#clients.size;
   }
 
-  /** Per client: transport, state and bytes queued but unsent (tests, bench, debugging). */
-  clientStats(): { id: number; transport: string; state: string; buffered: number; topics: string[] }[] {
-    return [...this.#clients].map((c) => ({
+  /**
+   * Per client (of `topic` only, when given): transport, state and bytes queued but unsent (tests, bench,
+   * debugging).
+   */
+  clientStats(
+    topic?: string,
+  ): { id: number; transport: string; state: string; buffered: number; topics: string[] }[] {
+    const clients = topic === undefined ? this.#clients : this.#byTopic.get(topic) ?? [];
+    return [...clients].map((c) => ({
       id: c.id,
       transport: c.sink.transport,
       state: c.state,
