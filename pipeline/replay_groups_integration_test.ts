@@ -72,12 +72,24 @@ async function caughtUp(broker: Broker, group: string, inputs: string[]): Promis
   return true;
 }
 
-/** Runs `topo` with `clock` until it has committed every input, lets punctuations fire, stops it. */
-async function runUntilCaughtUp(broker: Broker, topo: Topology, clock: Clock): Promise<void> {
+/**
+ * Runs `topo` with `clock` until it has committed every input (and `settled` holds, for a topology whose work
+ * outlives the records that asked for it), lets punctuations fire, stops it.
+ */
+async function runUntilCaughtUp(
+  broker: Broker,
+  topo: Topology,
+  clock: Clock,
+  settled: () => Promise<boolean> = () => Promise.resolve(true),
+): Promise<void> {
   const host = createProcessorHost({ broker, log: silentLogger, clock }, topo, { retries: 1, backoffMs: 10 });
   await host.start();
   try {
-    await waitFor(() => caughtUp(broker, topo.app, topo.inputs), `${topo.app} caught up`, 60_000);
+    await waitFor(
+      async () => await caughtUp(broker, topo.app, topo.inputs) && await settled(),
+      `${topo.app} caught up`,
+      60_000,
+    );
     await sleep(400); // a few punctuations (the topologies here tick every 50 ms)
   } finally {
     await host.stop();
@@ -90,14 +102,19 @@ async function runUntilCaughtUp(broker: Broker, topo: Topology, clock: Clock): P
 }
 
 /** Digest before, replay, rebuild with a clock `LATER` ms ahead, digest after. */
-async function replayProof(broker: Broker, topo: Topology, inputs: Input[]) {
+async function replayProof(
+  broker: Broker,
+  topo: Topology,
+  inputs: Input[],
+  settled?: () => Promise<boolean>,
+) {
   const topics = new Set([...topo.inputs, ...topo.outputs]);
   await broker.admin().createTopics([...topics].map((name) => {
     const t = TOPICS.get(name)!;
     return { name, partitions: t.partitions, compacted: t.compacted };
   }));
   await produce(broker, inputs);
-  await runUntilCaughtUp(broker, topo, { now: () => Date.now() });
+  await runUntilCaughtUp(broker, topo, { now: () => Date.now() }, settled);
   const before = await digestGroup({ broker, ...topologyState(topo) });
   await replay({
     broker,
@@ -106,7 +123,7 @@ async function replayProof(broker: Broker, topo: Topology, inputs: Input[]) {
     inputs: topo.inputs,
     stores: topo.stores,
   });
-  await runUntilCaughtUp(broker, topo, { now: () => Date.now() + LATER });
+  await runUntilCaughtUp(broker, topo, { now: () => Date.now() + LATER }, settled);
   const after = await digestGroup({ broker, ...topologyState(topo) });
   assert.ok(before.stores.some((s) => s.keys > 0), `${topo.app} built some state`);
   return { before, after };
@@ -568,7 +585,13 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
           gitHints: false, // lzsync's own commits come back as pushes: a hint processed at the stop would wait
         });
         const topo = m.topology as Topology;
-        const { before, after } = await replayProof(b, topo, fgdInputs(dc2));
+        // runs outlive the commands that asked for them: wait until no run is pending (in its changelog)
+        const idle = async () => {
+          const d = await digestGroup({ broker: b, ...topologyState(topo) });
+          return d.stores.find((s) => s.store === "fabrics")!.keys > 0 &&
+            d.stores.find((s) => s.store === "pending")!.keys === 0;
+        };
+        const { before, after } = await replayProof(b, topo, fgdInputs(dc2), idle);
         console.log(
           `lzsync-fgd: before ${before.digest} ${
             JSON.stringify(before.stores.map((s) => [s.store, s.keys]))

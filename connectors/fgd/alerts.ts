@@ -17,8 +17,8 @@ export class FabricAlerts {
 
   constructor(
     readonly threshold: number,
-    /** Sends an alert record (the processor's forward to `lz.alerts.v1`). */
-    readonly send: (alert: Alert) => void,
+    /** Sends an alert record of `fabric` (the processor's forward to `lz.alerts.v1`). */
+    readonly send: (alert: Alert, fabric: string) => void,
     readonly now: () => string,
   ) {}
 
@@ -38,7 +38,7 @@ export class FabricAlerts {
       if (!open) return;
       const now = this.now();
       const resolved: Alert = { ...open, state: "resolved", resolved_at: now, updated_at: now };
-      this.send(resolved);
+      this.send(resolved, fabric);
       this.#open.delete(id);
       return;
     }
@@ -60,7 +60,7 @@ export class FabricAlerts {
       resolved_at: null,
       updated_at: now,
     };
-    this.send(alert);
+    this.send(alert, fabric);
     this.#open.set(id, alert);
   }
 }

@@ -269,7 +269,8 @@ export class FabricManager implements Service {
       gitHints: this.#o.gitHints !== false,
       scheduleMs: this.#o.scheduleMs ?? parseDuration(cfg.layers.git.interval),
       kubeIntervalMs: this.#o.kubeIntervalMs ?? 60_000,
-      tickMs: 50,
+      // a finished run is settled (its records produced, its callers answered) at the next punctuation
+      tickMs: 20,
       alertThreshold: cfg.alerts.consecutive_failures,
       syncId: (fabric) => `fgd-${fabric}-${crypto.randomUUID().slice(0, 8)}`,
       attach: (workers) => {
@@ -315,7 +316,7 @@ export class FabricManager implements Service {
     this.#host = createProcessorHost(
       { broker, log: this.#deps.log, metrics: this.#deps.metrics, clock: this.#deps.clock },
       this.#topology,
-      { tickMs: 50, retries: runtime.config.processors.retries },
+      { tickMs: 20, retries: runtime.config.processors.retries },
     );
     await this.#host.start();
     const timeout = this.#o.readyTimeoutMs ?? 120_000;

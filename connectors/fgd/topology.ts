@@ -14,8 +14,8 @@
  * - `fabrics` — by fabric id, the fabrics registered through the API (config and sample fabrics come from
  *   `lzsync.yaml`, not from a store);
  * - `drafts` — by `<fabric>/<plural>/<namespace>/<name>`, each Portal edit's draft as the edit left it;
- * - `pending` — by fabric id, runs asked for (commands, hints, start-up, schedule) and not run yet; empty at
- *   rest, so a crash between a hint's commit and its run loses no hint.
+ * - `pending` — by fabric id, runs asked for (commands, hints, start-up, schedule) and not settled yet (see
+ *   below); empty at rest, so a crash between a hint's commit and its run loses no hint.
  *
  * **Derived, not state**: the desired state is git (`managed/` at the head: every task's first run reads the
  * whole directory, later runs only what changed), the actual state is the cluster (polled), so neither is a
@@ -48,8 +48,14 @@
  * reach the waiting caller through the sink once the checkpoint's outputs are acknowledged, so the caller
  * sees the records. The status while a run is active (`state: running`) goes through the sink at once.
  *
- * **Concurrency**: one task for all fabrics, which run concurrently within a punctuation (one run per fabric
- * at a time); commands and edits are processed between punctuations, in order.
+ * **Runs in the background**: a run (seconds for a large fabric) does not hold up the task. A punctuation (or
+ * a caller's sync at once) starts the pending run of each fabric that has none in flight, without waiting for
+ * it; the run's forwards are kept aside, and the next punctuation after it ended takes them into the task
+ * together with the run's sync ids off `pending` — so its records, its `pending` change and its input
+ * offsets reach the broker in one checkpoint, and a crash before it leaves the run pending (it runs again:
+ * idempotent). Fabrics run concurrently, one run each; an edit, poll, draft or unregistration of a fabric
+ * waits for that fabric's run only, and registrations, hints and other fabrics' commands go on meanwhile.
+ * A stop waits for the runs in flight and leaves them pending.
  *
  * **Upgrade** from the hand-written service (its state was its own outputs): a task that starts with empty
  * stores while its group has no committed offset at all (the service used no group; `replay` leaves
@@ -97,7 +103,7 @@ export const DRAFTS_STORE = "drafts";
 /** Store of runs asked for and not run yet, by fabric id. Persisted contract. */
 export const PENDING_STORE = "pending";
 
-/** A run asked for (value of the `pending` store). Persisted contract. */
+/** A run asked for and not settled (value of the `pending` store). Persisted contract. */
 export interface PendingRun {
   /** The sync ids that asked; the first names the run (a caller's own id when one asked). */
   sync_ids: string[];
@@ -168,6 +174,16 @@ export interface FgdRun {
 
 type Command<T extends FgdCommand["type"]> = Extract<FgdCommand, { type: T }>;
 
+/** A forward a running fabric made: topic, key, value. */
+type Forward = [topic: string, key: string, value: unknown | null];
+
+/** A run that ended and waits to be settled into the task. */
+interface Finished {
+  served: string[];
+  result: RunSummary | Error;
+  forwards: Forward[];
+}
+
 /** JSON equality of two store values (drafts are plain JSON). */
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -207,20 +223,33 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
   let configIds = new Set<string>();
   /** Fabrics this task unregistered (their table records are stale for a registration again). */
   const unregistered = new Set<string>();
+  /** Per running fabric, the forwards its run made so far (replayed into the task when it is settled). */
+  const buffers = new Map<string, Forward[]>();
+  /** Runs in flight by fabric: resolve once the run ended (its outcome waits in `finished`). */
+  const inflight = new Map<string, Promise<void>>();
+  /** Runs that ended and wait for the next tick (or the fabric's next operation) to be settled. */
+  const finished = new Map<string, Finished>();
 
   const fabrics = (ctx: ProcessorContext) => ctx.store<FabricRegistration>(FABRICS_STORE);
   const drafts = (ctx: ProcessorContext) => ctx.store<DraftEntry>(DRAFTS_STORE);
   const pending = (ctx: ProcessorContext) => ctx.store<PendingRun>(PENDING_STORE);
   const iso = (ctx: ProcessorContext) => new Date(ctx.now()).toISOString();
 
+  /** A forward of fabric `fabric`'s: kept in its run's buffer while the run is in flight. */
+  const emit = (ctx: ProcessorContext, fabric: string, topic: string, key: string, value: unknown | null) => {
+    const b = buffers.get(fabric);
+    if (b) b.push([topic, key, value]);
+    else ctx.forward(topic, key, value);
+  };
+
   const hooks = (ctx: ProcessorContext, reg: FabricRegistration): WorkerHooks => ({
-    out: (topic, key, value) => ctx.forward(topic, key, value),
+    out: (topic, key, value) => emit(ctx, reg.id, topic, key, value),
     onRunEnd: (failed, error) => alerts.run(reg.id, failed, error),
     // A fabric in the Landing Zone repository: lzsync's own commit is synced by the git layer at once.
     onCommitted: (commit) => {
       if (reg.repo) return;
       const push = run.gitSyncPush(reg.id, commit);
-      ctx.forward(GIT_PUSH_TOPIC.name, push.repo, push);
+      emit(ctx, reg.id, GIT_PUSH_TOPIC.name, push.repo, push);
     },
   });
 
@@ -323,8 +352,9 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
     run.sink.reply(c.request_id, { ok: true }); // answered at this checkpoint; the run follows at the next tick
   };
 
-  const unregister = (ctx: ProcessorContext, c: Command<"unregister">) => {
+  const unregister = async (ctx: ProcessorContext, c: Command<"unregister">) => {
     const id = c.fabric;
+    await quiet(ctx, id);
     const w = workers.get(id);
     if (!w) {
       run.sink.reply(c.request_id, {
@@ -358,7 +388,7 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
     const gone = [...store.entries()].filter(([k]) => k.startsWith(`${id}/`)).map(([k]) => k);
     for (const k of gone) store.delete(k);
     run.sink.reply(c.request_id, { ok: true });
-    return run.remove(id);
+    await run.remove(id);
   };
 
   const edit = async (ctx: ProcessorContext, c: Command<"edit">) => {
@@ -372,6 +402,7 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
       );
       return;
     }
+    await quiet(ctx, c.fabric);
     const w = workers.get(c.fabric);
     if (!w) {
       run.sink.reply(c.request_id, {
@@ -395,7 +426,8 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
   };
 
   /** A `draft` record: the draft an edit left (replays and seeds; a live edit stored it already). */
-  const draft = (ctx: ProcessorContext, c: Command<"draft">) => {
+  const draft = async (ctx: ProcessorContext, c: Command<"draft">) => {
+    await quiet(ctx, c.fabric);
     const key = `${c.fabric}/${c.slot}`;
     const store = drafts(ctx);
     if (same(store.get(key) ?? null, c.draft)) return;
@@ -430,10 +462,11 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
         }
         ask(ctx, c.fabric, c.reason, c.sync_id);
         run.sink.reply(c.request_id, { ok: true });
-        // asked for by a caller (who has its sync id already): run at once; hints wait for the punctuation
-        return await tick(ctx, c.fabric);
+        // asked for by a caller (who has its sync id already): start at once; hints wait for the punctuation
+        return tick(ctx, c.fabric);
       }
       case "poll": {
+        await quiet(ctx, c.fabric);
         const w = workers.get(c.fabric);
         try {
           await w?.pollNow();
@@ -446,7 +479,7 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
       case "edit":
         return await edit(ctx, c);
       case "draft":
-        return draft(ctx, c);
+        return await draft(ctx, c);
     }
   };
 
@@ -461,23 +494,66 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
     }
   };
 
-  /** Starts the pending runs (of `only`, else all), concurrently across fabrics, and waits for them. */
-  const tick = async (ctx: ProcessorContext, only?: string) => {
+  /**
+   * Takes the outcome of `fabric`'s finished run into the task: its forwards, the sync ids it served (off
+   * `pending`; ids that asked while it ran stay for the next run), its callers' answer.
+   */
+  const settle = (ctx: ProcessorContext, fabric: string) => {
+    const f = finished.get(fabric);
+    if (!f) return;
+    finished.delete(fabric);
+    for (const [topic, key, value] of f.forwards) ctx.forward(topic, key, value);
     const p = pending(ctx);
-    if (p.size === 0) return;
-    const runs = [...p.entries()].filter(([id]) => only === undefined || id === only)
-      .map(([id, r]) => [id, { ...r, sync_ids: [...r.sync_ids] }] as const);
-    for (const [id] of runs) p.delete(id);
-    await Promise.all(runs.map(async ([id, r]) => {
-      const w = workers.get(id);
-      if (!w) return run.sink.ran(r.sync_ids, new Error(`fabric ${id} unregistered`));
-      run.started?.(id, r.sync_ids);
-      try {
-        run.sink.ran(r.sync_ids, await w.run(r.sync_ids[0], r.reason));
-      } catch (err) {
-        run.sink.ran(r.sync_ids, err instanceof Error ? err : new Error(String(err)));
+    const entry = p.get(fabric);
+    if (entry) {
+      const rest = entry.sync_ids.filter((id) => !f.served.includes(id));
+      if (rest.length) p.put(fabric, { ...entry, sync_ids: rest });
+      else p.delete(fabric);
+    }
+    run.sink.ran(f.served, f.result);
+  };
+
+  /** Waits for `fabric`'s run in flight and settles it: what an operation on the fabric does first. */
+  const quiet = async (ctx: ProcessorContext, fabric: string) => {
+    await inflight.get(fabric);
+    settle(ctx, fabric);
+  };
+
+  /** Starts the run `r` of `fabric` in the background (see the module doc). */
+  const start = (fabric: string, r: PendingRun) => {
+    const w = workers.get(fabric)!;
+    const served = [...r.sync_ids];
+    const forwards: Forward[] = [];
+    buffers.set(fabric, forwards);
+    run.started?.(fabric, served);
+    const p = w.run(served[0], r.reason).then(
+      (summary): RunSummary | Error => summary,
+      (err): RunSummary | Error => err instanceof Error ? err : new Error(String(err)),
+    ).then((result) => {
+      buffers.delete(fabric);
+      inflight.delete(fabric);
+      finished.set(fabric, { served, result, forwards });
+    });
+    inflight.set(fabric, p);
+  };
+
+  /**
+   * Settles the runs that ended and starts the pending runs (of `only`, else all) that are not in flight,
+   * concurrently across fabrics, without waiting for them.
+   */
+  const tick = (ctx: ProcessorContext, only?: string) => {
+    for (const fabric of [...finished.keys()]) settle(ctx, fabric);
+    const p = pending(ctx);
+    for (const [fabric, r] of [...p.entries()]) {
+      if (only !== undefined && fabric !== only) continue;
+      if (inflight.has(fabric) || finished.has(fabric)) continue;
+      if (!workers.has(fabric)) {
+        p.delete(fabric);
+        run.sink.ran(r.sync_ids, new Error(`fabric ${fabric} unregistered`));
+        continue;
       }
-    }));
+      start(fabric, r);
+    }
   };
 
   /** The upgrade seed (see the module doc): registrations and drafts from the old service's outputs. */
@@ -519,7 +595,7 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
     async init(ctx) {
       alerts = new FabricAlerts(
         run.alertThreshold,
-        (a) => ctx.forward(ALERTS_TOPIC.name, a.id, a),
+        (a, fabric) => emit(ctx, fabric, ALERTS_TOPIC.name, a.id, a),
         () => iso(ctx),
       );
       for (const a of ctx.table<Alert>(ALERTS_TOPIC.name).values()) alerts.restore(a);
@@ -561,7 +637,9 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
       }
       if (run.kubeIntervalMs > 0) {
         ctx.schedule(run.kubeIntervalMs, async () => {
-          for (const w of workers.values()) await w.pollNow().catch(() => {});
+          for (const w of workers.values()) {
+            if (!inflight.has(w.id) && !finished.has(w.id)) await w.pollNow().catch(() => {});
+          }
         });
       }
       ctx.log.info("fgd started", { fabrics: [...workers.keys()] });
@@ -573,7 +651,10 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
       }
       hint(ctx, rec);
     },
-    close() {
+    async close() {
+      // a run in flight ends first; its outcome is not settled, so `pending` still asks for it next time
+      await Promise.all(inflight.values());
+      finished.clear();
       for (const w of workers.values()) w.close();
       workers.clear();
       ready = false;
