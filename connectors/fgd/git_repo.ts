@@ -33,6 +33,7 @@ import {
   type GitObject,
   gitObject,
   type Pack,
+  type TreeEntry,
   treeObject,
   writePack,
 } from "./pack.ts";
@@ -119,7 +120,8 @@ const MAX_CACHED_TREE_ENTRIES = 200_000;
 
 /**
  * Builds the tree of `base` with `changes` (blob oid, or null to delete) applied, adding new tree objects to
- * `out`; only touched subtrees are rewritten. Returns null for an empty tree.
+ * `out` (depth first, children in the order their first path appears); only touched subtrees are rewritten.
+ * Returns null for an empty tree. Each path is split once (into its directory and name), not once per level.
  */
 async function updateTree(
   readTree: TreeReader,
@@ -127,32 +129,53 @@ async function updateTree(
   changes: Map<string, string | null>,
   out: GitObject[],
 ): Promise<string | null> {
-  const entries = new Map<string, { mode: string; oid: string }>();
-  if (base) {
-    for (const e of await readTree(base)) entries.set(e.path, { mode: e.mode, oid: e.oid });
-  }
-  const sub = new Map<string, Map<string, string | null>>();
-  for (const [path, oid] of changes) {
-    const i = path.indexOf("/");
-    if (i < 0) {
-      if (oid === null) entries.delete(path);
-      else entries.set(path, { mode: "100644", oid });
-      continue;
+  const files = new Map<string, Map<string, string | null>>(); // directory → name → oid (null: delete)
+  const children = new Map<string, Set<string>>(); // directory → names of its touched subdirectories
+  const touch = (dir: string) => {
+    while (dir !== "") {
+      const j = dir.lastIndexOf("/");
+      const parent = j < 0 ? "" : dir.slice(0, j);
+      let names = children.get(parent);
+      if (!names) children.set(parent, names = new Set());
+      const name = dir.slice(j + 1);
+      if (names.has(name)) return; // and so its ancestors
+      names.add(name);
+      dir = parent;
     }
-    const dir = path.slice(0, i);
-    if (!sub.has(dir)) sub.set(dir, new Map());
-    sub.get(dir)!.set(path.slice(i + 1), oid);
+  };
+  for (const [path, oid] of changes) {
+    const i = path.lastIndexOf("/");
+    const dir = i < 0 ? "" : path.slice(0, i);
+    let m = files.get(dir);
+    if (!m) {
+      files.set(dir, m = new Map());
+      touch(dir);
+    }
+    m.set(path.slice(i + 1), oid);
   }
-  for (const [dir, ch] of sub) {
-    const prior = entries.get(dir);
-    const oid = await updateTree(readTree, prior?.mode === "040000" ? prior.oid : null, ch, out);
-    if (oid === null) entries.delete(dir);
-    else entries.set(dir, { mode: "040000", oid });
-  }
-  if (entries.size === 0) return null;
-  const tree = treeObject([...entries].map(([path, e]) => ({ path, ...e })));
-  out.push(tree);
-  return tree.oid;
+  const build = async (dir: string, prior: string | null): Promise<string | null> => {
+    const entries = new Map<string, { mode: string; oid: string }>();
+    if (prior) {
+      for (const e of await readTree(prior)) entries.set(e.path, { mode: e.mode, oid: e.oid });
+    }
+    for (const [name, oid] of files.get(dir) ?? []) {
+      if (oid === null) entries.delete(name);
+      else entries.set(name, { mode: "100644", oid });
+    }
+    for (const name of children.get(dir) ?? []) {
+      const e = entries.get(name);
+      const oid = await build(dir ? `${dir}/${name}` : name, e?.mode === "040000" ? e.oid : null);
+      if (oid === null) entries.delete(name);
+      else entries.set(name, { mode: "040000", oid });
+    }
+    if (entries.size === 0) return null;
+    const list: TreeEntry[] = [];
+    for (const [path, e] of entries) list.push({ path, mode: e.mode, oid: e.oid });
+    const tree = treeObject(list);
+    out.push(tree);
+    return tree.oid;
+  };
+  return await build("", base);
 }
 
 async function subtree(

@@ -65,7 +65,13 @@ function treeOrder(a: TreeEntry, b: TreeEntry): number {
 
 /** Encodes a tree object. */
 export function treeObject(entries: TreeEntry[]): GitObject {
-  const sorted = [...entries].sort(treeOrder);
+  // git's order (treeOrder) is the order of the names with "/" after each directory's: the keys are sorted
+  // natively (the same code-unit order as `<`), not through a comparator creating strings per comparison
+  const byKey = new Map<string, TreeEntry>();
+  for (const e of entries) byKey.set(e.mode === "040000" ? `${e.path}/` : e.path, e);
+  const sorted = byKey.size === entries.length
+    ? [...byKey.keys()].sort().map((k) => byKey.get(k)!)
+    : [...entries].sort(treeOrder); // a name twice (no valid tree): as it always was
   // one buffer: "<mode> <path>\0" (at most 3 UTF-8 bytes per UTF-16 unit) then the 20-byte id, per entry
   let max = 0;
   for (const e of sorted) max += e.mode.length + 2 + e.path.length * 3 + (e.oid.length >> 1);
