@@ -124,6 +124,15 @@ export interface Topology<V = unknown> {
   app: string;
   /** Input topics (must be co-partitioned). */
   inputs: string[];
+  /**
+   * Inputs a task catches up on before anything else (a subset of {@link Topology.inputs}; small, config-like
+   * topics such as `pmo.yaml`'s governance): when a task starts, the host processes the records of its
+   * partition of each from the group's committed offset to the end seen then, before the task's first batch
+   * of any input. The consumer's later delivery of the same records is skipped (already applied), and they are
+   * committed with the task's first checkpoint. Without it a cold start could handle a batch of another input
+   * first and apply the configuration to it only afterwards.
+   */
+  bootstrap?: string[];
   /** Store names; changelog topic of each is `<app>-<store>-changelog`. Persisted contract: never rename. */
   stores: string[];
   /**
@@ -151,6 +160,7 @@ export function changelogTopic(app: string, store: string): string {
 export function describeTopology(t: Topology): string {
   const lines = [`Topology ${t.app}${t.description ? ` — ${t.description}` : ""}`];
   lines.push(`  Source: ${t.inputs.join(", ")}`);
+  for (const b of t.bootstrap ?? []) lines.push(`  Bootstrap: ${b} (caught up at task start)`);
   lines.push(`  Processor: ${t.app} (stores: ${t.stores.join(", ") || "none"})`);
   for (const s of t.stores) lines.push(`  Store: ${s} -> changelog ${changelogTopic(t.app, s)}`);
   for (const tb of t.tables ?? []) lines.push(`  Table: ${tb.topic} (read at task start)`);

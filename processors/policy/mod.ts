@@ -42,6 +42,9 @@ export function policyTopology(opts: PolicyOptions & { app?: string } = {}): Top
   return {
     app: opts.app ?? POLICY_APP,
     inputs: [ASSETS_TOPIC.name, GOVERNANCE_TOPIC.name, INFRA_EVENTS_TOPIC.name],
+    // pmo.yaml before the assets at a cold start: else the first asset batch is evaluated without it, and
+    // again (and its evaluation records written twice) when it arrives
+    bootstrap: [GOVERNANCE_TOPIC.name],
     stores: [STORE_ASSETS, STORE_GOVERNANCE],
     codecs: { [STORE_ASSETS]: policyAssetCodec },
     outputs: [VIOLATIONS_TOPIC.name, EVALUATIONS_TOPIC.name, SCORE_PARTS_TOPIC.name],
