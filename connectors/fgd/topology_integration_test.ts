@@ -174,3 +174,76 @@ Deno.test("lzsync-fgd: a fabric unregistered and registered again by the task th
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+/** `p`, or a failure naming `what` after 30 s. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} waited 30 s for another fabric's run`)), 30_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("lzsync-fgd: a fabric whose run hangs (its git host does not answer) holds up no other fabric's sync or edit", async () => {
+  const server = await startGitServer();
+  const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-slow-" });
+  const broker = await createEmbeddedBroker();
+  // a git host that takes every request and answers only when the test lets it
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let asked = 0;
+  const stall = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    asked++;
+    await gate;
+    return new Response("unavailable", { status: 503 });
+  });
+  const crd_dirs = ["fabrics/crds/hedgehog"];
+  const m = new FabricManager(
+    testDeps(broker, {
+      data_dir: dataDir,
+      landing_zone: { repo: server.url("fab") },
+      fabrics: [
+        { id: "slow", repo: `http://127.0.0.1:${stall.addr.port}/slow.git`, path: "fabrics/slow", crd_dirs },
+        { id: "dc1", path: "fabrics/dc1", crd_dirs },
+      ],
+    }),
+    { scheduleMs: 0, kubeIntervalMs: 0, gitHints: false },
+  );
+  try {
+    await server.createRepo("fab", { ...crdRepoFiles(), "fabrics/dc1/raw/f.yaml": FABRIC_YAML });
+    await m.start();
+    await waitFor(
+      () => Promise.resolve(asked > 0),
+      "the slow fabric's start-up run reached its host",
+      30_000,
+    );
+    const run = await within(m.workers.get("dc1")!.trigger("test").done, "dc1's sync");
+    assert.notEqual(run.outcome, "failed", run.error ?? "");
+    const saved = await within(
+      m.workers.get("dc1")!.edit({
+        op: "put",
+        kind: "vpcs",
+        name: "vpc-9",
+        body: VPC,
+        draftOnly: true,
+        author: "bob",
+      }),
+      "dc1's edit",
+    );
+    assert.equal(saved.status, 202, JSON.stringify(saved.body));
+    const runs = (await readAll<{ type: string; fabric: string }>(broker, "lz.fgd.results.v1"))
+      .filter((r) => r.value?.type === "run" && r.value.fabric === "slow");
+    assert.equal(runs.length, 0, "the slow fabric's run is still in flight");
+  } finally {
+    release();
+    await m.stop();
+    await stall.shutdown();
+    await broker.close();
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
