@@ -19,6 +19,9 @@ import { createPubsubSubscriber } from "../connectors/pubsub/subscriber.ts";
 import { emulatorTopic } from "../connectors/pubsub/test_util.ts";
 import { testDeps } from "../pipeline/testing/deps.ts";
 
+/** Warm-up at the measured rate before the measured messages, in ms. */
+const WARM_MS = 2_000;
+
 /** Wall-clock times (ms) one message was seen at along the path. */
 interface Hop {
   published: number;
@@ -49,8 +52,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Publishes `n` messages at `ratePerSec` after a warm-up and reports p50/p99 against the bare subscriber. */
-export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<BenchResult[]> {
+/**
+ * Publishes `rounds` × `n` messages at `ratePerSec` after a warm-up and reports the median round's p50/p99
+ * against the bare subscriber's on the same messages, and the per-hop breakdown over all rounds.
+ */
+export async function pubsubToWebsocket(n: number, ratePerSec = 50, rounds = 3): Promise<BenchResult[]> {
   const stops: (() => Promise<void>)[] = [];
   try {
     let brokers = Deno.env.get("LZSYNC_TEST_KAFKA_BROKERS");
@@ -122,8 +128,8 @@ export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<Ben
       await Promise.allSettled(readerRuns);
     });
     const published = new Map<string, number>();
-    const viaWs: number[] = [];
-    const viaRaw: number[] = [];
+    let viaWs: number[] = [];
+    let viaRaw: number[] = [];
     const prefix = `//compute.googleapis.com/projects/bench/global/firewalls/${run}-`;
     const ws = new WebSocket(`${gw.wsUrl}?topic=lz.assets.v1`);
     await new Promise((resolve, reject) => {
@@ -173,51 +179,94 @@ export async function pubsubToWebsocket(n: number, ratePerSec = 50): Promise<Ben
         window: { startTime: new Date().toISOString() },
       });
     };
-    // Warm-up: connections, group joins, JIT.
-    for (let i = 0; i < 20; i++) await publish(-1 - i);
-    const warm = Date.now() + 30_000;
-    while (published.size && Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
-    published.clear();
-    rawTimes.clear();
-    hops.clear();
-    measuring = true;
     const gap = 1000 / ratePerSec;
-    const start = performance.now();
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      const due = start + i * gap;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      sends.push(publish(i));
+    /** Publishes `count` messages `gap` ms apart (numbered from `from`) and waits for the publishes. */
+    const paced = async (count: number, from: number) => {
+      const start = performance.now();
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const wait = start + i * gap - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        sends.push(publish(from + i));
+      }
+      await Promise.all(sends);
+    };
+    const arrived = async () => {
+      const until = Date.now() + 30_000;
+      while (published.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    };
+    // Warm-up: connections and group joins (a burst), then JIT and every stage's batching at the measured
+    // rate for WARM_MS (the first half second at rate was the slowest of a run when the warm-up was a burst).
+    for (let i = 0; i < 20; i++) await publish(-1 - i);
+    await arrived();
+    await paced(Math.round((WARM_MS / 1000) * ratePerSec), -1000);
+    await arrived();
+    // Rounds of `n` messages; the figures are medians of the rounds' (p99 of a few hundred messages is at
+    // the mercy of one stall of a shared machine). The bare subscriber is timed on the same messages.
+    const per: { p99: number; p50: number; raw99: number; raw50: number }[] = [];
+    const allHops: Hop[] = [];
+    let lost = 0;
+    for (let r = 0; r < rounds; r++) {
+      published.clear();
+      rawTimes.clear();
+      hops.clear();
+      viaWs = [];
+      viaRaw = [];
+      measuring = true;
+      await paced(n, r * n);
+      const end = Date.now() + 30_000;
+      while ((viaWs.length < n || viaRaw.length < n) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      measuring = false;
+      viaWs.sort((a, b) => a - b);
+      viaRaw.sort((a, b) => a - b);
+      per.push({
+        p99: percentile(viaWs, 99),
+        p50: percentile(viaWs, 50),
+        raw99: percentile(viaRaw, 99),
+        raw50: percentile(viaRaw, 50),
+      });
+      lost += n - viaWs.length;
+      allHops.push(...hops.values());
     }
-    await Promise.all(sends);
-    const end = Date.now() + 30_000;
-    while ((viaWs.length < n || viaRaw.length < n) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    viaWs.sort((a, b) => a - b);
-    viaRaw.sort((a, b) => a - b);
-    const p99 = percentile(viaWs, 99);
-    const p50 = percentile(viaWs, 50);
-    const raw99 = percentile(viaRaw, 99);
-    const raw50 = percentile(viaRaw, 50);
-    const lost = n - viaWs.length;
-    const breakdown = hopBreakdown([...hops.values()]);
-    console.error(`[bench] pubsub per-hop latency (ms, p50 / p99 of ${hops.size} messages):`);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const p99 = med(per.map((x) => x.p99)), raw99 = med(per.map((x) => x.raw99));
+    const p50 = med(per.map((x) => x.p50)), raw50 = med(per.map((x) => x.raw50));
+    const ratio = med(per.map((x) => x.p99 / x.raw99));
+    const breakdown = hopBreakdown(allHops);
+    const total = (h: Hop) => h.client! - h.published;
+    const worst = allHops.filter((h) => h.client !== undefined).sort((a, b) => total(b) - total(a));
+    const hopsOf = (h: Hop) => HOPS.map(([, a, b]) => ((h[b] ?? NaN) - (h[a] ?? NaN)).toFixed(0)).join(" + ");
+    console.error(
+      `[bench] pubsub p99 ms per round ${per.map((x) => x.p99.toFixed(0)).join("/")} vs bare ${
+        per.map((x) => x.raw99.toFixed(0)).join("/")
+      } (ratios ${per.map((x) => (x.p99 / x.raw99).toFixed(2)).join("/")}); load ${
+        Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+      }`,
+    );
+    console.error(`[bench] pubsub per-hop latency (ms, p50 / p99 of ${allHops.length} messages):`);
     for (const b of breakdown) {
       console.error(`  ${b.hop.padEnd(34)} ${b.p50.toFixed(0).padStart(5)} / ${b.p99.toFixed(0)}`);
     }
+    console.error(
+      `  the 1% slowest, hop by hop: ${
+        worst.slice(0, Math.max(1, Math.ceil(worst.length / 100))).map((h) => `${total(h)} = ${hopsOf(h)}`)
+          .join("; ")
+      }`,
+    );
     return [
       {
-        name: `pubsub: publish → WebSocket p99, Kafka + emulator (${n} msgs at ${ratePerSec}/s${
-          lost ? `, ${lost} NOT RECEIVED` : ""
-        })`,
+        name:
+          `pubsub: publish → WebSocket p99, Kafka + emulator (median of ${rounds} rounds of ${n} msgs at ${ratePerSec}/s${
+            lost ? `, ${lost} NOT RECEIVED` : ""
+          })`,
         value: Math.round(p99),
         unit: "ms",
         baseline: { name: "bare Pub/Sub subscriber p99 (emulator delivery)", value: Math.round(raw99) },
-        ratio: Math.round((p99 / raw99) * 100) / 100,
-        target: "< 300 ms and <= 1.5x the bare subscriber",
-        pass: lost === 0 && p99 < 300 && p99 <= 1.5 * raw99,
+        ratio: Math.round(ratio * 100) / 100,
+        target: "< 300 ms and <= 1.5x the bare subscriber (median of per-round ratios)",
+        pass: lost === 0 && p99 < 300 && ratio <= 1.5,
       },
       {
         name: "pubsub: publish → WebSocket p50, Kafka + emulator",
