@@ -1,6 +1,7 @@
 /**
- * The fabric service as a topology (app `lzsync-fgd`), run by the processor host like every other consumer
- * of lzsync, so `replay`, `digest`, `lag`, changelog restore and the DLQ cover it.
+ * The fabric service as a topology (app `lzsync-fgd`), run by a processor host (the fabric service's own,
+ * `manager.ts`) like every other consumer of lzsync, so `replay`, `digest`, `lag`, changelog restore and the
+ * DLQ cover it.
  *
  * **Inputs** (one partition each, so one task holds every fabric):
  * - `lz.fgd.commands.v1`, keyed by fabric id: what the API asks (`manager.ts` produces it) — registrations
@@ -24,8 +25,9 @@
  * desired state, as `processors/fgd/drafts.ts` says; when it was first detected is kept from the object's
  * record on `lz.fgd.objects.v1`), the last run, head and last commit (the status record's, read back at task
  * start), open FabricFailure alerts (`lz.alerts.v1`) and what the compacted outputs hold (the diff base of
- * `publisher.ts`). Those four are the topology's tables: its own past outputs, read once at task start, as
- * `lzsync-portal-repo` and `lzsync-policy` read theirs.
+ * `publisher.ts`). These come from the topology's tables — `lz.fgd.objects.v1`, `lz.fgd.status.v1`,
+ * `lz.alerts.v1`, and `lz.fgd.fabrics.v1` for the upgrade seed: its own past outputs, read once at task
+ * start, as `lzsync-portal-repo` and `lzsync-policy` read theirs.
  *
  * **Git I/O in the processor**: runs (fetch → plan → one commit → push, `ingest.ts`) and edits
  * (`worker_edit.ts`) write git from the processor's step, not from a sink flushed at the checkpoint as
@@ -33,7 +35,9 @@
  * the same run, and an edit's answer (200 committed, 409 conflict) is the push's outcome. The write is
  * idempotent by construction — no commit when the planned tree equals the head's, ref updates by
  * compare-and-swap, a local repository pushed under its `index.lock` (`local_push.ts`, `git_repo.ts`) — so
- * the checkpoint only makes the outcome durable; a crash in between redoes a run that commits nothing.
+ * the checkpoint only makes the outcome durable; a crash in between redoes a run that commits nothing. (So
+ * there is no git-writes topic between the plan and a writer: the plan is only valid on the head it was
+ * made against.)
  * lzsync's own commits to the Landing Zone repository are forwarded to `lz.git.push.v1` (the git layer
  * syncs them at once).
  *
@@ -51,9 +55,8 @@
  * **Runs in the background**: a run (seconds for a large fabric) does not hold up the task. A punctuation (or
  * a caller's sync at once) starts the pending run of each fabric that has none in flight, without waiting for
  * it; the run's forwards are kept aside, and the next punctuation after it ended takes them into the task
- * together with the run's sync ids off `pending` — so its records, its `pending` change and its input
- * offsets reach the broker in one checkpoint, and a crash before it leaves the run pending (it runs again:
- * idempotent). Fabrics run concurrently, one run each; an edit, poll, draft or unregistration of a fabric
+ * together with the run's sync ids off `pending` — so its records and its `pending` change reach the broker
+ * in one checkpoint, and a crash before it leaves the run pending (it runs again: idempotent). Fabrics run concurrently, one run each; an edit, poll, draft or unregistration of a fabric
  * waits for that fabric's run only, and registrations, hints and other fabrics' commands go on meanwhile.
  * A stop waits for the runs in flight and leaves them pending.
  *
