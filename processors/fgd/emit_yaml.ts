@@ -63,34 +63,37 @@ export function scalar(v: unknown): string | undefined {
 
 /** Appends the block-style lines of a non-empty collection at `indent` (exported for `comments.ts`). */
 export function emit(v: unknown, indent: string, out: string[]): void {
+  out.push(block(v, indent));
+}
+
+/**
+ * The block-style lines of a non-empty collection at `indent`, as one string (built by concatenation: no
+ * array of line parts to join, no entry pairs per mapping).
+ */
+function block(v: unknown, indent: string): string {
+  let out = "";
   if (Array.isArray(v)) {
     for (const item of v) {
       const s = scalar(item);
-      if (s !== undefined) out.push(`${indent}- ${s}\n`);
-      else {
-        const inner: string[] = [];
-        emit(item, `${indent}  `, inner);
-        out.push(`${indent}- ${inner.join("").slice(indent.length + 2)}`);
-      }
+      if (s !== undefined) out += `${indent}- ${s}\n`;
+      else out += `${indent}- ${block(item, `${indent}  `).slice(indent.length + 2)}`;
     }
-    return;
+    return out;
   }
-  for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-    const key = keyText(k);
+  const m = v as Record<string, unknown>;
+  for (const k in m) {
+    if (!Object.hasOwn(m, k)) continue;
+    const item = m[k];
     const s = scalar(item);
-    if (s !== undefined) out.push(`${indent}${key}: ${s}\n`);
-    else {
-      out.push(`${indent}${key}:\n`);
-      emit(item, `${indent}  `, out);
-    }
+    if (s !== undefined) out += `${indent}${keyText(k)}: ${s}\n`;
+    else out += `${indent}${keyText(k)}:\n${block(item, `${indent}  `)}`;
   }
+  return out;
 }
 
 /** Serializes a mapping (or any value) as a YAML document ending in a newline. */
 export function emitYaml(value: unknown): string {
   const s = scalar(value);
   if (s !== undefined) return `${s}\n`;
-  const out: string[] = [];
-  emit(value, "", out);
-  return out.join("");
+  return block(value, "");
 }
