@@ -92,6 +92,32 @@ const str = JSON.stringify;
 const passedText = new Map<string, string>();
 const notEvaluatedText = new Map<string, string>();
 
+/**
+ * JSON text of strings that repeat across entries — asset types, project ids and numbers, locations, the
+ * times of failing results, rule ids, titles and severities — so an entry costs a map lookup per such field
+ * instead of a JSON.stringify call (each call costs more than the few bytes it writes). Bounded: cleared when
+ * full (an export with more distinct values only loses the reuse).
+ */
+const quoted = new Map<string, string>();
+const QUOTED_MAX = 8192;
+function q(s: string | null): string {
+  if (s === null) return "null";
+  let t = quoted.get(s);
+  if (t === undefined) {
+    t = str(s);
+    if (quoted.size >= QUOTED_MAX) quoted.clear();
+    quoted.set(s, t);
+  }
+  return t;
+}
+/** The text of a benchmarks array, per array (a rule's results share its array until a restore). */
+const benchmarksText = new WeakMap<string[], string>();
+function benchmarks(bm: string[]): string {
+  let t = benchmarksText.get(bm);
+  if (t === undefined) benchmarksText.set(bm, t = str(bm));
+  return t;
+}
+
 function resultText(id: string, r: RuleResult): string {
   if (r === PASSED) {
     let t = passedText.get(id);
@@ -103,27 +129,26 @@ function resultText(id: string, r: RuleResult): string {
     if (t === undefined) notEvaluatedText.set(id, t = `${str(id)}:{"passed":true,"not_evaluated":true}`);
     return t;
   }
-  let s = `${str(id)}:{"passed":${r.p === 1}`;
+  let s = `${q(id)}:{"passed":${r.p === 1}`;
   if (r.lz) s += `,"lz_reported":true`;
   if (r.ne) s += `,"not_evaluated":true`;
-  if (r.fs !== undefined) s += `,"first_seen":${str(r.fs)}`;
-  if (r.ls !== undefined) s += `,"last_seen":${str(r.ls)}`;
+  if (r.fs !== undefined) s += `,"first_seen":${q(r.fs)}`;
+  if (r.ls !== undefined) s += `,"last_seen":${q(r.ls)}`;
   if (r.msg !== undefined) s += `,"message":${str(r.msg)}`;
-  if (r.sev !== undefined) s += `,"severity":${str(r.sev)}`;
-  if (r.title !== undefined) s += `,"title":${str(r.title)}`;
-  if (r.bm !== undefined) s += `,"benchmarks":${str(r.bm)}`;
+  if (r.sev !== undefined) s += `,"severity":${q(r.sev)}`;
+  if (r.title !== undefined) s += `,"title":${q(r.title)}`;
+  if (r.bm !== undefined) s += `,"benchmarks":${benchmarks(r.bm)}`;
   return s + "}";
 }
 
 /**
  * The changelog text of an in-memory entry: exactly `JSON.stringify(policyAssetToV1(e))`, built as text
- * (no readable copy of the entry is made first; a passing result's text is shared per rule id).
+ * (no readable copy of the entry is made first; a passing result's text is shared per rule id, repeating
+ * strings' text is cached).
  */
 export function policyAssetText(e: PolicyAsset): string {
   const a = e.a;
-  let s = `{"asset":{"type":${str(a.t)},"project_id":${str(a.p)},"project_number":${str(a.n)},"location":${
-    str(a.l)
-  }`;
+  let s = `{"asset":{"type":${q(a.t)},"project_id":${q(a.p)},"project_number":${q(a.n)},"location":${q(a.l)}`;
   if (a.b !== undefined) s += `,"labels":${str(a.b)}`;
   if (a.x) s += `,"resource_data_missing":true`;
   s += `},"results":{`;
