@@ -3,7 +3,7 @@
  * `lzsync.yaml`, or — on a first run with the sample Landing Zone and no fabric configured — the sample
  * fabric `dc1`.
  *
- * A leaf module of the config (type-only imports): the FGD manager (`connectors/fgd/manager.ts`) registers
+ * A leaf module of the config (type-only imports): the FGD manager (`features/fabrics/manager.ts`) registers
  * these fabrics, and the git sync (`connectors/git/glob.ts`) tracks their GitOps directories; it lives with
  * the config, not in either connector, so the git connector does not import the fabric service's folder
  * (which imports the git connector for its repositories).

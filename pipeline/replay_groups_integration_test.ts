@@ -33,8 +33,8 @@ import type { GitFilesValue } from "../schemas/git_files.ts";
 import { startGitServer } from "./testing/git_server.ts";
 import { testDeps } from "./testing/deps.ts";
 import { createGitFetch, requestPush } from "../features/git_sync/service.ts";
-import { FabricManager } from "../connectors/fgd/manager.ts";
-import { crdRepoFiles, FABRIC_YAML, remoteTree } from "../connectors/fgd/_test_util.ts";
+import { FabricManager } from "../features/fabrics/manager.ts";
+import { crdRepoFiles, FABRIC_YAML, remoteTree } from "../features/fabrics/_test_util.ts";
 import type { FabricObject, FgdCommand } from "../schemas/fgd.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */

@@ -1,5 +1,5 @@
 /**
- * Topics of the Fabric GitOps Directory (`connectors/fgd/`, `processors/fgd/`).
+ * Topics of the Fabric GitOps Directory (`features/fabrics/`, `processors/fgd/`).
  *
  * - `lz.fgd.fabrics.v1` (compacted, key fabric id): fabrics registered through the API (config fabrics are
  *   not written here); a tombstone unregisters.
@@ -295,7 +295,7 @@ const Draft = Type.Object({
 const RequestId = Type.String({ minLength: 1, maxLength: 100 });
 
 /**
- * One command of `lz.fgd.commands.v1` (see `connectors/fgd/topology.ts`). `at` is when it was asked.
+ * One command of `lz.fgd.commands.v1` (see `features/fabrics/topology.ts`). `at` is when it was asked.
  * - `register` / `unregister`: an API registration (validated before it is produced) and its removal;
  * - `sync`: ingest now (`POST /api/v1/fabrics/:id/sync`), with the sync id the caller was given;
  * - `poll`: read the fabric's Kubernetes objects now;

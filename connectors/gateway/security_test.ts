@@ -273,14 +273,14 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
   {
     item: "2",
     probe: "POST /api/v1/fabrics with credential_env: LZSYNC_TOKEN → 400 invalid_credential",
-    file: "connectors/fgd/credentials_integration_test.ts",
+    file: "features/fabrics/credentials_integration_test.ts",
     test:
       "fabrics API: credential_env naming any variable is refused; only configured credentials, on their hosts",
   },
   {
     item: "3",
     probe: "repo http://alice:pw@host/x.git over the API → 400, never stored or shown",
-    file: "connectors/fgd/credentials_integration_test.ts",
+    file: "features/fabrics/credentials_integration_test.ts",
     test: "fabrics API: a password inside a repo or Kubernetes URL is refused (400), never stored or shown",
   },
   {
@@ -293,7 +293,7 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
     item: "3",
     probe:
       "a registration stored the old way with a password in its URL → rewritten at start (topic, own clone's git config), fabric warns; never in REST, WS/SSE snapshot, resume from offset 0, logs",
-    file: "connectors/fgd/url_credentials_integration_test.ts",
+    file: "features/fabrics/url_credentials_integration_test.ts",
     test: "a registration stored with a password in its URL is cleaned at start and never shown",
   },
   {
@@ -376,31 +376,31 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
   {
     item: "7",
     probe: "an object body over gateway.max_object_bytes → 413 before any YAML is parsed",
-    file: "connectors/fgd/plugin_test.ts",
+    file: "features/fabrics/plugin_test.ts",
     test: "fabrics API: 404/400/409/422 with a JSON reason for every bad request",
   },
   {
     item: "7",
     probe: "/healthz within 100 ms (p99) during four 1 MiB worst-case YAML writes",
-    file: "connectors/fgd/body_pool_integration_test.ts",
+    file: "features/fabrics/body_pool_integration_test.ts",
     test: "/healthz answers within 100 ms (p99) while four 1 MiB worst-case YAML objects are written at once",
   },
   {
     item: "7",
     probe: "too many YAML nodes, too deep, too many aliases → 413",
-    file: "connectors/fgd/body_parse_test.ts",
+    file: "features/fabrics/body_parse_test.ts",
     test: "parseBody() refuses too many nodes, too deep a nesting and too many aliases with 413",
   },
   {
     item: "7",
     probe: "bodies beyond the parser queue → 503 + Retry-After; a parse past parse_timeout → 413",
-    file: "connectors/fgd/body_pool_test.ts",
+    file: "features/fabrics/body_pool_test.ts",
     test: "BodyPool parses in a worker, answers 503 beyond its queue and 413 past its timeout",
   },
   {
     item: "7",
     probe: "64,000 keys parse in linear time (the yaml package's own unique-key check: 50 s)",
-    file: "connectors/fgd/body_parse_test.ts",
+    file: "features/fabrics/body_parse_test.ts",
     test: "parseBody() is linear in the number of keys (the yaml package's own unique-key check is not)",
   },
   {
@@ -414,7 +414,7 @@ export const ISSUE_10_PROBES: { item: string; probe: string; file: string; test:
     item: "9",
     probe:
       "a token with fabrics: [dc1] writes and reads only dc1 (REST incl. the audit trail, WebSocket, SSE, resume); dc2 → 403",
-    file: "connectors/fgd/fabric_scope_test.ts",
+    file: "features/fabrics/fabric_scope_test.ts",
     test: "a token restricted to fabric dc1 writes and reads only dc1 (REST, WebSocket, SSE)",
   },
   {

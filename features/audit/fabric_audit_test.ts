@@ -6,7 +6,7 @@ import { decode } from "../../pipeline/serde.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { AUDIT_TOPIC, type AuditRecord } from "../../schemas/audit.ts";
 import { startTestGateway } from "../../connectors/gateway/testing.ts";
-import { buildFabricServices } from "../../connectors/fgd/mod.ts";
+import { buildFabricServices } from "../fabrics/service.ts";
 
 const VPC = `apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC

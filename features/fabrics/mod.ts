@@ -1,12 +1,13 @@
 /**
  * Fabrics (Fabric GitOps Directories) as a pipeline feature: it owns the `lz.fgd.*` topics (the commands
- * topic `lz.fgd.commands.v1` included) and declares the topology `lzsync-fgd`. Its service (which runs that
- * topology on a processor host of its own) and gateway plugin are still built by `connectors/fgd/` over the
- * pure logic of `processors/fgd/`; they can move into this folder now that the service is a topology.
+ * topic `lz.fgd.commands.v1` included) and declares the topology `lzsync-fgd`. This folder holds the layer's
+ * service (which runs that topology on a processor host of its own), its gateway plugin and the fabric
+ * workers, over the pure planning and validation logic of `processors/fgd/` and the adapters of
+ * `connectors/git/` (own clone, packs, local push) and `connectors/kubernetes/` (the cluster's actual state).
  */
 import type { Feature } from "../../pipeline/feature.ts";
 import { FGD_TOPICS } from "../../schemas/fgd.ts";
-import { buildFabricServices, fgdTopology } from "../../connectors/fgd/mod.ts";
+import { buildFabricServices, fgdTopology } from "./service.ts";
 
 /** The fabrics layer for `pipeline/features.ts`. */
 export const fabricsFeature: Feature = {

@@ -1,6 +1,6 @@
 /** Helpers of the Portal repository sink's tests: Landing Zone records and reading the Portal back with git. */
 import type { GitCommitMarker, GitFile } from "../../schemas/git_files.ts";
-import { gitObject } from "../../connectors/fgd/pack.ts";
+import { gitObject } from "../../connectors/git/pack.ts";
 
 /** A synced text file of `repo` at `commit`, as the fetcher puts it on `lz.git.files.v1`. */
 export function lzFile(repo: string, path: string, content: string, commit: string): GitFile {

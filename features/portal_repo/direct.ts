@@ -6,7 +6,7 @@
  * committed in between, the push is refused as non-fast-forward and the next attempt starts again from the
  * Portal's new head, so their commit survives and ours lands on top of it.
  */
-import type { Author, FabricRepo } from "../../connectors/fgd/git_repo.ts";
+import type { Author, FabricRepo } from "../../connectors/git/git_repo.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import type { PortalMapping } from "./mapping.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { silentLogger } from "../../pipeline/log.ts";
-import { openFabricRepo } from "../../connectors/fgd/git_repo.ts";
+import { openFabricRepo } from "../../connectors/git/git_repo.ts";
 import { compileMapping } from "./mapping.ts";
 import { desiredState } from "./plan.ts";
 import { writeDirect } from "./direct.ts";

@@ -4,8 +4,8 @@
  * them, so it names the Landing Zone commit that last changed the Portal's copy, and a Landing Zone commit
  * that changes no mapped file commits nothing.
  */
-import { gitObject } from "../../connectors/fgd/pack.ts";
-import type { Changes, TreeFile } from "../../connectors/fgd/git_repo.ts";
+import { gitObject } from "../../connectors/git/pack.ts";
+import type { Changes, TreeFile } from "../../connectors/git/git_repo.ts";
 import type { GitCommitMarker, GitFile } from "../../schemas/git_files.ts";
 import { base64ToBytes } from "../../pipeline/base64.ts";
 import { LZSYNC_VERSION } from "../../pipeline/version.ts";

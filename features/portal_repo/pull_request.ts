@@ -16,7 +16,7 @@
  */
 import fs from "node:fs";
 import git from "isomorphic-git";
-import type { Author, FabricRepo } from "../../connectors/fgd/git_repo.ts";
+import type { Author, FabricRepo } from "../../connectors/git/git_repo.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import type { Logger } from "../../pipeline/log.ts";
 import type { PortalMapping } from "./mapping.ts";

@@ -1,14 +1,14 @@
 /**
  * The Portal repository handle: a bare clone that lzsync owns under `<data_dir>/portal_repo/`, fetched before
  * every write and pushed with a compare-and-swap on the fetched head (the FGD's isomorphic-git writer; see
- * `connectors/fgd/git_repo.ts`). The clone is a cache: when a write fails for any reason other than a moved
+ * `connectors/git/git_repo.ts`). The clone is a cache: when a write fails for any reason other than a moved
  * branch, the next attempt starts from a fresh clone, so a torn file left by a crash cannot wedge the sink.
  * The Portal repository must be a smart-HTTP URL: lzsync never writes into a user's working copy.
  */
 import { join } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
 import { redactUrl } from "../../connectors/git/repo.ts";
-import { type FabricRepo, openFabricRepo } from "../../connectors/fgd/git_repo.ts";
+import { type FabricRepo, openFabricRepo } from "../../connectors/git/git_repo.ts";
 
 /** Options of {@link PortalClone}. */
 export interface PortalCloneOptions {

@@ -1,6 +1,6 @@
 /** Reads the lzsync-managed part of a Portal tree (the mapped directories and files, the metadata file). */
 import { dirname } from "node:path";
-import type { FabricRepo, TreeFile } from "../../connectors/fgd/git_repo.ts";
+import type { FabricRepo, TreeFile } from "../../connectors/git/git_repo.ts";
 import type { PortalMapping } from "./mapping.ts";
 
 /** Managed blobs of `commit` by repo path (empty for a null commit: a branch that does not exist yet). */

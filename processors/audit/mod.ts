@@ -65,7 +65,7 @@ export function syncAudit(progress: SyncProgress, push: PendingRun["push"] | und
   };
 }
 
-/** The audit trigger of a fabric run's `trigger` text (see `connectors/fgd/manager.ts`). */
+/** The audit trigger of a fabric run's `trigger` text (see `features/fabrics/manager.ts`). */
 function fabricTrigger(trigger: string): { trigger: AuditTrigger; asked: boolean } {
   if (trigger === "api") return { trigger: "trigger", asked: true };
   if (trigger === "registration") return { trigger: "api", asked: true };

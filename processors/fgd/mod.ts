@@ -1,6 +1,6 @@
 /**
  * Fabric GitOps Directory — pure logic (no network, no broker): validation, normalization, ingestion
- * planning, drafts and drift. The git, Kubernetes and gateway side lives in `connectors/fgd/`.
+ * planning, drafts and drift. The git, Kubernetes and gateway side lives in `features/fabrics/`.
  */
 export * from "./finding.ts";
 export * from "./object.ts";

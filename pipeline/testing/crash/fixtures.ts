@@ -4,7 +4,7 @@
  * Cloud Asset inventories the asset polls see. Every raw file is recorded with where it must end up.
  */
 import { FABRIC_YAML } from "../../../processors/fgd/testdata/mod.ts";
-import { crdRepoFiles } from "../../../connectors/fgd/_test_util.ts";
+import { crdRepoFiles } from "../../../features/fabrics/_test_util.ts";
 import { inventory } from "../../../connectors/cloud_asset/test_inventory.ts";
 import type { RestAsset } from "../../../connectors/cloud_asset/rest_test_server.ts";
 

@@ -24,7 +24,7 @@
  */
 import { dirname } from "node:path";
 import { LzError } from "../../pipeline/errors.ts";
-import { gitReason, type GitRun, runGit, runGitScript } from "../git/cli.ts";
+import { gitReason, type GitRun, runGit, runGitScript } from "./cli.ts";
 
 /** Outcome of a push (local here, remote in `git_repo.ts`'s `FabricRepo.push`). */
 export type PushOutcome = { ok: true } | { ok: false; reason: "non-fast-forward"; detail: string };

@@ -2,7 +2,7 @@
  * Child process of `kill_integration_test.ts`: ingests the fabric `fabrics/dc1` of the local repo `Deno.args[0]`
  * (own clone `Deno.args[1]`) in a loop until it is killed. Prints one line per run.
  */
-import { openFabricRepo } from "./git_repo.ts";
+import { openFabricRepo } from "../../connectors/git/git_repo.ts";
 import { FabricGit, runIngestion } from "./ingest.ts";
 
 const [repo, gitdir] = Deno.args;

@@ -8,8 +8,8 @@ import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { type FabricStatus, FGD_STATUS_TOPIC } from "../../schemas/fgd.ts";
 import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
-import { commitLocal, sampleRepoPath } from "../git/sample.ts";
-import { buildFabricServices } from "./mod.ts";
+import { commitLocal, sampleRepoPath } from "../../connectors/git/sample.ts";
+import { buildFabricServices } from "./service.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 async function git(args: string[], cwd: string): Promise<string> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
-import { openFabricRepo } from "./git_repo.ts";
+import { openFabricRepo } from "../../connectors/git/git_repo.ts";
 import { FabricGit, runIngestion } from "./ingest.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteCommit, remoteFile, remoteTree } from "./_test_util.ts";
 

@@ -1,8 +1,8 @@
 /** The fabrics API's defined answers to bad requests, on the first-run sample fabric (a local git repo). */
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
-import { startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "./mod.ts";
+import { startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "./service.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test("fabrics API: 404/400/409/422 with a JSON reason for every bad request", async () => {

@@ -89,7 +89,7 @@ import {
 } from "../../schemas/fgd.ts";
 import { GIT_FILES_TOPIC, type GitFilesValue } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC, type GitPush } from "../../schemas/git_push.ts";
-import { deriveRepoId, normalizeRepoUrl } from "../git/repo.ts";
+import { deriveRepoId, normalizeRepoUrl } from "../../connectors/git/repo.ts";
 import { FabricAlerts } from "./alerts.ts";
 import { withoutUrlCredentials } from "./registration.ts";
 import type { DraftEntry } from "./records.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openFabricRepo } from "./git_repo.ts";
+import { openFabricRepo } from "../../connectors/git/git_repo.ts";
 import { FabricGit, runIngestion } from "./ingest.ts";
 import { crdRepoFiles } from "./_test_util.ts";
 

@@ -4,7 +4,7 @@ import { contentHash, normalizeObject } from "../../processors/fgd/normalize.ts"
 import { managedPath } from "../../processors/fgd/layout.ts";
 import type { ActualEntry } from "./records.ts";
 import { slotKey } from "./records.ts";
-import type { KubeSource } from "./kube_source.ts";
+import type { KubeSource } from "../../connectors/kubernetes/kube_source.ts";
 import type { FabricState } from "./worker_state.ts";
 
 /** Lists every CRD kind of the fabric in the cluster and replaces the worker's actual state. */

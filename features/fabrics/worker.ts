@@ -14,9 +14,9 @@ import { checkDraft } from "../../processors/fgd/drafts.ts";
 import type { InvalidManaged, UnmanagedEntry } from "../../processors/fgd/plan_types.ts";
 import type { Validator } from "../../processors/fgd/validate.ts";
 import type { FabricRegistration, FabricStatus, RunSummary } from "../../schemas/fgd.ts";
-import type { Author, FabricRepo } from "./git_repo.ts";
+import type { Author, FabricRepo } from "../../connectors/git/git_repo.ts";
 import { FabricGit, type IngestTimings, runIngestion } from "./ingest.ts";
-import type { KubeSource } from "./kube_source.ts";
+import type { KubeSource } from "../../connectors/kubernetes/kube_source.ts";
 import type { FgdMetrics } from "./metrics.ts";
 import { type FabricOutput, FabricPublisher } from "./publisher.ts";
 import {

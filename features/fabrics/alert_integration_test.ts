@@ -11,7 +11,7 @@ import { readTopicToEnd } from "../../pipeline/broker/read_topic.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
-import { buildFabricServices } from "./mod.ts";
+import { buildFabricServices } from "./service.ts";
 import { crdRepoFiles, FABRIC_YAML } from "./_test_util.ts";
 
 async function git(args: string[], cwd: string): Promise<void> {

@@ -14,7 +14,7 @@ import type { ParseLimits } from "../../processors/fgd/parse_file.ts";
 import { type FileRef, newPlanCache, type PlanCache } from "../../processors/fgd/snapshot.ts";
 import type { Validator } from "../../processors/fgd/validate.ts";
 import { MANAGED } from "../../processors/fgd/layout.ts";
-import type { Author, FabricRepo } from "./git_repo.ts";
+import type { Author, FabricRepo } from "../../connectors/git/git_repo.ts";
 import { readCrdFiles, ValidatorCache } from "./crd_source.ts";
 
 /** The Hedgehog CRDs shipped with lzsync (absolute path), used when a Hedgehog fabric names no `crd_dirs`. */

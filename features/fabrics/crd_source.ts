@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type CrdFile, loadCrds } from "../../processors/fgd/crd.ts";
 import { blobId } from "../../processors/fgd/snapshot.ts";
 import { Validator } from "../../processors/fgd/validate.ts";
-import type { FabricRepo } from "./git_repo.ts";
+import type { FabricRepo } from "../../connectors/git/git_repo.ts";
 
 const YAML = /\.ya?ml$/i;
 

@@ -15,10 +15,10 @@ import { encode } from "../../pipeline/serde.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { type FabricRegistration, FGD_FABRICS_TOPIC, FGD_STATUS_TOPIC } from "../../schemas/fgd.ts";
-import { encodeCursor } from "../gateway/cursor.ts";
-import { LiveClient, openSse, startTestGateway } from "../gateway/testing.ts";
-import { openFabricRepo } from "./git_repo.ts";
-import { buildFabricServices } from "./mod.ts";
+import { encodeCursor } from "../../connectors/gateway/cursor.ts";
+import { LiveClient, openSse, startTestGateway } from "../../connectors/gateway/testing.ts";
+import { openFabricRepo } from "../../connectors/git/git_repo.ts";
+import { buildFabricServices } from "./service.ts";
 import { crdRepoFiles, FABRIC_YAML } from "./_test_util.ts";
 
 const PASSWORD = "s3cret-pw-7f1c";

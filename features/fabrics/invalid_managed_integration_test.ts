@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
-import { LiveClient, startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "./mod.ts";
+import { LiveClient, startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "./service.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteFile, remoteTree } from "./_test_util.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 

@@ -28,11 +28,11 @@ import { bodyLimit } from "hono/body-limit";
 import { parseDuration } from "../../pipeline/config.ts";
 import { redactStrings } from "../../pipeline/redact.ts";
 import { LzError, ValidationError } from "../../pipeline/errors.ts";
-import type { GatewayContext, GatewayPlugin } from "../gateway/plugin.ts";
-import { jsonError } from "../gateway/json_error.ts";
-import { unknownQuery } from "../gateway/query.ts";
-import { tokenFabrics, tokenName } from "../gateway/auth.ts";
-import { auditRecord, produceAudit } from "../../features/audit/record.ts";
+import type { GatewayContext, GatewayPlugin } from "../../connectors/gateway/plugin.ts";
+import { jsonError } from "../../connectors/gateway/json_error.ts";
+import { unknownQuery } from "../../connectors/gateway/query.ts";
+import { tokenFabrics, tokenName } from "../../connectors/gateway/auth.ts";
+import { auditRecord, produceAudit } from "../audit/record.ts";
 import { AUDIT_TOPIC } from "../../schemas/audit.ts";
 import {
   type FabricObject,

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
-import { LiveClient, openSse, startTestGateway } from "../gateway/testing.ts";
-import type { LiveEvent } from "../gateway/plugin.ts";
-import { buildFabricServices } from "./mod.ts";
-import { auditPlugin } from "../../features/audit/plugin.ts";
+import { LiveClient, openSse, startTestGateway } from "../../connectors/gateway/testing.ts";
+import type { LiveEvent } from "../../connectors/gateway/plugin.ts";
+import { buildFabricServices } from "./service.ts";
+import { auditPlugin } from "../audit/plugin.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const FGD = [

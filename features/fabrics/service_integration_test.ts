@@ -5,12 +5,12 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { startGitServer } from "../../pipeline/testing/git_server.ts";
-import { deliverWebhook, pushPayload } from "../github/deliver.ts";
-import { githubWebhookPlugin, WEBHOOK_PATH } from "../github/webhook.ts";
-import { LiveClient, startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices, FGD_PROGRESS } from "./mod.ts";
+import { deliverWebhook, pushPayload } from "../../connectors/github/deliver.ts";
+import { githubWebhookPlugin, WEBHOOK_PATH } from "../../connectors/github/webhook.ts";
+import { LiveClient, startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices, FGD_PROGRESS } from "./service.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteCommit, remoteFile, remoteTree } from "./_test_util.ts";
-import { startKubeTestServer } from "./_kube_test_server.ts";
+import { startKubeTestServer } from "../../connectors/kubernetes/_kube_test_server.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 const ADMIN = "admin-token";

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { crc32, inflateSync } from "node:zlib";
-import { applyDelta } from "../git/pack_reader.ts";
+import { applyDelta } from "./pack_reader.ts";
 import { buildIdx, type Pack } from "./pack.ts";
 import { parsePktLines } from "./receive_pack.ts";
 

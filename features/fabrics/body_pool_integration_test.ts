@@ -10,8 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
-import { startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "./mod.ts";
+import { startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "./service.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 /** A VPC of just under 1 MiB with just under 20,000 YAML nodes (the default caps): the worst accepted body. */

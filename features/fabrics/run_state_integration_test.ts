@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 import { waitFor } from "../../pipeline/testing/wait.ts";
-import { sampleRepoPath } from "../git/sample.ts";
-import { startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "./mod.ts";
+import { sampleRepoPath } from "../../connectors/git/sample.ts";
+import { startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "./service.ts";
 
 Deno.test("GET /api/v1/fabrics/:id is idle when no run is active, error after a failed run", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "lzsync-fgd-state-" });

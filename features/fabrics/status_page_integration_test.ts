@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { createEmbeddedBroker } from "../../pipeline/broker/embedded/mod.ts";
 import { needs } from "../../pipeline/testing/env.ts";
-import { launchChromium, startTestGateway } from "../gateway/testing.ts";
-import { buildFabricServices } from "./mod.ts";
+import { launchChromium, startTestGateway } from "../../connectors/gateway/testing.ts";
+import { buildFabricServices } from "./service.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
 
 Deno.test({

@@ -20,12 +20,12 @@
  * A token (`credential_env`) is sent as HTTP Basic `x-access-token:<token>` and never logged.
  */
 import { crashPoint } from "../../pipeline/crash_point.ts";
-import fs from "../git/fs.ts";
-import { readPackedBlob } from "../git/pack_reader.ts";
+import fs from "./fs.ts";
+import { readPackedBlob } from "./pack_reader.ts";
 import { join, resolve } from "node:path";
 import git from "isomorphic-git";
 import { LzError } from "../../pipeline/errors.ts";
-import { localGitdir, redactUrl } from "../git/repo.ts";
+import { localGitdir, redactUrl } from "./repo.ts";
 import { stripUrlCredentials } from "../../pipeline/redact.ts";
 import {
   buildPack,
@@ -39,7 +39,7 @@ import {
 } from "./pack.ts";
 import { discover, receivePack } from "./receive_pack.ts";
 import { discoverUpload, indexPack, requestPack } from "./upload_pack.ts";
-import { gitReason, runGit } from "../git/cli.ts";
+import { gitReason, runGit } from "./cli.ts";
 import { type PushOutcome, pushToLocal } from "./local_push.ts";
 export type { PushOutcome } from "./local_push.ts";
 import { clearStaleLocks, writeRefAtomic } from "./ref_file.ts";

@@ -17,7 +17,7 @@ import {
   FGD_FABRICS_TOPIC,
   FGD_OBJECTS_TOPIC,
 } from "../../schemas/fgd.ts";
-import { readAll } from "../../features/git_sync/_test_util.ts";
+import { readAll } from "../git_sync/_test_util.ts";
 import { FabricManager } from "./manager.ts";
 import { DRAFTS_STORE, FABRICS_STORE, FGD_APP } from "./topology.ts";
 import { changelogTopic } from "../../pipeline/processor/types.ts";
