@@ -23,14 +23,26 @@ const STAMP_TAIL = ',"updated_at":""}';
  * record is serialized once, not twice; otherwise it is serialized again.
  */
 export function _encodeStamped(topic: string, value: unknown, stamp: string): Uint8Array | null {
-  const at = (value as { updated_at?: unknown } | null)?.updated_at;
-  if (typeof at !== "string" || !stamp.endsWith(STAMP_TAIL)) return encode(topic, value);
-  const json = `${stamp.slice(0, -STAMP_TAIL.length)},"updated_at":${JSON.stringify(at)}}`;
-  return encodeSerialized(topic, value, json);
+  const json = _stampedJson(value, stamp);
+  return json === undefined ? encode(topic, value) : encodeSerialized(topic, value, json);
 }
 
-/** Where a fabric's records go: the `lzsync-fgd` processor's `ctx.forward` (see `topology.ts`). */
-export type FabricOutput = (topic: string, key: string, value: unknown | null) => void;
+/**
+ * Where a fabric's records go: the `lzsync-fgd` processor's `ctx.forward` (see `topology.ts`), or its
+ * `ctx.forwardJson` when `json` (the value's `JSON.stringify`) is given.
+ */
+export type FabricOutput = (topic: string, key: string, value: unknown | null, json?: string) => void;
+
+/**
+ * The JSON of `value` given its stamp (its JSON with `updated_at: ""`), or undefined. When `updated_at` is
+ * the last field (as the record builders write it) the value's JSON is the stamp with the time put back, so
+ * a record is serialized once, not twice.
+ */
+export function _stampedJson(value: unknown, stamp: string): string | undefined {
+  const at = (value as { updated_at?: unknown } | null)?.updated_at;
+  if (typeof at !== "string" || !stamp.endsWith(STAMP_TAIL)) return undefined;
+  return `${stamp.slice(0, -STAMP_TAIL.length)},"updated_at":${JSON.stringify(at)}}`;
+}
 
 /** Diff-publishing of one fabric's records. */
 export class FabricPublisher {
@@ -53,7 +65,7 @@ export class FabricPublisher {
     for (const [key, value] of next) {
       const s = stamp(value);
       if (last.get(key) === s) continue;
-      this.out(topic, key, value);
+      this.out(topic, key, value, _stampedJson(value, s));
       last.set(key, s);
       n++;
     }

@@ -177,8 +177,8 @@ export interface FgdRun {
 
 type Command<T extends FgdCommand["type"]> = Extract<FgdCommand, { type: T }>;
 
-/** A forward a running fabric made: topic, key, value. */
-type Forward = [topic: string, key: string, value: unknown | null];
+/** A forward a running fabric made: topic, key, value, and the value's JSON when the worker had it. */
+type Forward = [topic: string, key: string, value: unknown | null, json?: string];
 
 /** A run that ended and waits to be settled into the task. */
 interface Finished {
@@ -238,15 +238,27 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
   const pending = (ctx: ProcessorContext) => ctx.store<PendingRun>(PENDING_STORE);
   const iso = (ctx: ProcessorContext) => new Date(ctx.now()).toISOString();
 
-  /** A forward of fabric `fabric`'s: kept in its run's buffer while the run is in flight. */
-  const emit = (ctx: ProcessorContext, fabric: string, topic: string, key: string, value: unknown | null) => {
-    const b = buffers.get(fabric);
-    if (b) b.push([topic, key, value]);
+  const put = (ctx: ProcessorContext, [topic, key, value, json]: Forward) => {
+    if (json !== undefined && value !== null) ctx.forwardJson(topic, key, value, json);
     else ctx.forward(topic, key, value);
   };
 
+  /** A forward of fabric `fabric`'s: kept in its run's buffer while the run is in flight. */
+  const emit = (
+    ctx: ProcessorContext,
+    fabric: string,
+    topic: string,
+    key: string,
+    value: unknown | null,
+    json?: string,
+  ) => {
+    const b = buffers.get(fabric);
+    if (b) b.push([topic, key, value, json]);
+    else put(ctx, [topic, key, value, json]);
+  };
+
   const hooks = (ctx: ProcessorContext, reg: FabricRegistration): WorkerHooks => ({
-    out: (topic, key, value) => emit(ctx, reg.id, topic, key, value),
+    out: (topic, key, value, json) => emit(ctx, reg.id, topic, key, value, json),
     onRunEnd: (failed, error) => alerts.run(reg.id, failed, error),
     // A fabric in the Landing Zone repository: lzsync's own commit is synced by the git layer at once.
     onCommitted: (commit) => {
@@ -505,7 +517,7 @@ function createFgdProcessor(run: FgdRun): Processor<unknown> {
     const f = finished.get(fabric);
     if (!f) return;
     finished.delete(fabric);
-    for (const [topic, key, value] of f.forwards) ctx.forward(topic, key, value);
+    for (const fw of f.forwards) put(ctx, fw);
     const p = pending(ctx);
     const entry = p.get(fabric);
     if (entry) {

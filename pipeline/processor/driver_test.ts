@@ -141,3 +141,31 @@ Deno.test("pipe() refuses a topic that is not an input of the topology", async (
   await assert.rejects(d.pipe("lz.other.v1", "a", {}), /not an input/);
   await d.close();
 });
+
+Deno.test("ctx.forwardJson() produces the processor's own serialization, validated like forward()", async () => {
+  const t: Topology = {
+    app: "json-forward",
+    inputs: [EV],
+    stores: [],
+    outputs: [COUNTS],
+    create: () => ({
+      process(rec, ctx) {
+        const v = { id: rec.key!, count: 1 };
+        // the same value, its keys written in another order: the bytes are the processor's text
+        if (rec.key === "bad") ctx.forwardJson(COUNTS, rec.key, { id: "bad" }, '{"id":"bad"}');
+        else ctx.forwardJson(COUNTS, rec.key, v, `{"count":1,"id":${JSON.stringify(rec.key)}}`);
+      },
+    }),
+  };
+  const d = createTestDriver(t, { retries: 0 });
+  await d.pipe(EV, "a", { id: "a" });
+  await d.pipe(EV, "bad", { id: "bad" });
+  assert.deepEqual(d.forwarded(COUNTS).map((r) => r.value), [{ count: 1, id: "a" }]);
+  assert.deepEqual(Object.keys(d.forwarded(COUNTS)[0].value as object), ["count", "id"], "the given text");
+  assert.deepEqual(
+    d.dlq().map((r) => r.error_code),
+    ["VALIDATION"],
+    "an invalid value is refused like forward()",
+  );
+  await d.close();
+});

@@ -8,7 +8,7 @@ import type { ConsumedRecord, GroupOffset, Headers, ProduceRecord } from "../bro
 import type { Cancellable, Clock, InputRecord, Processor, ProcessorContext, Topology } from "./types.ts";
 import { changelogTopic } from "./types.ts";
 import type { Logger } from "../log.ts";
-import { decode, encode, encodeJsonAll, validate } from "../serde.ts";
+import { decode, encode, encodeTextsAll, validate } from "../serde.ts";
 import { describeError, isRetriable, LzError } from "../errors.ts";
 import { backoffDelay } from "../retry.ts";
 import { topicDef } from "../../schemas/mod.ts";
@@ -100,7 +100,7 @@ export class Task {
   #storeList: MemoryStore[] = [];
   #processor: Processor;
   /** Forwards keep the validated value and are serialized at drain, only if not coalesced away. */
-  #pending: (PendingOutput & { raw?: unknown })[] = [];
+  #pending: (PendingOutput & { raw?: unknown; json?: string })[] = [];
   /** Input partitions with records handled since the last drain: their positions are committed. */
   readonly #touched = new Set<string>();
   #schedules: Schedule[] = [];
@@ -143,6 +143,11 @@ export class Task {
         this.#checkOutput(topic);
         if (value !== null) validate(topic, value);
         this.#pending.push({ topic, key, value: null, raw: value, headers });
+      },
+      forwardJson: (topic: string, key: string | null, value: unknown, json: string) => {
+        this.#checkOutput(topic);
+        validate(topic, value);
+        this.#pending.push({ topic, key, value: null, raw: value, json });
       },
       broadcast: (topic: string, key: string, value: unknown | null) => {
         this.#checkOutput(topic);
@@ -343,7 +348,7 @@ export class Task {
    * the same checkpoint (the effects are already in the stores) or abandon the task and restore it.
    */
   drain(): Checkpoint {
-    const outputs: (PendingOutput & { raw?: unknown })[] = [];
+    const outputs: (PendingOutput & { raw?: unknown; json?: string })[] = [];
     // Position of the last value per key, one map per compacted topic (undefined: not compacted).
     const last = new Map<string, Map<string, number> | undefined>();
     for (const o of this.#pending) {
@@ -367,19 +372,20 @@ export class Task {
     }
     // Forwards kept their value: serialize the survivors of coalescing together, into one buffer.
     const at: number[] = [];
-    const raws: unknown[] = [];
+    const texts: string[] = [];
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i];
       if (o.raw !== undefined) {
         if (o.raw !== null) {
           at.push(i);
-          raws.push(o.raw);
+          texts.push(o.json ?? JSON.stringify(o.raw));
           if (o.topic === DLQ_TOPIC.name) this.#forwardedToDlq(o.raw as DlqRecord);
         }
         o.raw = undefined; // the pending record is the output (only its bytes are produced)
+        o.json = undefined;
       }
     }
-    const bytes = encodeJsonAll(raws);
+    const bytes = encodeTextsAll(texts);
     for (let j = 0; j < at.length; j++) outputs[at[j]].value = bytes[j];
     this.#pending = [];
     const applied = { ...this.applied };

@@ -74,6 +74,12 @@ export interface ProcessorContext {
    */
   forward(topic: string, key: string | null, value: unknown | null, headers?: Headers): void;
   /**
+   * {@link forward} of a value the processor has serialized already: `json` must be `JSON.stringify(value)`
+   * (say, the text it compared with the last value it sent). Validated like `forward`, produced as `json`
+   * without serializing the value again.
+   */
+  forwardJson(topic: string, key: string | null, value: unknown, json: string): void;
+  /**
    * Sends one copy of the value to every partition of `topic` (same key), for a small table that every task
    * of a co-partitioned consumer must see (the governance rules, say): partition `p` of it reaches task `p`.
    * Validated and produced like {@link forward}.
