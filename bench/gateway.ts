@@ -10,6 +10,11 @@
  *    a client that never reads (a raw TCP WebSocket) subscribed to a bulk topic that keeps pushing large
  *    records at it. Target: the others' p99 rises < 10%; the bytes held for the slow client stay within its
  *    budget while tens of MB are fanned out to it.
+ *    A phase's p99 is set by its slowest few records (the 100 clients get each record at about the same
+ *    time), so on a shared machine one scheduling stall moves a round's ratio several-fold: read the
+ *    per-round ratios on stderr, and compare with `deno run -A bench/gateway.ts slow 10 aa`, the same
+ *    rounds with no slow client in either phase (the noise floor; on 2 cores at load 2-8 its per-round
+ *    ratios spanned 0.08-3.2, median of 20 rounds 1.06).
  * Clients and records are bounded (counts and seconds below).
  */
 import { benchLine, type BenchResult } from "./types.ts";
