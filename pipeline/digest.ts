@@ -81,7 +81,8 @@ export function topologyState(
 
 /**
  * Reads every store of `group` from its changelogs to their current end. `stores` (from the topology) avoids
- * guessing store names from topic names; a declared store whose changelog does not exist yet is empty.
+ * guessing store names from topic names; a declared store whose changelog does not exist yet is empty, and
+ * a topology with no stores has an empty state.
  */
 export async function readGroupState(
   opts: GroupStateOptions,
@@ -89,8 +90,10 @@ export async function readGroupState(
   const { broker, group } = opts;
   const admin = broker.admin();
   const existing = new Set(await admin.listTopics());
+  // a topology that declares no stores (a notifier, a stateless mapper) has the empty state: its digest is
+  // the digest of nothing, not an error; only a guessed group without changelog topics is one
   const names = opts.stores ?? await groupStores(broker, group);
-  if (names.length === 0) {
+  if (names.length === 0 && opts.stores === undefined) {
     throw new LzError(
       "NO_STATE",
       `group ${group} has no changelog topics on ${broker.address}; check the group name (lzsync describe lists them)`,

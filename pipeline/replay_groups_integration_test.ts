@@ -9,7 +9,7 @@ import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import { needs, requireKafka } from "./testing/env.ts";
 import { silentLogger } from "./log.ts";
 import { encode } from "./serde.ts";
-import { digestGroup, topologyState } from "./digest.ts";
+import { digestGroup, readGroupState, topologyState } from "./digest.ts";
 import { replay } from "./replay.ts";
 import { createProcessorHost } from "./processor/host.ts";
 import type { Clock, Topology } from "./processor/types.ts";
@@ -19,7 +19,7 @@ import { readAll } from "../features/git_sync/_test_util.ts";
 import { TOPICS } from "../schemas/mod.ts";
 import { gitSyncTopology } from "../processors/git_sync/mod.ts";
 import { syncStatusOptions, syncStatusTopology } from "../processors/sync_status/mod.ts";
-import { policyTopology } from "../processors/policy/mod.ts";
+import { governanceTopology, policyTopology, scoresTopology } from "../processors/policy/mod.ts";
 import { assetsTopology } from "../processors/assets/mod.ts";
 import { auditTopology } from "../processors/audit/mod.ts";
 import type { AuditRecord } from "../schemas/audit.ts";
@@ -28,6 +28,7 @@ import type { GitCommitMarker, GitFile } from "../schemas/git_files.ts";
 import type { SyncEvent } from "../schemas/sync_events.ts";
 import type { AssetRecord, AssetState } from "../schemas/assets.ts";
 import type { Alert } from "../schemas/alerts.ts";
+import type { ComplianceScore, Governance, ScorePart } from "../schemas/compliance.ts";
 import type { GitSynced } from "../schemas/git_synced.ts";
 import type { GitFilesValue } from "../schemas/git_files.ts";
 import { startGitServer } from "./testing/git_server.ts";
@@ -36,6 +37,9 @@ import { createGitFetch, requestPush } from "../features/git_sync/service.ts";
 import { FabricManager } from "../features/fabrics/manager.ts";
 import { crdRepoFiles, FABRIC_YAML, remoteTree } from "../features/fabrics/_test_util.ts";
 import type { FabricObject, FgdCommand } from "../schemas/fgd.ts";
+import { createPortalRepo, DESIRED_STORE } from "../features/portal_repo/topology.ts";
+import { gitOut, lzFile, lzMarker, treePaths } from "../features/portal_repo/_test_util.ts";
+import { join } from "node:path";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;
@@ -101,12 +105,16 @@ async function runUntilCaughtUp(
   );
 }
 
-/** Digest before, replay, rebuild with a clock `LATER` ms ahead, digest after. */
+/**
+ * Digest before, replay, rebuild with a clock `LATER` ms ahead, digest after. `between` runs after the first
+ * run (to note what it wrote). A topology without stores has the empty digest: its proof is in its outputs.
+ */
 async function replayProof(
   broker: Broker,
   topo: Topology,
   inputs: Input[],
   settled?: () => Promise<boolean>,
+  between?: () => Promise<void>,
 ) {
   const topics = new Set([...topo.inputs, ...topo.outputs]);
   await broker.admin().createTopics([...topics].map((name) => {
@@ -116,6 +124,7 @@ async function replayProof(
   await produce(broker, inputs);
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() }, settled);
   const before = await digestGroup({ broker, ...topologyState(topo) });
+  await between?.();
   await replay({
     broker,
     group: topo.app,
@@ -125,7 +134,7 @@ async function replayProof(
   });
   await runUntilCaughtUp(broker, topo, { now: () => Date.now() + LATER }, settled);
   const after = await digestGroup({ broker, ...topologyState(topo) });
-  assert.ok(before.stores.some((s) => s.keys > 0), `${topo.app} built some state`);
+  if (topo.stores.length) assert.ok(before.stores.some((s) => s.keys > 0), `${topo.app} built some state`);
   return { before, after };
 }
 
@@ -437,6 +446,122 @@ function fgdInputs(dc2: string): Input[] {
   ];
 }
 
+/** Each partition's end offset of `topic`: where what a later run writes begins. */
+async function ends(broker: Broker, topic: string): Promise<Map<number, number>> {
+  return new Map((await broker.admin().topicOffsets(topic)).map((o) => [o.partition, o.high]));
+}
+
+/**
+ * The latest value per partition and key of the records `keep` selects of `topic`, written at or after
+ * `from` (default: all): what a compacted topic tells a reader.
+ */
+async function latest<V>(
+  broker: Broker,
+  topic: string,
+  keep: (key: string | null, value: V | null) => boolean,
+  from?: Map<number, number>,
+): Promise<Record<string, V | null>> {
+  const out: Record<string, V | null> = {};
+  for (const r of await readAll<V>(broker, topic)) {
+    if (r.offset >= (from?.get(r.partition) ?? 0) && keep(r.key, r.value)) {
+      out[`${r.partition}/${r.key}`] = r.value;
+    }
+  }
+  return out;
+}
+
+/** Score parts of two policy tasks for a project scope and `overall`, recorded at T0; one part later removed. */
+function scorePartInputs(project: string): Input[] {
+  const part = (scope: string, partition: number, at: number, passed: number, evaluated: number): Input => ({
+    topic: "lz.compliance.score_parts.v1",
+    key: `${scope}|${partition}`,
+    at,
+    value: {
+      scope,
+      partition,
+      passed,
+      evaluated,
+      open_violations: evaluated - passed,
+      updated_at: iso(at),
+    } satisfies ScorePart,
+  });
+  const scope = `project:${project}`;
+  return [
+    part(scope, 0, T0, 3, 4),
+    part(scope, 1, T0 + 1_000, 1, 2),
+    part(`overall-${project}`, 0, T0 + 2_000, 4, 6),
+    part(scope, 0, T0 + 60_000, 4, 4), // the open violation was fixed
+    { topic: "lz.compliance.score_parts.v1", key: `${scope}|1`, at: T0 + 61_000, value: null }, // task 1 gone
+  ];
+}
+
+/** pmo.yaml of `repo` synced, deleted (a tombstone) and synced again, recorded at T0. */
+function governanceInputs(repo: string): Input[] {
+  const pmo = (commit: string, at: number, content: string): Input => ({
+    topic: "lz.git.files.v1",
+    key: `${repo}:pmo.yaml`,
+    at,
+    value: {
+      kind: "file",
+      repo,
+      path: "pmo.yaml",
+      commit,
+      commit_time: iso(at - 30_000),
+      size: content.length,
+      blob_sha: sha("e"),
+      mode: "100644",
+      change: "modified",
+      content,
+      encoding: "utf-8",
+      content_ref: null,
+      sync_id: `g-${commit[0]}`,
+      synced_at: iso(at),
+    } satisfies GitFile,
+  });
+  return [
+    pmo(sha("3"), T0, "allowed_regions: [europe-west1]\n"),
+    { topic: "lz.git.files.v1", key: `${repo}:pmo.yaml`, at: T0 + 300_000, value: null },
+    pmo(
+      sha("4"),
+      T0 + 600_000,
+      "allowed_regions: [europe-west1, europe-west4]\nrequired_labels: [{key: team}]\n",
+    ),
+  ];
+}
+
+/**
+ * Two Landing Zone syncs of `lz` for the Portal repository sink (the fixtures of its topology test): two
+ * files at C1, one changed at C2, then a deletion after C2's marker; recorded at T0.
+ */
+function portalInputs(lz: string): Input[] {
+  const [c1, c2] = [sha("5"), sha("6")];
+  const at = (n: number) => T0 + n * 1_000;
+  const file = (path: string, content: string, commit: string, n: number): Input => ({
+    topic: "lz.git.files.v1",
+    key: `${lz}:${path}`,
+    at: at(n),
+    value: lzFile(lz, path, content, commit),
+  });
+  const marker = (commit: string, n: number): Input => ({
+    topic: "lz.git.files.v1",
+    key: lz,
+    at: at(n),
+    value: {
+      ...lzMarker(lz, commit, `change ${commit[0]}`),
+      sync_id: `s-${commit[0]}`,
+      synced_at: iso(at(n)),
+    },
+  });
+  return [
+    file("docs/a.md", "# A\n", c1, 0),
+    file("docs/old.md", "# old\n", c1, 1),
+    marker(c1, 2),
+    file("docs/a.md", "# A2\n", c2, 3),
+    marker(c2, 4),
+    { topic: "lz.git.files.v1", key: `${lz}:docs/old.md`, at: at(5), value: null },
+  ];
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -492,6 +617,119 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
     const { before, after } = await replayProof(b, topo, policyInputs());
     assert.equal(after.digest, before.digest);
   }],
+  [
+    "lzsync-policy-scores: digest after replay equals the digest before; the rebuilt scores are the recorded ones",
+    async (b) => {
+      const topo = scoresTopology(`it-policy-scores-${suffix()}`);
+      const project = `p-${suffix()}`;
+      const mine = (k: string | null) => k === `project:${project}` || k === `overall-${project}`;
+      let first: Record<string, ComplianceScore | null> = {};
+      let mark = new Map<number, number>();
+      const { before, after } = await replayProof(b, topo, scorePartInputs(project), undefined, async () => {
+        first = await latest<ComplianceScore>(b, "lz.compliance.scores.v1", mine);
+        mark = await ends(b, "lz.compliance.scores.v1");
+      });
+      assert.equal(after.digest, before.digest);
+      // (on Kafka the parts topic also holds the lzsync-policy scenario's parts: look at this one's scopes)
+      const parts = (await readGroupState({ broker: b, ...topologyState(topo) })).get("parts")!.get(0)!;
+      assert.deepEqual(
+        Object.keys(parts.get(`project:${project}`) as object),
+        ["0"],
+        "task 1's part removed",
+      );
+      assert.deepEqual(Object.keys(parts.get(`overall-${project}`) as object), ["0"]);
+      // the rebuild re-sends the scores (lz.compliance.scores.v1 is compacted: the same latest value per
+      // scope as the first run), times from the parts, none from its clock
+      assert.deepEqual(await latest<ComplianceScore>(b, "lz.compliance.scores.v1", mine, mark), first);
+      const last = first[`0/project:${project}`]!;
+      assert.deepEqual([last.passed, last.evaluated, last.score, last.updated_at], [
+        4,
+        4,
+        100,
+        iso(T0 + 60_000),
+      ]);
+      assert.equal(first[`0/overall-${project}`]?.updated_at, iso(T0 + 2_000));
+    },
+  ],
+  [
+    "lzsync-policy-governance (no stores): the empty digest before and after; the rebuild re-sends the recorded rules",
+    async (b) => {
+      const topo = governanceTopology(`it-policy-governance-${suffix()}`);
+      const repo = `acme/lz-${suffix()}`;
+      const mine = (_k: string | null, v: Governance | null) => v?.repo === repo;
+      let first: Record<string, Governance | null> = {};
+      let mark = new Map<number, number>();
+      const { before, after } = await replayProof(b, topo, governanceInputs(repo), undefined, async () => {
+        first = await latest<Governance>(b, "lz.compliance.governance.v1", mine);
+        mark = await ends(b, "lz.compliance.governance.v1");
+      });
+      assert.deepEqual(before.stores, []);
+      assert.equal(after.digest, before.digest);
+      // stateless: what a replay re-sends is every pmo.yaml version again (broadcast, one copy per partition),
+      // the same records, so lzsync-policy downstream ends with the same governance rules (a compacted topic:
+      // the latest is what is left to compare, the second pmo.yaml, its time the recorded sync's)
+      const v = first["0/pmo"]!;
+      assert.deepEqual(
+        [v.repo, v.commit, v.present, v.allowed_regions, v.required_labels.map((l) => l.key), v.updated_at],
+        [repo, sha("4"), true, ["europe-west1", "europe-west4"], ["team"], iso(T0 + 600_000)],
+      );
+      assert.deepEqual(await latest<Governance>(b, "lz.compliance.governance.v1", mine, mark), first);
+    },
+  ],
+  [
+    "lzsync-portal-repo: digest after replay equals the digest before; the rebuild commits nothing to the Portal",
+    async (b) => {
+      const server = await startGitServer();
+      const dataDir = await Deno.makeTempDir({ prefix: "lzsync-replay-portal-" });
+      const portal = `acme/portal-${suffix()}`;
+      const lz = `acme/lz-${suffix()}`;
+      await server.createRepo(portal, { "README.md": "# Portal\n" });
+      const deps = testDeps(b, { data_dir: dataDir, portal_repo: { repo: server.url(portal) } });
+      const p = createPortalRepo(deps, deps.runtime.config.portal_repo!, { lzRepo: lz, tickMs: 50 });
+      try {
+        const gitdir = join(server.root, `${portal}.git`);
+        const commits = async () => Number(await gitOut(gitdir, "rev-list", "--count", "main"));
+        const writes = async () =>
+          (await readAll<AuditRecord>(b, "lz.audit.v1")).map((r) => r.value)
+            .filter((v) => v?.kind === "portal_write" && v.subject.includes(portal));
+        let first = { commits: 0, audits: 0, tree: [] as string[] };
+        const { before, after } = await replayProof(
+          b,
+          p.topology as Topology,
+          portalInputs(lz),
+          undefined,
+          async () => {
+            first = {
+              commits: await commits(),
+              audits: (await writes()).length,
+              tree: await treePaths(gitdir),
+            };
+          },
+        );
+        console.log(
+          `lzsync-portal-repo: before ${before.digest} ${
+            JSON.stringify(before.stores.map((s) => [s.store, s.keys]))
+          }, after ${after.digest}`,
+        );
+        assert.equal(after.digest, before.digest);
+        assert.equal(before.stores.find((s) => s.store === DESIRED_STORE)?.keys, 1);
+        assert.equal(first.commits, 2, "the catch-up wrote the latest revision in one Portal commit");
+        assert.ok(first.tree.includes("docs/lz-reference/a.md"), JSON.stringify(first.tree));
+        // what a replay re-sends: the stored revision is written again, which commits nothing (the Portal
+        // already holds the mapped files) and is reported `unchanged`
+        assert.equal(await commits(), first.commits, "the rebuild commits nothing");
+        assert.deepEqual(await treePaths(gitdir), first.tree);
+        const audits = await writes();
+        assert.ok(audits.length > first.audits, "the rebuild reported its write");
+        assert.equal(audits.at(-1)!.outcome, "unchanged");
+        assert.equal(audits.at(-1)!.commit, sha("6"));
+      } finally {
+        p.writer.close();
+        await server.stop();
+        await Deno.remove(dataDir, { recursive: true });
+      }
+    },
+  ],
   ["lzsync-assets: digest after replay equals the digest before", async (b) => {
     const topo = assetsTopology({ app: `it-assets-${suffix()}`, sweepIntervalMs: 50 });
     const inputs = assetsInputs();
