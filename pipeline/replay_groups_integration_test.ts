@@ -281,7 +281,10 @@ function assetsInputs(): Input[] {
     at,
     value,
   });
-  const bucket = asset("storage.googleapis.com/Bucket", "b1", {}, { update_time: iso(T0 - 10_000) });
+  // a bucket of its own per call: lz.assets.v1 on a shared Kafka keeps what earlier runs (and other tests) wrote
+  const bucket = asset("storage.googleapis.com/Bucket", `b1-${suffix()}`, {}, {
+    update_time: iso(T0 - 10_000),
+  });
   return [
     snap(T0, {
       type: "snapshot_started",
