@@ -77,6 +77,18 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 /** The Kafka protocol error type (e.g. `UNKNOWN_TOPIC_OR_PARTITION`) somewhere in the chain, if any. */
+/**
+ * kafkajs's "metadata not loaded" (KafkaJSTopicMetadataNotLoaded, KafkaJSMetadataNotLoaded): its cluster was
+ * asked for a topic's partitions before a metadata answer listed the topic — a topic just created, or a
+ * metadata refresh that raced with the question. Transient: refresh the metadata and ask again.
+ */
+export function isMetadataNotLoaded(err: unknown): boolean {
+  return causeChain(err).some((e) =>
+    (e as { name?: unknown }).name === "KafkaJSTopicMetadataNotLoaded" ||
+    (e as { name?: unknown }).name === "KafkaJSMetadataNotLoaded"
+  );
+}
+
 export function kafkaErrorType(err: unknown): string | undefined {
   for (const e of causeChain(err)) {
     if (typeof e.type === "string") return e.type;

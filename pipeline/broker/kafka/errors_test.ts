@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { LzError } from "../../errors.ts";
+import kafkajs from "kafkajs";
 import {
   backoffMs,
   causeChain,
+  isMetadataNotLoaded,
   isUnreachable,
   kafkaErrorType,
   socketCode,
@@ -131,4 +133,22 @@ Deno.test("backoffMs() doubles from the initial value up to the cap, with ±20 %
     const later = backoffMs(10, 250, 5_000);
     assert.ok(later >= 4_000 && later <= 6_000, `${later}`);
   }
+});
+
+Deno.test("kafkajs's 'topic metadata not loaded' is recognized (the admin and the reader retry it), also as a cause", () => {
+  const { KafkaJSTopicMetadataNotLoaded } = kafkajs as unknown as {
+    KafkaJSTopicMetadataNotLoaded: new (msg: string, o: { topic: string }) => Error;
+  };
+  const err = new KafkaJSTopicMetadataNotLoaded("Topic metadata not loaded", {
+    topic: "lz.assets.snapshot.v1",
+  });
+  assert.equal(
+    err.name,
+    "KafkaJSTopicMetadataNotLoaded",
+    "kafkajs still names it so (a kafkajs upgrade changed it)",
+  );
+  assert.ok(isMetadataNotLoaded(err));
+  assert.ok(isMetadataNotLoaded(new Error("read offsets", { cause: err })));
+  assert.ok(!isMetadataNotLoaded(new Error("Topic metadata not loaded")));
+  assert.ok(!isMetadataNotLoaded(kafkajsRefused("127.0.0.1:9")));
 });

@@ -97,16 +97,20 @@ export class KafkaReader implements Reader {
       ? new Map(from.map((o) => [key(o.topic, o.partition), o.offset]))
       : null;
     for (const topic of topics) {
-      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) =>
-        a - b
-      );
-      const [low, high] = await this.#retrying(
+      // The partition list is read inside the retry too: a metadata answer that does not list the topic yet
+      // (just created) makes kafkajs throw "metadata not loaded", or lists it without partitions.
+      const [partitions, low, high] = await this.#retrying(
         `read the offsets of ${topic}`,
-        () =>
-          Promise.all([
+        async () => {
+          const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId)
+            .sort((a, b) => a - b);
+          if (partitions.length === 0) throw new Error(`no partition of ${topic} in the metadata yet`);
+          const [low, high] = await Promise.all([
             listOffsets(cluster, topic, partitions, true),
             from === "earliest" ? Promise.resolve(null) : listOffsets(cluster, topic, partitions, false),
-          ]),
+          ]);
+          return [partitions, low, high] as const;
+        },
       );
       for (const partition of partitions) {
         const lo = low.get(partition) ?? 0;
