@@ -40,6 +40,9 @@ import type { FabricObject, FgdCommand } from "../schemas/fgd.ts";
 import { createPortalRepo, DESIRED_STORE } from "../features/portal_repo/topology.ts";
 import { gitOut, lzFile, lzMarker, treePaths } from "../features/portal_repo/_test_util.ts";
 import { join } from "node:path";
+import { alertNotifierTopology, webhookPoster } from "../connectors/slack/notifier.ts";
+import { createCommitStatusNotifier } from "../connectors/github/status_notifier.ts";
+import { startTestApiServer } from "../connectors/github/_test_api_server.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;
@@ -565,6 +568,70 @@ function portalInputs(lz: string): Input[] {
   ];
 }
 
+/**
+ * Alert transitions for the notifier: one opened at T0 (older than the notifier's max age already at the
+ * first run) and one opened and resolved a minute before the first run.
+ */
+function alertInputs(tag: string, now: number): Input[] {
+  const alert = (at: number, id: string, state: "open" | "resolved", opened: number): Input => ({
+    topic: "lz.alerts.v1",
+    key: id,
+    at,
+    value: {
+      id,
+      type: "SyncFailure",
+      layer: "git",
+      state,
+      severity: "critical",
+      message: `sync failed (${tag})`,
+      value: 1,
+      threshold: 0.5,
+      opened_at: iso(opened),
+      resolved_at: state === "resolved" ? iso(at) : null,
+      updated_at: iso(at),
+    } satisfies Alert,
+  });
+  return [
+    alert(T0, `SyncFailure:git:old-${tag}`, "open", T0),
+    alert(now - 60_000, `SyncFailure:git:${tag}`, "open", now - 60_000),
+    alert(now - 30_000, `SyncFailure:git:${tag}`, "resolved", now - 60_000),
+  ];
+}
+
+/** Synced commits of `repo` for the commit-status notifier: consistent, inconsistent, consistent. */
+function syncedInputs(repo: string): Input[] {
+  const synced = (commit: string, at: number, consistent: boolean): Input => ({
+    topic: "lz.git.synced.v1",
+    key: repo,
+    at,
+    value: {
+      repo,
+      branch: "main",
+      commit,
+      commit_time: iso(at - 30_000),
+      message: "m",
+      author: "a <a@x>",
+      previous: null,
+      forced: false,
+      files: 7,
+      changed: 1,
+      removed: 0,
+      consistent,
+      sync_id: `s-${commit[0]}`,
+      source: "webhook",
+      received_at: null,
+      materialized_at: iso(at),
+      commit_latency_seconds: 30,
+      receipt_latency_seconds: null,
+    } satisfies GitSynced,
+  });
+  return [
+    synced(sha("7"), T0, true),
+    synced(sha("8"), T0 + 60_000, false),
+    synced(sha("9"), T0 + 120_000, true),
+  ];
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -730,6 +797,92 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
         p.writer.close();
         await server.stop();
         await Deno.remove(dataDir, { recursive: true });
+      }
+    },
+  ],
+  [
+    "lzsync-alert-notifier (no stores): the empty digest before and after; a replay re-posts the alerts younger than notify_max_age",
+    async (b) => {
+      const posts: string[] = [];
+      const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+        posts.push(((await req.json()) as { text: string }).text);
+        return new Response("ok");
+      });
+      try {
+        const tag = suffix();
+        const topo: Topology = {
+          ...alertNotifierTopology({
+            post: webhookPoster(`http://127.0.0.1:${hook.addr.port}/hook`),
+            maxAgeMs: 15 * 60_000, // alerts.notify_max_age's default
+            backoffMs: 10,
+          }) as Topology,
+          app: `it-alert-notifier-${tag}`,
+        };
+        const mine = () => posts.filter((t) => t.includes(`(${tag})`));
+        let first: string[] = [];
+        const { before, after } = await replayProof(b, topo, alertInputs(tag, Date.now()), undefined, () => {
+          first = mine();
+          return Promise.resolve();
+        });
+        assert.deepEqual(before.stores, []);
+        assert.equal(after.digest, before.digest);
+        // the first run posts the recent open and resolve; the alert opened at T0 is stale (not posted)
+        assert.deepEqual(first, [
+          `🔴 lzsync SyncFailure on git — sync failed (${tag})`,
+          `✅ lzsync resolved: SyncFailure on git — sync failed (${tag})`,
+        ]);
+        // a rebuild three hours later finds every transition stale: it posts nothing again
+        assert.deepEqual(mine(), first);
+        // What a replay re-sends: no stores, so a replay's only effect is the posts. One right away (the
+        // notifier's clock is now) posts again every transition younger than notify_max_age (15 min): here
+        // the open and the resolve, each a second time in Slack. At least once, bounded by the max age.
+        await replay({
+          broker: b,
+          group: topo.app,
+          to: "earliest",
+          inputs: topo.inputs,
+          stores: topo.stores,
+        });
+        await runUntilCaughtUp(b, topo, { now: () => Date.now() });
+        assert.deepEqual(mine(), [...first, ...first]);
+      } finally {
+        await hook.shutdown();
+      }
+    },
+  ],
+  [
+    "lzsync-github-status (no stores): the empty digest before and after; a replay sets every commit status again, in order",
+    async (b) => {
+      const repo = `acme/lz-${suffix()}`;
+      const api = startTestApiServer({ token: "ghp_r", repos: { "acme/lz": "/nonexistent" } });
+      try {
+        const deps = testDeps(b, {
+          gateway: { public_url: "https://portal.example" },
+          landing_zone: {
+            repo: "https://github.example/acme/lz.git",
+            github: { owner: "acme", repo: "lz", api_url: api.url },
+          },
+        }, { GITHUB_TOKEN: "ghp_r" });
+        const topo: Topology = {
+          ...createCommitStatusNotifier(deps, { backoffMs: 10 }) as Topology,
+          app: `it-github-status-${suffix()}`,
+        };
+        const shas = new Set([sha("7"), sha("8"), sha("9")]);
+        const mine = () => api.statuses.filter((s) => shas.has(s.sha)).map((s) => [s.sha[0], s.body.state]);
+        let first: string[][] = [];
+        const { before, after } = await replayProof(b, topo, syncedInputs(repo), undefined, () => {
+          first = mine();
+          return Promise.resolve();
+        });
+        assert.deepEqual(before.stores, []);
+        assert.equal(after.digest, before.digest);
+        assert.deepEqual(first, [["7", "success"], ["8", "error"], ["9", "success"]]);
+        // What a replay re-sends: the notifier has no age limit, so the rebuild sets the lzsync/portal status
+        // of every commit still on lz.git.synced.v1 again, in order: the same states (GitHub keeps the latest
+        // per commit and context, so each commit ends as before), one API call per record.
+        assert.deepEqual(mine(), [...first, ...first]);
+      } finally {
+        await api.stop();
       }
     },
   ],
