@@ -43,6 +43,9 @@ import { join } from "node:path";
 import { alertNotifierTopology, webhookPoster } from "../connectors/slack/notifier.ts";
 import { createCommitStatusNotifier } from "../connectors/github/status_notifier.ts";
 import { startTestApiServer } from "../connectors/github/_test_api_server.ts";
+import { analyticsTopologies } from "../processors/analytics/mod.ts";
+import { type DuckDbAnalytics, openDuckDb } from "../connectors/duckdb/engine.ts";
+import type { AnalyticsSink } from "./analytics/sink.ts";
 
 /** Inputs are recorded two hours before the first run; the rebuild runs three hours after it. */
 const T0 = Date.now() - 2 * 3_600_000;
@@ -632,6 +635,21 @@ function syncedInputs(repo: string): Input[] {
   ];
 }
 
+/**
+ * What the DuckDB analytics file holds of lz.sync.events.v1, as canonical text: the raw history, the sync
+ * runs and the applied offsets. Not `analytics_offsets.updated_at` (when the flush ran: bookkeeping, a wall
+ * time) nor the daily tables (recomputed up to the day of the processor's clock, by design).
+ */
+async function duckState(db: DuckDbAnalytics): Promise<string> {
+  const rows = async (sql: string) =>
+    JSON.stringify(await db.query(sql), (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  return [
+    await rows(`SELECT * FROM raw_lz_sync_events_v1 ORDER BY "partition", "offset"`),
+    await rows(`SELECT * FROM sync_runs ORDER BY id`),
+    await rows(`SELECT topic, "partition", next_offset FROM analytics_offsets ORDER BY topic, "partition"`),
+  ].join("\n");
+}
+
 async function kafkaBroker(): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
@@ -883,6 +901,54 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
         assert.deepEqual(mine(), [...first, ...first]);
       } finally {
         await api.stop();
+      }
+    },
+  ],
+  [
+    "lzsync-analytics (no stores; DuckDB sink): a replay into a fresh file rebuilds the same tables; into the kept file it writes nothing",
+    async (b) => {
+      const dir = await Deno.makeTempDir({ prefix: "lzsync-replay-analytics-" });
+      const dbs: DuckDbAnalytics[] = [
+        await openDuckDb({ path: join(dir, "first.duckdb"), log: silentLogger }),
+      ];
+      const cur = () => dbs.at(-1)!;
+      // the topology's sink; the rebuild swaps the file under it, as an operator moves it away before a replay
+      const sink: AnalyticsSink = {
+        name: "duckdb",
+        add: (r) => cur().add(r),
+        refreshDaily: (now) => cur().refreshDaily(now),
+        flush: () => cur().flush(),
+      };
+      try {
+        const topo: Topology = {
+          ...analyticsTopologies({ sinks: [sink], topics: ["lz.sync.events.v1"], dailyEveryMs: 50 })[0],
+          app: `it-analytics-${suffix()}`,
+        };
+        let first = "";
+        const { before, after } = await replayProof(b, topo, syncEvents(), undefined, async () => {
+          first = await duckState(cur());
+          dbs.push(await openDuckDb({ path: join(dir, "rebuilt.duckdb"), log: silentLogger }));
+        });
+        assert.deepEqual(before.stores, []);
+        assert.equal(after.digest, before.digest);
+        assert.match(first, /"id":"e8"/, "the first run wrote the sync runs");
+        // the documented rebuild (move the file away, replay --to earliest): the same rows, from the records
+        assert.equal(await duckState(cur()), first);
+        // a replay with the file kept: every record comes again and is ignored (its offsets are applied)
+        const redelivered = cur().stats().redelivered;
+        await replay({
+          broker: b,
+          group: topo.app,
+          to: "earliest",
+          inputs: topo.inputs,
+          stores: topo.stores,
+        });
+        await runUntilCaughtUp(b, topo, { now: () => Date.now() + LATER });
+        assert.ok(cur().stats().redelivered > redelivered, "the replayed records were ignored");
+        assert.equal(await duckState(cur()), first);
+      } finally {
+        for (const db of dbs) await db.close();
+        await Deno.remove(dir, { recursive: true });
       }
     },
   ],
