@@ -636,8 +636,8 @@ function syncedInputs(repo: string): Input[] {
 }
 
 /**
- * What the DuckDB analytics file holds of lz.sync.events.v1, as canonical text: the raw history, the sync
- * runs and the applied offsets. Not `analytics_offsets.updated_at` (when the flush ran: bookkeeping, a wall
+ * What the DuckDB analytics file holds of lz.sync.events.v1 and lz.assets.v1, as canonical text: the raw
+ * histories, the sync runs, the assets' validity intervals and the applied offsets. Not `analytics_offsets.updated_at` (when the flush ran: bookkeeping, a wall
  * time) nor the daily tables (recomputed up to the day of the processor's clock, by design).
  */
 async function duckState(db: DuckDbAnalytics): Promise<string> {
@@ -646,6 +646,8 @@ async function duckState(db: DuckDbAnalytics): Promise<string> {
   return [
     await rows(`SELECT * FROM raw_lz_sync_events_v1 ORDER BY "partition", "offset"`),
     await rows(`SELECT * FROM sync_runs ORDER BY id`),
+    await rows(`SELECT * FROM raw_lz_assets_v1 ORDER BY "partition", "offset"`),
+    await rows(`SELECT * FROM assets_history ORDER BY "partition", "offset"`),
     await rows(`SELECT topic, "partition", next_offset FROM analytics_offsets ORDER BY topic, "partition"`),
   ].join("\n");
 }
@@ -921,17 +923,32 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
       };
       try {
         const topo: Topology = {
-          ...analyticsTopologies({ sinks: [sink], topics: ["lz.sync.events.v1"], dailyEveryMs: 50 })[0],
+          ...analyticsTopologies({
+            sinks: [sink],
+            topics: ["lz.sync.events.v1", "lz.assets.v1"],
+            dailyEveryMs: 50,
+          })[0],
           app: `it-analytics-${suffix()}`,
         };
         let first = "";
-        const { before, after } = await replayProof(b, topo, syncEvents(), undefined, async () => {
-          first = await duckState(cur());
-          dbs.push(await openDuckDb({ path: join(dir, "rebuilt.duckdb"), log: silentLogger }));
-        });
+        const assets = policyInputs().filter((i) => i.topic === "lz.assets.v1"); // an update closes an interval
+        const { before, after } = await replayProof(
+          b,
+          topo,
+          [...syncEvents(), ...assets],
+          undefined,
+          async () => {
+            first = await duckState(cur());
+            dbs.push(await openDuckDb({ path: join(dir, "rebuilt.duckdb"), log: silentLogger }));
+          },
+        );
         assert.deepEqual(before.stores, []);
         assert.equal(after.digest, before.digest);
         assert.match(first, /"id":"e8"/, "the first run wrote the sync runs");
+        const closed = await cur().query(
+          `SELECT count(*) AS n FROM assets_history WHERE valid_to IS NOT NULL`,
+        );
+        assert.ok(Number(closed[0].n) >= 1, "and closed the updated asset's first interval");
         // the documented rebuild (move the file away, replay --to earliest): the same rows, from the records
         assert.equal(await duckState(cur()), first);
         // a replay with the file kept: every record comes again and is ignored (its offsets are applied)
