@@ -785,7 +785,8 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
         let first = { commits: 0, audits: 0, tree: [] as string[] };
         const { before, after } = await replayProof(
           b,
-          p.topology as Topology,
+          // a group of its own: on a shared Kafka the default group's changelog holds other tests' state
+          { ...(p.topology as Topology), app: `it-portal-repo-${suffix()}` },
           portalInputs(lz),
           undefined,
           async () => {
