@@ -46,10 +46,10 @@ Deno.test({
       const section = page.locator("#section-analytics-trends");
       // Each chart is drawn when its own series arrives: wait for every one, not only the first.
       for (const id of ["resources", "compliance", "violations", "latency", "cost"]) {
-        await section.locator(`.trend-chart[data-series="${id}"] polyline`).first().waitFor({
-          timeout: 10_000,
-        })
-          .catch(() => {});
+        // polled rather than waitFor(...).catch(): a fresh-clone full run failed here after 1 s with the
+        // waitFor's error swallowed; a count() that throws (page gone) now fails with its own message
+        const chart = section.locator(`.trend-chart[data-series="${id}"] polyline`);
+        for (let i = 0; i < 150 && await chart.count() < 1; i++) await new Promise((r) => setTimeout(r, 100));
         assert.ok(
           await section.locator(`.trend-chart[data-series="${id}"] polyline`).count() >= 1,
           `${id} has no line`,
