@@ -124,6 +124,28 @@ export const DraftState = Type.Union([
   Type.Literal("failed"),
 ]);
 
+/** A Portal draft of a fabric object: the edit's object and where it stands. */
+const draftFields = {
+  op: Type.Union([Type.Literal("put"), Type.Literal("delete")]),
+  object: Type.Union([AnyObject, Type.Null()]),
+  hash: Nullable(Type.String()),
+  /** Hash of the desired version the edit started from (null: the object did not exist). */
+  base_hash: Nullable(Type.String()),
+  state: DraftState,
+  author: Type.String(),
+  created_at: Time,
+  updated_at: Time,
+  error: Nullable(Type.String()),
+};
+
+/** Git changed the object under an open draft: their version, kept until the draft is resolved. */
+const DraftConflict = Type.Object({
+  theirs: Type.Union([AnyObject, Type.Null()]),
+  theirs_hash: Nullable(Type.String()),
+  commit: Nullable(Sha),
+  detected_at: Time,
+}, { additionalProperties: false });
+
 export const FabricObject = Type.Object({
   fabric: Type.String(),
   apiVersion: Type.String(),
@@ -143,31 +165,9 @@ export const FabricObject = Type.Object({
     }, { additionalProperties: false }),
     Type.Null(),
   ]),
-  draft: Type.Union([
-    Type.Object({
-      op: Type.Union([Type.Literal("put"), Type.Literal("delete")]),
-      object: Type.Union([AnyObject, Type.Null()]),
-      hash: Nullable(Type.String()),
-      /** Hash of the desired version the edit started from (null: the object did not exist). */
-      base_hash: Nullable(Type.String()),
-      state: DraftState,
-      author: Type.String(),
-      created_at: Time,
-      updated_at: Time,
-      error: Nullable(Type.String()),
-    }, { additionalProperties: false }),
-    Type.Null(),
-  ]),
+  draft: Type.Union([Type.Object(draftFields, { additionalProperties: false }), Type.Null()]),
   /** Set when git changed the object under an open draft: both versions are kept until resolved. */
-  conflict: Type.Union([
-    Type.Object({
-      theirs: Type.Union([AnyObject, Type.Null()]),
-      theirs_hash: Nullable(Type.String()),
-      commit: Nullable(Sha),
-      detected_at: Time,
-    }, { additionalProperties: false }),
-    Type.Null(),
-  ]),
+  conflict: Type.Union([DraftConflict, Type.Null()]),
   actual: Type.Union([
     Type.Object({ object: AnyObject, hash: Type.String(), observed_at: Time }, {
       additionalProperties: false,
@@ -263,24 +263,8 @@ export const FGD_RESULTS_TOPIC = defineTopic({
 });
 
 const Draft = Type.Object({
-  op: Type.Union([Type.Literal("put"), Type.Literal("delete")]),
-  object: Type.Union([AnyObject, Type.Null()]),
-  hash: Nullable(Type.String()),
-  base_hash: Nullable(Type.String()),
-  state: DraftState,
-  author: Type.String(),
-  created_at: Time,
-  updated_at: Time,
-  error: Nullable(Type.String()),
-  conflict: Type.Union([
-    Type.Object({
-      theirs: Type.Union([AnyObject, Type.Null()]),
-      theirs_hash: Nullable(Type.String()),
-      commit: Nullable(Sha),
-      detected_at: Time,
-    }, { additionalProperties: false }),
-    Type.Null(),
-  ]),
+  ...draftFields,
+  conflict: Type.Union([DraftConflict, Type.Null()]),
   meta: Type.Object({
     apiVersion: Type.String(),
     kind: Type.String(),
