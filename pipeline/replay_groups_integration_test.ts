@@ -40,7 +40,7 @@ import type { FabricObject, FgdCommand } from "../schemas/fgd.ts";
 import { createPortalRepo, DESIRED_STORE } from "../features/portal_repo/topology.ts";
 import { gitOut, lzFile, lzMarker, treePaths } from "../features/portal_repo/_test_util.ts";
 import { join } from "node:path";
-import { alertNotifierTopology, webhookPoster } from "../connectors/slack/notifier.ts";
+import { alertNotifierTopology, NOTIFIED_STORE, webhookPoster } from "../connectors/slack/notifier.ts";
 import { createCommitStatusNotifier } from "../connectors/github/status_notifier.ts";
 import { startTestApiServer } from "../connectors/github/_test_api_server.ts";
 import { analyticsTopologies } from "../processors/analytics/mod.ts";
@@ -822,7 +822,7 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
     },
   ],
   [
-    "lzsync-alert-notifier (no stores): the empty digest before and after; a replay re-posts the alerts younger than notify_max_age",
+    "lzsync-alert-notifier: digest after replay equals the digest before; no replay posts an alert again (the ledger outlives the dropped store), a new transition is posted",
     async (b) => {
       const posts: string[] = [];
       const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
@@ -841,22 +841,22 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
         };
         const mine = () => posts.filter((t) => t.includes(`(${tag})`));
         let first: string[] = [];
-        const { before, after } = await replayProof(b, topo, alertInputs(tag, Date.now()), undefined, () => {
+        const inputs = alertInputs(tag, Date.now());
+        const { before, after } = await replayProof(b, topo, inputs, undefined, () => {
           first = mine();
           return Promise.resolve();
         });
-        assert.deepEqual(before.stores, []);
         assert.equal(after.digest, before.digest);
+        assert.ok(before.stores.find((s) => s.store === NOTIFIED_STORE)!.keys >= 2, "both alerts handled");
         // the first run posts the recent open and resolve; the alert opened at T0 is stale (not posted)
         assert.deepEqual(first, [
           `🔴 lzsync SyncFailure on git — sync failed (${tag})`,
           `✅ lzsync resolved: SyncFailure on git — sync failed (${tag})`,
         ]);
-        // a rebuild three hours later finds every transition stale: it posts nothing again
+        // the rebuild three hours later posts nothing again
         assert.deepEqual(mine(), first);
-        // What a replay re-sends: no stores, so a replay's only effect is the posts. One right away (the
-        // notifier's clock is now) posts again every transition younger than notify_max_age (15 min): here
-        // the open and the resolve, each a second time in Slack. At least once, bounded by the max age.
+        // A replay right away (the notifier's clock is now, every transition younger than notify_max_age):
+        // the store is dropped again, but lz.alerts.notified.v1 says both were posted — nothing is re-sent.
         await replay({
           broker: b,
           group: topo.app,
@@ -865,7 +865,12 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
           stores: topo.stores,
         });
         await runUntilCaughtUp(b, topo, { now: () => Date.now() });
-        assert.deepEqual(mine(), [...first, ...first]);
+        assert.deepEqual(mine(), first);
+        // the alert opening again (a new episode) is news
+        const reopen = alertInputs(tag, Date.now() + 60_000)[1];
+        await produce(b, [{ ...reopen, at: Date.now() }]);
+        await runUntilCaughtUp(b, topo, { now: () => Date.now() });
+        assert.deepEqual(mine(), [...first, first[0]]);
       } finally {
         await hook.shutdown();
       }

@@ -55,3 +55,30 @@ export const ALERTS_TOPIC = defineTopic({
   description:
     "Sync alerts (SyncFailure, SyncLatency, DataFreshness, ConsecutiveFailures, IncompleteSync, CostSpike, FabricFailure), open or resolved.",
 });
+
+/**
+ * What the alert notifier has done with an alert's latest transition it handled: posted it, or counted it
+ * stale (older than `alerts.notify_max_age`). A transition is ordered by (`opened_at`, open before resolved).
+ */
+export const AlertNotified = Type.Object({
+  id: Type.String({ description: "the alert id (the key)" }),
+  state: Type.Union([Type.Literal("open"), Type.Literal("resolved")]),
+  opened_at: Type.String({ format: "date-time", description: "the episode the transition belongs to" }),
+  outcome: Type.Union([Type.Literal("posted"), Type.Literal("stale")]),
+  at: Type.String({ format: "date-time", description: "when the notifier handled it (its clock)" }),
+}, { additionalProperties: false });
+export type AlertNotified = Static<typeof AlertNotified>;
+
+/**
+ * `lz.alerts.notified.v1`: the alert notifier's delivery ledger, compacted by alert id. It is an output of
+ * `lzsync-alert-notifier`, not a changelog, so `replay` keeps it; the notifier reads it at start and never
+ * posts a transition at or before the one recorded here again.
+ */
+export const ALERTS_NOTIFIED_TOPIC = defineTopic({
+  name: "lz.alerts.notified.v1",
+  schema: AlertNotified,
+  compacted: true,
+  partitions: 1,
+  key: "alert id (as on lz.alerts.v1)",
+  description: "The last alert transition the alert notifier posted (or found too old to post), per alert.",
+});

@@ -7,7 +7,7 @@
  */
 import type { TopicDef } from "./topic.ts";
 import { DLQ_TOPIC } from "./dlq.ts";
-import { ALERTS_TOPIC } from "./alerts.ts";
+import { ALERTS_NOTIFIED_TOPIC, ALERTS_TOPIC } from "./alerts.ts";
 import { AUDIT_TOPIC } from "./audit.ts";
 import { GIT_FILES_TOPIC } from "./git_files.ts";
 import { GIT_PUSH_TOPIC } from "./git_push.ts";
@@ -40,6 +40,7 @@ export const TOPICS: ReadonlyMap<string, TopicDef> = new Map<string, TopicDef>(
     INFRA_EVENTS_TOPIC,
     VIOLATIONS_TOPIC,
     ALERTS_TOPIC,
+    ALERTS_NOTIFIED_TOPIC,
     AUDIT_TOPIC,
     GIT_FILES_TOPIC,
     GIT_PUSH_TOPIC,

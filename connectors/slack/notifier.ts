@@ -4,23 +4,43 @@
  * `alerts.slack_webhook_env` names an environment variable that holds the webhook URL; the URL is a secret
  * and never logged.
  *
- * It is a topology like every other consumer of lzsync (app `lzsync-alert-notifier`, no stores): the
- * processor host decodes and validates each record (a bad one goes to `lz.dlq.v1`), `process` posts it with
- * bounded retries, and a post that still fails goes to the DLQ with the reason — nothing is skipped silently,
- * and `replay`/`lag` cover the group. Delivery is at least once: a post made before a crash, ahead of the
- * next checkpoint, is made again. A transition older than `alerts.notify_max_age` when the notifier first
- * reads it (a first start over a long-compacted alerts topic, a replay) is counted as `stale`, not posted.
+ * It is a topology like every other consumer of lzsync (app `lzsync-alert-notifier`): the processor host
+ * decodes and validates each record (a bad one goes to `lz.dlq.v1`), `process` posts it with bounded retries,
+ * and a post that still fails goes to the DLQ with the reason — nothing is skipped silently, and
+ * `replay`/`lag` cover the group.
+ *
+ * Each transition is posted once. A transition is ordered by (`opened_at`, open before resolved); the latest
+ * one handled per alert id is kept in the store `notified` and written to `lz.alerts.notified.v1`, the
+ * delivery ledger. `replay` drops the store with the group's other state, but the ledger is an output, not a
+ * changelog: the notifier reads it at start (a table), and a transition at or before the one it records —
+ * every record a replay brings back, or a fresh copy of an old transition (a replay of `lzsync-sync-status`)
+ * — is counted `duplicate`, not posted; a new episode (a later `opened_at`) or its resolve is news. A
+ * transition older than `alerts.notify_max_age` when first read (a first start over a long-compacted alerts
+ * topic) is counted `stale` and recorded, not posted. Delivery is at least once: a post made just before a
+ * crash, ahead of the checkpoint that records it, is made again.
  */
 import { Counter, type Registry } from "prom-client";
 import type { AppDeps } from "../../pipeline/service.ts";
-import type { Processor, Topology } from "../../pipeline/processor/types.ts";
+import type { Processor, ProcessorContext, Topology } from "../../pipeline/processor/types.ts";
 import { parseDuration } from "../../pipeline/config.ts";
 import { LzError } from "../../pipeline/errors.ts";
 import { retry } from "../../pipeline/retry.ts";
-import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import { type Alert, type AlertNotified, ALERTS_NOTIFIED_TOPIC, ALERTS_TOPIC } from "../../schemas/alerts.ts";
 
 /** Consumer group / application id (persisted contract). */
 export const ALERT_NOTIFIER_GROUP = "lzsync-alert-notifier";
+
+/** The store of the latest transition handled per alert id (persisted contract: never rename). */
+export const NOTIFIED_STORE = "notified";
+
+/** A transition of an alert: which episode, and whether it opened or resolved. */
+export type Transition = Pick<AlertNotified, "state" | "opened_at">;
+
+/** True when transition `a` comes after `b` (a later episode, or the resolve of the same one). */
+export function isAfter(a: Transition, b: Transition): boolean {
+  const d = Date.parse(a.opened_at) - Date.parse(b.opened_at);
+  return d > 0 || (d === 0 && a.state === "resolved" && b.state === "open");
+}
 
 /** The message text of an alert transition. */
 export function alertText(a: Alert): string {
@@ -50,20 +70,50 @@ export interface AlertPoster {
 export function alertNotifierTopology(poster?: AlertPoster): Topology<Alert> {
   return {
     app: ALERT_NOTIFIER_GROUP,
-    description: "posts each alert transition to a Slack-compatible webhook (DLQ when it cannot)",
+    description: "posts each alert transition once to a Slack-compatible webhook (DLQ when it cannot)",
     inputs: [ALERTS_TOPIC.name],
-    stores: [],
-    outputs: [],
+    stores: [NOTIFIED_STORE],
+    outputs: [ALERTS_NOTIFIED_TOPIC.name],
+    // what was posted before a replay dropped the store (the ledger outlives it)
+    tables: [{
+      topic: ALERTS_NOTIFIED_TOPIC.name,
+      select: (v) => ({ state: (v as AlertNotified).state, opened_at: (v as AlertNotified).opened_at }),
+    }],
     create(): Processor<Alert> {
       if (!poster) {
         throw new LzError("CONFIG", "the alert notifier runs only with alerts.slack_webhook_env set");
       }
+      const handled = (ctx: ProcessorContext, a: Alert, outcome: AlertNotified["outcome"]) => {
+        const t: Transition = { state: a.state, opened_at: a.opened_at };
+        ctx.store<Transition>(NOTIFIED_STORE).put(a.id, t);
+        ctx.forward(
+          ALERTS_NOTIFIED_TOPIC.name,
+          a.id,
+          {
+            id: a.id,
+            ...t,
+            outcome,
+            at: new Date(ctx.now()).toISOString(),
+          } satisfies AlertNotified,
+        );
+      };
       return {
         async process(rec, ctx) {
           const a = rec.value;
           if (!a) return; // a tombstone clears the compacted alert: nothing to say
+          const store = ctx.store<Transition>(NOTIFIED_STORE);
+          const kept = store.get(a.id);
+          const ledger = ctx.table<Transition>(ALERTS_NOTIFIED_TOPIC.name).get(a.id);
+          const last = kept && ledger ? (isAfter(ledger, kept) ? ledger : kept) : kept ?? ledger;
+          if (last && !isAfter(a, last)) {
+            // handled before (this run, or before a replay dropped the store): the ledger says so
+            if (last !== kept) store.put(a.id, last);
+            poster.counter?.inc({ outcome: "duplicate" });
+            return;
+          }
           if (ctx.now() - rec.timestamp > poster.maxAgeMs) {
             poster.counter?.inc({ outcome: "stale" });
+            handled(ctx, a, "stale");
             return;
           }
           try {
@@ -80,6 +130,7 @@ export function alertNotifierTopology(poster?: AlertPoster): Topology<Alert> {
             });
           }
           poster.counter?.inc({ outcome: "ok" });
+          handled(ctx, a, "posted");
           poster.onSent?.(a);
         },
       };
@@ -118,8 +169,8 @@ function notificationsCounter(metrics: Registry): Counter<"outcome"> {
   const name = "lzsync_alert_notifications_total";
   return (metrics.getSingleMetric(name) as Counter<"outcome">) ?? new Counter({
     name,
-    help:
-      "Alert notifications posted (ok), given up and sent to the DLQ (failed), or too old to post (stale)",
+    help: "Alert transitions posted (ok), given up and sent to the DLQ (failed), too old to post (stale), " +
+      "or handled before (duplicate: a replay, a re-sent transition)",
     labelNames: ["outcome"],
     registers: [metrics],
   });

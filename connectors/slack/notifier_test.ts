@@ -9,6 +9,8 @@ import { waitFor } from "../../pipeline/testing/wait.ts";
 import { type Alert, ALERTS_TOPIC } from "../../schemas/alerts.ts";
 import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { testDeps } from "../../pipeline/testing/deps.ts";
+import { replay } from "../../pipeline/replay.ts";
+import { runToEnd } from "../../pipeline/testing/run_to_end.ts";
 import { alertText, createAlertNotifier } from "./notifier.ts";
 
 const alert = (state: Alert["state"], id = "ConsecutiveFailures:git"): Alert => ({
@@ -149,6 +151,53 @@ Deno.test("alert notifier: transitions older than alerts.notify_max_age (a first
     assert.equal(hook.bodies.length, 1);
   } finally {
     await host.stop();
+    await broker.close();
+    await hook.stop();
+  }
+});
+
+Deno.test("alert notifier: a replay (offsets to earliest, its state dropped) posts no transition posted before; a new transition is posted", async () => {
+  const hook = receiver(() => 200);
+  const broker = await createEmbeddedBroker();
+  const deps = testDeps(broker, { alerts: { slack_webhook_env: "SLACK_URL" } }, { SLACK_URL: hook.url });
+  const topo = createAlertNotifier(deps, { backoffMs: 5 })! as Topology;
+  const send = async (...alerts: Alert[]) => {
+    const p = await broker.producer();
+    await p.send(ALERTS_TOPIC.name, alerts.map((a) => ({ key: a.id, value: encode(ALERTS_TOPIC.name, a) })));
+    await p.close();
+  };
+  const reopened: Alert = {
+    ...alert("open"),
+    opened_at: "2024-05-01T13:00:00.000Z",
+    updated_at: "2024-05-01T13:00:00.000Z",
+  };
+  try {
+    await broker.admin().createTopics([{ name: ALERTS_TOPIC.name, partitions: 1, compacted: true }]);
+    await send(alert("open"), alert("resolved"));
+    await runToEnd(broker, topo, deps);
+    assert.equal(hook.bodies.length, 2);
+    // what an operator does to resync: every transition (all younger than notify_max_age) comes again
+    const r = await replay({
+      broker,
+      group: topo.app,
+      to: "earliest",
+      inputs: topo.inputs,
+      stores: topo.stores,
+    });
+    assert.deepEqual(r.offsets.map((o) => o.offset), [0]);
+    await runToEnd(broker, topo, deps);
+    assert.equal(hook.bodies.length, 2, "the replay posted nothing again");
+    // sync-status re-emitting the resolve (its own replay: a fresh record of the same transition), then the
+    // alert opening again (a new opened_at): only the new transition is news
+    await send(alert("resolved"), reopened);
+    await runToEnd(broker, topo, deps);
+    assert.deepEqual(hook.bodies.map((b) => b.text), [
+      alertText(alert("open")),
+      alertText(alert("resolved")),
+      alertText(reopened),
+    ]);
+    assert.match(await deps.metrics.metrics(), /lzsync_alert_notifications_total\{outcome="ok"\} 3/);
+  } finally {
     await broker.close();
     await hook.stop();
   }

@@ -10,7 +10,7 @@
 import type { AppDeps, Service } from "../../pipeline/service.ts";
 import type { Topology } from "../../pipeline/processor/types.ts";
 import type { Feature, FeatureParts } from "../../pipeline/feature.ts";
-import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
+import { ALERTS_NOTIFIED_TOPIC, ALERTS_TOPIC } from "../../schemas/alerts.ts";
 import { GIT_FILES_TOPIC } from "../../schemas/git_files.ts";
 import { GIT_PUSH_TOPIC } from "../../schemas/git_push.ts";
 import { GIT_SYNCED_TOPIC } from "../../schemas/git_synced.ts";
@@ -96,6 +96,7 @@ export const gitSyncFeature: Feature = {
     SYNC_EVENTS_TOPIC,
     SYNC_STATUS_TOPIC,
     ALERTS_TOPIC,
+    ALERTS_NOTIFIED_TOPIC,
   ],
   topologies: () => gitSyncTopologies(),
   build: (deps) => buildGitSync(deps),
