@@ -601,8 +601,11 @@ function alertInputs(tag: string, now: number): Input[] {
   ];
 }
 
-/** Synced commits of `repo` for the commit-status notifier: consistent, inconsistent, consistent. */
-function syncedInputs(repo: string): Input[] {
+/**
+ * Synced commits of `repo` for the commit-status notifier, a minute apart from `at`: consistent, inconsistent,
+ * consistent (commits `c[0]`, `c[1]`, `c[2]`).
+ */
+function syncedInputs(repo: string, at: number, c: string[]): Input[] {
   const synced = (commit: string, at: number, consistent: boolean): Input => ({
     topic: "lz.git.synced.v1",
     key: repo,
@@ -629,9 +632,9 @@ function syncedInputs(repo: string): Input[] {
     } satisfies GitSynced,
   });
   return [
-    synced(sha("7"), T0, true),
-    synced(sha("8"), T0 + 60_000, false),
-    synced(sha("9"), T0 + 120_000, true),
+    synced(c[0], at, true),
+    synced(c[1], at + 60_000, false),
+    synced(c[2], at + 120_000, true),
   ];
 }
 
@@ -877,36 +880,61 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
     },
   ],
   [
-    "lzsync-github-status (no stores): the empty digest before and after; a replay sets every commit status again, in order",
+    "lzsync-github-status (no stores): the empty digest before and after; no replay sets a status GitHub already shows",
     async (b) => {
       const repo = `acme/lz-${suffix()}`;
+      const recent = `acme/lz-${suffix()}`;
       const api = startTestApiServer({ token: "ghp_r", repos: { "acme/lz": "/nonexistent" } });
       try {
         const deps = testDeps(b, {
           gateway: { public_url: "https://portal.example" },
           landing_zone: {
             repo: "https://github.example/acme/lz.git",
-            github: { owner: "acme", repo: "lz", api_url: api.url },
+            github: { owner: "acme", repo: "lz", api_url: api.url }, // commit_status_max_age: 1h
           },
         }, { GITHUB_TOKEN: "ghp_r" });
         const topo: Topology = {
           ...createCommitStatusNotifier(deps, { backoffMs: 10 }) as Topology,
           app: `it-github-status-${suffix()}`,
         };
-        const shas = new Set([sha("7"), sha("8"), sha("9")]);
-        const mine = () => api.statuses.filter((s) => shas.has(s.sha)).map((s) => [s.sha[0], s.body.state]);
+        // one repo synced two hours ago (T0), one ten minutes ago; the commits are this run's own (a shared
+        // Kafka holds other runs' syncs too: the notifier reads them, the filter leaves them out)
+        const run = crypto.randomUUID().replace(/-/g, "").slice(0, 8);
+        const commits = [0, 1, 2, 3, 4, 5].map((i) => run + String(i).repeat(32));
+        const [c1, c2] = [commits.slice(0, 3), commits.slice(3)];
+        const mine = () =>
+          api.statuses.filter((s) => commits.includes(s.sha)).map((s) => [s.sha.slice(8, 9), s.body.state]);
         let first: string[][] = [];
-        const { before, after } = await replayProof(b, topo, syncedInputs(repo), undefined, () => {
-          first = mine();
-          return Promise.resolve();
-        });
+        let reads = 0;
+        const { before, after } = await replayProof(
+          b,
+          topo,
+          [...syncedInputs(repo, T0, c1), ...syncedInputs(recent, Date.now() - 600_000, c2)],
+          undefined,
+          () => {
+            first = mine();
+            reads = api.statusReads;
+            return Promise.resolve();
+          },
+        );
         assert.deepEqual(before.stores, []);
         assert.equal(after.digest, before.digest);
-        assert.deepEqual(first, [["7", "success"], ["8", "error"], ["9", "success"]]);
-        // What a replay re-sends: the notifier has no age limit, so the rebuild sets the lzsync/portal status
-        // of every commit still on lz.git.synced.v1 again, in order: the same states (GitHub keeps the latest
-        // per commit and context, so each commit ends as before), one API call per record.
-        assert.deepEqual(mine(), [...first, ...first]);
+        // the first run: the old repo's two superseded syncs are older than the max age (no status), its
+        // latest gets one; the recent repo's three all do, in order
+        assert.deepEqual(first, [["2", "success"], ["3", "success"], ["4", "error"], ["5", "success"]]);
+        // the rebuild, three hours later: only the latest sync of each repo is checked, and GitHub shows it
+        assert.deepEqual(mine(), first, "the rebuild set no status again");
+        assert.ok(api.statusReads > reads, "it read the statuses GitHub shows");
+        // a replay right away (the recent syncs younger than the max age): each is read, none set again
+        await replay({
+          broker: b,
+          group: topo.app,
+          to: "earliest",
+          inputs: topo.inputs,
+          stores: topo.stores,
+        });
+        await runUntilCaughtUp(b, topo, { now: () => Date.now() });
+        assert.deepEqual(mine(), first, "the replay set no status again");
       } finally {
         await api.stop();
       }

@@ -239,6 +239,11 @@ export const LandingZoneConfig = obj({
     repo: Type.String(),
     api_url: Type.String({ default: "https://api.github.com" }),
     commit_status: Type.Boolean({ default: true }),
+    commit_status_max_age: Duration(
+      "1h",
+      "a synced commit older than this when the status notifier reads it (first start, replay) gets no status " +
+        "if a later sync of the repo supersedes it; the latest sync always gets its status",
+    ),
   }, { additionalProperties: false })),
 }, "the Landing Zone git repository");
 

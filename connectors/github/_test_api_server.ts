@@ -1,8 +1,10 @@
 /**
- * A local stand-in for the two GitHub REST endpoints lzsync calls (there is no GitHub here): commit statuses
- * (`POST /repos/{owner}/{repo}/statuses/{sha}`, recorded) and comparisons
- * (`GET /repos/{owner}/{repo}/compare/{base}...{head}`), answered from a real bare repo with
- * `git diff --name-status` in GitHub's response shape. Requests need `Authorization: token <token>`.
+ * A local stand-in for the GitHub REST endpoints lzsync calls (there is no GitHub here): commit statuses
+ * (`POST /repos/{owner}/{repo}/statuses/{sha}`, recorded), the combined status of a commit
+ * (`GET /repos/{owner}/{repo}/commits/{ref}/status`: the latest recorded status per context, paged with
+ * `per_page`/`page` as GitHub pages it) and comparisons (`GET /repos/{owner}/{repo}/compare/{base}...{head}`),
+ * answered from a real bare repo with `git diff --name-status` in GitHub's response shape. Requests need
+ * `Authorization: token <token>`.
  */
 export interface RecordedStatus {
   owner: string;
@@ -17,6 +19,8 @@ export interface TestApiServer {
   statuses: RecordedStatus[];
   /** Calls of the compare endpoint. */
   compares: number;
+  /** Calls of the combined-status endpoint. */
+  statusReads: number;
   stop(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export function startTestApiServer(
 ): TestApiServer {
   const statuses: RecordedStatus[] = [];
   let compares = 0;
+  let statusReads = 0;
   let failStatuses = o.failStatuses ?? 0;
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), {
@@ -57,6 +62,39 @@ export function startTestApiServer(
       if (!o.repos[`${m[1]}/${m[2]}`]) return json(404, { message: "Not Found" });
       statuses.push({ owner: m[1], repo: m[2], sha: m[3], body });
       return json(201, { id: statuses.length, state: body.state, context: body.context });
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]{40})\/status$/.exec(url.pathname);
+    if (m && req.method === "GET") {
+      statusReads++;
+      if (!o.repos[`${m[1]}/${m[2]}`]) return json(404, { message: "Not Found" });
+      const latest = new Map<string, { id: number } & RecordedStatus["body"]>();
+      statuses.forEach((s, i) => {
+        if (s.owner === m![1] && s.repo === m![2] && s.sha === m![3]) {
+          latest.set(s.body.context, { id: i + 1, ...s.body });
+        }
+      });
+      const all = [...latest.values()].reverse(); // newest first
+      const perPage = Number(url.searchParams.get("per_page") ?? 30);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const state = all.length === 0
+        ? "pending"
+        : all.some((s) => s.state === "error" || s.state === "failure")
+        ? "failure"
+        : all.every((s) => s.state === "success")
+        ? "success"
+        : "pending";
+      return json(200, {
+        state,
+        sha: m[3],
+        total_count: all.length,
+        statuses: all.slice((page - 1) * perPage, page * perPage).map((s) => ({
+          id: s.id,
+          state: s.state,
+          context: s.context,
+          description: s.description ?? null,
+          target_url: s.target_url ?? null,
+        })),
+      });
     }
     m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/.exec(url.pathname);
     if (m && req.method === "GET") {
@@ -84,6 +122,9 @@ export function startTestApiServer(
     statuses,
     get compares() {
       return compares;
+    },
+    get statusReads() {
+      return statusReads;
     },
     stop: () => server.shutdown(),
   };

@@ -1,7 +1,8 @@
 /**
  * The GitHub REST calls lzsync makes, with `@octokit/rest` (base URL configurable for GitHub Enterprise and
- * for tests): the `lzsync/portal` commit status once the Portal has synced a commit, and the Compare API when
- * a push payload's file lists are empty or truncated.
+ * for tests): the `lzsync/portal` commit status once the Portal has synced a commit (read first, so a status
+ * GitHub already shows is not set again), and the Compare API when a push payload's file lists are empty or
+ * truncated.
  */
 import { Octokit } from "@octokit/rest";
 import { LzError } from "../../pipeline/errors.ts";
@@ -24,8 +25,17 @@ export interface GitHubClientOptions {
   timeoutMs?: number;
 }
 
-/** The two calls, bound to one repository. */
+/** A commit status as GitHub shows it. */
+export interface CommitStatus {
+  state: string;
+  description: string | null;
+  target_url: string | null;
+}
+
+/** The calls, bound to one repository. */
 export interface GitHubClient {
+  /** The latest status of `context` (default {@link STATUS_CONTEXT}) on a commit, or null when it has none. */
+  getCommitStatus(sha: string, context?: string): Promise<CommitStatus | null>;
   setCommitStatus(
     sha: string,
     state: "pending" | "success" | "failure" | "error",
@@ -39,7 +49,7 @@ export interface GitHubClient {
 function wrap(err: unknown, what: string): LzError {
   const status = (err as { status?: number })?.status;
   const hint = status === 401 || status === 403
-    ? "check the token in landing_zone.token_env and its permissions (statuses: write, contents: read)"
+    ? "check the token in landing_zone.token_env and its permissions (statuses: read and write, contents: read)"
     : status === 404
     ? "check landing_zone.github.owner/repo and the commit"
     : "is the GitHub API reachable?";
@@ -59,6 +69,28 @@ export function createGitHubClient(o: GitHubClientOptions): GitHubClient {
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   });
   return {
+    async getCommitStatus(sha, context = STATUS_CONTEXT) {
+      // the combined status: the latest status per context, newest first, paged
+      for (let page = 1;; page++) {
+        let data;
+        try {
+          ({ data } = await octokit.rest.repos.getCombinedStatusForRef({
+            owner: o.owner,
+            repo: o.repo,
+            ref: sha,
+            per_page: 100,
+            page,
+          }));
+        } catch (err) {
+          throw wrap(err, `commit status of ${sha.slice(0, 7)}`);
+        }
+        const s = data.statuses.find((s) => s.context === context);
+        if (s) {
+          return { state: s.state, description: s.description ?? null, target_url: s.target_url ?? null };
+        }
+        if (data.statuses.length < 100 || page * 100 >= data.total_count) return null;
+      }
+    },
     async setCommitStatus(sha, state, description, targetUrl) {
       try {
         await octokit.rest.repos.createCommitStatus({

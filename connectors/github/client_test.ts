@@ -14,6 +14,7 @@ Deno.test("octokit client sets the lzsync/portal status and lists changed files 
   const api = startTestApiServer({ token: "ghp_test", repos: { "acme/lz": `${git.root}/acme/lz.git` } });
   try {
     const gh = createGitHubClient({ owner: "acme", repo: "lz", baseUrl: api.url, token: "ghp_test" });
+    assert.equal(await gh.getCommitStatus(second), null, "no lzsync/portal status yet");
     await gh.setCommitStatus(
       second,
       "success",
@@ -31,6 +32,12 @@ Deno.test("octokit client sets the lzsync/portal status and lists changed files 
         target_url: "http://portal/api/v1/sync/git",
       },
     }]);
+    assert.deepEqual(await gh.getCommitStatus(second), {
+      state: "success",
+      description: "Synced to the Portal: 2 files",
+      target_url: "http://portal/api/v1/sync/git",
+    });
+    assert.equal(await gh.getCommitStatus(second, "ci/other"), null, "another context's latest is its own");
     const paths = await gh.compare(first, second);
     assert.deepEqual(paths, {
       added: ["docs/b.md"],

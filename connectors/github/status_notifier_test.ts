@@ -12,6 +12,8 @@ import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { decode } from "../../pipeline/serde.ts";
 import { startTestApiServer } from "./_test_api_server.ts";
 import { STATUS_CONTEXT } from "./client.ts";
+import { replay } from "../../pipeline/replay.ts";
+import { runToEnd } from "../../pipeline/testing/run_to_end.ts";
 
 const synced = (commit: string, consistent = true): GitSynced => ({
   repo: "acme/lz",
@@ -119,5 +121,89 @@ Deno.test("commit status notifier is off without landing_zone.github or a token"
     assert.equal(createCommitStatusNotifier(noToken), null);
   } finally {
     await broker.close();
+  }
+});
+
+Deno.test("commit status notifier: a replay (offsets to earliest, state dropped) sets no status GitHub already shows; a changed one is set", async () => {
+  const api = startTestApiServer({ token: "ghp_s", repos: { "acme/lz": "/nonexistent" } });
+  const broker = await createEmbeddedBroker();
+  const deps = testDeps(broker, lzConfig(api.url), { GITHUB_TOKEN: "ghp_s" });
+  const topo = createCommitStatusNotifier(deps, { backoffMs: 5 })! as Topology;
+  const send = async (...values: GitSynced[]) => {
+    const p = await broker.producer();
+    await p.send(
+      GIT_SYNCED_TOPIC.name,
+      values.map((v) => ({ key: v.repo, value: encode(GIT_SYNCED_TOPIC.name, v) })),
+    );
+    await p.close();
+  };
+  const set = () => api.statuses.map((s) => `${s.sha[0]}:${s.body.state}`);
+  try {
+    await broker.admin().createTopics([{ name: GIT_SYNCED_TOPIC.name, partitions: 1, compacted: true }]);
+    await send(synced("1".repeat(40)), {
+      ...synced("2".repeat(40), false),
+      materialized_at: "2024-05-01T12:01:00.000Z",
+    });
+    await runToEnd(broker, topo, deps);
+    assert.deepEqual(set(), ["1:success", "2:error"]);
+    const r = await replay({
+      broker,
+      group: topo.app,
+      to: "earliest",
+      inputs: topo.inputs,
+      stores: topo.stores,
+    });
+    assert.deepEqual(r.offsets.map((o) => o.offset), [0]);
+    await runToEnd(broker, topo, deps);
+    assert.deepEqual(set(), ["1:success", "2:error"], "the replay set no status again");
+    // the Portal's copy of commit 2 repaired by a later sync: a change GitHub does not show yet
+    await send({ ...synced("2".repeat(40)), materialized_at: "2024-05-01T12:02:00.000Z" });
+    await runToEnd(broker, topo, deps);
+    assert.deepEqual(set(), ["1:success", "2:error", "2:success"]);
+    assert.match(await deps.metrics.metrics(), /lzsync_github_commit_statuses_total\{outcome="ok"\} 3/);
+  } finally {
+    await broker.close();
+    await api.stop();
+  }
+});
+
+Deno.test("commit status notifier: a record older than commit_status_max_age is skipped when a later one of its repo supersedes it; the latest is set however old", async () => {
+  const api = startTestApiServer({ token: "ghp_s", repos: { "acme/lz": "/nonexistent" } });
+  const broker = await createEmbeddedBroker();
+  const config = lzConfig(api.url);
+  const deps = testDeps(broker, {
+    ...config,
+    landing_zone: {
+      ...config.landing_zone,
+      github: { ...config.landing_zone.github, commit_status_max_age: "30m" },
+    },
+  }, { GITHUB_TOKEN: "ghp_s" });
+  const topo = createCommitStatusNotifier(deps, { backoffMs: 5 })! as Topology;
+  try {
+    await broker.admin().createTopics([{ name: GIT_SYNCED_TOPIC.name, partitions: 1, compacted: true }]);
+    // a first start (or a notifier that was down) two hours after three syncs
+    const old = Date.now() - 2 * 3_600_000;
+    const p = await broker.producer();
+    await p.send(
+      GIT_SYNCED_TOPIC.name,
+      ["5", "6", "7"].map((c, i) => ({
+        key: "acme/lz",
+        value: encode(GIT_SYNCED_TOPIC.name, {
+          ...synced(c.repeat(40)),
+          materialized_at: new Date(old + i).toISOString(),
+        }),
+        timestamp: old + i,
+      })),
+    );
+    await p.close();
+    await runToEnd(broker, topo, deps);
+    assert.deepEqual(api.statuses.map((s) => `${s.sha[0]}:${s.body.state}`), ["7:success"]);
+    assert.match(
+      await deps.metrics.metrics(),
+      /lzsync_github_commit_statuses_total\{outcome="superseded"\} 2/,
+    );
+  } finally {
+    await broker.close();
+    await api.stop();
   }
 });
