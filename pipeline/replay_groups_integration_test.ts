@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Broker, ProduceRecord } from "./broker/types.ts";
 import { createEmbeddedBroker } from "./broker/embedded/mod.ts";
 import { needs, requireKafka } from "./testing/env.ts";
+import { startKafka } from "./testing/kafka_server.ts";
 import { silentLogger } from "./log.ts";
 import { encode } from "./serde.ts";
 import { digestGroup, readGroupState, topologyState } from "./digest.ts";
@@ -655,17 +656,100 @@ async function duckState(db: DuckDbAnalytics): Promise<string> {
   ].join("\n");
 }
 
-async function kafkaBroker(): Promise<Broker> {
+/**
+ * Inputs of a multi-partition analytics group, keyed by this run's `tag`: six firewalls created (spread over
+ * the partitions of lz.assets.v1 by their names), two updated (closing their first validity interval), one
+ * deleted, and a policy_violated event for two of them on lz.infra.events.v1.
+ */
+function partitionedInputs(tag: string): Input[] {
+  const fw = (i: number, ranges: string[]): AssetRecord =>
+    asset("compute.googleapis.com/Firewall", `fw-${tag}-${i}`, {
+      direction: "INGRESS",
+      sourceRanges: ranges,
+      allowed: [{ IPProtocol: "tcp", ports: ["22"] }],
+    });
+  const state = (i: number, at: number, type: AssetState["type"], ranges = ["10.0.0.0/8"]): Input => {
+    const a = fw(i, ranges);
+    return {
+      topic: "lz.assets.v1",
+      key: a.name,
+      at,
+      value: {
+        type,
+        name: a.name,
+        asset: a,
+        source: "api",
+        snapshot_id: `snap-${tag}`,
+        message_id: null,
+        changed_at: iso(at - 1000),
+        observed_at: iso(at),
+      } satisfies AssetState,
+    };
+  };
+  const violated = (i: number, at: number): Input => {
+    const a = fw(i, ["0.0.0.0/0"]);
+    return {
+      topic: "lz.infra.events.v1",
+      key: a.name,
+      at,
+      value: {
+        type: "policy_violated",
+        message_id: `m-${tag}-${i}`,
+        publish_time: iso(at),
+        subscription: "projects/p/subscriptions/s",
+        rule_id: "no-public-ssh",
+        asset_name: a.name,
+        asset_type: a.asset_type,
+        project: "p1",
+        severity: "high",
+        message: "public ssh",
+      },
+    };
+  };
+  return [
+    ...[0, 1, 2, 3, 4, 5].map((i) => state(i, T0 + i * 1_000, "resource_created", ["0.0.0.0/0"])),
+    violated(0, T0 + 10_000),
+    violated(3, T0 + 11_000),
+    state(0, T0 + 60_000, "resource_updated"),
+    state(3, T0 + 61_000, "resource_updated"),
+    state(4, T0 + 120_000, "resource_deleted"),
+  ];
+}
+
+/** What a DuckDB file holds of `tag`'s assets and infra events (raw rows, intervals), as canonical text. */
+async function partitionedDuckState(db: DuckDbAnalytics, tag: string): Promise<string> {
+  const rows = async (sql: string) =>
+    JSON.stringify(await db.query(sql), (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  const mine = `"key" LIKE '%fw-${tag}-%'`;
+  return [
+    await rows(`SELECT * FROM raw_lz_assets_v1 WHERE ${mine} ORDER BY "partition", "offset"`),
+    await rows(`SELECT * FROM raw_lz_infra_events_v1 WHERE ${mine} ORDER BY "partition", "offset"`),
+    await rows(`SELECT * FROM assets_history WHERE ${mine} ORDER BY "partition", "offset"`),
+    await rows(
+      `SELECT topic, "partition", next_offset FROM analytics_offsets ` +
+        `WHERE topic IN ('lz.assets.v1', 'lz.infra.events.v1') ORDER BY topic, "partition"`,
+    ),
+  ].join("\n");
+}
+
+async function kafkaBroker(brokers = requireKafka()): Promise<Broker> {
   const { createBroker } = await import("./broker/mod.ts");
   return await createBroker({
     kind: "kafka",
-    brokers: requireKafka().split(","),
+    brokers: brokers.split(","),
     clientId: "replay-groups-it",
     logger: silentLogger,
   });
 }
 
-const scenarios: [string, (broker: Broker) => Promise<void>][] = [
+/**
+ * A scenario whose topics need a partition count of their own: the keyed topics on the shared Kafka were
+ * created by other tests with one partition (and partitions are never taken away), so its Kafka run starts a
+ * broker of its own. The embedded run is fresh anyway.
+ */
+const OWN_BROKER = { ownKafka: true } as const;
+
+const scenarios: [string, (broker: Broker) => Promise<void>, { ownKafka: boolean }?][] = [
   [
     "lzsync-git-sync: digest after replay equals the digest before; latencies are the recorded ones",
     async (b) => {
@@ -1003,6 +1087,73 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
       }
     },
   ],
+  [
+    "lzsync-analytics-p<N> (no stores; DuckDB sink; inputs of 3 partitions): a replay into a fresh file rebuilds the same rows; into the kept file it writes nothing",
+    async (b) => {
+      const dir = await Deno.makeTempDir({ prefix: "lzsync-replay-analytics-p-" });
+      const dbs: DuckDbAnalytics[] = [
+        await openDuckDb({ path: join(dir, "first.duckdb"), log: silentLogger }),
+      ];
+      const cur = () => dbs.at(-1)!;
+      const sink: AnalyticsSink = {
+        name: "duckdb",
+        add: (r) => cur().add(r),
+        refreshDaily: (now) => cur().refreshDaily(now),
+        flush: () => cur().flush(),
+      };
+      try {
+        // the keyed topics with broker.partitions: 3 (this broker is the scenario's own: see OWN_BROKER)
+        const inputs = ["lz.assets.v1", "lz.infra.events.v1"];
+        await b.admin().createTopics(
+          inputs.map((name) => ({ name, partitions: 3, compacted: TOPICS.get(name)!.compacted })),
+        );
+        for (const t of inputs) assert.equal((await b.admin().describeTopic(t)).partitions, 3, t);
+        const [built] = analyticsTopologies({
+          sinks: [sink],
+          topics: inputs,
+          partitions: new Map(inputs.map((t) => [t, 3])),
+          dailyEveryMs: 50,
+        });
+        assert.equal(built.app, "lzsync-analytics-p3");
+        const topo: Topology = { ...built, app: `it-analytics-p3-${suffix()}` };
+        const tag = suffix();
+        let first = "";
+        const { before, after } = await replayProof(b, topo, partitionedInputs(tag), undefined, async () => {
+          first = await partitionedDuckState(cur(), tag);
+          dbs.push(await openDuckDb({ path: join(dir, "rebuilt.duckdb"), log: silentLogger }));
+        });
+        assert.deepEqual(before.stores, []);
+        assert.equal(after.digest, before.digest);
+        const spread = await cur().query(
+          `SELECT count(DISTINCT "partition") AS n FROM raw_lz_assets_v1 WHERE "key" LIKE '%fw-${tag}-%'`,
+        );
+        assert.ok(Number(spread[0].n) >= 2, "the assets are on more than one partition");
+        const closed = await cur().query(
+          `SELECT count(*) AS n FROM assets_history WHERE "key" LIKE '%fw-${tag}-%' AND valid_to IS NOT NULL`,
+        );
+        assert.equal(Number(closed[0].n), 3, "two updates and a deletion closed three intervals");
+        assert.match(first, new RegExp(`m-${tag}-3`), "the first run wrote the infra events");
+        // the documented rebuild (move the file away, replay --to earliest): the same rows, from the records
+        assert.equal(await partitionedDuckState(cur(), tag), first);
+        // a replay with the file kept: every record comes again and is ignored (its offsets are applied)
+        const redelivered = cur().stats().redelivered;
+        await replay({
+          broker: b,
+          group: topo.app,
+          to: "earliest",
+          inputs: topo.inputs,
+          stores: topo.stores,
+        });
+        await runUntilCaughtUp(b, topo, { now: () => Date.now() + LATER });
+        assert.ok(cur().stats().redelivered > redelivered, "the replayed records were ignored");
+        assert.equal(await partitionedDuckState(cur(), tag), first);
+      } finally {
+        for (const db of dbs) await db.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+    OWN_BROKER,
+  ],
   ["lzsync-assets: digest after replay equals the digest before", async (b) => {
     const topo = assetsTopology({ app: `it-assets-${suffix()}`, sweepIntervalMs: 50 });
     const inputs = assetsInputs();
@@ -1129,7 +1280,7 @@ const scenarios: [string, (broker: Broker) => Promise<void>][] = [
   ],
 ];
 
-for (const [name, fn] of scenarios) {
+for (const [name, fn, opts] of scenarios) {
   Deno.test(`embedded: ${name}`, async () => {
     const broker = await createEmbeddedBroker();
     try {
@@ -1142,11 +1293,16 @@ for (const [name, fn] of scenarios) {
     name: `kafka: ${name}`,
     ignore: needs("kafka"),
     async fn() {
-      const broker = await kafkaBroker();
+      const own = opts?.ownKafka ? await startKafka() : null;
       try {
-        await fn(broker);
+        const broker = await kafkaBroker(own?.brokers);
+        try {
+          await fn(broker);
+        } finally {
+          await broker.close();
+        }
       } finally {
-        await broker.close();
+        await own?.stop();
       }
     },
   });
