@@ -115,6 +115,12 @@ type TreeObjectEntry = { mode: string; path: string; oid: string; type: string }
 /** Reads the entries of the tree `oid` (see `readTreeCached` in {@link openFabricRepo}). */
 type TreeReader = (oid: string) => Promise<readonly TreeObjectEntry[]>;
 
+/**
+ * Blob bytes of a fetched pack kept in memory until the next fetch (a larger pack keeps none: its blobs are
+ * read back from the pack file as before).
+ */
+const FETCHED_BLOB_BYTES = 32 * 1024 * 1024;
+
 /** Tree entries kept in a repo handle's tree cache before it starts over (bounds its memory). */
 const MAX_CACHED_TREE_ENTRIES = 200_000;
 
@@ -244,6 +250,9 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
   const tracking = `refs/remotes/origin/${o.branch}`;
   let cache: object = {};
   const packs = new Map<string, Pack>();
+  // The blobs of the pack the last fetch received (a drop's files, read next by the run's snapshot): indexing
+  // the pack inflated them already, so they are not read back from it and inflated again.
+  let fetched: Map<string, Uint8Array> | undefined;
   // Trees by oid (immutable content): a run lists the fabric directory, then rebuilds the same trees for
   // its commit; each tree is read and parsed once.
   const trees = new Map<string, readonly TreeObjectEntry[]>();
@@ -368,6 +377,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     kind: remote ? "remote" : "local",
     location,
     async fetch() {
+      fetched = undefined;
       if (!remote) return await fetchLocal();
       await ensureClone();
       let adv;
@@ -393,7 +403,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
         }
         let pack;
         try {
-          pack = indexPack(received);
+          pack = indexPack(received, FETCHED_BLOB_BYTES);
         } catch (err) {
           throw new LzError(
             "GIT",
@@ -405,6 +415,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
           );
         }
         if (received.length > 32) await writePack(gitdir, pack); // an empty pack is its header and trailer
+        fetched = pack.blobs;
         if (!(await hasCommit(head))) {
           throw new LzError("GIT", `cannot fetch ${location}: the server's pack lacks the head ${head}`, {
             retriable: true,
@@ -424,7 +435,8 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
       return subtree(gitdir, cache, readTreeCached, commit, dir);
     },
     async readBlob(oid) {
-      return readPackedBlob(gitdir, oid, cache) ?? (await git.readBlob({ fs, gitdir, oid, cache })).blob;
+      return fetched?.get(oid) ?? readPackedBlob(gitdir, oid, cache) ??
+        (await git.readBlob({ fs, gitdir, oid, cache })).blob;
     },
     async writeCommit(parent, changes, message, author, mergeParents = []) {
       const objects: GitObject[] = [];
@@ -505,6 +517,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     },
     async reset() {
       cache = {};
+      fetched = undefined;
       trees.clear();
       treeEntries = 0;
       packs.clear();
@@ -513,6 +526,7 @@ export function openFabricRepo(o: OpenFabricRepoOptions): Promise<FabricRepo> {
     },
     close() {
       cache = {};
+      fetched = undefined;
       trees.clear();
       treeEntries = 0;
     },

@@ -155,11 +155,22 @@ function inflateAt(pack: Uint8Array, at: number, size: number): { data: Uint8Arr
   return { data, end: at + r!.engine.bytesWritten };
 }
 
+/** A received pack indexed by {@link indexPack}, with the contents of its blobs when asked for. */
+export interface IndexedPack extends Pack {
+  /**
+   * Blob id → content, every blob of the pack (inflated and deltas applied to hash it anyway) when their
+   * total size is at most `keepBlobBytes`; absent otherwise.
+   */
+  blobs?: Map<string, Uint8Array>;
+}
+
 /**
  * Indexes a received pack: every object's id, offset and CRC-32 (deltas resolved against objects of the same
- * pack: the request never asks for a thin pack). Throws a RangeError on a damaged pack.
+ * pack: the request never asks for a thin pack). With `keepBlobBytes`, the blobs' contents are kept too (up
+ * to that many bytes in total), so that a reader of what was just fetched does not inflate them again.
+ * Throws a RangeError on a damaged pack.
  */
-export function indexPack(pack: Uint8Array): Pack {
+export function indexPack(pack: Uint8Array, keepBlobBytes = 0): IndexedPack {
   if (pack.length < 32 || dec.decode(pack.subarray(0, 4)) !== "PACK") throw new RangeError("not a pack");
   const dv = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
   const version = dv.getUint32(4);
@@ -223,12 +234,19 @@ export function indexPack(pack: Uint8Array): Pack {
   if (at !== pack.length - 20) throw new RangeError("the pack holds more than its objects");
 
   const byOid = new Map<string, Entry>();
+  let blobs: Map<string, Uint8Array> | undefined = keepBlobBytes > 0 ? new Map() : undefined;
+  let blobBytes = 0;
   const name = (e: Entry, kind: string, content: Uint8Array) => {
     e.kind = kind;
     e.oid = createHash("sha1").update(`${kind} ${content.length}\0`).update(content).digest("hex");
     e.data = undefined;
     if (ofsBases.has(e.offset) || refBases.has(e.oid)) e.content = content;
     byOid.set(e.oid, e);
+    if (blobs && kind === "blob") {
+      blobBytes += content.length;
+      if (blobBytes > keepBlobBytes) blobs = undefined;
+      else blobs.set(e.oid, content);
+    }
   };
   for (const e of entries) if (e.base === undefined) name(e, TYPE_NAMES[e.type], e.data!);
   // deltas: an OFS_DELTA's base comes before it; a REF_DELTA's base may come anywhere in the pack
@@ -258,5 +276,5 @@ export function indexPack(pack: Uint8Array): Pack {
     trailer,
   );
   const sha = Array.from(trailer, (b) => b.toString(16).padStart(2, "0")).join("");
-  return { sha, pack, idx };
+  return blobs ? { sha, pack, idx, blobs } : { sha, pack, idx };
 }

@@ -79,6 +79,50 @@ Deno.test("indexPack gives the .idx git index-pack writes, for OFS_DELTA and REF
   }
 });
 
+Deno.test("indexPack keeps every blob's content (deltas applied) when asked, within its byte budget", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lzsync-upload-pack-blobs-" });
+  try {
+    const w = join(dir, "w");
+    await Deno.mkdir(w);
+    await git(["init", "--quiet", "-b", "main"], w);
+    for (const [c, files] of history().entries()) {
+      for (const [p, content] of Object.entries(files)) {
+        await Deno.mkdir(join(w, p, ".."), { recursive: true });
+        await Deno.writeFile(
+          join(w, p),
+          typeof content === "string" ? new TextEncoder().encode(content) : content,
+        );
+      }
+      await git(["add", "--all"], w);
+      await git(["-c", "user.name=t", "-c", "user.email=t@x", "commit", "--quiet", "-m", `c${c}`], w);
+    }
+    const listed = new TextDecoder().decode(
+      await git([
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+      ], w),
+    ).trim().split("\n").map((l) => l.split(" "));
+    const blobs = listed.filter(([, type]) => type === "blob");
+    const total = blobs.reduce((n, [, , size]) => n + Number(size), 0);
+    const objects = await git(["rev-list", "--objects", "--all"], w);
+    for (const flags of [["--delta-base-offset"], []]) {
+      const pack = await git(["pack-objects", "--stdout", "--window=50", ...flags], w, objects);
+      const kept = indexPack(pack, total).blobs!;
+      assert.equal(
+        kept.size,
+        blobs.length,
+        `every blob of a pack made with ${flags.join(" ") || "REF_DELTA"}`,
+      );
+      for (const [oid] of blobs) assert.deepEqual(kept.get(oid), await git(["cat-file", "blob", oid], w));
+      assert.equal(indexPack(pack, total - 1).blobs, undefined, "over the budget: none kept");
+      assert.equal(indexPack(pack).blobs, undefined, "not asked: none kept");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the fabric repo fetches over upload-pack: a fresh clone, then only what is new; git fsck accepts the clone", async () => {
   const server = await startGitServer();
   const dir = await Deno.makeTempDir({ prefix: "lzsync-upload-fetch-" });
