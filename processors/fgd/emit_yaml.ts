@@ -6,15 +6,24 @@
  * a generic document-model stringifier, which matters when a run writes thousands of files.
  */
 
-const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9 _./:@+=,()<>-]*$/;
-const AMBIGUOUS = [
-  /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|=|<<)$/,
-  /^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/, // ints/floats, also with 1.1 underscores
-  /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/, // 1.1 sexagesimal
-  /^[-+]?0(b[01_]+|o[0-7]+|x[0-9a-fA-F_]+)$/,
-  /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
-  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/, // timestamps
-];
+/**
+ * A string that may be written plain as far as its characters go: a safe first character, then safe
+ * characters, where a space is never last and a colon is never last nor followed by a space (`: ` would
+ * start a mapping value; a trailing space would be dropped). `#` is not a safe character, so ` #` (a
+ * comment) cannot occur either.
+ */
+const PLAIN = /^[A-Za-z0-9_./](?:[A-Za-z0-9_./@+=,()<>-]| (?!$)|:(?! |$))*$/;
+/** Strings a YAML 1.1 or 1.2 reader reads as something else than a string, as one alternation. */
+const AMBIGUOUS = new RegExp(
+  [
+    /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|=|<<)$/,
+    /^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$/, // ints/floats, also with 1.1 underscores
+    /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/, // 1.1 sexagesimal
+    /^[-+]?0(b[01_]+|o[0-7]+|x[0-9a-fA-F_]+)$/,
+    /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
+    /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/, // timestamps
+  ].map((r) => `(?:${r.source})`).join("|"),
+);
 
 /**
  * First characters an {@link AMBIGUOUS} pattern can start with: a string starting with any other character
@@ -24,10 +33,7 @@ const AMBIGUOUS_START = new Set("yYnNoOtTfF=<-+.0123456789");
 
 /** The scalar text of a string: plain when unambiguous, else double-quoted. */
 export function yamlString(s: string): string {
-  if (
-    s.length > 0 && PLAIN.test(s) && !s.endsWith(" ") && !s.endsWith(":") && !s.includes(": ") &&
-    !s.includes(" #") && (!AMBIGUOUS_START.has(s[0]) || !AMBIGUOUS.some((r) => r.test(s)))
-  ) return s;
+  if (PLAIN.test(s) && (!AMBIGUOUS_START.has(s[0]) || !AMBIGUOUS.test(s))) return s;
   return JSON.stringify(s);
 }
 
