@@ -259,3 +259,28 @@ Deno.test("duckdb daily step: incremental runs (changed days only, skipped when 
     await full.close();
   }
 });
+
+Deno.test("duckdb engine: each flush is one transaction on the append path, also when later batches update earlier keys", async () => {
+  // A guard on counts, not time: a flush that falls back to staged upserts writes its batch twice (two
+  // transactions); the interval bench's figure halves when that happens to every flush.
+  const db = await openDuckDb({ path: ":memory:", log: silentLogger });
+  try {
+    const keys = 50;
+    for (let batch = 0; batch < 4; batch++) {
+      for (let i = batch * 200; i < (batch + 1) * 200; i++) {
+        db.add(assetRecord(i, `k${i % keys}`, i < keys ? "resource_created" : "resource_updated", T0 + i));
+        db.add(syncEventRecord(i, `s${i}`, T0 + i));
+      }
+      await db.flush();
+    }
+    assert.deepEqual(db.stats(), { flushes: 4, records: 1_600, redelivered: 0, upserted: 0 });
+    const [n] = await db.query(
+      `SELECT (SELECT COUNT(*) FROM assets_history) AS hist,
+              (SELECT COUNT(*) FROM assets_history WHERE valid_to IS NULL) AS open,
+              (SELECT COUNT(*) FROM sync_runs) AS runs`,
+    );
+    assert.deepEqual(n, { hist: 800, open: keys, runs: 800 });
+  } finally {
+    await db.close();
+  }
+});

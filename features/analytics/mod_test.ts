@@ -9,6 +9,7 @@ import { openDuckDb } from "../../connectors/duckdb/engine.ts";
 import { assetRecord, syncEventRecord } from "../../connectors/duckdb/_fixtures.ts";
 import { ASSETS_TOPIC } from "../../schemas/assets.ts";
 import { SYNC_EVENTS_TOPIC } from "../../schemas/sync_events.ts";
+import { analyticsTopologies } from "../../processors/analytics/mod.ts";
 import { analyticsFeature, buildAnalytics, duckDbPath } from "./mod.ts";
 
 Deno.test("analytics is on by default: DuckDB under data_dir, one topology reading every analytics topic", () => {
@@ -76,6 +77,54 @@ Deno.test("the analytics topology writes DuckDB through the processor host; stop
   } finally {
     await broker.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the analytics host writes a backlog in one DuckDB flush per batch and one checkpoint per flush", async () => {
+  // A guard on counts, not time (the host bench's figure follows them): 25,000 records read in batches of
+  // 10,000 are 3 flushes (3 transactions, none through the upsert fallback) and 3 checkpoints.
+  const n = 25_000;
+  const broker = await createEmbeddedBroker({ logger: silentLogger });
+  const db = await openDuckDb({ path: ":memory:", log: silentLogger });
+  try {
+    await broker.admin().createTopics([{ name: SYNC_EVENTS_TOPIC.name, partitions: 1 }]);
+    const producer = await broker.producer();
+    const at = Date.now() - 86_400_000;
+    const recs = Array.from({ length: n }, (_, i) => syncEventRecord(i, `g${i}`, at + i));
+    await producer.send(
+      SYNC_EVENTS_TOPIC.name,
+      recs.map((r) => ({ key: r.key, value: encode(r.topic, r.value), timestamp: r.timestamp })),
+    );
+    await producer.close();
+    const [topology] = analyticsTopologies({
+      sinks: [db],
+      topics: [SYNC_EVENTS_TOPIC.name],
+      dailyEveryMs: 3_600_000,
+    });
+    let checkpoints = 0;
+    const host = createProcessorHost({ broker, log: silentLogger }, topology, {
+      maxBatchSize: 10_000,
+      onCheckpoint: () => void checkpoints++,
+    });
+    await host.start();
+    try {
+      await waitFor(
+        async () => {
+          const [c] = await broker.admin().fetchCommitted(topology.app, [SYNC_EVENTS_TOPIC.name]);
+          return (c?.offset ?? 0) >= n;
+        },
+        `analytics committed ${n} records`,
+        60_000,
+      );
+    } finally {
+      await host.stop();
+    }
+    assert.deepEqual(db.stats(), { flushes: 3, records: n, redelivered: 0, upserted: 0 });
+    assert.equal(checkpoints, 3);
+    assert.deepEqual(await db.query(`SELECT COUNT(*) AS runs FROM sync_runs`), [{ runs: n }]);
+  } finally {
+    await db.close();
+    await broker.close();
   }
 });
 
