@@ -4,7 +4,8 @@
  * changelogs (and the topology's tables read, see `tables.ts`) before any record is processed; after each
  * batch (and on revoke and stop) it checkpoints in this order: flush sinks → produce forwarded outputs and
  * DLQ records → produce dirty changelog records (stamped with the applied source offsets) → commit input
- * offsets, each step awaiting the broker's acks.
+ * offsets, each step awaiting the broker's acks (a batch's commit completes while the next batch is fetched;
+ * see `host_checkpoint.ts`).
  *
  * A crash anywhere loses nothing (uncommitted records are read again) and double-counts nothing (a restore
  * finds the applied source offsets in the changelog and skips records at or below them). Outputs may repeat
@@ -101,6 +102,7 @@ export function createProcessorHost(
         } finally {
           for (const e of entries.values()) {
             await e.chain;
+            await e.commit;
             await e.task?.close();
           }
           entries.clear();

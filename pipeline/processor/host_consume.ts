@@ -28,7 +28,7 @@ export async function processBatch(state: HostState, batch: Batch): Promise<void
     const before = task.processed + task.dlqCount;
     const r = task.processBatch(batch.topic, batch.partition, batch.records);
     if (r) await r;
-    await checkpoint(state, e);
+    await checkpoint(state, e, true); // the commit stays in flight while the next batch is fetched
     const n = batch.records.length;
     metrics.processed(batch.topic, n);
     metrics.batchSeconds((performance.now() - t0) / 1000);

@@ -54,6 +54,11 @@ export interface Entry {
   ready: Promise<void> | null;
   /** Per store, the changelog offset after the last record known to be in the in-memory store. */
   positions: Record<string, number>;
+  /**
+   * The input commit of the last checkpoint while it is still in flight (see `host_checkpoint.ts`): resolves
+   * to its error when it failed for good, else to null; null when none is pending.
+   */
+  commit: Promise<unknown> | null;
 }
 
 /** The stores of a task revoked cleanly, kept in case the partition comes back (restore then catches up). */
@@ -103,6 +108,7 @@ export function newEntry(partition: number): Entry {
     chain: Promise.resolve(),
     ready: null,
     positions: {},
+    commit: null,
   };
 }
 

@@ -4,7 +4,7 @@ import { createEmbeddedBroker } from "../broker/embedded/mod.ts";
 import type { Broker } from "../broker/types.ts";
 import { LzError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
-import { decode } from "../serde.ts";
+import { decode, encodeJson } from "../serde.ts";
 import { digestGroup } from "../digest.ts";
 import { createProcessorHost } from "./host.ts";
 import { FakeClock } from "./driver.ts";
@@ -13,7 +13,7 @@ import { DLQ_TOPIC, type DlqRecord } from "../../schemas/dlq.ts";
 import { counterTopology, COUNTS_STORE } from "../../processors/counter/mod.ts";
 import { TEST_COUNTS_TOPIC } from "../../pipeline/testing/test_topics.ts";
 import { caughtUp, EVENTS, produceEvents, readCounts, sorted } from "./_test_util.ts";
-import { waitFor } from "../testing/wait.ts";
+import { sleep, waitFor } from "../testing/wait.ts";
 
 Deno.test("host counts every event exactly once; its digest equals the digest read from the changelog", async () => {
   const broker = await createEmbeddedBroker();
@@ -290,5 +290,50 @@ Deno.test("host retries checkpoints through a broker outage and gives up a fence
   } finally {
     await host.stop();
     await inner.close();
+  }
+});
+
+Deno.test("host processes the next batch while a batch's commit is in flight; commits stay in order, each after its changelog", async () => {
+  const broker = await createEmbeddedBroker();
+  const topo = counterTopology(`count-deferred-commit-${crypto.randomUUID().slice(0, 8)}`);
+  const changelog = changelogTopic(topo.app, COUNTS_STORE);
+  const high = async (topic: string) =>
+    (await broker.admin().topicOffsets(topic)).reduce((n, o) => n + o.high, 0);
+  const gate = Promise.withResolvers<void>();
+  const commits: { changelogHigh: number; outputsHigh: number }[] = [];
+  const host = createProcessorHost({ broker, log: silentLogger }, topo, {
+    async beforeCommit() {
+      commits.push({ changelogHigh: await high(changelog), outputsHigh: await high(TEST_COUNTS_TOPIC.name) });
+      if (commits.length === 1) await gate.promise; // the first commit hangs until released
+    },
+  });
+  const producer = await broker.producer();
+  let counted = 0; // the latest count of key one0 on the output topic
+  const outputs = broker.reader({ topics: [TEST_COUNTS_TOPIC.name] });
+  try {
+    await produceEvents(broker, 1, 1, { prefix: "one" });
+    await host.start();
+    await outputs.run((b) => {
+      for (const r of b.records) {
+        if (r.key === "one0") counted = decode<{ count: number }>(TEST_COUNTS_TOPIC.name, r.value)!.count;
+      }
+      return Promise.resolve();
+    });
+    await waitFor(() => commits.length === 1, "the first batch's commit");
+    await producer.send(EVENTS, [{ key: "one0", value: encodeJson({ id: "one0", n: 1 }) }]);
+    // Fails on a host whose batch waits for its commit: the second record is not processed until the gate opens.
+    await waitFor(() => counted === 2, "the second record counted while the first commit hangs");
+    await sleep(100);
+    assert.equal(commits.length, 1, "the second commit waits for the first");
+    gate.resolve();
+    await waitFor(() => caughtUp(broker, topo.app), "caught up");
+    assert.deepEqual(commits, [{ changelogHigh: 1, outputsHigh: 1 }, { changelogHigh: 2, outputsHigh: 2 }]);
+    assert.deepEqual(sorted(await readCounts(broker, topo.app)), [["one0", 2]]);
+  } finally {
+    gate.resolve();
+    await outputs.stop();
+    await producer.close();
+    await host.stop();
+    await broker.close();
   }
 });
