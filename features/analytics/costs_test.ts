@@ -68,7 +68,7 @@ Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spi
       );
     }
     const check = { reader: db, ratio: 1.5, trailingDays: 7 };
-    assert.equal(await costSpikeAlert(check, clock.now(), false), null, "the steady sample raises no alert");
+    assert.equal(await costSpikeAlert(check, clock.now(), null), null, "the steady sample raises no alert");
 
     // A spike day, and a line that is not a billing row.
     const spike = JSON.parse((await Deno.readTextFile(file)).split("\n")[0]);
@@ -82,11 +82,11 @@ Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spi
     assert.deepEqual(await billing.readNow(), { rows: 211, bad: 1 });
     await waitFor(async () => (await committed()) === 421, "the re-read committed");
     await db.refreshDaily(clock.now());
-    const alert = await costSpikeAlert(check, clock.now(), false);
+    const alert = await costSpikeAlert(check, clock.now(), null);
     assert.equal(alert?.state, "open");
     assert.equal(alert?.type, "CostSpike");
     assert.match(alert!.message, /2026-11-29 was 9\d\d\.\d\d, above 1\.5× the 7-day average/);
-    assert.equal(await costSpikeAlert(check, clock.now(), true), null, "still open: nothing new to say");
+    assert.equal(await costSpikeAlert(check, clock.now(), alert), null, "still open: nothing new to say");
     // The next day is back to normal: the alert resolves.
     Object.assign(spike, {
       usage_start_time: "2026-11-30 00:00:00 UTC",
@@ -98,9 +98,10 @@ Deno.test("billing export → daily_metrics.total_cost per day, and the cost-spi
     await waitFor(async () => (await committed()) === 633, "the third read committed");
     const later = Date.UTC(2026, 10, 30, 12);
     await db.refreshDaily(later);
-    const resolved = await costSpikeAlert(check, later, true);
+    const resolved = await costSpikeAlert(check, later, alert);
     assert.equal(resolved?.state, "resolved");
-    assert.equal(await costSpikeAlert(check, later, false), null);
+    assert.equal(resolved?.opened_at, alert?.opened_at, "the resolve belongs to the episode it ends");
+    assert.equal(await costSpikeAlert(check, later, null), null);
     // The same rows read again count once (keys are line digests).
     const days = await db.query(
       `SELECT COUNT(*) AS n FROM daily_metrics WHERE source = 'all' AND total_cost IS NOT NULL`,

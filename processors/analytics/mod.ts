@@ -2,7 +2,10 @@
  * The analytics processor (layer 5): reads every declared topic and hands each record to the analytics
  * sinks (DuckDB, BigQuery), which the processor host flushes at each checkpoint before it commits offsets.
  * A punctuation on the injected clock runs the engines' scheduled SQL step (`daily_metrics`, daily
- * compliance) and, when a cost reader is given, raises or resolves the cost-spike alert.
+ * compliance) and, when a cost reader is given, raises or resolves the cost-spike alert. Whether a spike is
+ * open (and the `opened_at` of its alert) is kept in the store `cost_spike`, so a restart or a moved task
+ * resolves the open alert instead of opening it again; a replay drops the store, and the rebuild names the
+ * spike it finds by its first day, as before (see `cost_spike.ts`).
  *
  * Topologies need co-partitioned inputs, so the topics are grouped by partition count: `lzsync-analytics`
  * reads the one-partition topics (all of them by default), `lzsync-analytics-p<N>` those with N partitions.
@@ -11,10 +14,16 @@ import type { InputRecord, Processor, ProcessorContext, Topology } from "../../p
 import type { AnalyticsSink } from "../../pipeline/analytics/sink.ts";
 import { analyticsTopics } from "../../pipeline/analytics/tables.ts";
 import { ALERTS_TOPIC } from "../../schemas/alerts.ts";
-import { type CostCheck, costSpikeAlert } from "./cost_spike.ts";
+import { COST_SPIKE_ALERT_ID, type CostCheck, costSpikeAlert, type OpenSpike } from "./cost_spike.ts";
 
 /** Application id of the analytics group of one-partition topics (persisted contract). */
 export const ANALYTICS_APP = "lzsync-analytics";
+
+/**
+ * The store of the open cost spike, by alert id (`{opened_at}`; no entry: none open) in the topology that runs
+ * the check (persisted contract: never rename).
+ */
+export const COST_SPIKE_STORE = "cost_spike";
 
 /** What the analytics topologies are built from. */
 export interface AnalyticsOptions {
@@ -31,18 +40,19 @@ export interface AnalyticsOptions {
 
 /** One task's processor. Only partition 0's task runs the scheduled step (once per group). */
 export function createAnalyticsProcessor(opts: AnalyticsOptions & { scheduled?: boolean }): Processor {
-  let open = false;
   return {
     init(ctx: ProcessorContext) {
       if (ctx.partition !== 0 || opts.scheduled === false) return;
       ctx.schedule(opts.dailyEveryMs ?? 60_000, async (now) => {
         for (const s of opts.sinks) await s.refreshDaily(now);
         if (!opts.costs) return;
-        const alert = await costSpikeAlert(opts.costs, now, open);
-        if (alert) {
-          open = alert.state === "open";
-          ctx.forward(ALERTS_TOPIC.name, alert.id, alert);
-        }
+        const store = ctx.store<OpenSpike>(COST_SPIKE_STORE);
+        const id = opts.costs.alertId ?? COST_SPIKE_ALERT_ID;
+        const alert = await costSpikeAlert(opts.costs, now, store.get(id) ?? null);
+        if (!alert) return;
+        if (alert.state === "open") store.put(id, { opened_at: alert.opened_at });
+        else store.delete(id);
+        ctx.forward(ALERTS_TOPIC.name, alert.id, alert);
       });
     },
     process(r: InputRecord, _ctx: ProcessorContext) {
@@ -72,7 +82,7 @@ export function analyticsTopologies(opts: AnalyticsOptions): Topology[] {
   return [...groups].sort((a, b) => a[0] - b[0]).map(([n, inputs], i) => ({
     app: n === 1 ? ANALYTICS_APP : `${ANALYTICS_APP}-p${n}`,
     inputs,
-    stores: [],
+    stores: i === 0 && opts.costs ? [COST_SPIKE_STORE] : [],
     outputs: i === 0 && opts.costs ? [ALERTS_TOPIC.name] : [],
     create: () => createAnalyticsProcessor({ ...opts, scheduled: i === 0 }),
     sinks: opts.sinks,
