@@ -65,6 +65,8 @@ export async function costSpikeAlert(
   const last = judge(days, lastAt, trailing, check.ratio);
   if (!last || last.spike === (open !== null)) return null;
   const day = days[lastAt];
+  // The data has not reached the day the open episode began: a rebuild under way (a replay into a fresh file).
+  if (open && day.date < open.opened_at.slice(0, 10)) return null;
   const at = new Date(now).toISOString();
   const base = {
     id: check.alertId ?? COST_SPIKE_ALERT_ID,

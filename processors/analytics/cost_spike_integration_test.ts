@@ -2,7 +2,8 @@
  * The cost-spike alert across restarts and a replay, on the embedded broker and on Kafka: the analytics group
  * (DuckDB sink, billing rows) and the alert notifier posting to a loopback webhook. A spike opens once and is
  * posted once; a restart during it, and a replay rebuilding it into a fresh DuckDB file, post nothing again;
- * a spike that ends while the group is stopped is resolved at its next start, with the open alert's opened_at.
+ * a spike that ends while the group is stopped is resolved at its next start, with the open alert's opened_at,
+ * and so is one that ends before a replay (the rebuild reads the open episode from the alerts topic).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -50,7 +51,7 @@ async function scenario(broker: Broker): Promise<void> {
     posts.push(((await req.json()) as { text: string }).text);
     return new Response("ok");
   });
-  const mine = () => posts.filter((t) => t.includes(`on ${day(7)} `) || t.includes(`on ${day(8)} `));
+  const mine = () => posts.filter((t) => [7, 8, 9, 10].some((d) => t.includes(`on ${day(d)} `)));
   const dir = await Deno.makeTempDir({ prefix: "lzsync-cost-spike-" });
   const dbs: DuckDbAnalytics[] = [await openDuckDb({ path: join(dir, "first.duckdb"), log: silentLogger })];
   const cur = () => dbs.at(-1)!;
@@ -186,6 +187,30 @@ async function scenario(broker: Broker): Promise<void> {
     const resolved = (await alerts()).at(-1)!;
     assert.equal(resolved.opened_at, opened.opened_at, "the resolve belongs to the open episode");
     assert.equal((await digestGroup({ broker, ...topologyState(analytics) })).stores[0]?.keys ?? 0, 0);
+
+    // A second spike that ends while the group is stopped, then a replay into a fresh file: the store is
+    // dropped, the rebuild takes the open episode from what the alerts topic shows and resolves it.
+    await bill([[9, spike * 3]]);
+    await runAnalytics(async () => (await alerts()).at(-1)?.state === "open");
+    await notified();
+    await waitFor(() => mine().length === 3, "the second spike posted", 30_000, mine);
+    const second = (await alerts()).at(-1)!;
+    assert.equal(second.opened_at, `${day(9)}T00:00:00.000Z`);
+    await bill([[10, 10]]);
+    await replay({
+      broker,
+      group: analytics.app,
+      to: "earliest",
+      inputs: analytics.inputs,
+      stores: analytics.stores,
+    });
+    dbs.push(await openDuckDb({ path: join(dir, "again.duckdb"), log: silentLogger }));
+    await runAnalytics(async () => (await alerts()).at(-1)?.state === "resolved");
+    await notified();
+    await waitFor(() => mine().length === 4, "the second resolve posted", 30_000, mine);
+    assert.match(mine()[3], new RegExp(`resolved: CostSpike on analytics — billing cost on ${day(10)} `));
+    assert.equal((await alerts()).at(-1)!.opened_at, second.opened_at, "the resolve of the second episode");
+    assert.equal(mine().length, 4, "nothing else posted");
   } finally {
     await notifierHost.stop();
     await hook.shutdown();

@@ -23,6 +23,8 @@ Deno.test("costSpikeAlert() names a spike running for days by its first day, and
     db.add(billingRecord(9, "c9", T0 + 9 * DAY, 10));
     await db.flush();
     await db.refreshDaily(now + DAY);
+    // an episode the data has not reached yet (a rebuild under way) is not judged
+    assert.equal(await costSpikeAlert(check, now + DAY, { opened_at: "2026-11-11T00:00:00.000Z" }), null);
     const resolved = await costSpikeAlert(check, now + DAY, { opened_at: open!.opened_at });
     assert.equal(resolved?.state, "resolved");
     assert.equal(resolved?.opened_at, open?.opened_at);
