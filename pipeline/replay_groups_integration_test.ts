@@ -16,6 +16,7 @@ import { createProcessorHost } from "./processor/host.ts";
 import type { Clock, Topology } from "./processor/types.ts";
 import { resolveConfig } from "./config.ts";
 import { sleep, waitFor } from "./testing/wait.ts";
+import { caughtUp } from "./testing/run_to_end.ts";
 import { readAll } from "../features/git_sync/_test_util.ts";
 import { TOPICS } from "../schemas/mod.ts";
 import { gitSyncTopology } from "../processors/git_sync/mod.ts";
@@ -66,21 +67,6 @@ async function produce(broker: Broker, inputs: Input[]): Promise<void> {
   } finally {
     await p.close();
   }
-}
-
-async function caughtUp(broker: Broker, group: string, inputs: string[]): Promise<boolean> {
-  const admin = broker.admin();
-  for (const topic of inputs) {
-    const [highs, committed] = await Promise.all([
-      admin.topicOffsets(topic),
-      admin.fetchCommitted(group, [topic]),
-    ]);
-    const ok = highs.every((h) =>
-      h.high === 0 || (committed.find((c) => c.partition === h.partition)?.offset ?? 0) >= h.high
-    );
-    if (!ok) return false;
-  }
-  return true;
 }
 
 /**
