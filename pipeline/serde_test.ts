@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { decode, decodeJson, encode, encodeJson, encodeJsonAll, utf8 } from "./serde.ts";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { compileChecker, decode, decodeJson, encode, encodeJson, encodeJsonAll, utf8 } from "./serde.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { DLQ_TOPIC } from "../schemas/dlq.ts";
+import { FabricObject } from "../schemas/fgd.ts";
 
 const dlq = {
   error: "boom",
@@ -133,4 +135,71 @@ Deno.test("lz.assets.v1: resource data and org policies are JSON objects of any 
   assert.throws(() => decode("lz.assets.v1", bytes(asset({}, { org_policy: ["x"] }))), /org_policy/);
   const { data: _, ...noData } = asset({}).asset;
   assert.throws(() => decode("lz.assets.v1", bytes({ ...asset({}), asset: noData })), /asset\/data/);
+});
+
+Deno.test("compileChecker: the same verdict as TypeBox's compiled check, without the key loop that cannot fail", () => {
+  const object = { apiVersion: "v1", kind: "VPC", metadata: { name: "v1" }, spec: { a: [1, { b: null }] } };
+  const record = (desired: unknown, extra: Record<string, unknown> = {}) => ({
+    fabric: "f",
+    apiVersion: "v1",
+    kind: "VPC",
+    plural: "vpcs",
+    name: "v1",
+    namespace: null,
+    path: "managed/vpcs/v1.yaml",
+    desired,
+    draft: null,
+    conflict: null,
+    actual: null,
+    drift: "unknown",
+    drift_fields: [],
+    updated_at: "2026-12-04T22:00:00.000Z",
+    ...extra,
+  });
+  const desired = (o: unknown) => ({
+    object: o,
+    hash: "h",
+    source: "raw/a.yaml",
+    document: 0,
+    commit: null,
+    warnings: [],
+  });
+  const objects: unknown[] = [
+    object,
+    {},
+    { "a\nb": 1, "": 2, "odd key ü": [] },
+    [],
+    [{}],
+    null,
+    "x",
+    1,
+    true,
+    new Date(0),
+    new Uint8Array(1),
+  ];
+  const values: unknown[] = [
+    ...objects.map((o) => record(desired(o))),
+    ...objects.map((o) =>
+      record(null, { actual: { object: o, hash: "h", observed_at: "2026-12-04T22:00:00.000Z" } })
+    ),
+    record(null),
+    record(desired(object), { extra: 1 }),
+    record(desired(object), { updated_at: "yesterday" }),
+    { ...record(null), drift_fields: [1] },
+    null,
+    [],
+  ];
+  const typebox = TypeCompiler.Compile(FabricObject);
+  const lean = compileChecker(FabricObject);
+  assert.ok(TypeCompiler.Code(FabricObject).includes("Object.entries("), "TypeBox's code has the key loop");
+  assert.ok(!lean.Code().includes("Object.entries("), "the lean code has none");
+  let passed = 0;
+  for (const v of values) {
+    assert.equal(lean.Check(v), typebox.Check(v), JSON.stringify(v));
+    if (lean.Check(v)) passed++;
+  }
+  assert.equal(passed, 7); // the three objects as desired and as actual, and no desired state at all
+  // schemas without such a loop are compiled by TypeBox as they are
+  assert.equal(compileChecker(DLQ_TOPIC.schema).Code(), TypeCompiler.Code(DLQ_TOPIC.schema));
+  assert.ok(compileChecker(DLQ_TOPIC.schema).Check(dlq));
 });
