@@ -92,8 +92,11 @@ export class FabricPublisher {
     this.out(FGD_STATUS_TOPIC.name, this.fabric, status);
   }
 
-  results(results: FgdResult[]): void {
-    for (const r of results) this.out(FGD_RESULTS_TOPIC.name, this.fabric, r);
+  /** Publishes a run's result events; `json[i]`, when given, is `JSON.stringify(results[i])`. */
+  results(results: FgdResult[], json?: readonly string[]): void {
+    for (let i = 0; i < results.length; i++) {
+      this.out(FGD_RESULTS_TOPIC.name, this.fabric, results[i], json?.[i]);
+    }
   }
 
   /** Tombstones every record of the fabric (unregistration). */
