@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { compileChecker, decode, decodeJson, encode, encodeJson, encodeJsonAll, utf8 } from "./serde.ts";
+import {
+  compileChecker,
+  decode,
+  decodeJson,
+  encode,
+  encodeJson,
+  encodeJsonAll,
+  encodeTextsAll,
+  utf8,
+} from "./serde.ts";
 import { LzError, ValidationError } from "./errors.ts";
 import { DLQ_TOPIC } from "../schemas/dlq.ts";
 import { FabricObject } from "../schemas/fgd.ts";
@@ -64,6 +73,26 @@ Deno.test("encodeJsonAll: the same bytes as encodeJson per value, ASCII and not 
   for (let i = 0; i < ascii.length; i++) {
     assert.deepEqual([...all[i]], [...encodeJson(ascii[i])], `ascii value ${i}`);
   }
+});
+
+Deno.test("encodeTextsAll: long and short texts, ASCII and not, in any mix: the bytes of each text's own encode", () => {
+  const enc = new TextEncoder();
+  const long = (c: string, n = 600) => JSON.stringify({ s: c.repeat(n) });
+  const mixes: string[][] = [
+    [long("a"), long("b"), long("c")],
+    ["{}", long("a"), '"x"', '"y"', long("b", 512), "1", "[]"],
+    [long("a"), long("é"), '"ascii"', long("日本"), '"ü"', "2", long("z")],
+    ['"ü"', '"a"', long("🚀", 300), '"after"', long("tail")],
+    [long("é", 2000), long("a"), '"short after the overflow"'],
+  ];
+  for (const [m, texts] of mixes.entries()) {
+    const got = encodeTextsAll(texts);
+    assert.equal(got.length, texts.length);
+    for (let i = 0; i < texts.length; i++) {
+      assert.deepEqual([...got[i]], [...enc.encode(texts[i])], `mix ${m}, text ${i}`);
+    }
+  }
+  assert.deepEqual(encodeTextsAll([]), []);
 });
 
 Deno.test("utf8: strict UTF-8 like a fatal TextDecoder (BOM dropped, U+FFFD kept, invalid bytes throw)", () => {
