@@ -92,11 +92,8 @@ export class FabricPublisher {
     this.out(FGD_STATUS_TOPIC.name, this.fabric, status);
   }
 
-  /** Publishes a run's result events; `json[i]`, when given, is `JSON.stringify(results[i])`. */
-  results(results: FgdResult[], json?: readonly string[]): void {
-    for (let i = 0; i < results.length; i++) {
-      this.out(FGD_RESULTS_TOPIC.name, this.fabric, results[i], json?.[i]);
-    }
+  results(results: FgdResult[]): void {
+    for (const r of results) this.out(FGD_RESULTS_TOPIC.name, this.fabric, r);
   }
 
   /** Tombstones every record of the fabric (unregistration). */

@@ -143,43 +143,18 @@ export function counts(
   return { managed, unmanaged, invalid_managed: invalid.length, drafts, conflicts, drift };
 }
 
-/** The result events of one run (see {@link resultRecords}), each with its JSON. */
-export interface ResultRecords {
-  records: FgdResult[];
-  /** `JSON.stringify(records[i])`, built with the records (see {@link resultRecords}). */
-  json: string[];
-}
-
-/**
- * Result events of one run: the run, then one per file and per object — a run of 1,000 files / 10,000 docs
- * makes 11,001. Each record's JSON is built with it from the fields it shares with the others (fabric, sync
- * id, commit, time: serialized once) and its own, in the record's key order, so it is `JSON.stringify` of
- * the record byte for byte without a full serialization per record (a third of the cost).
- */
+/** Result events of one run: the run, then one per file and per object. */
 export function resultRecords(
   fabric: string,
   syncId: string,
   run: RunSummary,
   plan: Plan | undefined,
   path: string,
-): ResultRecords {
+): FgdResult[] {
   const at = run.finished_at;
   const commit = run.commit;
   const base = { fabric, sync_id: syncId, commit, at };
-  const head = JSON.stringify(base).slice(0, -1);
-  // a field that is not JSON (undefined: JSON.stringify drops its key) makes the record serialized in full
-  let whole = false;
-  const _field = (v: unknown): string => {
-    const s = JSON.stringify(v);
-    if (s === undefined) whole = true;
-    return s;
-  };
-  const add = (record: FgdResult, text: string) => {
-    records.push(record);
-    json.push(whole ? JSON.stringify(record) : text);
-    whole = false;
-  };
-  const records: FgdResult[] = [{
+  const out: FgdResult[] = [{
     ...base,
     type: "run",
     path,
@@ -191,51 +166,33 @@ export function resultRecords(
     findings: [],
     run,
   }];
-  const json: string[] = [JSON.stringify(records[0])];
   for (const f of plan?.files ?? []) {
-    const findings = f.findings.map(strip);
-    add(
-      {
-        ...base,
-        type: "file",
-        path: f.path,
-        document: null,
-        outcome: f.outcome,
-        targets: f.targets,
-        kind: null,
-        name: null,
-        findings,
-        run: null,
-      },
-      `${head},"type":"file","path":${_field(f.path)},"document":null,"outcome":${
-        _field(f.outcome)
-      },"targets":${_field(f.targets)},"kind":null,"name":null,"findings":${_field(findings)},"run":null}`,
-    );
+    out.push({
+      ...base,
+      type: "file",
+      path: f.path,
+      document: null,
+      outcome: f.outcome,
+      targets: f.targets,
+      kind: null,
+      name: null,
+      findings: f.findings.map(strip),
+      run: null,
+    });
   }
   for (const o of plan?.objects ?? []) {
-    const targets = o.path ? [o.path] : [];
-    const kind = o.kind ?? null;
-    const name = o.name ?? null;
-    const findings = o.findings.map(strip);
-    add(
-      {
-        ...base,
-        type: "object",
-        path: o.source,
-        document: o.document,
-        outcome: o.outcome,
-        targets,
-        kind,
-        name,
-        findings,
-        run: null,
-      },
-      `${head},"type":"object","path":${_field(o.source)},"document":${_field(o.document)},"outcome":${
-        _field(o.outcome)
-      },"targets":${_field(targets)},"kind":${_field(kind)},"name":${_field(name)},"findings":${
-        _field(findings)
-      },"run":null}`,
-    );
+    out.push({
+      ...base,
+      type: "object",
+      path: o.source,
+      document: o.document,
+      outcome: o.outcome,
+      targets: o.path ? [o.path] : [],
+      kind: o.kind ?? null,
+      name: o.name ?? null,
+      findings: o.findings.map(strip),
+      run: null,
+    });
   }
-  return { records, json };
+  return out;
 }

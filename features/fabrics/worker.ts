@@ -200,8 +200,7 @@ export class FabricWorker implements FabricState {
       this.#running = false;
       const published = performance.now();
       this.publish();
-      const results = resultRecords(this.id, syncId, run, plan, this.fg.spec.path);
-      this.publisher.results(results.records, results.json);
+      this.publisher.results(resultRecords(this.id, syncId, run, plan, this.fg.spec.path));
       this.lastTimings = { ...r.timings, publish: performance.now() - published };
       this.#runEnded(r.outcome === "failed", this.lastError);
       const phase = r.outcome === "failed" ? "failed" : r.outcome === "committed" ? "completed" : "skipped";
